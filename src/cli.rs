@@ -1,0 +1,159 @@
+//! The command line: subcommands and global options (clap), and how failures map to exit codes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postdesk",
+    version,
+    about = "An email-native help desk: mail in, tickets as mail folders, mail out."
+)]
+pub struct Cli {
+    /// Configuration file (default: /etc/postdesk/postdesk.toml, else ./postdesk.toml).
+    #[arg(long, global = true, value_name = "FILE", env = "POSTDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the store, the index and the local outbox live (overrides general.data-dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch the sources and file their mail (the daemon).
+    Run(RunArgs),
+    /// File one message read from standard input (for an MTA pipe): exit 0 stored, 75 try again
+    /// later, 78 configuration error.
+    Deliver(DeliverArgs),
+    /// Validate the configuration and everything it names; exit 78 on an error.
+    Check,
+    /// Look at and change tickets.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// Show every decision postdesk would take for a message file, with its reason; changes nothing.
+    Explain {
+        /// The message file (raw RFC 5322).
+        file: PathBuf,
+    },
+    /// Rebuild the index from the folder tree alone.
+    Reindex,
+    /// Compare the tree and the index; exit 1 when they differ.
+    Fsck {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Drain the sources once and exit with a one-line summary.
+    #[arg(long)]
+    pub once: bool,
+    /// Process this Maildir instead of the configured sources (repeatable). Its messages are
+    /// kept where they are unless --after says otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Vec<PathBuf>,
+    /// What to do with a --maildir message once it is filed: keep, seen or delete.
+    #[arg(long, value_name = "ACTION", default_value = "keep")]
+    pub after: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Name recorded as the message's source.
+    #[arg(long, default_value = "stdin")]
+    pub source: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// List tickets.
+    List {
+        #[arg(long)]
+        queue: Option<String>,
+        /// open or closed.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one ticket with its articles and history.
+    Show {
+        number: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a ticket (its folder moves to the queue's Closed area).
+    Close { number: String },
+    /// Reopen a closed ticket.
+    Reopen { number: String },
+    /// Move a ticket to another queue.
+    Move { number: String, queue: String },
+}
+
+/// A failure with the exit code it maps to (sysexits where one fits).
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+pub const EX_USAGE: i32 = 64;
+pub const EX_DATAERR: i32 = 65;
+pub const EX_NOINPUT: i32 = 66;
+pub const EX_SOFTWARE: i32 = 70;
+pub const EX_TEMPFAIL: i32 = 75;
+pub const EX_CONFIG: i32 = 78;
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::config::ConfigError> for Failure {
+    fn from(e: crate::config::ConfigError) -> Failure {
+        Failure::new(EX_CONFIG, e.to_string())
+    }
+}
+
+impl From<crate::intake::IntakeError> for Failure {
+    fn from(e: crate::intake::IntakeError) -> Failure {
+        Failure::new(
+            if e.is_transient() {
+                EX_TEMPFAIL
+            } else {
+                EX_SOFTWARE
+            },
+            e.to_string(),
+        )
+    }
+}
+
+impl From<crate::index::IndexError> for Failure {
+    fn from(e: crate::index::IndexError) -> Failure {
+        Failure::new(
+            if e.is_transient() {
+                EX_TEMPFAIL
+            } else {
+                EX_SOFTWARE
+            },
+            e.to_string(),
+        )
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::new(EX_TEMPFAIL, e.to_string())
+    }
+}

@@ -1,0 +1,102 @@
+//! `postdesk explain FILE`: every decision for a message with its reason. Reads the index
+//! read-only and writes nothing.
+
+use std::path::Path;
+
+use crate::cli::{Failure, EX_NOINPUT};
+use crate::commands::Context;
+use crate::decide::Decision;
+use crate::index::Index;
+use crate::intake::Rules;
+
+pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
+    let cfg = ctx.load()?;
+    let raw = std::fs::read(file)
+        .map_err(|e| Failure::new(EX_NOINPUT, format!("{}: {e}", file.display())))?;
+    let index = Index::open_readonly(&cfg.data_dir().join("index.sqlite"))?;
+    let rules = Rules::new(&cfg);
+    let a = rules.analyse(&raw, &index)?;
+    let f = &a.facts;
+    println!(
+        "message-id:     {}",
+        f.message_id
+            .as_deref()
+            .map(|m| format!("<{m}>"))
+            .unwrap_or("(none)".into())
+    );
+    println!(
+        "from:           {}",
+        f.author().map(|m| m.display()).unwrap_or_default()
+    );
+    println!("subject:        {}", f.subject);
+    println!(
+        "size:           {} bytes, {} attachments",
+        f.size,
+        f.attachments.len()
+    );
+    for att in &f.attachments {
+        println!(
+            "  attachment:   {:?} {} {} bytes",
+            att.filename, att.content_type, att.size
+        );
+    }
+    for d in &f.defects {
+        println!("  defect:       {d}");
+    }
+    println!("classification: {}", a.class.kind.as_str());
+    for r in &a.class.reasons {
+        println!("  because       {r}");
+    }
+    if let Some(b) = &a.class.bounce_of {
+        println!("  returns       <{b}>");
+    }
+    println!("route:          {} ({})", a.route.queue, a.route.reason);
+    if let Some(q) = &a.quarantine {
+        println!("decision:       quarantine: {q}");
+        return Ok(0);
+    }
+    let plan = a.plan.expect("plan when not quarantined");
+    for s in &plan.steps {
+        println!("  step          {s}");
+    }
+    let d = match &plan.decision {
+        Decision::Duplicate(_) => "duplicate: no new article".to_string(),
+        Decision::New {
+            queue,
+            refers: Some((n, why)),
+        } => {
+            format!("new ticket in {queue}, referring to {n} ({})", why.as_str())
+        }
+        Decision::New {
+            queue,
+            refers: None,
+        } => format!("new ticket in {queue}"),
+        Decision::FollowUp {
+            ticket,
+            reopen,
+            stranger,
+        } => format!(
+            "follow-up to {}{}{}",
+            ticket.number,
+            if *reopen { ", reopening it" } else { "" },
+            if *stranger {
+                ", marked as from a stranger"
+            } else {
+                ""
+            }
+        ),
+        Decision::Reject { ticket } => {
+            format!("rejected (ticket {} is closed): quarantine", ticket.number)
+        }
+    };
+    println!("decision:       {d}");
+    println!(
+        "autoresponse:   {}",
+        if a.class.kind.is_automatic() {
+            "never (automatic mail)"
+        } else {
+            "allowed by classification"
+        }
+    );
+    Ok(0)
+}

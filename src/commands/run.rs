@@ -1,0 +1,59 @@
+//! `postdesk run`: the daemon, or with `--once` a single drain of every source.
+
+use std::sync::atomic::AtomicBool;
+
+use crate::cli::{Failure, RunArgs, EX_USAGE};
+use crate::commands::Context;
+use crate::config::After;
+use crate::intake::Engine;
+use crate::source::{self, MaildirSource, Summary};
+
+pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
+    let cfg = ctx.load()?;
+    let sources = if args.maildir.is_empty() {
+        source::configured(&cfg)
+    } else {
+        let after = match args.after.as_str() {
+            "keep" => After::Keep,
+            "seen" => After::Seen,
+            "delete" => After::Delete,
+            other => {
+                return Err(Failure::new(
+                    EX_USAGE,
+                    format!("--after {other:?}: keep, seen or delete"),
+                ))
+            }
+        };
+        args.maildir
+            .iter()
+            .map(|d| {
+                let dir = std::path::absolute(d).unwrap_or_else(|_| d.clone());
+                let name = format!("maildir:{}", dir.display());
+                MaildirSource { name, dir, after }
+            })
+            .collect()
+    };
+    for s in &sources {
+        source::maildir::check(&s.dir)
+            .map_err(|e| Failure::new(crate::cli::EX_CONFIG, format!("source {}: {e}", s.name)))?;
+    }
+    if !args.once {
+        return crate::daemon::run(ctx, cfg, sources);
+    }
+    let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
+    let stop = AtomicBool::new(false);
+    let mut summary = Summary::default();
+    let mut failure = None;
+    for s in &sources {
+        if let Err(e) = source::drain(&mut engine, s, &stop, &mut summary) {
+            tracing::error!(source = %s.name, "{e}");
+            summary.failed += s.pending().map(|p| p.len() as u64).unwrap_or(1);
+            failure = Some(e);
+        }
+    }
+    println!("{}", summary.line());
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(0),
+    }
+}

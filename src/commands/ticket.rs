@@ -1,0 +1,213 @@
+//! `postdesk ticket list|show|close|reopen|move`.
+
+use serde::Serialize;
+
+use crate::cli::{Failure, TicketCommand, EX_DATAERR, EX_USAGE};
+use crate::commands::Context;
+use crate::facts::Attachment;
+use crate::index::{Event, Index, State, Ticket};
+use crate::intake::{Engine, TicketChange};
+use crate::store::Folder;
+
+pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
+    let cfg = ctx.load()?;
+    let index_path = cfg.data_dir().join("index.sqlite");
+    match cmd {
+        TicketCommand::List { queue, state, json } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some(s) => Some(State::parse(s).ok_or_else(|| {
+                    Failure::new(EX_USAGE, format!("unknown state {s:?}: open or closed"))
+                })?),
+            };
+            let index = Index::open_readonly(&index_path)?;
+            let list = index.tickets(queue.as_deref(), state)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).expect("serialisable")
+                );
+            } else {
+                for t in &list {
+                    println!(
+                        "{}  {:<10} {:<6} {:>3}  {:<30}  {}",
+                        t.number,
+                        t.queue,
+                        t.state.as_str(),
+                        t.articles,
+                        clip(&t.customer, 30),
+                        t.subject
+                    );
+                }
+            }
+            Ok(0)
+        }
+        TicketCommand::Show { number, json } => {
+            let index = Index::open_readonly(&index_path)?;
+            let Some(t) = index.ticket(&number)? else {
+                return Err(Failure::new(EX_DATAERR, format!("no ticket {number}")));
+            };
+            let store_root = cfg.data_dir().join("store");
+            let folder = Folder::ticket(&t.queue, &t.number, t.state == State::Closed);
+            let articles: Vec<ArticleView> = index
+                .articles(&number)?
+                .into_iter()
+                .map(|a| {
+                    let path = crate::store::locate_in(&store_root, &folder, &a.file)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    ArticleView {
+                        message_id: a.message_id,
+                        from: a.from,
+                        to: a.to,
+                        cc: a.cc,
+                        subject: a.subject,
+                        date: a.date,
+                        received: a.received,
+                        direction: a.direction,
+                        classification: a.classification,
+                        event: a.event,
+                        stranger: a.stranger,
+                        bounce_of: a.bounce_of,
+                        size: a.size,
+                        attachments: a.attachments,
+                        path,
+                    }
+                })
+                .collect();
+            let history = index.history(&number)?;
+            let view = TicketView {
+                number: t.number.clone(),
+                queue: t.queue.clone(),
+                state: t.state.as_str(),
+                subject: t.subject.clone(),
+                customer: t.customer.clone(),
+                created: t.created.clone(),
+                updated: t.updated.clone(),
+                refers: t.refers.clone(),
+                ticket: t,
+                folder: folder.imap_name(),
+                articles,
+                history,
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&view).expect("serialisable")
+                );
+            } else {
+                print_ticket(&view);
+            }
+            Ok(0)
+        }
+        TicketCommand::Close { number } => change(&cfg, &number, TicketChange::Close),
+        TicketCommand::Reopen { number } => change(&cfg, &number, TicketChange::Reopen),
+        TicketCommand::Move { number, queue } => {
+            let Some(q) = cfg.queue(&queue) else {
+                return Err(Failure::new(
+                    EX_USAGE,
+                    format!("no queue {queue:?} in the configuration"),
+                ));
+            };
+            let q = q.name.clone();
+            change(&cfg, &number, TicketChange::Move(q))
+        }
+    }
+}
+
+fn change(cfg: &crate::config::Config, number: &str, what: TicketChange) -> Result<i32, Failure> {
+    let mut engine = Engine::open(cfg, &cfg.data_dir())?;
+    match engine.change_ticket(number, what, "cli")? {
+        Some(msg) => {
+            println!("{msg}");
+            Ok(0)
+        }
+        None => Err(Failure::new(EX_DATAERR, format!("no ticket {number}"))),
+    }
+}
+
+/// `ticket show --json`: the fields of `ticket list --json`, with `articles` the array itself.
+#[derive(Serialize)]
+struct TicketView {
+    #[serde(skip)]
+    ticket: Ticket,
+    number: String,
+    queue: String,
+    state: &'static str,
+    subject: String,
+    customer: String,
+    created: String,
+    updated: String,
+    refers: Option<String>,
+    folder: String,
+    articles: Vec<ArticleView>,
+    history: Vec<Event>,
+}
+
+#[derive(Serialize)]
+struct ArticleView {
+    message_id: Option<String>,
+    from: String,
+    to: String,
+    cc: String,
+    subject: String,
+    date: Option<String>,
+    received: String,
+    direction: String,
+    classification: String,
+    event: String,
+    stranger: bool,
+    bounce_of: Option<String>,
+    size: u64,
+    attachments: Vec<Attachment>,
+    path: String,
+}
+
+fn print_ticket(v: &TicketView) {
+    let t = &v.ticket;
+    println!(
+        "Ticket {}  [{}]  queue {}  folder {}",
+        t.number,
+        t.state.as_str(),
+        t.queue,
+        v.folder
+    );
+    println!("Subject:  {}", t.subject);
+    println!("Customer: {}", t.customer);
+    println!("Created:  {}   Updated: {}", t.created, t.updated);
+    if let Some(r) = &t.refers {
+        println!("Refers:   {r}");
+    }
+    println!();
+    for (i, a) in v.articles.iter().enumerate() {
+        println!(
+            "#{} {} {} [{}] {}",
+            i + 1,
+            a.received,
+            a.direction,
+            a.classification,
+            a.event
+        );
+        println!("   From: {}", a.from);
+        println!("   Subject: {}", a.subject);
+        for att in &a.attachments {
+            println!(
+                "   Attachment: {} ({}, {} bytes)",
+                att.filename, att.content_type, att.size
+            );
+        }
+        println!("   File: {}", a.path);
+    }
+    println!();
+    for e in &v.history {
+        println!("{}  {:<18} {}", e.at, e.event, e.detail);
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(std::iter::once('…')).collect()
+    }
+}

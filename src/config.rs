@@ -1,0 +1,389 @@
+//! The configuration file: strict TOML (an unknown key is an error naming it), kebab-case keys,
+//! defaults that run from the repository with no edits. `postdesk.example.toml` documents every key.
+//!
+//! Only this module knows the file's shape; the rest of the program reads the typed `Config`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::number::{Generator, Scheme};
+
+/// Where the configuration is looked for when `--config` is not given.
+pub const SEARCH_PATH: &[&str] = &["/etc/postdesk/postdesk.toml", "./postdesk.toml"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("no configuration file: give --config, or create one of {}", SEARCH_PATH.join(", "))]
+    NotFound,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    #[serde(default)]
+    pub general: General,
+    #[serde(default)]
+    pub tickets: Tickets,
+    #[serde(default)]
+    pub intake: Intake,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<Source>,
+    #[serde(rename = "queue")]
+    pub queues: Vec<Queue>,
+    #[serde(default, rename = "agent")]
+    pub agents: Vec<Agent>,
+    /// The file this was read from; relative paths in it are resolved against its folder.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct General {
+    /// Store, index, staging area and local outbox live here.
+    pub data_dir: PathBuf,
+    /// The mail log (one line per message), relative to data-dir unless absolute; "-" for stderr.
+    pub mail_log: String,
+    /// Our X-Loop header value; mail carrying it is ours coming back.
+    pub loop_value: String,
+    /// Queue for mail that names none of the queues' addresses.
+    pub default_queue: String,
+    /// Group-commit durability: fsync (syncfs) before a message leaves its source. Turn off only
+    /// for throwaway test runs.
+    pub durable: bool,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            data_dir: PathBuf::from("./var"),
+            mail_log: "mail.log".into(),
+            loop_value: "postdesk".into(),
+            default_queue: String::new(),
+            durable: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrangerPolicy {
+    /// File the follow-up in the ticket as if from a participant.
+    Accept,
+    /// File it in the ticket, marked as from a stranger in the index and its trace headers.
+    AcceptAndMark,
+    /// Open a new ticket that records the number the stranger referred to.
+    NewTicket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClosedPolicy {
+    Reopen,
+    NewTicket,
+    Reject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Tickets {
+    pub generator: Generator,
+    pub system_id: String,
+    pub hook: String,
+    pub counter_digits: usize,
+    pub random_digits: usize,
+    pub stranger_policy: StrangerPolicy,
+    /// Whether ticket dates (the number's YYYYMMDD) use local time or UTC.
+    pub local_time: bool,
+}
+
+impl Default for Tickets {
+    fn default() -> Self {
+        Tickets {
+            generator: Generator::DateChecksum,
+            system_id: "10".into(),
+            hook: "Ticket#".into(),
+            counter_digits: 6,
+            random_digits: 10,
+            stranger_policy: StrangerPolicy::NewTicket,
+            local_time: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum After {
+    /// Remove the source file once the message is committed.
+    Delete,
+    /// Move it to `cur/` with the Seen flag (`:2,S`), as a mail client would.
+    Seen,
+    /// Leave it; the index remembers it so it is not processed twice. For read-only sources.
+    Keep,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Intake {
+    pub after: After,
+    /// Seconds between full rescans of every source, in addition to inotify.
+    pub rescan_seconds: u64,
+    /// Messages committed together (one fsync round for all of them).
+    pub batch_size: usize,
+    /// Larger messages are quarantined with a reason instead of being filed.
+    pub max_message_bytes: u64,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake {
+            after: After::Seen,
+            rescan_seconds: 30,
+            batch_size: 256,
+            max_message_bytes: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Source {
+    pub name: String,
+    /// A Maildir (with new/); relative to the configuration file's folder.
+    pub maildir: PathBuf,
+    /// Overrides intake.after for this source.
+    pub after: Option<After>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Queue {
+    pub name: String,
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default = "default_on_closed")]
+    pub on_closed: ClosedPolicy,
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Display name used when mail is sent from this queue.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+fn default_on_closed() -> ClosedPolicy {
+    ClosedPolicy::Reopen
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Agent {
+    pub name: String,
+    pub address: String,
+    #[serde(default)]
+    pub queues: Vec<String>,
+}
+
+impl Config {
+    /// Finds and loads the configuration: `explicit`, else the first of SEARCH_PATH that exists.
+    pub fn locate(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        if let Some(p) = explicit {
+            return Config::load(p);
+        }
+        for p in SEARCH_PATH {
+            if Path::new(p).exists() {
+                return Config::load(Path::new(p));
+            }
+        }
+        Err(ConfigError::NotFound)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " | "),
+        })?;
+        cfg.file = path.to_path_buf();
+        cfg.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        cfg.normalise();
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.queues.is_empty() {
+            return Err("at least one [[queue]] is required".into());
+        }
+        let mut names = HashSet::new();
+        let mut addrs = HashSet::new();
+        for q in &self.queues {
+            valid_folder_name(&q.name).map_err(|e| format!("queue name {:?}: {e}", q.name))?;
+            if !names.insert(q.name.to_ascii_lowercase()) {
+                return Err(format!("queue {:?} is defined twice", q.name));
+            }
+            for a in &q.addresses {
+                if !a.contains('@') || a.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(format!("queue {:?}: {a:?} is not a mail address", q.name));
+                }
+                if !addrs.insert(a.to_ascii_lowercase()) {
+                    return Err(format!("address {a:?} belongs to two queues"));
+                }
+            }
+        }
+        if !self.general.default_queue.is_empty()
+            && self.queue(&self.general.default_queue).is_none()
+        {
+            return Err(format!(
+                "general.default-queue {:?} is not a [[queue]]",
+                self.general.default_queue
+            ));
+        }
+        let t = &self.tickets;
+        if t.system_id.is_empty()
+            || !t.system_id.bytes().all(|b| b.is_ascii_digit())
+            || t.system_id.len() > 4
+        {
+            return Err(format!(
+                "tickets.system-id {:?}: one to four digits",
+                t.system_id
+            ));
+        }
+        if t.hook.is_empty()
+            || t.hook
+                .chars()
+                .any(|c| c.is_whitespace() || c == ']' || c == '[')
+        {
+            return Err(format!(
+                "tickets.hook {:?}: non-empty, no spaces or brackets",
+                t.hook
+            ));
+        }
+        if !(1..=12).contains(&t.counter_digits) || !(4..=18).contains(&t.random_digits) {
+            return Err("tickets.counter-digits is 1..=12 and tickets.random-digits 4..=18".into());
+        }
+        if self.intake.batch_size == 0 || self.intake.batch_size > 10_000 {
+            return Err("intake.batch-size is 1..=10000".into());
+        }
+        let mut sources = HashSet::new();
+        for s in &self.sources {
+            if s.name.is_empty() || !sources.insert(s.name.clone()) {
+                return Err(format!("source name {:?} is empty or used twice", s.name));
+            }
+        }
+        for a in &self.agents {
+            if !a.address.contains('@') {
+                return Err(format!(
+                    "agent {:?}: {:?} is not a mail address",
+                    a.name, a.address
+                ));
+            }
+            for q in &a.queues {
+                if self.queue(q).is_none() {
+                    return Err(format!(
+                        "agent {:?}: queue {q:?} is not a [[queue]]",
+                        a.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn normalise(&mut self) {
+        if self.general.default_queue.is_empty() {
+            self.general.default_queue = self.queues[0].name.clone();
+        }
+        for q in &mut self.queues {
+            for a in &mut q.addresses {
+                *a = a.trim().to_ascii_lowercase();
+            }
+        }
+        for a in &mut self.agents {
+            a.address = a.address.trim().to_ascii_lowercase();
+        }
+    }
+
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues
+            .iter()
+            .find(|q| q.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Resolves a path from the file against the file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        match self.file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.resolve(&self.general.data_dir)
+    }
+
+    /// Every address that is ours: the queues' addresses and nothing else.
+    pub fn own_addresses(&self) -> Vec<String> {
+        self.queues
+            .iter()
+            .flat_map(|q| q.addresses.iter().cloned())
+            .collect()
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        Scheme {
+            generator: self.tickets.generator,
+            system_id: self.tickets.system_id.clone(),
+            hook: self.tickets.hook.clone(),
+            counter_digits: self.tickets.counter_digits,
+            random_digits: self.tickets.random_digits,
+        }
+    }
+}
+
+/// Queue names become Maildir++ folder names: Dovecot rejects `.` there, `/` is its separator,
+/// and a reserved word would collide with the closed-ticket area.
+pub fn valid_folder_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 64 {
+        return Err("must be 1 to 64 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("only ASCII letters, digits, '-' and '_'");
+    }
+    if name.eq_ignore_ascii_case("closed")
+        || name.eq_ignore_ascii_case("quarantine")
+        || name.eq_ignore_ascii_case("inbox")
+    {
+        return Err("Closed, Quarantine and INBOX are reserved");
+    }
+    Ok(())
+}

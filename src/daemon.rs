@@ -1,0 +1,156 @@
+//! The daemon's lifecycle. Only this module knows systemd and signals.
+//!
+//! config → state (engine: store, index, recovery) → watchers → READY=1 → loop { drain every
+//! source; wait for inotify, the rescan timer or a signal } → STOPPING=1 after the batch in
+//! hand is committed. SIGHUP reloads the configuration; a broken one leaves the old running.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+
+use crate::cli::Failure;
+use crate::commands::Context;
+use crate::config::Config;
+use crate::intake::Engine;
+use crate::source::{self, MaildirSource, Summary};
+
+enum Wake {
+    Mail,
+    Reload,
+    Stop,
+}
+
+pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Result<i32, Failure> {
+    let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
+    let explicit_sources = !cfg.sources.is_empty() && sources.len() != cfg.sources.len();
+    let mut sources = sources;
+    let (tx, rx) = mpsc::channel::<Wake>();
+    let stop = Arc::new(AtomicBool::new(false));
+    spawn_signals(tx.clone(), stop.clone())?;
+    let mut watcher = watch(&sources, tx.clone())?;
+
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    tracing::info!(sources = sources.len(), "postdesk running");
+
+    let mut backoff = Duration::from_secs(1);
+    let mut total = Summary::default();
+    loop {
+        let mut failed = false;
+        for s in &sources {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if let Err(e) = source::drain(&mut engine, s, &stop, &mut total) {
+                tracing::error!(source = %s.name, transient = e.is_transient(), "{e}; will retry");
+                failed = true;
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let wait = if failed {
+            let w = backoff;
+            backoff = (backoff * 2).min(Duration::from_secs(300));
+            w
+        } else {
+            backoff = Duration::from_secs(1);
+            Duration::from_secs(engine.rules().cfg.intake.rescan_seconds.max(1))
+        };
+        match rx.recv_timeout(wait) {
+            Ok(Wake::Stop) => break,
+            Ok(Wake::Reload) => match reload(ctx) {
+                Ok(new) => {
+                    engine.reconfigure(&new);
+                    if !explicit_sources {
+                        sources = source::configured(&new);
+                        watcher = watch(&sources, tx.clone())?;
+                    }
+                    cfg = new;
+                    tracing::info!(file = %cfg.file.display(), "configuration reloaded");
+                }
+                Err(e) => tracing::error!(
+                    "configuration not reloaded, the old one stays: {}",
+                    e.message
+                ),
+            },
+            Ok(Wake::Mail) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        // Coalesce a burst of inotify events into one drain.
+        while let Ok(w) = rx.try_recv() {
+            if matches!(w, Wake::Stop) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    drop(watcher);
+    tracing::info!("postdesk stopped: {}", total.line());
+    Ok(0)
+}
+
+fn reload(ctx: &Context) -> Result<Config, Failure> {
+    ctx.load()
+}
+
+fn watch(
+    sources: &[MaildirSource],
+    tx: mpsc::Sender<Wake>,
+) -> Result<notify::RecommendedWatcher, Failure> {
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok() {
+            let _ = tx.send(Wake::Mail);
+        }
+    })
+    .map_err(|e| Failure::new(crate::cli::EX_TEMPFAIL, format!("inotify: {e}")))?;
+    for s in sources {
+        let dir: PathBuf = s.new_dir();
+        if let Err(e) = w.watch(&dir, RecursiveMode::NonRecursive) {
+            // The periodic rescan still finds its mail.
+            tracing::warn!(source = %s.name, "cannot watch {}: {e}; relying on rescans", dir.display());
+        }
+    }
+    Ok(w)
+}
+
+/// SIGTERM/SIGINT set `stop` (the batch in hand finishes) and wake the loop; SIGHUP reloads.
+fn spawn_signals(tx: mpsc::Sender<Wake>, stop: Arc<AtomicBool>) -> Result<(), Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(crate::cli::EX_SOFTWARE, format!("runtime: {e}")))?;
+    let (ready_tx, ready_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+                    (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+                else {
+                    let _ = ready_tx.send(false);
+                    return;
+                };
+                let _ = ready_tx.send(true);
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => { stop.store(true, Ordering::Relaxed); let _ = tx.send(Wake::Stop); }
+                        _ = int.recv() => { stop.store(true, Ordering::Relaxed); let _ = tx.send(Wake::Stop); }
+                        _ = hup.recv() => { let _ = tx.send(Wake::Reload); }
+                    }
+                }
+            })
+        })
+        .map_err(|e| Failure::new(crate::cli::EX_SOFTWARE, format!("signal thread: {e}")))?;
+    match ready_rx.recv() {
+        Ok(true) => Ok(()),
+        _ => Err(Failure::new(
+            crate::cli::EX_SOFTWARE,
+            "cannot install signal handlers",
+        )),
+    }
+}

@@ -1,0 +1,82 @@
+//! The matcher's questions, answered on any connection: inside intake's write transaction, or
+//! read-only for `explain`.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{Duplicate, State, TicketRef};
+use super::{Index, IndexError, Result, Tx};
+use crate::decide::Lookup;
+
+fn ticket(c: &Connection, number: &str) -> Result<Option<TicketRef>> {
+    Ok(
+        c.prepare_cached("SELECT queue, state FROM tickets WHERE number = ?1")?
+            .query_row([number], |r| {
+                let state: String = r.get(1)?;
+                Ok(TicketRef {
+                    number: number.to_string(),
+                    queue: r.get(0)?,
+                    state: State::parse(&state).unwrap_or(State::Open),
+                })
+            })
+            .optional()?,
+    )
+}
+
+fn ticket_of_message(c: &Connection, message_id: &str) -> Result<Option<String>> {
+    Ok(
+        c.prepare_cached("SELECT ticket FROM articles WHERE message_id = ?1 LIMIT 1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+fn is_participant(c: &Connection, number: &str, address: &str) -> Result<bool> {
+    Ok(
+        c.prepare_cached("SELECT 1 FROM participants WHERE ticket = ?1 AND address = ?2")?
+            .exists(params![number, address])?,
+    )
+}
+
+fn duplicate(c: &Connection, digest: &str) -> Result<Option<Duplicate>> {
+    let a: Option<String> = c
+        .prepare_cached("SELECT ticket FROM articles WHERE digest = ?1")?
+        .query_row([digest], |r| r.get(0))
+        .optional()?;
+    if let Some(ticket) = a {
+        return Ok(Some(Duplicate::Article { ticket }));
+    }
+    Ok(
+        c.prepare_cached("SELECT reason FROM quarantine WHERE digest = ?1")?
+            .query_row([digest], |r| {
+                Ok(Duplicate::Quarantined { reason: r.get(0)? })
+            })
+            .optional()?,
+    )
+}
+
+macro_rules! lookup_on {
+    ($t:ty, $conn:ident => $e:expr) => {
+        impl Lookup for $t {
+            type Error = IndexError;
+            fn ticket(&self, number: &str) -> Result<Option<TicketRef>> {
+                let $conn = self;
+                ticket($e, number)
+            }
+            fn ticket_of_message(&self, id: &str) -> Result<Option<String>> {
+                let $conn = self;
+                ticket_of_message($e, id)
+            }
+            fn is_participant(&self, number: &str, address: &str) -> Result<bool> {
+                let $conn = self;
+                is_participant($e, number, address)
+            }
+            fn duplicate(&self, digest: &str) -> Result<Option<Duplicate>> {
+                let $conn = self;
+                duplicate($e, digest)
+            }
+        }
+    };
+}
+
+lookup_on!(Index, s => &s.conn);
+lookup_on!(Tx<'_>, s => s.conn());

@@ -1,0 +1,213 @@
+//! Queries for the CLI, recovery and fsck.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::rows::{Article, Event, Quarantined, State, Ticket};
+use super::{Index, Result};
+
+const TICKET_COLUMNS: &str =
+    "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
+     (SELECT count(*) FROM articles a WHERE a.ticket = t.number)";
+
+fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
+    let state: String = r.get(2)?;
+    Ok(Ticket {
+        number: r.get(0)?,
+        queue: r.get(1)?,
+        state: State::parse(&state).unwrap_or(State::Open),
+        subject: r.get(3)?,
+        customer: r.get(4)?,
+        created: r.get(5)?,
+        updated: r.get(6)?,
+        refers: r.get(7)?,
+        articles: r.get::<_, i64>(8)? as u64,
+    })
+}
+
+const ARTICLE_COLUMNS: &str =
+    "ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs, subject, date,
+     received, direction, classification, event, bounce_of, stranger, size, attachments";
+
+fn article_row(r: &Row) -> rusqlite::Result<Article> {
+    let attachments: String = r.get(16)?;
+    Ok(Article {
+        ticket: r.get(0)?,
+        file: r.get(1)?,
+        message_id: r.get(2)?,
+        digest: r.get(3)?,
+        from: r.get(4)?,
+        to: r.get(5)?,
+        cc: r.get(6)?,
+        subject: r.get(7)?,
+        date: r.get(8)?,
+        received: r.get(9)?,
+        direction: r.get(10)?,
+        classification: r.get(11)?,
+        event: r.get(12)?,
+        bounce_of: r.get(13)?,
+        stranger: r.get(14)?,
+        size: r.get::<_, i64>(15)? as u64,
+        attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+    })
+}
+
+/// A row still waiting for its staged file to be placed in the tree.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub staged: String,
+    pub file: String,
+    /// The ticket it belongs to; `None` for quarantine.
+    pub ticket: Option<Ticket>,
+}
+
+impl Index {
+    pub fn tickets(&self, queue: Option<&str>, state: Option<State>) -> Result<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t
+             WHERE (?1 IS NULL OR t.queue = ?1 COLLATE NOCASE) AND (?2 IS NULL OR t.state = ?2)
+             ORDER BY t.created, t.number"
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(params![queue, state.map(State::as_str)], ticket_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn ticket(&self, number: &str) -> Result<Option<Ticket>> {
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.number = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([number], ticket_row)
+            .optional()?)
+    }
+
+    pub fn articles(&self, number: &str) -> Result<Vec<Article>> {
+        let sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket = ?1 ORDER BY received, file"
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map([number], article_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn all_articles(&self) -> Result<Vec<Article>> {
+        let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY file");
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map([], article_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn history(&self, number: &str) -> Result<Vec<Event>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT ticket, at, event, detail FROM history WHERE ticket = ?1 ORDER BY at, id",
+        )?;
+        let rows = st.query_map([number], |r| {
+            Ok(Event {
+                ticket: r.get(0)?,
+                at: r.get(1)?,
+                event: r.get(2)?,
+                detail: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn all_history(&self) -> Result<Vec<Event>> {
+        let mut st = self.conn.prepare(
+            "SELECT ticket, at, event, detail FROM history ORDER BY ticket, at, event, detail",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(Event {
+                ticket: r.get(0)?,
+                at: r.get(1)?,
+                event: r.get(2)?,
+                detail: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
+        let mut st = self.conn.prepare(
+            "SELECT file, digest, message_id, reason, received FROM quarantine ORDER BY file",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(Quarantined {
+                file: r.get(0)?,
+                digest: r.get(1)?,
+                message_id: r.get(2)?,
+                reason: r.get(3)?,
+                received: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn counters(&self) -> Result<Vec<(String, u64)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT key, value FROM counters ORDER BY key")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn participants(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT ticket, address FROM participants ORDER BY ticket, address")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Rows whose file is still in the staging area (a crash came between commit and placing).
+    pub fn pending(&self) -> Result<Vec<Pending>> {
+        let mut out = Vec::new();
+        let mut st = self
+            .conn
+            .prepare("SELECT staged, file, ticket FROM articles WHERE staged IS NOT NULL")?;
+        let rows: Vec<(String, String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (staged, file, ticket) in rows {
+            let ticket = self.ticket(&ticket)?;
+            out.push(Pending {
+                staged,
+                file,
+                ticket,
+            });
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT staged, file FROM quarantine WHERE staged IS NOT NULL")?;
+        let rows = st.query_map([], |r| {
+            Ok(Pending {
+                staged: r.get(0)?,
+                file: r.get(1)?,
+                ticket: None,
+            })
+        })?;
+        out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        Ok(out)
+    }
+
+    pub fn is_staged_known(&self, staged: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM articles WHERE staged = ?1")?
+            .exists([staged])?
+            || self
+                .conn
+                .prepare_cached("SELECT 1 FROM quarantine WHERE staged = ?1")?
+                .exists([staged])?)
+    }
+}
+
+impl Index {
+    /// Whether a kept source file was already taken in.
+    pub fn source_seen(&self, source: &str, name: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM seen_sources WHERE source = ?1 AND name = ?2")?
+            .exists(params![source, name])?)
+    }
+}

@@ -1,0 +1,100 @@
+//! The records the index speaks in. They serialise to the JSON shapes the CLI prints.
+
+use serde::Serialize;
+
+use crate::facts::Attachment;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Closed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        match s {
+            "open" => Some(State::Open),
+            "closed" => Some(State::Closed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub number: String,
+    pub queue: String,
+    pub state: State,
+    pub subject: String,
+    pub customer: String,
+    pub created: String,
+    pub updated: String,
+    /// Number of articles.
+    pub articles: u64,
+    /// The ticket this one was opened in place of (a stranger's or a closed ticket's follow-up).
+    pub refers: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Article {
+    pub ticket: String,
+    /// Maildir base name of the article's file.
+    pub file: String,
+    pub message_id: Option<String>,
+    pub digest: String,
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    pub subject: String,
+    pub date: Option<String>,
+    pub received: String,
+    /// `in`, `out` or `note`.
+    pub direction: String,
+    pub classification: String,
+    /// What filing it did to the ticket: created, follow-up, reopened, ...
+    pub event: String,
+    pub bounce_of: Option<String>,
+    pub stranger: bool,
+    pub size: u64,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub ticket: String,
+    pub at: String,
+    pub event: String,
+    pub detail: String,
+}
+
+/// What an earlier message with the same digest became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Duplicate {
+    Article { ticket: String },
+    Quarantined { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub file: String,
+    pub digest: String,
+    pub message_id: Option<String>,
+    pub reason: String,
+    pub received: String,
+}
+
+/// A ticket as the matcher needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRef {
+    pub number: String,
+    pub queue: String,
+    pub state: State,
+}

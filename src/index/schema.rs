@@ -1,0 +1,93 @@
+//! Table definitions and migrations.
+
+use rusqlite::Connection;
+
+const VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tickets (
+    number   TEXT PRIMARY KEY,
+    queue    TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    subject  TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    created  TEXT NOT NULL,
+    updated  TEXT NOT NULL,
+    refers   TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
+CREATE TABLE IF NOT EXISTS articles (
+    id             INTEGER PRIMARY KEY,
+    ticket         TEXT NOT NULL REFERENCES tickets(number),
+    file           TEXT NOT NULL UNIQUE,
+    message_id     TEXT,
+    digest         TEXT NOT NULL UNIQUE,
+    from_addr      TEXT NOT NULL,
+    to_addrs       TEXT NOT NULL,
+    cc_addrs       TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    date           TEXT,
+    received       TEXT NOT NULL,
+    direction      TEXT NOT NULL,
+    classification TEXT NOT NULL,
+    event          TEXT NOT NULL,
+    bounce_of      TEXT,
+    stranger       INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    attachments    TEXT NOT NULL,
+    staged         TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_ticket ON articles(ticket);
+CREATE INDEX IF NOT EXISTS articles_message_id ON articles(message_id);
+CREATE INDEX IF NOT EXISTS articles_staged ON articles(staged) WHERE staged IS NOT NULL;
+CREATE TABLE IF NOT EXISTS participants (
+    ticket  TEXT NOT NULL,
+    address TEXT NOT NULL,
+    PRIMARY KEY (ticket, address)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+    id     INTEGER PRIMARY KEY,
+    ticket TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    event  TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_ticket ON history(ticket);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id         INTEGER PRIMARY KEY,
+    file       TEXT NOT NULL UNIQUE,
+    digest     TEXT NOT NULL UNIQUE,
+    message_id TEXT,
+    reason     TEXT NOT NULL,
+    received   TEXT NOT NULL,
+    staged     TEXT
+);
+CREATE TABLE IF NOT EXISTS seen_sources (
+    source TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    PRIMARY KEY (source, name)
+) WITHOUT ROWID;
+";
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if v > VERSION {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "index schema version {v} is newer than this postdesk understands ({VERSION})"
+        )));
+    }
+    conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
+}
+
+pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "DELETE FROM articles; DELETE FROM participants; DELETE FROM history; DELETE FROM counters;
+         DELETE FROM quarantine; DELETE FROM tickets;",
+    )
+}

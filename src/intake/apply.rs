@@ -1,0 +1,411 @@
+//! Executes the plans of one batch: staged files, one index transaction, renames into the tree.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::history::{self, HistoryLine};
+use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
+use crate::decide::Decision;
+use crate::decide::Lookup;
+use crate::facts::{Facts, Mailbox};
+use crate::index::{self, Article, Duplicate, NewArticle, Quarantined, State, TicketRef, Tx};
+use crate::route::base_address;
+use crate::store::{trace, Folder, Store};
+
+/// What is left to do once the transaction has committed.
+#[derive(Default)]
+struct After {
+    renames: Vec<(Folder, Folder)>,
+    places: Vec<(PathBuf, Folder, String)>,
+    history: Vec<(Folder, HistoryLine)>,
+}
+
+pub(super) fn batch(
+    engine: &mut Engine,
+    batch: &[Message],
+) -> Result<(Vec<Outcome>, Vec<LogInfo>), IntakeError> {
+    let Engine {
+        rules,
+        store,
+        index,
+        ..
+    } = engine;
+    let now = Utc::now();
+    let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let today = if rules.cfg.tickets.local_time {
+        chrono::Local::now().date_naive()
+    } else {
+        now.date_naive()
+    };
+    let mut rng = rand::rng();
+
+    let tx = index.begin()?;
+    let mut after = After::default();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut logs = Vec::with_capacity(batch.len());
+    for msg in batch {
+        let a = rules.analyse(&msg.raw, &tx)?;
+        let origin = format!("{}/{}", msg.source, msg.name);
+        logs.push(LogInfo {
+            message_id: a.facts.message_id.clone(),
+            source: origin.clone(),
+            class: Some(a.class.kind.as_str().to_string()),
+            millis: 0.0,
+        });
+        if msg.remember {
+            tx.mark_source_seen(&msg.source, &msg.name)?;
+        }
+        let mut base = trace::Trace::default();
+        base.add(trace::SOURCE, &origin)
+            .add(trace::RECEIVED, &at)
+            .add(trace::DIGEST, &a.facts.digest);
+
+        if let Some(reason) = &a.quarantine {
+            let outcome = quarantine(
+                store, &tx, &mut after, msg, &a.facts, reason, &at, &origin, None,
+            )?;
+            outcomes.push(outcome);
+            continue;
+        }
+        let plan = a.plan.expect("a plan exists when not quarantined");
+        let from = a.facts.author().map(Mailbox::display).unwrap_or_default();
+        match plan.decision {
+            Decision::Duplicate(dup) => {
+                let ticket = match dup {
+                    Duplicate::Article { ticket } => {
+                        if let Some(t) = tx.ticket(&ticket)? {
+                            after.history.push((
+                                folder_of(&t),
+                                HistoryLine {
+                                    at: at.clone(),
+                                    event: "duplicate-ignored".into(),
+                                    detail: format!("the same message again from {origin}"),
+                                    key: format!("dup:{}:{origin}", a.facts.digest),
+                                },
+                            ));
+                            tx.add_history(
+                                &ticket,
+                                &at,
+                                "duplicate-ignored",
+                                &format!("the same message again from {origin}"),
+                            )?;
+                        }
+                        Some(ticket)
+                    }
+                    Duplicate::Quarantined { .. } => None,
+                };
+                outcomes.push(Outcome::Duplicate { ticket });
+            }
+            Decision::Reject { ticket } => {
+                let reason = format!(
+                    "follow-up to closed ticket {} rejected by queue {}",
+                    ticket.number, ticket.queue
+                );
+                let outcome = quarantine(
+                    store,
+                    &tx,
+                    &mut after,
+                    msg,
+                    &a.facts,
+                    &reason,
+                    &at,
+                    &origin,
+                    Some(&ticket.number),
+                )?;
+                let detail = format!("follow-up from {from} rejected and quarantined");
+                tx.add_history(&ticket.number, &at, "rejected", &detail)?;
+                after.history.push((
+                    folder_of(&ticket),
+                    HistoryLine {
+                        at: at.clone(),
+                        event: "rejected".into(),
+                        detail,
+                        key: format!("rej:{}", a.facts.digest),
+                    },
+                ));
+                outcomes.push(outcome);
+            }
+            Decision::New { queue, refers } => {
+                let number = allocate(&tx, rules, today, &mut rng)?;
+                let why = refers.as_ref().map(|(n, why)| (n.clone(), why.as_str()));
+                tx.insert_ticket(
+                    &number,
+                    &queue,
+                    State::Open,
+                    &a.facts.subject,
+                    &from,
+                    &at,
+                    refers.as_ref().map(|(n, _)| n.as_str()),
+                )?;
+                let t = TicketRef {
+                    number: number.clone(),
+                    queue: queue.clone(),
+                    state: State::Open,
+                };
+                let mut tr = article_trace(&t, a.class.kind.as_str(), "created");
+                if let Some((n, why)) = &why {
+                    tr.add(trace::REFERS, format!("{n}; {why}"));
+                }
+                file_article(
+                    store, &tx, &mut after, msg, &a.facts, &a.class, &t, "created", false, tr,
+                    base, rules,
+                )?;
+                for e in history::article_events(
+                    &number,
+                    &at,
+                    "created",
+                    &from,
+                    why.as_ref().map(|(n, w)| (n.as_str(), *w)),
+                    false,
+                ) {
+                    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                }
+                outcomes.push(Outcome::Created {
+                    ticket: number,
+                    queue,
+                });
+            }
+            Decision::FollowUp {
+                ticket,
+                reopen,
+                stranger,
+            } => {
+                let event = if reopen {
+                    "reopened"
+                } else if ticket.state == State::Closed {
+                    "follow-up-closed"
+                } else {
+                    "follow-up"
+                };
+                let mut t = ticket.clone();
+                if reopen {
+                    t.state = State::Open;
+                    tx.set_ticket(&t.number, &t.queue, State::Open, &at)?;
+                    after.renames.push((folder_of(&ticket), folder_of(&t)));
+                }
+                let mut tr = article_trace(&t, a.class.kind.as_str(), event);
+                if stranger {
+                    tr.add(trace::STRANGER, "yes");
+                }
+                file_article(
+                    store, &tx, &mut after, msg, &a.facts, &a.class, &t, event, stranger, tr, base,
+                    rules,
+                )?;
+                for e in history::article_events(&t.number, &at, event, &from, None, stranger) {
+                    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                }
+                outcomes.push(Outcome::FollowUp {
+                    ticket: t.number,
+                    queue: t.queue,
+                    reopened: reopen,
+                });
+            }
+        }
+    }
+
+    // The staged files must be durable before the rows that name them are.
+    store.sync()?;
+    tx.commit()?;
+    finish(store, index, after)?;
+    Ok((outcomes, logs))
+}
+
+/// Renames, placements and event-log lines after the commit, made durable, then marked done.
+fn finish(store: &Store, index: &mut index::Index, after: After) -> Result<(), IntakeError> {
+    for (from, to) in &after.renames {
+        if store.folder_exists(from) {
+            store.rename_folder(from, to)?;
+        }
+    }
+    let mut made = HashSet::new();
+    for (staged, folder, file) in &after.places {
+        if made.insert(folder.clone()) {
+            store.ensure_folder(folder)?;
+        }
+        store.place(staged, folder, file)?;
+    }
+    for (folder, line) in &after.history {
+        store.ensure_folder(folder)?;
+        history::append(&store.history_path(folder), line)?;
+    }
+    store.sync()?;
+    if !after.places.is_empty() {
+        let tx = index.begin()?;
+        for (staged, _, _) in &after.places {
+            tx.clear_staged(&staged.to_string_lossy())?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub(super) fn folder_of(t: &TicketRef) -> Folder {
+    Folder::ticket(&t.queue, &t.number, t.state == State::Closed)
+}
+
+fn article_trace(t: &TicketRef, class: &str, event: &str) -> trace::Trace {
+    let mut tr = trace::Trace::default();
+    tr.add(trace::TICKET, &t.number)
+        .add(trace::QUEUE, &t.queue)
+        .add(trace::DIRECTION, "in")
+        .add(trace::CLASSIFICATION, class)
+        .add(trace::EVENT, event);
+    tr
+}
+
+#[allow(clippy::too_many_arguments)]
+fn file_article(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    msg: &Message,
+    facts: &Facts,
+    class: &crate::classify::Classification,
+    t: &TicketRef,
+    event: &str,
+    stranger: bool,
+    mut tr: trace::Trace,
+    base: trace::Trace,
+    rules: &Rules,
+) -> Result<(), IntakeError> {
+    tr.fields.extend(base.fields);
+    let head = tr.render(&msg.raw);
+    let staged = store.stage(&head, &msg.raw)?;
+    let article = build_article(
+        facts,
+        class,
+        t,
+        event,
+        stranger,
+        &staged.file,
+        tr.get(trace::RECEIVED).unwrap_or(""),
+    );
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_article(&NewArticle {
+        article: &article,
+        staged: Some(&staged_path),
+    })?;
+    if !stranger {
+        for addr in participants(facts, rules) {
+            tx.add_participant(&t.number, &addr)?;
+        }
+    }
+    after.places.push((staged.path, folder_of(t), staged.file));
+    Ok(())
+}
+
+/// The article row for a message; also what reindex builds from a stored file.
+pub fn build_article(
+    facts: &Facts,
+    class: &crate::classify::Classification,
+    t: &TicketRef,
+    event: &str,
+    stranger: bool,
+    file: &str,
+    received: &str,
+) -> Article {
+    let join = |v: &[Mailbox]| {
+        v.iter()
+            .map(Mailbox::display)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Article {
+        ticket: t.number.clone(),
+        file: file.to_string(),
+        message_id: facts.message_id.clone(),
+        digest: facts.digest.clone(),
+        from: facts.author().map(Mailbox::display).unwrap_or_default(),
+        to: join(&facts.to),
+        cc: join(&facts.cc),
+        subject: facts.subject.clone(),
+        date: facts.date.clone(),
+        received: received.to_string(),
+        direction: "in".into(),
+        classification: class.kind.as_str().to_string(),
+        event: event.to_string(),
+        bounce_of: class.bounce_of.clone(),
+        stranger,
+        size: facts.size,
+        attachments: facts.attachments.clone(),
+    }
+}
+
+/// Addresses that become participants of the ticket: the author, Reply-To, To and Cc, except
+/// our own queue addresses.
+pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let all = facts
+        .author()
+        .into_iter()
+        .chain(facts.reply_to.iter())
+        .chain(facts.to.iter())
+        .chain(facts.cc.iter());
+    for m in all {
+        let a = base_address(&m.address);
+        if a.is_empty() || !a.contains('@') || rules.own.contains(&a) || out.contains(&a) {
+            continue;
+        }
+        out.push(a);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn quarantine(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    msg: &Message,
+    facts: &Facts,
+    reason: &str,
+    at: &str,
+    origin: &str,
+    ticket: Option<&str>,
+) -> Result<Outcome, IntakeError> {
+    let mut tr = trace::Trace::default();
+    tr.add(trace::REASON, reason);
+    if let Some(n) = ticket {
+        tr.add(trace::TICKET, n);
+    }
+    tr.add(trace::SOURCE, origin)
+        .add(trace::RECEIVED, at)
+        .add(trace::DIGEST, &facts.digest);
+    let head = tr.render(&msg.raw);
+    let staged = store.stage(&head, &msg.raw)?;
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    let q = Quarantined {
+        file: staged.file.clone(),
+        digest: facts.digest.clone(),
+        message_id: facts.message_id.clone(),
+        reason: reason.to_string(),
+        received: at.to_string(),
+    };
+    tx.insert_quarantine(&q, Some(&staged_path))?;
+    after
+        .places
+        .push((staged.path, Folder::quarantine(), staged.file));
+    Ok(Outcome::Quarantined {
+        reason: reason.to_string(),
+    })
+}
+
+fn allocate(
+    tx: &Tx,
+    rules: &Rules,
+    today: chrono::NaiveDate,
+    rng: &mut impl rand::Rng,
+) -> index::Result<String> {
+    loop {
+        let counter = match rules.scheme.counter_key(today) {
+            Some(key) => tx.next_counter(&key)?,
+            None => 0,
+        };
+        let n = rules.scheme.format(today, counter, rng);
+        if tx.ticket(&n)?.is_none() {
+            return Ok(n);
+        }
+    }
+}

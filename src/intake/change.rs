@@ -1,0 +1,98 @@
+//! State changes made by people (CLI now; mail commands and IMAP folder moves later): close,
+//! reopen, move to another queue. The tree changes first (the folder is renamed, the event log
+//! gets a line), then the index; a crash in between shows in `fsck` and `reindex` repairs it.
+
+use chrono::Utc;
+
+use super::apply::folder_of;
+use super::history::{self, HistoryLine};
+use super::{Engine, IntakeError};
+use crate::index::{State, TicketRef};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketChange {
+    Close,
+    Reopen,
+    Move(String),
+}
+
+impl Engine {
+    /// Applies a change; `None` when the ticket does not exist, else a sentence saying what
+    /// happened (including "already closed").
+    pub fn change_ticket(
+        &mut self,
+        number: &str,
+        what: TicketChange,
+        by: &str,
+    ) -> Result<Option<String>, IntakeError> {
+        let Some(t) = self.index.ticket(number)? else {
+            return Ok(None);
+        };
+        let from = TicketRef {
+            number: t.number.clone(),
+            queue: t.queue.clone(),
+            state: t.state,
+        };
+        let mut to = from.clone();
+        let (event, detail) = match &what {
+            TicketChange::Close if t.state == State::Closed => {
+                return Ok(Some(format!("ticket {number} is already closed")))
+            }
+            TicketChange::Reopen if t.state == State::Open => {
+                return Ok(Some(format!("ticket {number} is already open")))
+            }
+            TicketChange::Move(q) if *q == t.queue => {
+                return Ok(Some(format!("ticket {number} is already in {q}")))
+            }
+            TicketChange::Close => {
+                to.state = State::Closed;
+                ("closed", format!("by {by}"))
+            }
+            TicketChange::Reopen => {
+                to.state = State::Open;
+                ("reopened", format!("by {by}"))
+            }
+            TicketChange::Move(q) => {
+                to.queue = q.clone();
+                ("moved", format!("from {} to {q} by {by}", t.queue))
+            }
+        };
+        let (old, new) = (folder_of(&from), folder_of(&to));
+        let actual = if self.store.folder_exists(&old) {
+            Some(old)
+        } else {
+            self.store.find_ticket(number)?
+        };
+        match actual {
+            Some(f) if f != new => self.store.rename_folder(&f, &new)?,
+            Some(_) => {}
+            None => {
+                self.store.ensure_folder(&new)?;
+            }
+        }
+        let now = Utc::now();
+        let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let key = format!(
+            "op:{event}:{}",
+            now.timestamp_nanos_opt().unwrap_or_default()
+        );
+        history::append(
+            &self.store.history_path(&new),
+            &HistoryLine {
+                at: at.clone(),
+                event: event.into(),
+                detail: detail.clone(),
+                key,
+            },
+        )?;
+        self.store.sync()?;
+        let tx = self.index.begin()?;
+        tx.set_ticket(number, &to.queue, to.state, &at)?;
+        tx.add_history(number, &at, event, &detail)?;
+        tx.commit()?;
+        Ok(Some(format!(
+            "ticket {number} {event}: now {}",
+            new.imap_name()
+        )))
+    }
+}

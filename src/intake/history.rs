@@ -1,0 +1,99 @@
+//! Ticket history, derived so that the index and `reindex` agree: events that come with an
+//! article follow from its trace headers (`article_events`); the others (duplicates, rejects,
+//! close/reopen/move) are lines in the ticket folder's event log (`postdesk-history`), one JSON
+//! object per line, appended after the change they record is committed.
+
+use std::fs::OpenOptions;
+use std::io::{self, BufRead, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::index::Event;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    pub at: String,
+    pub event: String,
+    pub detail: String,
+    /// Identifies the occurrence: a replay after a crash may append the same line again, and
+    /// readers keep the last line per key.
+    pub key: String,
+}
+
+/// The events one filed article records on its ticket.
+pub fn article_events(
+    ticket: &str,
+    at: &str,
+    event: &str,
+    from: &str,
+    refers: Option<(&str, &str)>,
+    stranger: bool,
+) -> Vec<Event> {
+    let ev = |event: &str, detail: String| Event {
+        ticket: ticket.into(),
+        at: at.into(),
+        event: event.into(),
+        detail,
+    };
+    let mut out = Vec::new();
+    match event {
+        "created" => out.push(ev("created", format!("from {from}"))),
+        "reopened" => out.push(ev("reopened", format!("by a follow-up from {from}"))),
+        "follow-up-closed" => out.push(ev(
+            "follow-up",
+            format!("from {from}; automatic, ticket stays closed"),
+        )),
+        _ => out.push(ev("follow-up", format!("from {from}"))),
+    }
+    match refers {
+        Some((n, "stranger")) => out.push(ev(
+            "suspected-stranger",
+            format!("{from} referred to ticket {n} but is not a participant"),
+        )),
+        Some((n, "closed")) => out.push(ev("linked", format!("follow-up to closed ticket {n}"))),
+        Some((n, _)) => out.push(ev(
+            "linked",
+            format!("subject named ticket {n}, which does not exist"),
+        )),
+        None => {}
+    }
+    if stranger {
+        out.push(ev(
+            "suspected-stranger",
+            format!("accepted and marked: {from} is not a participant"),
+        ));
+    }
+    out
+}
+
+/// Splits an `X-Postdesk-Refers` value `NUMBER; why`.
+pub fn split_refers(v: &str) -> (&str, &str) {
+    match v.split_once(';') {
+        Some((n, why)) => (n.trim(), why.trim()),
+        None => (v.trim(), "unknown"),
+    }
+}
+
+pub fn append(path: &Path, line: &HistoryLine) -> io::Result<()> {
+    let mut s = serde_json::to_string(line).map_err(io::Error::other)?;
+    s.push('\n');
+    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(s.as_bytes())
+}
+
+/// Reads an event log: unparseable lines (a torn last line after a crash) are skipped, and
+/// for each key only the last line counts.
+pub fn read(path: &Path) -> io::Result<Vec<HistoryLine>> {
+    let f = std::fs::File::open(path)?;
+    let mut out: Vec<HistoryLine> = Vec::new();
+    for line in io::BufReader::new(f).lines() {
+        let Ok(line) = line else { continue };
+        let Ok(h) = serde_json::from_str::<HistoryLine>(&line) else {
+            continue;
+        };
+        out.retain(|o| o.key != h.key);
+        out.push(h);
+    }
+    Ok(out)
+}

@@ -1,0 +1,256 @@
+//! Intake: turns a batch of raw messages into articles, tickets and quarantine entries, and
+//! commits them together.
+//!
+//! Where a message is if the process dies (DESIGN invariant 1):
+//! 1. parsing, deciding, writing staged files: only in the source; staged files are orphans
+//!    that recovery deletes.
+//! 2. `syncfs`, then the index commit: the rows name their staged file (`staged` column); a crash
+//!    here leaves the message at its source *and* committed-but-unplaced; recovery places it,
+//!    and the source copy is recognised as a duplicate by its digest.
+//! 3. renames into the tree, `syncfs`, clearing `staged`: recovery finishes whatever is left.
+//! 4. only then does the source let go of the message (`Outcome` tells it which ones).
+
+mod apply;
+mod change;
+pub mod history;
+mod recover;
+
+pub use apply::{build_article, participants};
+pub use change::TicketChange;
+pub use history::HistoryLine;
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::classify::{self, Classification, OwnIdentity};
+use crate::config::{ClosedPolicy, Config};
+use crate::decide::{self, Plan, Policy};
+use crate::facts::Facts;
+use crate::index::{self, Index};
+use crate::maillog::{Line, MailLog};
+use crate::number::Scheme;
+use crate::parse;
+use crate::route::{self, Route};
+use crate::store::Store;
+
+/// A message handed in by a source.
+pub struct Message {
+    pub raw: Vec<u8>,
+    /// Source name and the message's name there, for the mail log and the trace headers.
+    pub source: String,
+    pub name: String,
+    /// Record the (source, name) pair as seen, in the same commit (for sources that keep files).
+    pub remember: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created {
+        ticket: String,
+        queue: String,
+    },
+    FollowUp {
+        ticket: String,
+        queue: String,
+        reopened: bool,
+    },
+    Duplicate {
+        ticket: Option<String>,
+    },
+    Quarantined {
+        reason: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Index(#[from] index::IndexError),
+    #[error("store: {0}")]
+    Store(#[from] std::io::Error),
+}
+
+impl IntakeError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IntakeError::Index(e) => e.is_transient(),
+            // Disk full, permissions fixed by an admin, a remounted file system: worth retrying.
+            IntakeError::Store(_) => true,
+        }
+    }
+}
+
+/// Everything decided about one message before anything is written: what `explain` prints.
+pub struct Analysis {
+    pub facts: Facts,
+    pub class: Classification,
+    pub route: Route,
+    pub plan: Option<Plan>,
+    /// Set when the message cannot become an article at all.
+    pub quarantine: Option<String>,
+}
+
+/// The configuration, prepared for deciding.
+pub struct Rules {
+    pub cfg: Config,
+    pub scheme: Scheme,
+    pub own: Vec<String>,
+    pub agents: Vec<String>,
+}
+
+impl Rules {
+    pub fn new(cfg: &Config) -> Rules {
+        Rules {
+            scheme: cfg.scheme(),
+            own: cfg.own_addresses(),
+            agents: cfg.agents.iter().map(|a| a.address.clone()).collect(),
+            cfg: cfg.clone(),
+        }
+    }
+
+    /// Parses, classifies and routes; decides against `lookup` (the index, in a transaction).
+    pub fn analyse<L: decide::Lookup>(&self, raw: &[u8], lookup: &L) -> Result<Analysis, L::Error> {
+        let facts = parse::parse(raw);
+        let own = OwnIdentity {
+            addresses: &self.own,
+            loop_value: &self.cfg.general.loop_value,
+        };
+        let class = classify::classify(&facts, &own);
+        let route = route::route(&facts, &self.cfg);
+        let quarantine = if raw.len() as u64 > self.cfg.intake.max_message_bytes {
+            Some(format!(
+                "message of {} bytes exceeds intake.max-message-bytes",
+                raw.len()
+            ))
+        } else {
+            facts
+                .unparseable
+                .as_ref()
+                .map(|r| format!("not a mail message: {r}"))
+        };
+        let plan = if quarantine.is_none() {
+            let on_closed = |q: &str| {
+                self.cfg
+                    .queue(q)
+                    .map(|q| q.on_closed)
+                    .unwrap_or(ClosedPolicy::Reopen)
+            };
+            let policy = Policy {
+                scheme: &self.scheme,
+                stranger: self.cfg.tickets.stranger_policy,
+                on_closed: &on_closed,
+                agents: &self.agents,
+            };
+            Some(decide::decide(&facts, &class, &route, &policy, lookup)?)
+        } else {
+            None
+        };
+        Ok(Analysis {
+            facts,
+            class,
+            route,
+            plan,
+            quarantine,
+        })
+    }
+}
+
+pub struct Engine {
+    rules: Rules,
+    store: Store,
+    index: Index,
+    log: MailLog,
+}
+
+impl Engine {
+    /// Opens store and index under `data_dir`, then finishes whatever a crash interrupted.
+    pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
+        std::fs::create_dir_all(data_dir)?;
+        let durable = cfg.general.durable;
+        let store = Store::open(data_dir, durable)?;
+        let index = Index::open(&data_dir.join("index.sqlite"), durable)?;
+        let log_path = match cfg.general.mail_log.as_str() {
+            "-" => None,
+            p => Some(data_dir.join(p)),
+        };
+        let log = MailLog::open(log_path.as_deref())?;
+        let mut engine = Engine {
+            rules: Rules::new(cfg),
+            store,
+            index,
+            log,
+        };
+        recover::run(&engine.store, &mut engine.index)?;
+        Ok(engine)
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Replaces the configuration (SIGHUP); store and index stay.
+    pub fn reconfigure(&mut self, cfg: &Config) {
+        self.rules = Rules::new(cfg);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn index_mut(&mut self) -> &mut Index {
+        &mut self.index
+    }
+
+    /// Files a batch. Either every message of it is committed (and the returned outcomes say
+    /// what became of each, in order) or none is and the error says whether to retry.
+    pub fn process(&mut self, batch: &[Message]) -> Result<Vec<Outcome>, IntakeError> {
+        let started = Instant::now();
+        let (outcomes, lines) = apply::batch(self, batch)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0 / batch.len().max(1) as f64;
+        for (mut line, outcome) in lines.into_iter().zip(&outcomes) {
+            line.millis = ms;
+            let (ticket, queue, verdict, detail) = match outcome {
+                Outcome::Created { ticket, queue } => {
+                    (Some(ticket.as_str()), Some(queue.as_str()), "created", None)
+                }
+                Outcome::FollowUp {
+                    ticket,
+                    queue,
+                    reopened,
+                } => (
+                    Some(ticket.as_str()),
+                    Some(queue.as_str()),
+                    if *reopened { "reopened" } else { "follow-up" },
+                    None,
+                ),
+                Outcome::Duplicate { ticket } => (ticket.as_deref(), None, "duplicate", None),
+                Outcome::Quarantined { reason } => {
+                    (None, None, "quarantined", Some(reason.as_str()))
+                }
+            };
+            self.log.write(&Line {
+                message_id: line.message_id.as_deref(),
+                source: &line.source,
+                ticket,
+                queue,
+                verdict,
+                class: line.class.as_deref(),
+                detail,
+                millis: line.millis,
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+/// What the mail log needs of a message after the batch is committed.
+pub(crate) struct LogInfo {
+    pub message_id: Option<String>,
+    pub source: String,
+    pub class: Option<String>,
+    pub millis: f64,
+}

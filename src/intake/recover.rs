@@ -1,0 +1,68 @@
+//! Recovery at start: finishes batches a crash interrupted between the index commit and the
+//! renames into the tree, and removes staged files that were never committed (their messages
+//! are still at their sources). Staging areas of live processes are left alone.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::IntakeError;
+use crate::index::{Index, State};
+use crate::store::{Folder, Store};
+
+pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
+    let pending: Vec<_> = index
+        .pending()?
+        .into_iter()
+        .filter(|p| store.is_abandoned(Path::new(&p.staged)))
+        .collect();
+    let mut handled = HashSet::new();
+    if !pending.is_empty() {
+        tracing::warn!(
+            count = pending.len(),
+            "recovering articles committed but not yet placed"
+        );
+        let tx = index.begin()?;
+        for p in &pending {
+            handled.insert(p.staged.clone());
+            let folder = match &p.ticket {
+                Some(t) => Folder::ticket(&t.queue, &t.number, t.state == State::Closed),
+                None => Folder::quarantine(),
+            };
+            if let Some(t) = &p.ticket {
+                // A reopen or move whose folder rename did not happen yet.
+                if !store.folder_exists(&folder) {
+                    if let Some(other) = store.find_ticket(&t.number)? {
+                        store.rename_folder(&other, &folder)?;
+                    }
+                }
+            }
+            if store.locate(&folder, &p.file).is_some() {
+                tx.clear_staged(&p.staged)?;
+            } else if Path::new(&p.staged).exists() {
+                store.ensure_folder(&folder)?;
+                store.place(Path::new(&p.staged), &folder, &p.file)?;
+                tx.clear_staged(&p.staged)?;
+            } else {
+                // Cannot happen while staged files are synced before commit; if it does, the
+                // message was never acknowledged at its source and will come again.
+                tracing::error!(file = %p.file, "staged file vanished; forgetting its index row");
+                tx.drop_staged(&p.staged)?;
+            }
+        }
+        store.sync()?;
+        tx.commit()?;
+    }
+    let mut removed = 0;
+    for f in store.orphaned_staged()? {
+        let name = f.to_string_lossy().into_owned();
+        if handled.contains(&name) || index.is_staged_known(&name)? {
+            continue;
+        }
+        std::fs::remove_file(&f)?;
+        removed += 1;
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed staged files of uncommitted batches");
+    }
+    Ok(())
+}

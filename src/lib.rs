@@ -1,0 +1,20 @@
+//! postdesk: an email-native help desk. See ARCHITECTURE.md for the map.
+
+pub mod classify;
+pub mod classify_rules;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod decide;
+pub mod facts;
+pub mod index;
+pub mod intake;
+pub mod logging;
+pub mod maillog;
+pub mod number;
+pub mod parse;
+pub mod reindex;
+pub mod route;
+pub mod source;
+pub mod store;

@@ -1,0 +1,196 @@
+//! Rebuilding the index from the tree alone (DESIGN invariant 3), and `fsck`, which rebuilds
+//! the tree's view into memory and compares it with the index.
+
+mod diff;
+
+pub use diff::{compare, Difference};
+
+use std::io::Read;
+
+use crate::classify::{Classification, Kind};
+use crate::index::{Index, IndexError, Quarantined, State, TicketRef};
+use crate::intake::history;
+use crate::intake::{build_article, participants, Rules};
+use crate::number::Generator;
+use crate::store::{trace, Folder, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReindexError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub tickets: u64,
+    pub articles: u64,
+    pub quarantined: u64,
+    pub unreadable: u64,
+}
+
+/// Replaces the index's contents with what the tree says, in one transaction. `progress` is
+/// called every so often with the number of tickets done and the total.
+pub fn rebuild(
+    store: &Store,
+    index: &mut Index,
+    rules: &Rules,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Counts, ReindexError> {
+    let tickets = store.scan()?;
+    let total = tickets.len() as u64;
+    let mut counts = Counts::default();
+    index.clear()?;
+    let tx = index.begin()?;
+    for (i, t) in tickets.iter().enumerate() {
+        let Folder::Ticket {
+            queue,
+            number,
+            closed,
+        } = &t.folder
+        else {
+            continue;
+        };
+        let tref = TicketRef {
+            number: number.clone(),
+            queue: queue.clone(),
+            state: if *closed { State::Closed } else { State::Open },
+        };
+        let mut rows = Vec::new();
+        for f in &t.articles {
+            let bytes = match read_all(&f.path) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(path = %f.path.display(), "unreadable article: {e}");
+                    counts.unreadable += 1;
+                    continue;
+                }
+            };
+            let tr = trace::parse(&bytes);
+            let facts = crate::parse::parse(&bytes[tr.body_offset..]);
+            let kind = tr
+                .get(trace::CLASSIFICATION)
+                .and_then(Kind::from_str)
+                .unwrap_or(Kind::Normal);
+            let class = Classification {
+                kind,
+                reasons: Vec::new(),
+                bounce_of: if kind == Kind::Bounce {
+                    facts.returned_message_id.clone()
+                } else {
+                    None
+                },
+            };
+            let event = tr.get(trace::EVENT).unwrap_or("follow-up").to_string();
+            let stranger = tr.get(trace::STRANGER) == Some("yes");
+            let received = tr.get(trace::RECEIVED).unwrap_or("").to_string();
+            let refers = tr.get(trace::REFERS).map(|v| {
+                let (n, why) = history::split_refers(v);
+                (n.to_string(), why.to_string())
+            });
+            let mut a = build_article(&facts, &class, &tref, &event, stranger, &f.file, &received);
+            if let Some(d) = tr.get(trace::DIGEST) {
+                a.digest = d.to_string();
+            }
+            rows.push((a, refers, participants(&facts, rules)));
+        }
+        rows.sort_by(|x, y| (&x.0.received, &x.0.file).cmp(&(&y.0.received, &y.0.file)));
+        let first = rows
+            .iter()
+            .find(|r| r.0.event == "created")
+            .or(rows.first());
+        let (subject, customer, created, refers) = match first {
+            Some((a, refers, _)) => (
+                a.subject.clone(),
+                a.from.clone(),
+                a.received.clone(),
+                refers.as_ref().map(|r| r.0.clone()),
+            ),
+            None => (String::new(), String::new(), String::new(), None),
+        };
+        tx.insert_ticket(
+            number,
+            queue,
+            tref.state,
+            &subject,
+            &customer,
+            &created,
+            refers.as_deref(),
+        )?;
+        for (a, refers, parts) in &rows {
+            tx.insert_article(&crate::index::NewArticle {
+                article: a,
+                staged: None,
+            })?;
+            if !a.stranger {
+                for p in parts {
+                    tx.add_participant(number, p)?;
+                }
+            }
+            let r = refers.as_ref().map(|(n, w)| (n.as_str(), w.as_str()));
+            for e in history::article_events(number, &a.received, &a.event, &a.from, r, a.stranger)
+            {
+                tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+            }
+        }
+        if let Some(h) = &t.history {
+            for line in history::read(h)? {
+                tx.add_history(number, &line.at, &line.event, &line.detail)?;
+                tx.set_ticket(number, queue, tref.state, &line.at)?;
+            }
+        }
+        if let Some((key, value)) = counter_of(rules, number) {
+            tx.raise_counter(&key, value)?;
+        }
+        counts.tickets += 1;
+        counts.articles += rows.len() as u64;
+        if (i + 1) % 1000 == 0 {
+            progress(i as u64 + 1, total);
+        }
+    }
+    for f in store.scan_quarantine()? {
+        let Ok(bytes) = read_all(&f.path) else {
+            counts.unreadable += 1;
+            continue;
+        };
+        let tr = trace::parse(&bytes);
+        let facts = crate::parse::parse(&bytes[tr.body_offset..]);
+        let q = Quarantined {
+            file: f.file.clone(),
+            digest: tr
+                .get(trace::DIGEST)
+                .map(str::to_string)
+                .unwrap_or(facts.digest.clone()),
+            message_id: facts.message_id.clone(),
+            reason: tr.get(trace::REASON).unwrap_or("").to_string(),
+            received: tr.get(trace::RECEIVED).unwrap_or("").to_string(),
+        };
+        tx.insert_quarantine(&q, None)?;
+        counts.quarantined += 1;
+    }
+    progress(total, total);
+    tx.commit()?;
+    Ok(counts)
+}
+
+/// The counter a number was drawn from, so a rebuilt index never hands out a number again.
+fn counter_of(rules: &Rules, number: &str) -> Option<(String, u64)> {
+    let sys = rules.scheme.system_id.len();
+    match rules.scheme.generator {
+        Generator::DateChecksum if number.len() > 8 + sys + 1 => Some((
+            number[..8].to_string(),
+            number[8 + sys..number.len() - 1].parse().ok()?,
+        )),
+        Generator::Counter if number.len() > sys => {
+            Some(("counter".into(), number[sys..].parse().ok()?))
+        }
+        _ => None,
+    }
+}
+
+fn read_all(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut v)?;
+    Ok(v)
+}

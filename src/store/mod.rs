@@ -1,0 +1,182 @@
+//! The ticket store: a Maildir++ tree that Dovecot serves as it is.
+//!
+//! Only this module knows the on-disk layout:
+//! ```text
+//! <data-dir>/store/.Support/                       a queue (an empty, selectable mail folder)
+//! <data-dir>/store/.Support.2026112110000017/      an open ticket: cur/ new/ tmp/, one file per article
+//! <data-dir>/store/.Support.Closed/                the queue's closed area
+//! <data-dir>/store/.Support.Closed.2026112010000023/   a closed ticket
+//! <data-dir>/store/.Quarantine/                    messages that became no article, with the reason
+//! <data-dir>/staging/<process>/                    files written but not yet committed
+//! ```
+//! Articles are written to the staging area, made durable, committed in the index, then renamed
+//! into the ticket folder's `new/`; a rename within one file system is atomic, so a reader sees
+//! a whole article or none. Nothing here edits a stored file in place.
+
+mod durable;
+mod layout;
+mod scan;
+mod staging;
+pub mod trace;
+
+pub use durable::sync_dir;
+pub use layout::{Folder, QUARANTINE};
+pub use scan::{ArticleFile, TreeTicket};
+pub use staging::Staged;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub struct Store {
+    root: PathBuf,
+    staging: staging::Area,
+    durable: bool,
+}
+
+impl Store {
+    /// Opens (creating when needed) the store and this process's staging area under `data_dir`.
+    pub fn open(data_dir: &Path, durable: bool) -> io::Result<Store> {
+        let root = data_dir.join("store");
+        fs::create_dir_all(&root)?;
+        layout::make_maildir(&root)?;
+        let staging = staging::Area::open(&data_dir.join("staging"))?;
+        let store = Store {
+            root,
+            staging,
+            durable,
+        };
+        store.ensure_folder(&Folder::quarantine())?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes `head` then `body` as one new staged file; not yet durable (see `sync`).
+    pub fn stage(&self, head: &[u8], body: &[u8]) -> io::Result<Staged> {
+        self.staging.write(head, body)
+    }
+
+    /// Makes everything written so far durable: one syncfs for the whole batch, which covers the
+    /// staged files' data and every rename and mkdir done before it. A no-op when not durable.
+    pub fn sync(&self) -> io::Result<()> {
+        if self.durable {
+            durable::syncfs(&self.root)?;
+        }
+        Ok(())
+    }
+
+    /// Creates a mail folder (and its queue/closed-area parents) if missing. Returns whether
+    /// anything was created.
+    pub fn ensure_folder(&self, folder: &Folder) -> io::Result<bool> {
+        let mut created = false;
+        for f in folder.with_parents() {
+            let dir = self.root.join(f.dir_name());
+            if !dir.join("cur").is_dir() {
+                fs::create_dir_all(&dir)?;
+                layout::make_maildir(&dir)?;
+                created = true;
+            }
+        }
+        Ok(created)
+    }
+
+    /// Moves a staged file into `folder`'s `new/` under its final name.
+    pub fn place(&self, staged: &Path, folder: &Folder, file: &str) -> io::Result<PathBuf> {
+        let target = self.root.join(folder.dir_name()).join("new").join(file);
+        fs::rename(staged, &target)?;
+        Ok(target)
+    }
+
+    /// Where an article is now: Dovecot moves files from new/ to cur/ and appends flags.
+    pub fn locate(&self, folder: &Folder, file: &str) -> Option<PathBuf> {
+        locate_in(&self.root, folder, file)
+    }
+
+    pub fn folder_exists(&self, folder: &Folder) -> bool {
+        self.root.join(folder.dir_name()).join("cur").is_dir()
+    }
+
+    /// Renames a whole ticket folder (close, reopen, move to another queue).
+    pub fn rename_folder(&self, from: &Folder, to: &Folder) -> io::Result<()> {
+        for parent in to.with_parents() {
+            if parent != *to {
+                self.ensure_folder(&parent)?;
+            }
+        }
+        fs::rename(
+            self.root.join(from.dir_name()),
+            self.root.join(to.dir_name()),
+        )?;
+        if self.durable {
+            sync_dir(&self.root)?;
+        }
+        Ok(())
+    }
+
+    /// The staged files of this process and of processes that died (the caller decides which
+    /// of them are committed). Staging areas of live processes are left alone.
+    pub fn orphaned_staged(&self) -> io::Result<Vec<PathBuf>> {
+        self.staging.orphans()
+    }
+
+    /// Whether a staged file belongs to this process or to one that is gone.
+    pub fn is_abandoned(&self, staged: &Path) -> bool {
+        self.staging.is_abandoned(staged)
+    }
+
+    /// The folder a ticket number has in the tree, in whichever queue or state.
+    pub fn find_ticket(&self, number: &str) -> io::Result<Option<Folder>> {
+        let suffix = format!(".{number}");
+        for entry in fs::read_dir(&self.root)? {
+            let name = entry?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.ends_with(&suffix) {
+                continue;
+            }
+            if let Some(f @ Folder::Ticket { .. }) = Folder::from_dir_name(name) {
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every ticket folder in the tree with its article files, for reindex and fsck.
+    pub fn scan(&self) -> io::Result<Vec<TreeTicket>> {
+        scan::tickets(&self.root)
+    }
+
+    /// Every file in the quarantine folder.
+    pub fn scan_quarantine(&self) -> io::Result<Vec<ArticleFile>> {
+        scan::files(&self.root.join(Folder::quarantine().dir_name()))
+    }
+
+    pub fn history_path(&self, folder: &Folder) -> PathBuf {
+        self.root.join(folder.dir_name()).join(layout::HISTORY_FILE)
+    }
+
+    pub fn durable(&self) -> bool {
+        self.durable
+    }
+}
+
+/// `Store::locate` without opening a store (read-only commands).
+pub fn locate_in(root: &Path, folder: &Folder, file: &str) -> Option<PathBuf> {
+    let dir = root.join(folder.dir_name());
+    let p = dir.join("new").join(file);
+    if p.exists() {
+        return Some(p);
+    }
+    let p = dir.join("cur").join(file);
+    if p.exists() {
+        return Some(p);
+    }
+    let prefix = format!("{file}:");
+    fs::read_dir(dir.join("cur")).ok()?.flatten().find_map(|e| {
+        let name = e.file_name();
+        let name = name.to_str()?;
+        name.starts_with(&prefix).then(|| e.path())
+    })
+}

@@ -1,0 +1,72 @@
+//! Walks the tree for `reindex` and `fsck`: every ticket folder and every article file in it.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::layout::{Folder, HISTORY_FILE};
+
+#[derive(Debug, Clone)]
+pub struct TreeTicket {
+    pub folder: Folder,
+    pub dir: PathBuf,
+    pub articles: Vec<ArticleFile>,
+    /// The ticket's event log, if it has one.
+    pub history: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArticleFile {
+    /// The Maildir base name (without the `:2,` flags Dovecot may add).
+    pub file: String,
+    pub path: PathBuf,
+}
+
+pub fn tickets(root: &Path) -> io::Result<Vec<TreeTicket>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(folder @ Folder::Ticket { .. }) = Folder::from_dir_name(name) else {
+            continue;
+        };
+        let dir = entry.path();
+        let history = dir.join(HISTORY_FILE);
+        out.push(TreeTicket {
+            folder,
+            articles: files(&dir)?,
+            history: history.exists().then_some(history),
+            dir,
+        });
+    }
+    out.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(out)
+}
+
+/// Message files in a mail folder's new/ and cur/, sorted by name (which starts with the time).
+pub fn files(dir: &Path) -> io::Result<Vec<ArticleFile>> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let d = dir.join(sub);
+        let entries = match fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let base = name.split(':').next().unwrap_or(&name).to_string();
+            out.push(ArticleFile {
+                file: base,
+                path: entry.path(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(out)
+}

@@ -1,0 +1,153 @@
+//! Trace headers: the `X-Postdesk-*` block prepended to every stored message, as an MDA prepends
+//! `Received`. Together with the message itself they hold everything the index knows about an
+//! article, which is what lets `reindex` rebuild the index from the tree alone.
+//!
+//! Only the block at the very top counts: `X-Postdesk-*` headers further down came from outside.
+
+/// Fields in the order they are written.
+pub const TICKET: &str = "X-Postdesk-Ticket";
+pub const QUEUE: &str = "X-Postdesk-Queue";
+pub const DIRECTION: &str = "X-Postdesk-Direction";
+pub const CLASSIFICATION: &str = "X-Postdesk-Classification";
+pub const EVENT: &str = "X-Postdesk-Event";
+pub const REFERS: &str = "X-Postdesk-Refers";
+pub const STRANGER: &str = "X-Postdesk-Stranger";
+pub const REASON: &str = "X-Postdesk-Reason";
+pub const SOURCE: &str = "X-Postdesk-Source";
+pub const RECEIVED: &str = "X-Postdesk-Received";
+pub const DIGEST: &str = "X-Postdesk-Digest";
+
+const PREFIX: &[u8] = b"x-postdesk-";
+/// A trace block is small; reading this much of a file is enough to parse it.
+pub const MAX_BLOCK: usize = 4096;
+
+/// An ordered list of (name, value) that renders to a header block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl Trace {
+    pub fn add(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        self.fields.push((name, clean(&value.into())));
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The block, with the line ending the message itself uses so the file stays consistent.
+    pub fn render(&self, message: &[u8]) -> Vec<u8> {
+        let eol: &[u8] = if uses_crlf(message) { b"\r\n" } else { b"\n" };
+        let mut out = Vec::with_capacity(64 * self.fields.len());
+        for (n, v) in &self.fields {
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(eol);
+        }
+        out
+    }
+}
+
+/// Reads the leading trace block of a stored file. Returns the fields (names as written in the
+/// file, matched case-insensitively by `Parsed::get`) and the offset where the original message
+/// starts.
+pub fn parse(bytes: &[u8]) -> Parsed {
+    let mut fields = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| pos + i + 1)
+            .unwrap_or(bytes.len());
+        let line = &bytes[pos..end];
+        if line.len() < PREFIX.len() || !line[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+            break;
+        }
+        let text = String::from_utf8_lossy(line);
+        let Some((name, value)) = text.split_once(':') else {
+            break;
+        };
+        fields.push((name.trim().to_string(), value.trim().to_string()));
+        pos = end;
+    }
+    Parsed {
+        fields,
+        body_offset: pos,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub fields: Vec<(String, String)>,
+    pub body_offset: usize,
+}
+
+impl Parsed {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn uses_crlf(message: &[u8]) -> bool {
+    match message.iter().position(|&b| b == b'\n') {
+        Some(i) => i > 0 && message[i - 1] == b'\r',
+        None => false,
+    }
+}
+
+/// Values are ours, but names and reasons may quote customer text: no control characters,
+/// so no value can start a new header line.
+fn clean(v: &str) -> String {
+    let s: String = v
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let s = s.trim();
+    if s.len() > 900 {
+        let mut cut = 900;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s[..cut].to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_injection() {
+        let msg = b"From: a@b\r\nSubject: x\r\n\r\nbody\r\n";
+        let mut t = Trace::default();
+        t.add(TICKET, "2026112110000017")
+            .add(REASON, "evil\r\nBcc: x@y");
+        let head = t.render(msg);
+        assert!(head.ends_with(b"\r\n"));
+        let mut all = head.clone();
+        all.extend_from_slice(msg);
+        let p = parse(&all);
+        assert_eq!(p.get("x-postdesk-ticket"), Some("2026112110000017"));
+        assert_eq!(p.get(REASON), Some("evil  Bcc: x@y"));
+        assert_eq!(&all[p.body_offset..], msg);
+    }
+
+    #[test]
+    fn only_leading_block_counts() {
+        let p = parse(b"Received: x\nX-Postdesk-Ticket: 1\n\nbody");
+        assert!(p.fields.is_empty());
+        assert_eq!(p.body_offset, 0);
+    }
+}
