@@ -24,6 +24,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         source: args.source,
         name,
         remember: false,
+        taken: std::time::Instant::now(),
     };
     let outcome = engine.process(std::slice::from_ref(&msg))?;
     match outcome.first() {

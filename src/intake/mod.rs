@@ -41,6 +41,8 @@ pub struct Message {
     pub name: String,
     /// Record the (source, name) pair as seen, in the same commit (for sources that keep files).
     pub remember: bool,
+    /// When the source handed it over: the mail log reports the time from here to the commit.
+    pub taken: Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,11 +210,10 @@ impl Engine {
     /// Files a batch. Either every message of it is committed (and the returned outcomes say
     /// what became of each, in order) or none is and the error says whether to retry.
     pub fn process(&mut self, batch: &[Message]) -> Result<Vec<Outcome>, IntakeError> {
-        let started = Instant::now();
         let (outcomes, lines) = apply::batch(self, batch)?;
-        let ms = started.elapsed().as_secs_f64() * 1000.0 / batch.len().max(1) as f64;
-        for (mut line, outcome) in lines.into_iter().zip(&outcomes) {
-            line.millis = ms;
+        let done = Instant::now();
+        for ((mut line, outcome), msg) in lines.into_iter().zip(&outcomes).zip(batch) {
+            line.millis = done.duration_since(msg.taken).as_secs_f64() * 1000.0;
             let (ticket, queue, verdict, detail) = match outcome {
                 Outcome::Created { ticket, queue } => {
                     (Some(ticket.as_str()), Some(queue.as_str()), "created", None)

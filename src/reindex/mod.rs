@@ -137,7 +137,10 @@ pub fn rebuild(
         if let Some(h) = &t.history {
             for line in history::read(h)? {
                 tx.add_history(number, &line.at, &line.event, &line.detail)?;
-                tx.set_ticket(number, queue, tref.state, &line.at)?;
+                // Changes of state move `updated`; a duplicate or a reject changed nothing.
+                if matches!(line.event.as_str(), "closed" | "reopened" | "moved") {
+                    tx.set_ticket(number, queue, tref.state, &line.at)?;
+                }
             }
         }
         if let Some((key, value)) = counter_of(rules, number) {

@@ -90,6 +90,7 @@ pub fn drain(
                         source: src.name.clone(),
                         name: name.clone(),
                         remember,
+                        taken: std::time::Instant::now(),
                     });
                     taken.push(name.clone());
                 }

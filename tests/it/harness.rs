@@ -1,0 +1,151 @@
+//! A postdesk under test: a temp dir with a configuration, a data dir and Maildirs, and helpers
+//! that run the real binary against them.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_postdesk");
+
+/// Queues and agents as in the repository's postdesk.toml (the fixtures are written for them).
+pub const QUEUES: &str = r#"
+[[queue]]
+name = "Support"
+addresses = ["support@company.example", "hotline@company.example"]
+
+[[queue]]
+name = "Billing"
+addresses = ["billing@company.example", "rechnung@company.example"]
+language = "de"
+
+[[queue]]
+name = "Phone"
+addresses = ["fax@company.example", "phone@company.example"]
+on-closed = "new-ticket"
+
+[[agent]]
+name = "Alice Agent"
+address = "alice@company.example"
+queues = ["Support", "Billing"]
+"#;
+
+pub struct Desk {
+    pub dir: TempDir,
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Desk {
+    /// A desk whose configuration is `general` (extra keys for [general]), then `rest`
+    /// (other tables), then the standard queues.
+    pub fn with(general: &str, rest: &str) -> Desk {
+        let dir = tempfile::Builder::new().prefix("pd-it-").tempdir().expect("tempdir");
+        let config = dir.path().join("postdesk.toml");
+        let data = dir.path().join("var");
+        let text = format!(
+            "[general]\ndata-dir = \"var\"\nloop-value = \"postdesk@company.example\"\n{general}\n{rest}\n{QUEUES}"
+        );
+        fs::write(&config, text).expect("write config");
+        Desk { dir, config, data }
+    }
+
+    pub fn new() -> Desk {
+        Desk::with("", "")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--config").arg(&self.config).env_remove("RUST_LOG").stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run postdesk")
+    }
+
+    /// Runs and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "postdesk {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).expect("json output")
+    }
+
+    pub fn tickets(&self) -> Vec<serde_json::Value> {
+        self.json(&["ticket", "list", "--json"]).as_array().expect("array").clone()
+    }
+
+    pub fn show(&self, number: &str) -> serde_json::Value {
+        self.json(&["ticket", "show", number, "--json"])
+    }
+
+    /// Drains `maildir` once (files kept) and returns the summary line.
+    pub fn drain(&self, maildir: &Path) -> String {
+        self.ok(&["run", "--once", "--maildir", maildir.to_str().unwrap()])
+    }
+
+    pub fn fsck_clean(&self) {
+        let out = self.run(&["fsck"]);
+        assert!(
+            out.status.success(),
+            "fsck found differences:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A new empty Maildir under the desk's dir.
+    pub fn maildir(&self, name: &str) -> PathBuf {
+        let d = self.dir.path().join(name);
+        for sub in ["new", "cur", "tmp"] {
+            fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        d
+    }
+
+    pub fn mail_log(&self) -> String {
+        fs::read_to_string(self.data.join("mail.log")).unwrap_or_default()
+    }
+}
+
+/// Delivers a message into a Maildir the way an MDA does: tmp/, then rename into new/.
+pub fn drop_mail(maildir: &Path, bytes: &[u8]) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let name = format!("{}.{:06}.{}.test", now.as_secs(), SEQ.fetch_add(1, Ordering::Relaxed), std::process::id());
+    let tmp = maildir.join("tmp").join(&name);
+    fs::write(&tmp, bytes).unwrap();
+    fs::rename(&tmp, maildir.join("new").join(&name)).unwrap();
+    name
+}
+
+/// A small plain-text mail.
+pub fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n{extra}\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    v.sort();
+    v
+}

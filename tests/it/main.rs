@@ -1,0 +1,15 @@
+//! The integration-test binary: drives the real `postdesk` binary against real services.
+
+mod services;
+
+mod harness;
+
+mod config;
+mod corpus;
+mod crash;
+mod daemon;
+mod deliver;
+mod dovecot;
+mod fixtures;
+mod matching;
+mod tree;
