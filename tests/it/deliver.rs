@@ -6,22 +6,47 @@ use std::process::Stdio;
 use crate::harness::{mail, Desk};
 
 fn deliver(desk: &Desk, bytes: &[u8]) -> (Option<i32>, String) {
-    let mut child = desk.cmd().arg("deliver").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = desk
+        .cmd()
+        .arg("deliver")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 #[test]
 fn stores_and_exits_zero_and_a_retry_is_a_duplicate() {
     let desk = Desk::new();
-    let m = mail("kunde@example.org", "hotline@company.example", "Bitte Rückruf", "dl1@example.org", "", "Tel 030 123");
+    let m = mail(
+        "kunde@example.org",
+        "hotline@company.example",
+        "Bitte Rückruf",
+        "dl1@example.org",
+        "",
+        "Tel 030 123",
+    );
     assert_eq!(deliver(&desk, &m).0, Some(0));
     let (code, out) = deliver(&desk, &m);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("duplicate"), "{out}");
     assert_eq!(desk.tickets().len(), 1);
-    assert_eq!(deliver(&desk, b"").0, Some(0), "empty input is quarantined, not lost");
+    assert_eq!(
+        deliver(&desk, b"").0,
+        Some(0),
+        "empty input is quarantined, not lost"
+    );
     desk.fsck_clean();
 }
 
@@ -36,7 +61,17 @@ fn configuration_error_is_78_and_unwritable_store_is_75() {
     let desk = Desk::new();
     // The data dir is a file: nothing can be stored, the MTA must keep the message.
     std::fs::write(&desk.data, b"").unwrap();
-    let (code, out) = deliver(&desk, &mail("a@b.example", "support@company.example", "x", "x@y", "", "z"));
+    let (code, out) = deliver(
+        &desk,
+        &mail(
+            "a@b.example",
+            "support@company.example",
+            "x",
+            "x@y",
+            "",
+            "z",
+        ),
+    );
     assert_eq!(code, Some(75), "{out}");
 }
 
@@ -45,15 +80,33 @@ fn concurrent_deliveries_get_distinct_numbers() {
     let desk = Desk::new();
     let handles: Vec<_> = (0..8)
         .map(|i| {
-            let m = mail(&format!("p{i}@example.org"), "support@company.example", &format!("Parallel {i}"), &format!("par{i}@example.org"), "", "x");
-            let mut child = desk.cmd().arg("deliver").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+            let m = mail(
+                &format!("p{i}@example.org"),
+                "support@company.example",
+                &format!("Parallel {i}"),
+                &format!("par{i}@example.org"),
+                "",
+                "x",
+            );
+            let mut child = desk
+                .cmd()
+                .arg("deliver")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
             child.stdin.take().unwrap().write_all(&m).unwrap();
             child
         })
         .collect();
     for h in handles {
         let out = h.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let t = desk.tickets();
     let numbers: std::collections::HashSet<_> = t.iter().map(|t| t["number"].to_string()).collect();

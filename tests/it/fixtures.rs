@@ -26,7 +26,11 @@ impl Run {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
@@ -37,7 +41,11 @@ fn log_by_file(data: &Path) -> HashMap<String, (String, String, String)> {
     let mut out = HashMap::new();
     for line in log.lines() {
         let field = |k: &str| {
-            line.split(' ').find_map(|f| f.strip_prefix(&format!("{k}="))).unwrap_or("").trim_matches('"').to_string()
+            line.split(' ')
+                .find_map(|f| f.strip_prefix(&format!("{k}=")))
+                .unwrap_or("")
+                .trim_matches('"')
+                .to_string()
         };
         let source = field("source");
         let file = source.rsplit('/').next().unwrap().to_string();
@@ -50,7 +58,12 @@ fn listing(dir: &Path) -> Vec<(String, u64)> {
     let mut v: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -60,33 +73,64 @@ fn listing(dir: &Path) -> Vec<(String, u64)> {
 fn fixtures_become_the_expected_tickets() {
     let fixtures = repo().join("maildir-fixtures/new");
     let before = listing(&fixtures);
-    let run = Run { data: tempfile::tempdir().unwrap() };
+    let run = Run {
+        data: tempfile::tempdir().unwrap(),
+    };
     let summary = run.postdesk(&["run", "--once"]);
-    assert_eq!(listing(&fixtures), before, "the fixtures must not be touched");
+    assert_eq!(
+        listing(&fixtures),
+        before,
+        "the fixtures must not be touched"
+    );
 
     let expected = fs::read_to_string(repo().join("tests/fixtures-expected.tsv")).unwrap();
-    let rows: Vec<Vec<&str>> = expected.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split('\t').collect()).collect();
+    let rows: Vec<Vec<&str>> = expected
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').collect())
+        .collect();
     assert!(rows.len() >= 40);
-    assert!(summary.contains(&format!("processed {}", rows.len())), "{summary}");
+    assert!(
+        summary.contains(&format!("processed {}", rows.len())),
+        "{summary}"
+    );
 
     let log = log_by_file(run.data.path());
-    let tickets: Vec<serde_json::Value> = serde_json::from_str(&run.postdesk(&["ticket", "list", "--json"])).unwrap();
-    let queue_of: HashMap<String, String> =
-        tickets.iter().map(|t| (t["number"].as_str().unwrap().into(), t["queue"].as_str().unwrap().into())).collect();
+    let tickets: Vec<serde_json::Value> =
+        serde_json::from_str(&run.postdesk(&["ticket", "list", "--json"])).unwrap();
+    let queue_of: HashMap<String, String> = tickets
+        .iter()
+        .map(|t| {
+            (
+                t["number"].as_str().unwrap().into(),
+                t["queue"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     // Attachments per source file, from the stored articles' trace headers.
     let mut attachments: HashMap<String, usize> = HashMap::new();
     let mut refers: HashMap<String, String> = HashMap::new();
     for t in &tickets {
         let n = t["number"].as_str().unwrap();
-        let show: serde_json::Value = serde_json::from_str(&run.postdesk(&["ticket", "show", n, "--json"])).unwrap();
+        let show: serde_json::Value =
+            serde_json::from_str(&run.postdesk(&["ticket", "show", n, "--json"])).unwrap();
         if let Some(r) = show["refers"].as_str() {
             refers.insert(n.to_string(), r.to_string());
         }
         for a in show["articles"].as_array().unwrap() {
             let text = fs::read(a["path"].as_str().unwrap()).unwrap();
             let text = String::from_utf8_lossy(&text[..text.len().min(2000)]).into_owned();
-            let src = text.lines().find_map(|l| l.strip_prefix("X-Postdesk-Source: ")).unwrap().trim().to_string();
-            attachments.insert(src.rsplit('/').next().unwrap().to_string(), a["attachments"].as_array().unwrap().len());
+            let src = text
+                .lines()
+                .find_map(|l| l.strip_prefix("X-Postdesk-Source: "))
+                .unwrap()
+                .trim()
+                .to_string();
+            attachments.insert(
+                src.rsplit('/').next().unwrap().to_string(),
+                a["attachments"].as_array().unwrap().len(),
+            );
         }
     }
 
@@ -125,15 +169,32 @@ fn fixtures_become_the_expected_tickets() {
             other => panic!("unknown relation {other}"),
         }
         if queue != "-" {
-            check(&format!("queue {queue}"), queue_of.get(ticket).map(String::as_str) == Some(queue), format!("{:?}", queue_of.get(ticket)));
-            check(&format!("class {class}"), got_class == class, got_class.clone());
+            check(
+                &format!("queue {queue}"),
+                queue_of.get(ticket).map(String::as_str) == Some(queue),
+                format!("{:?}", queue_of.get(ticket)),
+            );
+            check(
+                &format!("class {class}"),
+                got_class == class,
+                got_class.clone(),
+            );
         }
         if rel != "duplicate" && rel != "quarantine" {
             let want: usize = atts.parse().unwrap();
-            check(&format!("{want} attachments"), attachments.get(file) == Some(&want), format!("{:?}", attachments.get(file)));
+            check(
+                &format!("{want} attachments"),
+                attachments.get(file) == Some(&want),
+                format!("{:?}", attachments.get(file)),
+            );
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 
     // Running the same input again changes nothing.
     let list_before = run.postdesk(&["ticket", "list", "--json"]);

@@ -43,7 +43,10 @@ impl Desk {
     /// A desk whose configuration is `general` (extra keys for [general]), then `rest`
     /// (other tables), then the standard queues.
     pub fn with(general: &str, rest: &str) -> Desk {
-        let dir = tempfile::Builder::new().prefix("pd-it-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("pd-it-")
+            .tempdir()
+            .expect("tempdir");
         let config = dir.path().join("postdesk.toml");
         let data = dir.path().join("var");
         let text = format!(
@@ -63,7 +66,10 @@ impl Desk {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(BIN);
-        c.arg("--config").arg(&self.config).env_remove("RUST_LOG").stdin(Stdio::null());
+        c.arg("--config")
+            .arg(&self.config)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
         c
     }
 
@@ -89,7 +95,10 @@ impl Desk {
     }
 
     pub fn tickets(&self) -> Vec<serde_json::Value> {
-        self.json(&["ticket", "list", "--json"]).as_array().expect("array").clone()
+        self.json(&["ticket", "list", "--json"])
+            .as_array()
+            .expect("array")
+            .clone()
     }
 
     pub fn show(&self, number: &str) -> serde_json::Value {
@@ -128,8 +137,15 @@ impl Desk {
 /// Delivers a message into a Maildir the way an MDA does: tmp/, then rename into new/.
 pub fn drop_mail(maildir: &Path, bytes: &[u8]) -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let name = format!("{}.{:06}.{}.test", now.as_secs(), SEQ.fetch_add(1, Ordering::Relaxed), std::process::id());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let name = format!(
+        "{}.{:06}.{}.test",
+        now.as_secs(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        std::process::id()
+    );
     let tmp = maildir.join("tmp").join(&name);
     fs::write(&tmp, bytes).unwrap();
     fs::rename(&tmp, maildir.join("new").join(&name)).unwrap();
@@ -145,7 +161,9 @@ pub fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &s
 }
 
 pub fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }

@@ -22,18 +22,62 @@ fn populated() -> Desk {
     let desk = Desk::new();
     let md = desk.maildir("in");
     for i in 0..20 {
-        let to = if i % 3 == 0 { "billing@company.example" } else { "support@company.example" };
-        drop_mail(&md, &mail(&format!("c{i}@example.org"), to, &format!("Anfrage {i}"), &format!("t{i}@example.org"), "", "Text"));
+        let to = if i % 3 == 0 {
+            "billing@company.example"
+        } else {
+            "support@company.example"
+        };
+        drop_mail(
+            &md,
+            &mail(
+                &format!("c{i}@example.org"),
+                to,
+                &format!("Anfrage {i}"),
+                &format!("t{i}@example.org"),
+                "",
+                "Text",
+            ),
+        );
     }
     for i in 0..10 {
         let refs = format!("In-Reply-To: <t{i}@example.org>\r\nReferences: <t{i}@example.org>\r\n");
-        drop_mail(&md, &mail(&format!("c{i}@example.org"), "support@company.example", &format!("Re: Anfrage {i}"), &format!("r{i}@example.org"), &refs, "Mehr"));
+        drop_mail(
+            &md,
+            &mail(
+                &format!("c{i}@example.org"),
+                "support@company.example",
+                &format!("Re: Anfrage {i}"),
+                &format!("r{i}@example.org"),
+                &refs,
+                "Mehr",
+            ),
+        );
     }
     // A stranger, garbage, and a duplicate.
     let refs = "In-Reply-To: <t1@example.org>\r\n";
-    drop_mail(&md, &mail("x@evil.example", "support@company.example", "Re: Anfrage 1", "e1@evil.example", refs, "y"));
+    drop_mail(
+        &md,
+        &mail(
+            "x@evil.example",
+            "support@company.example",
+            "Re: Anfrage 1",
+            "e1@evil.example",
+            refs,
+            "y",
+        ),
+    );
     drop_mail(&md, b"\x00\x01\x02 not a mail");
-    drop_mail(&md, &mail("c2@example.org", "support@company.example", "Anfrage 2", "t2@example.org", "", "Text"));
+    drop_mail(
+        &md,
+        &mail(
+            "c2@example.org",
+            "support@company.example",
+            "Anfrage 2",
+            "t2@example.org",
+            "",
+            "Text",
+        ),
+    );
     desk.drain(&md);
     desk
 }
@@ -42,7 +86,10 @@ fn populated() -> Desk {
 fn state_changes_are_folder_renames() {
     let desk = populated();
     let t = desk.tickets();
-    let n = t.iter().find(|t| t["queue"] == "Support").unwrap()["number"].as_str().unwrap().to_string();
+    let n = t.iter().find(|t| t["queue"] == "Support").unwrap()["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let store = desk.data.join("store");
     assert!(store.join(format!(".Support.{n}")).is_dir());
     desk.ok(&["ticket", "close", &n]);
@@ -52,16 +99,27 @@ fn state_changes_are_folder_renames() {
     assert!(store.join(format!(".Billing.Closed.{n}")).is_dir());
     desk.ok(&["ticket", "reopen", &n]);
     let show = desk.show(&n);
-    assert_eq!((show["queue"].as_str(), show["state"].as_str()), (Some("Billing"), Some("open")));
+    assert_eq!(
+        (show["queue"].as_str(), show["state"].as_str()),
+        (Some("Billing"), Some("open"))
+    );
     assert!(store.join(format!(".Billing.{n}")).is_dir());
     for a in show["articles"].as_array().unwrap() {
-        assert!(fs::metadata(a["path"].as_str().unwrap()).is_ok(), "article path {a}");
+        assert!(
+            fs::metadata(a["path"].as_str().unwrap()).is_ok(),
+            "article path {a}"
+        );
     }
     let hist = serde_json::to_string(&show["history"]).unwrap();
     for e in ["closed", "moved", "reopened"] {
         assert!(hist.contains(&format!("\"{e}\"")), "{e} in {hist}");
     }
-    assert_eq!(desk.run(&["ticket", "close", "2016010110000019"]).status.code(), Some(65));
+    assert_eq!(
+        desk.run(&["ticket", "close", "2016010110000019"])
+            .status
+            .code(),
+        Some(65)
+    );
     desk.fsck_clean();
 }
 
@@ -77,7 +135,11 @@ fn reindex_reproduces_the_index() {
     assert_eq!(snapshot(&desk), before);
     // From nothing at all: delete the index.
     for f in files_in(&desk.data) {
-        if f.file_name().unwrap().to_string_lossy().starts_with("index.sqlite") {
+        if f.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("index.sqlite")
+        {
             fs::remove_file(f).unwrap();
         }
     }
@@ -86,9 +148,23 @@ fn reindex_reproduces_the_index() {
     desk.fsck_clean();
     // Numbers drawn afterwards do not repeat.
     let md = desk.maildir("later");
-    drop_mail(&md, &mail("new@example.org", "support@company.example", "Neu", "n1@example.org", "", "x"));
+    drop_mail(
+        &md,
+        &mail(
+            "new@example.org",
+            "support@company.example",
+            "Neu",
+            "n1@example.org",
+            "",
+            "x",
+        ),
+    );
     desk.drain(&md);
-    let numbers: std::collections::HashSet<_> = desk.tickets().iter().map(|t| t["number"].to_string()).collect();
+    let numbers: std::collections::HashSet<_> = desk
+        .tickets()
+        .iter()
+        .map(|t| t["number"].to_string())
+        .collect();
     assert_eq!(numbers.len(), 22);
 }
 
@@ -103,12 +179,21 @@ fn fsck_reports_differences() {
     fs::remove_file(&path).unwrap();
     let out = desk.run(&["fsck"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("article"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("article"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     fs::write(&path, saved).unwrap();
     desk.fsck_clean();
     // A folder renamed behind postdesk's back.
     let store = desk.data.join("store");
-    let dir = fs::read_dir(&store).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(&n)).unwrap().path();
+    let dir = fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(&n))
+        .unwrap()
+        .path();
     fs::rename(&dir, store.join(format!(".Phone.{n}"))).unwrap();
     assert_eq!(desk.run(&["fsck"]).status.code(), Some(1));
 }
