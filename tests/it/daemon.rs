@@ -1,1 +1,116 @@
-//! placeholder
+//! The daemon: READY=1 over NOTIFY_SOCKET once up, inotify picks up new mail at once, SIGHUP
+//! with a broken configuration keeps the old one, SIGTERM ends with STOPPING=1 and exit 0.
+
+use std::os::unix::net::UnixDatagram;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{drop_mail, mail, Desk};
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn recv(sock: &UnixDatagram) -> String {
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).expect("notify message");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn daemon_lifecycle() {
+    // A long rescan interval: only inotify can make the daemon see the mail quickly.
+    let desk = Desk::with(
+        "",
+        "[intake]\nrescan-seconds = 3600\n[[source]]\nname = \"inbox\"\nmaildir = \"inbox\"\n",
+    );
+    let md = desk.maildir("inbox");
+    let notify_path = desk.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&notify_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = desk
+        .cmd()
+        .arg("run")
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(recv(&sock).contains("READY=1"));
+
+    drop_mail(
+        &md,
+        &mail(
+            "kunde@example.org",
+            "support@company.example",
+            "Live",
+            "live1@example.org",
+            "",
+            "x",
+        ),
+    );
+    wait_for("the message to be filed", Duration::from_secs(10), || {
+        desk.mail_log().contains("live1@example.org")
+    });
+    assert_eq!(std::fs::read_dir(md.join("new")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(md.join("cur")).unwrap().count(),
+        1,
+        "after = seen moves it to cur/"
+    );
+
+    // A broken configuration on SIGHUP: logged, the old one keeps working.
+    let good = std::fs::read_to_string(&desk.config).unwrap();
+    std::fs::write(&desk.config, format!("{good}\n[bogus]\n")).unwrap();
+    signal(child.id(), "HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    drop_mail(
+        &md,
+        &mail(
+            "kunde@example.org",
+            "support@company.example",
+            "Re: Live",
+            "live2@example.org",
+            "In-Reply-To: <live1@example.org>\r\n",
+            "y",
+        ),
+    );
+    wait_for("the second message", Duration::from_secs(10), || {
+        desk.mail_log().contains("live2@example.org")
+    });
+    std::fs::write(&desk.config, &good).unwrap();
+    signal(child.id(), "HUP");
+
+    signal(child.id(), "TERM");
+    assert!(recv(&sock).contains("STOPPING=1"));
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "daemon did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("configuration not reloaded") && err.contains("bogus"),
+        "{err}"
+    );
+    assert_eq!(desk.tickets()[0]["articles"], 2);
+    desk.fsck_clean();
+}
