@@ -263,11 +263,12 @@ class Generator:
         self.pool_lines = [enc[i:i + 76] for i in range(0, len(enc), 76)]
         self.heads = {
             "application/pdf": base64.b64encode(
-                b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nend"
+                b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\n"
+                .ljust(self.LINE_RAW, b" ")
             ).decode(),
             "image/tiff": base64.b64encode(
                 b"II*\x00\x08\x00\x00\x00\x10\x00\xfe\x00\x04\x00\x01\x00\x00\x00\x00\x00\x00"
-                + b"\x00" * 38
+                .ljust(self.LINE_RAW, b"\x00")
             ).decode(),
         }
         assert all(len(h) == 76 for h in self.heads.values())
@@ -784,16 +785,15 @@ def main():
                 table([r], with_preload=bool(a.preload))))
     except Mismatch as e:
         log(str(e))
-        b.cleanup()
         return 1
     finally:
+        b.cleanup()
         if a.json and results:
             for rows in results.values():
                 for r in rows:
                     r["latency_summary"] = {k: derived(r)[k] for k in ("p50", "p99", "max")}
                     r.pop("latencies", None)
             Path(a.json).write_text(json.dumps(results, indent=1, default=str))
-    b.cleanup()
     print()
     print("\n\n".join(out))
     print()

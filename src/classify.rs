@@ -124,7 +124,8 @@ mod tests {
     const OWN_ADDRESSES: [&str; 2] = ["hotline@company.example", "billing@company.example"];
     const OWN_LOOP: &str = "postdesk hotline@company.example";
 
-    /// One case file: `kind: NAME`, optional `bounce-of: ID`, a blank line, then the raw mail.
+    /// One case file: `kind: NAME`, optional `bounce-of: ID` and `# comment` lines, a blank line,
+    /// then the raw mail. Our identity is `OWN_ADDRESSES` and `OWN_LOOP`.
     fn check(name: &str, case: &[u8]) {
         let split = case
             .windows(2)

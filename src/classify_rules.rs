@@ -94,6 +94,11 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "impossibile recapitare",
 ];
 
+/// Words that, from a mail system, make a subject a delivery notice, lowercase.
+const DAEMON_SUBJECT_WORDS: &[&str] = &[
+    "deliver", "delay", "fail", "error", "warning", "return", "bounce", "status", "notif",
+];
+
 /// Local parts of mail-system senders.
 const DAEMONS: &[&str] = &[
     "mailer-daemon",
@@ -143,8 +148,20 @@ fn author_local(facts: &Facts) -> Option<String> {
     facts.author().map(|a| local_part(&a.address))
 }
 
-fn is_daemon(facts: &Facts) -> bool {
-    author_local(facts).is_some_and(|l| DAEMONS.contains(&l.as_str()))
+/// "sender is MAILER-DAEMON" when the author or the Return-Path is a mail system.
+fn daemon(facts: &Facts) -> Option<String> {
+    let is_daemon = |a: &str| DAEMONS.contains(&local_part(a).as_str());
+    if let Some(author) = facts.author().filter(|a| is_daemon(&a.address)) {
+        return Some(format!(
+            "sender is {}",
+            local_part(&author.address).to_ascii_uppercase()
+        ));
+    }
+    let path = facts.return_path.as_deref().filter(|p| is_daemon(p))?;
+    Some(format!(
+        "Return-Path is {}",
+        local_part(path).to_ascii_uppercase()
+    ))
 }
 
 /// The subject starts with `phrase`, then ends or goes on with a colon.
@@ -190,6 +207,14 @@ pub fn bounce(facts: &Facts, reasons: &mut Vec<String>) {
         Some("feedback-report") => reasons.push("abuse feedback report (ARF)".into()),
         _ => {}
     }
+    let is_status =
+        |t: &str| t == "message/delivery-status" || t == "message/global-delivery-status";
+    if report != Some("delivery-status")
+        && (is_status(&facts.content_type)
+            || facts.attachments.iter().any(|a| is_status(&a.content_type)))
+    {
+        reasons.push("a message/delivery-status part".into());
+    }
     if let Some(v) = headers(facts, "x-failed-recipients").next() {
         reasons.push(format!("X-Failed-Recipients: {}", quote(v)));
     }
@@ -199,14 +224,19 @@ pub fn bounce(facts: &Facts, reasons: &mut Vec<String>) {
             .attachments
             .iter()
             .any(|a| a.content_type == "message/rfc822" || a.content_type == "text/rfc822-headers");
-    if is_daemon(facts) && (returned || subject.is_some() || report.is_some()) {
-        let who = author_local(facts).unwrap_or_default().to_ascii_uppercase();
-        let what = match subject {
-            Some(p) => format!("a delivery-failure subject ({p:?})"),
-            None if returned => "a returned message".into(),
-            None => "a report".into(),
+    if let Some(who) = daemon(facts) {
+        let lower = facts.subject.to_lowercase();
+        let notice = DAEMON_SUBJECT_WORDS.iter().find(|w| lower.contains(*w));
+        let what = match (subject, notice, returned, report) {
+            (Some(p), _, _, _) => Some(format!("a delivery-failure subject ({p:?})")),
+            (None, Some(w), _, _) => Some(format!("a subject about delivery ({w:?})")),
+            (None, None, true, _) => Some("a returned message".into()),
+            (None, None, false, Some(_)) => Some("a report".into()),
+            _ => None,
         };
-        reasons.push(format!("sender is {who} with {what}"));
+        if let Some(what) = what {
+            reasons.push(format!("{who} with {what}"));
+        }
     } else if let Some(p) = subject {
         // Mail systems send as the null sender, and some say `From: MAILER-DAEMON <>`.
         if facts.return_path.as_deref() == Some("") {
@@ -252,7 +282,8 @@ pub fn auto_reply(facts: &Facts, reasons: &mut Vec<String>) {
             Some("disposition-notification") => {
                 reasons.push("read receipt (disposition notification)".into())
             }
-            other => reasons.push(format!("automatic report ({})", quote(other.unwrap_or("")))),
+            Some(other) => reasons.push(format!("automatic report ({})", quote(other))),
+            None => reasons.push("multipart/report without a report-type".into()),
         }
     }
     if let Some(p) = subject_prefix(&facts.subject, AUTO_REPLY_SUBJECTS) {
@@ -270,11 +301,16 @@ fn display_name(name: &str) -> String {
 }
 
 pub fn list(facts: &Facts, reasons: &mut Vec<String>) {
-    for (name, shown) in [
+    // RFC 2369/2919 headers, and ezmlm's Mailing-List.
+    let list_headers = [
         ("list-id", "List-Id"),
         ("list-unsubscribe", "List-Unsubscribe"),
         ("list-post", "List-Post"),
-    ] {
+        ("list-help", "List-Help"),
+        ("list-subscribe", "List-Subscribe"),
+        ("mailing-list", "Mailing-List"),
+    ];
+    for (name, shown) in list_headers {
         if let Some(v) = headers(facts, name).next() {
             reasons.push(format!("{shown}: {}", quote(v)));
         }
@@ -294,11 +330,10 @@ pub fn bulk(facts: &Facts, reasons: &mut Vec<String>) {
     if facts.return_path.as_deref() == Some("") {
         reasons.push("null Return-Path <>".into());
     }
-    if let Some(local) = author_local(facts) {
-        if DAEMONS.contains(&local.as_str()) {
-            reasons.push(format!("sender is {}", local.to_ascii_uppercase()));
-        } else if NOREPLY.iter().any(|p| local.starts_with(p)) {
-            reasons.push(format!("sender {local}@ does not take replies"));
-        }
+    if let Some(who) = daemon(facts) {
+        reasons.push(who);
+    }
+    if let Some(local) = author_local(facts).filter(|l| NOREPLY.iter().any(|p| l.starts_with(p))) {
+        reasons.push(format!("sender {local}@ does not take replies"));
     }
 }

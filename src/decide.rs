@@ -300,3 +300,7 @@ fn find_ticket<L: Lookup>(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

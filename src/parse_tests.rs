@@ -32,6 +32,9 @@ fn subjects_in_any_charset() {
         subject("Re: =?utf-8?q?caf=C3=A9?=\n =?utf-8?q?_ouvert?="),
         "Re: café ouvert"
     );
+    assert_eq!(subject("Grüße aus Köln"), "Grüße aus Köln"); // raw UTF-8 (RFC 6532)
+    let raw_latin1 = [&b"From: a@b\nSubject: Gr\xfc\xdfe =?utf-8?q?=E2=82=AC?=\n\nx"[..]].concat();
+    assert_eq!(parse(&raw_latin1).subject, "Grüße €");
 }
 
 #[test]

@@ -1,0 +1,185 @@
+//! Data-driven matcher cases: each file in tests/match/ holds directives, a blank line, and the
+//! raw mail. Directives: `ticket: NUMBER QUEUE open|closed PARTICIPANT...`, `article: MESSAGE-ID
+//! NUMBER`, `policy: accept|accept-and-mark|new-ticket`, `duplicate: yes`, and `expect:` one of
+//! `new QUEUE [refers NUMBER WHY]`, `follow-up NUMBER [stranger]`, `reopen NUMBER`,
+//! `reject NUMBER`, `duplicate`.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::path::Path;
+
+use super::*;
+use crate::classify::{classify, OwnIdentity};
+use crate::config::Config;
+use crate::route::route;
+
+#[derive(Default)]
+struct Fake {
+    tickets: HashMap<String, TicketRef>,
+    messages: HashMap<String, String>,
+    participants: HashSet<(String, String)>,
+    duplicate: bool,
+}
+
+impl Lookup for Fake {
+    type Error = Infallible;
+    fn ticket(&self, number: &str) -> Result<Option<TicketRef>, Infallible> {
+        Ok(self.tickets.get(number).cloned())
+    }
+    fn ticket_of_message(&self, id: &str) -> Result<Option<String>, Infallible> {
+        Ok(self.messages.get(id).cloned())
+    }
+    fn is_participant(&self, number: &str, address: &str) -> Result<bool, Infallible> {
+        Ok(self
+            .participants
+            .contains(&(number.to_string(), address.to_string())))
+    }
+    fn duplicate(&self, _digest: &str) -> Result<Option<Duplicate>, Infallible> {
+        Ok(self.duplicate.then(|| Duplicate::Article {
+            ticket: "2016010110000019".into(),
+        }))
+    }
+}
+
+const CONFIG: &str = r#"
+[[queue]]
+name = "Support"
+addresses = ["support@company.example"]
+[[queue]]
+name = "Billing"
+addresses = ["billing@company.example", "rechnung@company.example"]
+on-closed = "new-ticket"
+[[queue]]
+name = "Phone"
+addresses = ["phone@company.example"]
+on-closed = "reject"
+[[agent]]
+name = "Alice"
+address = "alice@company.example"
+"#;
+
+fn render(d: &Decision) -> String {
+    match d {
+        Decision::Duplicate(_) => "duplicate".into(),
+        Decision::New {
+            queue,
+            refers: None,
+        } => format!("new {queue}"),
+        Decision::New {
+            queue,
+            refers: Some((n, why)),
+        } => format!("new {queue} refers {n} {}", why.as_str()),
+        Decision::FollowUp {
+            ticket,
+            reopen: true,
+            ..
+        } => format!("reopen {}", ticket.number),
+        Decision::FollowUp {
+            ticket,
+            stranger: true,
+            ..
+        } => format!("follow-up {} stranger", ticket.number),
+        Decision::FollowUp { ticket, .. } => format!("follow-up {}", ticket.number),
+        Decision::Reject { ticket } => format!("reject {}", ticket.number),
+    }
+}
+
+fn run_case(path: &Path) -> Result<(), String> {
+    let text = std::fs::read(path).unwrap();
+    let split = text
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .ok_or("no blank line after the directives")?;
+    let (head, raw) = (
+        String::from_utf8_lossy(&text[..split]).into_owned(),
+        &text[split + 2..],
+    );
+    let cfg = Config::parse(CONFIG, Path::new("match.toml")).unwrap();
+    let mut fake = Fake::default();
+    let mut stranger = crate::config::StrangerPolicy::NewTicket;
+    let mut expect = None;
+    for line in head.lines() {
+        let (key, value) = line
+            .split_once(':')
+            .ok_or(format!("bad directive {line:?}"))?;
+        let words: Vec<&str> = value.split_whitespace().collect();
+        match key.trim() {
+            "ticket" => {
+                let state = if words[2] == "closed" {
+                    State::Closed
+                } else {
+                    State::Open
+                };
+                let t = TicketRef {
+                    number: words[0].into(),
+                    queue: words[1].into(),
+                    state,
+                };
+                for p in &words[3..] {
+                    fake.participants.insert((words[0].into(), p.to_string()));
+                }
+                fake.tickets.insert(words[0].into(), t);
+            }
+            "article" => {
+                fake.messages.insert(words[0].into(), words[1].into());
+            }
+            "policy" => {
+                stranger = match words[0] {
+                    "accept" => crate::config::StrangerPolicy::Accept,
+                    "accept-and-mark" => crate::config::StrangerPolicy::AcceptAndMark,
+                    _ => crate::config::StrangerPolicy::NewTicket,
+                }
+            }
+            "duplicate" => fake.duplicate = words == ["yes"],
+            "expect" => expect = Some(words.join(" ")),
+            other => return Err(format!("unknown directive {other}")),
+        }
+    }
+    let facts = crate::parse::parse(raw);
+    let own = cfg.own_addresses();
+    let class = classify(
+        &facts,
+        &OwnIdentity {
+            addresses: &own,
+            loop_value: "postdesk",
+        },
+    );
+    let route = route(&facts, &cfg);
+    let scheme = cfg.scheme();
+    let on_closed = |q: &str| cfg.queue(q).map(|q| q.on_closed).unwrap();
+    let agents: Vec<String> = cfg.agents.iter().map(|a| a.address.clone()).collect();
+    let policy = Policy {
+        scheme: &scheme,
+        stranger,
+        on_closed: &on_closed,
+        agents: &agents,
+    };
+    let plan = decide(&facts, &class, &route, &policy, &fake).unwrap();
+    let got = render(&plan.decision);
+    let want = expect.ok_or("no expect: directive")?;
+    if got != want {
+        return Err(format!(
+            "expected `{want}`, got `{got}`; steps: {:?}",
+            plan.steps
+        ));
+    }
+    if plan.steps.is_empty() {
+        return Err("a plan without reasons".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn check() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/match"));
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        n += 1;
+        if let Err(msg) = run_case(&e.path()) {
+            failures.push(format!("{}: {msg}", e.file_name().to_string_lossy()));
+        }
+    }
+    assert!(n >= 15, "only {n} cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
