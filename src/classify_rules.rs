@@ -178,7 +178,7 @@ fn bounce_subject(subject: &str) -> Option<&'static str> {
     BOUNCE_SUBJECTS.iter().copied().find(|p| lower.contains(p))
 }
 
-pub fn looped(facts: &Facts, own: &OwnIdentity, reasons: &mut Vec<String>) {
+pub(crate) fn looped(facts: &Facts, own: &OwnIdentity, reasons: &mut Vec<String>) {
     let ours = own.loop_value.trim();
     if !ours.is_empty() && headers(facts, "x-loop").any(|v| v.eq_ignore_ascii_case(ours)) {
         reasons.push(format!("X-Loop: {} is ours", quote(ours)));
@@ -194,7 +194,7 @@ pub fn looped(facts: &Facts, own: &OwnIdentity, reasons: &mut Vec<String>) {
     }
 }
 
-pub fn bounce(facts: &Facts, reasons: &mut Vec<String>) {
+pub(crate) fn bounce(facts: &Facts, reasons: &mut Vec<String>) {
     let report = facts
         .report_type
         .as_deref()
@@ -251,7 +251,7 @@ pub fn bounce(facts: &Facts, reasons: &mut Vec<String>) {
     }
 }
 
-pub fn auto_reply(facts: &Facts, reasons: &mut Vec<String>) {
+pub(crate) fn auto_reply(facts: &Facts, reasons: &mut Vec<String>) {
     for name in ["auto-submitted", "autosubmitted"] {
         if let Some(v) = headers(facts, name).find(|v| token(v) != "no") {
             reasons.push(format!("Auto-Submitted: {}", quote(v)));
@@ -300,7 +300,7 @@ fn display_name(name: &str) -> String {
     words.collect::<Vec<_>>().join("-")
 }
 
-pub fn list(facts: &Facts, reasons: &mut Vec<String>) {
+pub(crate) fn list(facts: &Facts, reasons: &mut Vec<String>) {
     // RFC 2369/2919 headers, and ezmlm's Mailing-List.
     let list_headers = [
         ("list-id", "List-Id"),
@@ -320,7 +320,7 @@ pub fn list(facts: &Facts, reasons: &mut Vec<String>) {
     }
 }
 
-pub fn bulk(facts: &Facts, reasons: &mut Vec<String>) {
+pub(crate) fn bulk(facts: &Facts, reasons: &mut Vec<String>) {
     if let Some(v) = headers(facts, "precedence")
         .map(token)
         .find(|v| v == "bulk" || v == "junk")

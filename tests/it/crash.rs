@@ -88,8 +88,8 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
                 continue;
             }
         }
-        let status = child.wait().unwrap();
-        assert!(status.success(), "final run failed: {status:?}");
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "final run failed: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
         if fs::read_dir(md.join("new")).unwrap().count() == 0 {
             break;
         }
