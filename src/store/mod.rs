@@ -74,7 +74,8 @@ impl Store {
         let mut created = false;
         for f in folder.with_parents() {
             let dir = self.root.join(f.dir_name());
-            if !dir.join("cur").is_dir() {
+            // All three: a crash may have stopped make_maildir half way.
+            if !["cur", "new", "tmp"].iter().all(|s| dir.join(s).is_dir()) {
                 fs::create_dir_all(&dir)?;
                 layout::make_maildir(&dir)?;
                 created = true;
