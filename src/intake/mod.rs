@@ -130,6 +130,23 @@ impl Rules {
                 .as_ref()
                 .map(|r| format!("not a mail message: {r}"))
         };
+        // A message quarantined before is a duplicate, like any other.
+        if quarantine.is_some() {
+            if let Some(dup) = lookup.duplicate(&facts.digest)? {
+                let steps = vec!["the same message was seen before".to_string()];
+                let plan = Plan {
+                    decision: decide::Decision::Duplicate(dup),
+                    steps,
+                };
+                return Ok(Analysis {
+                    facts,
+                    class,
+                    route,
+                    plan: Some(plan),
+                    quarantine: None,
+                });
+            }
+        }
         let plan = if quarantine.is_none() {
             let on_closed = |q: &str| {
                 self.cfg

@@ -67,7 +67,13 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
     loop {
         let errfile = desk.path().join("stderr.log");
         let err = fs::File::create(&errfile).unwrap();
-        let mut child = desk.cmd().args(["run", "--once"]).stdout(Stdio::null()).stderr(err).spawn().unwrap();
+        let mut child = desk
+            .cmd()
+            .args(["run", "--once"])
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap();
         if kills < 6 {
             let delay = Duration::from_millis(20 + rng.below(400));
             let t = Instant::now();
@@ -85,7 +91,11 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
             }
         }
         let status = child.wait().unwrap();
-        assert!(status.success(), "run failed: {status:?}\n{}", fs::read_to_string(&errfile).unwrap());
+        assert!(
+            status.success(),
+            "run failed: {status:?}\n{}",
+            fs::read_to_string(&errfile).unwrap()
+        );
         if fs::read_dir(md.join("new")).unwrap().count() == 0 {
             break;
         }
