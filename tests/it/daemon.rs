@@ -114,3 +114,50 @@ fn daemon_lifecycle() {
     assert_eq!(desk.tickets()[0]["articles"], 2);
     desk.fsck_clean();
 }
+
+#[test]
+fn systemd_unit_verifies() {
+    let Ok(analyze) = which("systemd-analyze") else {
+        eprintln!("systemd-analyze not installed: unit not verified");
+        return;
+    };
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(repo.join("systemd/postdesk.service")).unwrap();
+    for key in [
+        "Type=notify",
+        "StateDirectory=postdesk",
+        "ExecReload=",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+    ] {
+        assert!(unit.contains(key), "{key} missing from the unit");
+    }
+    // Verify a copy whose ExecStart points at the binary under test.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("postdesk.service");
+    std::fs::write(
+        &copy,
+        unit.replace("/usr/local/bin/postdesk", crate::harness::BIN),
+    )
+    .unwrap();
+    let out = std::process::Command::new(analyze)
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let own: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("postdesk.service"))
+        .collect();
+    assert!(own.is_empty(), "systemd-analyze verify: {own:?}");
+}
+
+fn which(tool: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(tool))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

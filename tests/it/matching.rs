@@ -334,3 +334,54 @@ fn the_same_mail_to_two_queue_addresses_is_one_article() {
     assert!(hist.contains("duplicate-ignored"), "{hist}");
     desk.fsck_clean();
 }
+
+#[test]
+fn explain_shows_each_decision_and_changes_nothing() {
+    let desk = Desk::new();
+    let md = desk.maildir("in");
+    drop_mail(
+        &md,
+        &mail(
+            "kunde@example.org",
+            "support@company.example",
+            "Karte",
+            "x1@example.org",
+            "",
+            "a",
+        ),
+    );
+    desk.drain(&md);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let probe = desk.path().join("probe.eml");
+    let m = mail(
+        "mallory@evil.example",
+        "billing@company.example",
+        &format!("Re: [Ticket#{n}] Karte"),
+        "x2@evil.example",
+        "Auto-Submitted: auto-replied\r\n",
+        "b",
+    );
+    std::fs::write(&probe, m).unwrap();
+    let index = std::fs::read(desk.data.join("index.sqlite")).unwrap();
+    let out = desk.ok(&["explain", probe.to_str().unwrap()]);
+    for want in [
+        "classification: auto-reply",
+        "Auto-Submitted",
+        &format!("subject carries the tag of ticket {n}"),
+        "is not a participant",
+        "new ticket in Billing",
+        "autoresponse:   never",
+    ] {
+        assert!(out.contains(want), "{want:?} missing in:\n{out}");
+    }
+    assert_eq!(
+        std::fs::read(desk.data.join("index.sqlite")).unwrap(),
+        index,
+        "explain wrote to the index"
+    );
+    assert_eq!(desk.tickets().len(), 1);
+    // On a fresh installation explain creates nothing.
+    let fresh = Desk::new();
+    fresh.ok(&["explain", probe.to_str().unwrap()]);
+    assert!(!fresh.data.exists(), "explain created the data dir");
+}
