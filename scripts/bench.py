@@ -39,10 +39,12 @@ ext4 without a journal (e.g. some VM images; check `ls /proc/fs/jbd2/`): the ino
 skips inodes freed in the last 1-6 minutes (fs/ext4/ialloc.c, recently_deleted()), and it
 scans past every one of them on each create/mkdir. After deleting many files (a previous
 case's data dir, a preload Maildir) every create in the same block groups gets slow; perf
-shows ext4_mkdir -> find_inode_bit -> recently_deleted on top. So nothing is deleted between
-cases, the unmeasured preload uses `--after seen`, and back-to-back invocations of this
-script on such a file system should be ~6 minutes apart (or use --keep and clean up later).
-The measured run itself uses `--after delete`, as a daemon draining a Maildir would.
+shows ext4_create/ext4_mkdir -> find_inode_bit -> recently_deleted on top. The window is 60 s
+once the inode table is written back (the bench syncs before each measured run), 360 s while
+it is dirty. So nothing is deleted between cases, the unmeasured preload uses `--after seen`,
+and `--settle 65` waits out the deletions of the previous case's measured run. The measured
+run itself uses `--after delete` (as a daemon draining a Maildir would) and so pays for its
+own deletions on such a file system; `--after seen` shows the difference.
 
 python3 stdlib only.
 """
@@ -667,6 +669,9 @@ class Bench:
             "%d with attachment, %.0f MB) in %.1f s"
             % (n, counts["originals"], counts["follow_ups"], counts["tagged_follow_ups"],
                counts["attachments"], counts["bytes"] / 1e6, gen))
+        if a.settle:
+            log("  settling %g s (see --settle)" % a.settle)
+            time.sleep(a.settle)
         t0 = time.perf_counter()
         os.sync()
         log("  sync(2) before the measured run: %.1f s" % (time.perf_counter() - t0))
@@ -779,6 +784,11 @@ def main():
                          "tag (default 0.5)")
     ap.add_argument("--after", choices=("delete", "seen"), default="delete",
                     help="what the measured run does with a filed message (default delete)")
+    ap.add_argument("--settle", type=float, default=0, metavar="SECONDS",
+                    help="sleep this long before each measured run (after generating), so "
+                         "that files deleted earlier (e.g. by the previous case's run) no "
+                         "longer slow down inode allocation on ext4 without a journal; 65 "
+                         "is enough there, since the bench syncs before measuring")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--binary", default=str(DEFAULT_BINARY),
                     help="postdesk binary (default target/release/postdesk)")

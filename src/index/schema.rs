@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     received   TEXT NOT NULL,
     staged     TEXT
 );
+CREATE INDEX IF NOT EXISTS quarantine_staged ON quarantine(staged) WHERE staged IS NOT NULL;
 CREATE TABLE IF NOT EXISTS seen_sources (
     source TEXT NOT NULL,
     name   TEXT NOT NULL,
