@@ -40,11 +40,12 @@ skips inodes freed in the last 1-6 minutes (fs/ext4/ialloc.c, recently_deleted()
 scans past every one of them on each create/mkdir. After deleting many files (a previous
 case's data dir, a preload Maildir) every create in the same block groups gets slow; perf
 shows ext4_create/ext4_mkdir -> find_inode_bit -> recently_deleted on top. The window is 60 s
-once the inode table is written back (the bench syncs before each measured run), 360 s while
-it is dirty. So nothing is deleted between cases, the unmeasured preload uses `--after seen`,
-and `--settle 65` waits out the deletions of the previous case's measured run. The measured
-run itself uses `--after delete` (as a daemon draining a Maildir would) and so pays for its
-own deletions on such a file system; `--after seen` shows the difference.
+for an inode whose inode-table block is clean, 360 s while that block is dirty -- and new
+allocations keep dirtying it, so count on 6 minutes. Hence nothing is deleted between cases,
+the unmeasured preload uses `--after seen`, and `--settle 370` waits out the deletions of an
+earlier case's measured run (or an earlier invocation's cleanup). The measured run itself
+uses `--after delete` (as a daemon draining a Maildir would) and so also pays for its own
+deletions on such a file system; `--after seen` shows the difference.
 
 python3 stdlib only.
 """
@@ -787,8 +788,8 @@ def main():
     ap.add_argument("--settle", type=float, default=0, metavar="SECONDS",
                     help="sleep this long before each measured run (after generating), so "
                          "that files deleted earlier (e.g. by the previous case's run) no "
-                         "longer slow down inode allocation on ext4 without a journal; 65 "
-                         "is enough there, since the bench syncs before measuring")
+                         "longer slow down inode allocation on ext4 without a journal "
+                         "(370 there; default 0)")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--binary", default=str(DEFAULT_BINARY),
                     help="postdesk binary (default target/release/postdesk)")

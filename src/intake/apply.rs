@@ -1,25 +1,38 @@
 //! Executes the plans of one batch: staged files, one index transaction, renames into the tree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use chrono::Utc;
 
 use super::history::{self, HistoryLine};
+use super::parallel;
 use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
 use crate::decide::Decision;
 use crate::decide::Lookup;
 use crate::facts::{Facts, Mailbox};
 use crate::index::{self, Article, Duplicate, NewArticle, Quarantined, State, TicketRef, Tx};
 use crate::route::base_address;
-use crate::store::{trace, Folder, Store};
+use crate::store::{trace, Folder, Staged, Store};
 
-/// What is left to do once the transaction has committed.
+/// What is left to do: files to write before the commit, the rest after it.
 #[derive(Default)]
-struct After {
+struct After<'a> {
+    writes: Vec<(Staged, Vec<u8>, &'a [u8])>,
     renames: Vec<(Folder, Folder)>,
     places: Vec<(PathBuf, Folder, String)>,
     history: Vec<(Folder, HistoryLine)>,
+    /// Folders of tickets this batch opened: created without looking for them elsewhere.
+    fresh: HashSet<Folder>,
+}
+
+impl<'a> After<'a> {
+    /// A file to write before the commit and to place in `folder` after it: always both.
+    fn stage(&mut self, staged: Staged, head: Vec<u8>, body: &'a [u8], folder: Folder) {
+        self.places
+            .push((staged.path.clone(), folder, staged.file.clone()));
+        self.writes.push((staged, head, body));
+    }
 }
 
 pub(super) fn batch(
@@ -45,8 +58,10 @@ pub(super) fn batch(
     let mut after = After::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut logs = Vec::with_capacity(batch.len());
-    for msg in batch {
-        let a = rules.analyse(&msg.raw, &tx)?;
+    // Parsing and hashing need no index: all cores, before the write lock matters.
+    let understood = parallel::map(batch, |m| rules.understand(&m.raw));
+    for (msg, u) in batch.iter().zip(understood) {
+        let a = rules.decide(u, &tx)?;
         let origin = format!("{}/{}", msg.source, msg.name);
         logs.push(LogInfo {
             message_id: a.facts.message_id.clone(),
@@ -144,6 +159,7 @@ pub(super) fn batch(
                     queue: queue.clone(),
                     state: State::Open,
                 };
+                after.fresh.insert(folder_of(&t));
                 let mut tr = article_trace(&t, a.class.kind.as_str(), "created");
                 if let Some((n, why)) = &why {
                     tr.add(trace::REFERS, format!("{n}; {why}"));
@@ -206,6 +222,10 @@ pub(super) fn batch(
     }
 
     // The staged files must be durable before the rows that name them are.
+    parallel::try_each(&after.writes, |(staged, head, body)| {
+        store.write_staged(staged, head, body)
+    })?;
+    after.writes.clear();
     store.sync()?;
     tx.commit()?;
     finish(store, index, after)?;
@@ -219,16 +239,22 @@ fn finish(store: &Store, index: &mut index::Index, after: After) -> Result<(), I
             store.rename_folder(from, to)?;
         }
     }
-    let mut made = HashSet::new();
+    // Folders are independent of each other: place them on all cores.
+    let mut groups: Vec<(&Folder, Vec<(&PathBuf, &String)>)> = Vec::new();
+    let mut slot: HashMap<&Folder, usize> = HashMap::new();
     for (staged, folder, file) in &after.places {
-        if made.insert(folder.clone()) {
-            store.ensure_folder(folder)?;
-        }
-        store.place(staged, folder, file)?;
+        let i = *slot.entry(folder).or_insert_with(|| {
+            groups.push((folder, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push((staged, file));
     }
+    parallel::try_each(&groups, |(folder, files)| {
+        place_group(store, folder, files, after.fresh.contains(*folder))
+    })?;
     for (folder, line) in &after.history {
-        store.ensure_folder(folder)?;
-        history::append(&store.history_path(folder), line)?;
+        let folder = current_folder(store, folder, false)?;
+        history::append(&store.history_path(&folder), line)?;
     }
     store.sync()?;
     if !after.places.is_empty() {
@@ -239,6 +265,45 @@ fn finish(store: &Store, index: &mut index::Index, after: After) -> Result<(), I
         tx.commit()?;
     }
     Ok(())
+}
+
+fn place_group(
+    store: &Store,
+    folder: &Folder,
+    files: &[(&PathBuf, &String)],
+    fresh: bool,
+) -> std::io::Result<()> {
+    let mut folder = current_folder(store, folder, fresh)?;
+    for (staged, file) in files {
+        match store.place(staged, &folder, file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && staged.exists() => {
+                // Renamed under us since the decision (a close or a move by another process):
+                // the article goes where its ticket is now.
+                store.forget(&folder);
+                folder = current_folder(store, &folder, false)?;
+                store.place(staged, &folder, file)?;
+            }
+            r => {
+                r?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A ticket's folder as it is in the tree now (another process may have renamed it), made
+/// complete; other folders as they are.
+fn current_folder(store: &Store, folder: &Folder, fresh: bool) -> std::io::Result<Folder> {
+    if let Folder::Ticket { number, .. } = folder {
+        if !fresh && !store.is_known(folder) && !store.folder_exists(folder) {
+            if let Some(actual) = store.find_ticket(number)? {
+                store.ensure_folder(&actual)?;
+                return Ok(actual);
+            }
+        }
+    }
+    store.ensure_folder(folder)?;
+    Ok(folder.clone())
 }
 
 pub(super) fn folder_of(t: &TicketRef) -> Folder {
@@ -256,11 +321,11 @@ fn article_trace(t: &TicketRef, class: &str, event: &str) -> trace::Trace {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn file_article(
+fn file_article<'a>(
     store: &Store,
     tx: &Tx,
-    after: &mut After,
-    msg: &Message,
+    after: &mut After<'a>,
+    msg: &'a Message,
     facts: &Facts,
     class: &crate::classify::Classification,
     t: &TicketRef,
@@ -272,7 +337,7 @@ fn file_article(
 ) -> Result<(), IntakeError> {
     tr.fields.extend(base.fields);
     let head = tr.render(&msg.raw);
-    let staged = store.stage(&head, &msg.raw)?;
+    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
     let article = build_article(
         facts,
         class,
@@ -292,7 +357,7 @@ fn file_article(
             tx.add_participant(&t.number, &addr)?;
         }
     }
-    after.places.push((staged.path, folder_of(t), staged.file));
+    after.stage(staged, head, &msg.raw, folder_of(t));
     Ok(())
 }
 
@@ -354,11 +419,11 @@ pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn quarantine(
+fn quarantine<'a>(
     store: &Store,
     tx: &Tx,
-    after: &mut After,
-    msg: &Message,
+    after: &mut After<'a>,
+    msg: &'a Message,
     facts: &Facts,
     reason: &str,
     at: &str,
@@ -374,7 +439,7 @@ fn quarantine(
         .add(trace::RECEIVED, at)
         .add(trace::DIGEST, &facts.digest);
     let head = tr.render(&msg.raw);
-    let staged = store.stage(&head, &msg.raw)?;
+    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
     let staged_path = staged.path.to_string_lossy().into_owned();
     let q = Quarantined {
         file: staged.file.clone(),
@@ -384,9 +449,7 @@ fn quarantine(
         received: at.to_string(),
     };
     tx.insert_quarantine(&q, Some(&staged_path))?;
-    after
-        .places
-        .push((staged.path, Folder::quarantine(), staged.file));
+    after.stage(staged, head, &msg.raw, Folder::quarantine());
     Ok(Outcome::Quarantined {
         reason: reason.to_string(),
     })

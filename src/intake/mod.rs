@@ -13,24 +13,21 @@
 mod apply;
 mod change;
 pub mod history;
+mod parallel;
 mod recover;
+mod rules;
 
 pub use apply::{build_article, participants};
 pub use change::TicketChange;
 pub use history::HistoryLine;
+pub use rules::{Analysis, Rules, Understood};
 
 use std::path::Path;
 use std::time::Instant;
 
-use crate::classify::{self, Classification, OwnIdentity};
-use crate::config::{ClosedPolicy, Config};
-use crate::decide::{self, Plan, Policy};
-use crate::facts::Facts;
+use crate::config::Config;
 use crate::index::{self, Index};
 use crate::maillog::{Line, MailLog};
-use crate::number::Scheme;
-use crate::parse;
-use crate::route::{self, Route};
 use crate::store::Store;
 
 /// A message handed in by a source.
@@ -79,98 +76,6 @@ impl IntakeError {
             // Disk full, permissions fixed by an admin, a remounted file system: worth retrying.
             IntakeError::Store(_) => true,
         }
-    }
-}
-
-/// Everything decided about one message before anything is written: what `explain` prints.
-pub struct Analysis {
-    pub facts: Facts,
-    pub class: Classification,
-    pub route: Route,
-    pub plan: Option<Plan>,
-    /// Set when the message cannot become an article at all.
-    pub quarantine: Option<String>,
-}
-
-/// The configuration, prepared for deciding.
-pub struct Rules {
-    pub cfg: Config,
-    pub scheme: Scheme,
-    pub own: Vec<String>,
-    pub agents: Vec<String>,
-}
-
-impl Rules {
-    pub fn new(cfg: &Config) -> Rules {
-        Rules {
-            scheme: cfg.scheme(),
-            own: cfg.own_addresses(),
-            agents: cfg.agents.iter().map(|a| a.address.clone()).collect(),
-            cfg: cfg.clone(),
-        }
-    }
-
-    /// Parses, classifies and routes; decides against `lookup` (the index, in a transaction).
-    pub fn analyse<L: decide::Lookup>(&self, raw: &[u8], lookup: &L) -> Result<Analysis, L::Error> {
-        let facts = parse::parse(raw);
-        let own = OwnIdentity {
-            addresses: &self.own,
-            loop_value: &self.cfg.general.loop_value,
-        };
-        let class = classify::classify(&facts, &own);
-        let route = route::route(&facts, &self.cfg);
-        let quarantine = if raw.len() as u64 > self.cfg.intake.max_message_bytes {
-            Some(format!(
-                "message of {} bytes exceeds intake.max-message-bytes",
-                raw.len()
-            ))
-        } else {
-            facts
-                .unparseable
-                .as_ref()
-                .map(|r| format!("not a mail message: {r}"))
-        };
-        // A message quarantined before is a duplicate, like any other.
-        if quarantine.is_some() {
-            if let Some(dup) = lookup.duplicate(&facts.digest)? {
-                let steps = vec!["the same message was seen before".to_string()];
-                let plan = Plan {
-                    decision: decide::Decision::Duplicate(dup),
-                    steps,
-                };
-                return Ok(Analysis {
-                    facts,
-                    class,
-                    route,
-                    plan: Some(plan),
-                    quarantine: None,
-                });
-            }
-        }
-        let plan = if quarantine.is_none() {
-            let on_closed = |q: &str| {
-                self.cfg
-                    .queue(q)
-                    .map(|q| q.on_closed)
-                    .unwrap_or(ClosedPolicy::Reopen)
-            };
-            let policy = Policy {
-                scheme: &self.scheme,
-                stranger: self.cfg.tickets.stranger_policy,
-                on_closed: &on_closed,
-                agents: &self.agents,
-            };
-            Some(decide::decide(&facts, &class, &route, &policy, lookup)?)
-        } else {
-            None
-        };
-        Ok(Analysis {
-            facts,
-            class,
-            route,
-            plan,
-            quarantine,
-        })
     }
 }
 

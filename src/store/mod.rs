@@ -24,14 +24,17 @@ pub use layout::{Folder, QUARANTINE};
 pub use scan::{ArticleFile, TreeTicket};
 pub use staging::Staged;
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub struct Store {
     root: PathBuf,
     staging: staging::Area,
     durable: bool,
+    known: Mutex<HashSet<String>>,
 }
 
 impl Store {
@@ -45,6 +48,7 @@ impl Store {
             root,
             staging,
             durable,
+            known: Mutex::new(HashSet::new()),
         };
         store.ensure_folder(&Folder::quarantine())?;
         Ok(store)
@@ -56,7 +60,18 @@ impl Store {
 
     /// Writes `head` then `body` as one new staged file; not yet durable (see `sync`).
     pub fn stage(&self, head: &[u8], body: &[u8]) -> io::Result<Staged> {
-        self.staging.write(head, body)
+        let staged = self.reserve((head.len() + body.len()) as u64);
+        self.write_staged(&staged, head, body)?;
+        Ok(staged)
+    }
+
+    /// Names a staged file without writing it, so that writes can happen later, in parallel.
+    pub fn reserve(&self, size: u64) -> Staged {
+        self.staging.reserve(size)
+    }
+
+    pub fn write_staged(&self, staged: &Staged, head: &[u8], body: &[u8]) -> io::Result<()> {
+        self.staging.write(staged, head, body)
     }
 
     /// Makes everything written so far durable: one syncfs for the whole batch, which covers the
@@ -68,20 +83,45 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a mail folder (and its queue/closed-area parents) if missing. Returns whether
-    /// anything was created.
+    /// Creates a mail folder (and its queue/closed-area parents) if missing. Folders seen to be
+    /// complete are remembered, so the common case costs no system call.
     pub fn ensure_folder(&self, folder: &Folder) -> io::Result<bool> {
         let mut created = false;
         for f in folder.with_parents() {
-            let dir = self.root.join(f.dir_name());
+            let name = f.dir_name();
+            if self.known.lock().expect("known folders").contains(&name) {
+                continue;
+            }
+            let dir = self.root.join(&name);
             // All three: a crash may have stopped make_maildir half way.
             if !["cur", "new", "tmp"].iter().all(|s| dir.join(s).is_dir()) {
-                fs::create_dir_all(&dir)?;
+                match fs::create_dir(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
                 layout::make_maildir(&dir)?;
                 created = true;
             }
+            self.known.lock().expect("known folders").insert(name);
         }
         Ok(created)
+    }
+
+    /// Whether the folder was seen complete by this process (and not renamed by it since).
+    pub fn is_known(&self, folder: &Folder) -> bool {
+        self.known
+            .lock()
+            .expect("known folders")
+            .contains(&folder.dir_name())
+    }
+
+    /// Forgets what is known about a folder (it was renamed, perhaps by another process).
+    pub fn forget(&self, folder: &Folder) {
+        self.known
+            .lock()
+            .expect("known folders")
+            .remove(&folder.dir_name());
     }
 
     /// Moves a staged file into `folder`'s `new/` under its final name.
@@ -107,6 +147,7 @@ impl Store {
                 self.ensure_folder(&parent)?;
             }
         }
+        self.forget(from);
         fs::rename(
             self.root.join(from.dir_name()),
             self.root.join(to.dir_name()),

@@ -26,6 +26,7 @@ pub struct Area {
     _lock: File,
     seq: AtomicU64,
     host: String,
+    pid: u32,
 }
 
 impl Area {
@@ -45,34 +46,41 @@ impl Area {
             _lock: lock,
             seq: AtomicU64::new(0),
             host: hostname(),
+            pid: std::process::id(),
         })
     }
 
-    /// Writes a new file; its name is a unique Maildir name carrying its size (`,S=`), which
-    /// Dovecot uses to avoid stat calls.
-    pub fn write(&self, head: &[u8], body: &[u8]) -> io::Result<Staged> {
+    /// Chooses the name for a new staged file of `size` bytes: a unique Maildir name carrying its
+    /// size (`,S=`), which Dovecot uses to avoid stat calls. Nothing is written yet.
+    pub fn reserve(&self, size: u64) -> Staged {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let size = (head.len() + body.len()) as u64;
         let file = format!(
             "{}.M{}P{}Q{}.{},S={}",
             now.as_secs(),
             now.subsec_micros(),
-            std::process::id(),
+            self.pid,
             seq,
             self.host,
             size
         );
-        let path = self.mine.join(&file);
+        Staged {
+            path: self.mine.join(&file),
+            file,
+            size,
+        }
+    }
+
+    /// Writes a reserved file; the name must not exist yet.
+    pub fn write(&self, staged: &Staged, head: &[u8], body: &[u8]) -> io::Result<()> {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&path)?;
+            .open(&staged.path)?;
         f.write_all(head)?;
-        f.write_all(body)?;
-        Ok(Staged { path, file, size })
+        f.write_all(body)
     }
 
     /// Whether `path` lies in this process's area or in one whose process is gone.

@@ -1,0 +1,39 @@
+//! A batch's CPU work (parsing, hashing) and its file-system work (writing staged files,
+//! creating folders, renames) spread over the machine's cores. Order of results is kept.
+
+use std::num::NonZeroUsize;
+
+/// Threads to use: the cores available, at most 8.
+pub fn width() -> usize {
+    std::thread::available_parallelism()
+        .map(NonZeroUsize::get)
+        .unwrap_or(1)
+        .min(8)
+}
+
+/// `f` over every item, in parallel chunks; results in input order.
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = width().min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker panicked"))
+            .collect()
+    })
+}
+
+/// `f` over every item in parallel; the first error wins.
+pub fn try_each<T: Sync, E: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<(), E> + Sync,
+) -> Result<(), E> {
+    map(items, |t| f(t)).into_iter().collect()
+}
