@@ -60,9 +60,22 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             backoff = Duration::from_secs(1);
             Duration::from_secs(engine.rules().cfg.intake.rescan_seconds.max(1))
         };
+        let mut reload_wanted = false;
         match rx.recv_timeout(wait) {
-            Ok(Wake::Stop) => break,
-            Ok(Wake::Reload) => match reload(ctx) {
+            Ok(Wake::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Wake::Reload) => reload_wanted = true,
+            Ok(Wake::Mail) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        // Coalesce a burst of inotify events into one drain; keep a reload or stop seen in it.
+        while let Ok(w) = rx.try_recv() {
+            match w {
+                Wake::Stop => stop.store(true, Ordering::Relaxed),
+                Wake::Reload => reload_wanted = true,
+                Wake::Mail => {}
+            }
+        }
+        if reload_wanted {
+            match reload(ctx) {
                 Ok(new) => {
                     engine.reconfigure(&new);
                     if !explicit_sources {
@@ -76,14 +89,6 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     "configuration not reloaded, the old one stays: {}",
                     e.message
                 ),
-            },
-            Ok(Wake::Mail) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        // Coalesce a burst of inotify events into one drain.
-        while let Ok(w) = rx.try_recv() {
-            if matches!(w, Wake::Stop) {
-                stop.store(true, Ordering::Relaxed);
             }
         }
     }

@@ -27,6 +27,11 @@ pub enum IndexError {
 }
 
 impl IndexError {
+    fn is_busy(&self) -> bool {
+        matches!(self, IndexError::Sql(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+    }
+
     /// Busy/locked and I/O failures can succeed on retry; a corrupt or incompatible index cannot.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -47,12 +52,28 @@ pub type Result<T> = std::result::Result<T, IndexError>;
 
 pub struct Index {
     conn: Connection,
+    durable: bool,
 }
 
 impl Index {
     /// Opens or creates the index. `durable` chooses `synchronous=FULL` (a commit survives power
     /// loss) over `NORMAL` (survives a process crash).
     pub fn open(path: &Path, durable: bool) -> Result<Index> {
+        // Switching a new database to WAL and creating its tables can answer "busy" at once,
+        // without waiting, while another process does the same: retry for a while.
+        let mut tries = 0;
+        loop {
+            match Index::try_open(path, durable) {
+                Err(e) if e.is_busy() && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20 + tries * 5));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn try_open(path: &Path, durable: bool) -> Result<Index> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -60,7 +81,7 @@ impl Index {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -16_000)?;
         schema::migrate(&conn)?;
-        Ok(Index { conn })
+        Ok(Index { conn, durable })
     }
 
     /// Opens an existing index without writing to it, or an empty one in memory when there is
@@ -71,20 +92,44 @@ impl Index {
         }
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(Duration::from_secs(30))?;
-        Ok(Index { conn })
+        Ok(Index {
+            conn,
+            durable: false,
+        })
     }
 
     /// A fresh index in memory (fsck rebuilds the tree's view into one).
     pub fn open_memory() -> Result<Index> {
         let conn = Connection::open_in_memory()?;
         schema::migrate(&conn)?;
-        Ok(Index { conn })
+        Ok(Index {
+            conn,
+            durable: false,
+        })
     }
 
     /// Starts a write transaction, taking the write lock at once so that decisions made inside
     /// it (counters, duplicates) cannot race another process.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
         Tx::begin(&mut self.conn)
+    }
+
+    /// A write transaction whose commit need not survive power loss: what it records can be
+    /// reconstructed (marking placed files as placed). It saves a flush per batch; the next
+    /// durable commit flushes it along.
+    pub fn begin_lazy(&mut self) -> Result<Tx<'_>> {
+        if self.durable {
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        Tx::begin(&mut self.conn)
+    }
+
+    /// Back to durable commits after `begin_lazy`.
+    pub fn end_lazy(&mut self) -> Result<()> {
+        if self.durable {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        Ok(())
     }
 
     /// Removes every row (for reindex, inside its own transaction).

@@ -258,11 +258,12 @@ fn finish(store: &Store, index: &mut index::Index, after: After) -> Result<(), I
     }
     store.sync()?;
     if !after.places.is_empty() {
-        let tx = index.begin()?;
+        let tx = index.begin_lazy()?;
         for (staged, _, _) in &after.places {
             tx.clear_staged(&staged.to_string_lossy())?;
         }
         tx.commit()?;
+        index.end_lazy()?;
     }
     Ok(())
 }

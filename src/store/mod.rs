@@ -42,7 +42,7 @@ impl Store {
     pub fn open(data_dir: &Path, durable: bool) -> io::Result<Store> {
         let root = data_dir.join("store");
         fs::create_dir_all(&root)?;
-        layout::make_maildir(&root)?;
+        layout::make_maildir(&root, false)?;
         let staging = staging::Area::open(&data_dir.join("staging"))?;
         let store = Store {
             root,
@@ -100,7 +100,7 @@ impl Store {
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(e),
                 }
-                layout::make_maildir(&dir)?;
+                layout::make_maildir(&dir, !matches!(f, Folder::Ticket { .. }))?;
                 created = true;
             }
             self.known.lock().expect("known folders").insert(name);
