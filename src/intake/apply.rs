@@ -38,6 +38,7 @@ impl<'a> After<'a> {
 pub(super) fn batch(
     engine: &mut Engine,
     batch: &[Message],
+    understood: Vec<super::Understood>,
 ) -> Result<(Vec<Outcome>, Vec<LogInfo>), IntakeError> {
     let Engine {
         rules,
@@ -58,8 +59,6 @@ pub(super) fn batch(
     let mut after = After::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut logs = Vec::with_capacity(batch.len());
-    // Parsing and hashing need no index: all cores, before the write lock matters.
-    let understood = parallel::map(batch, |m| rules.understand(&m.raw));
     for (msg, u) in batch.iter().zip(understood) {
         let a = rules.decide(u, &tx)?;
         let origin = format!("{}/{}", msg.source, msg.name);

@@ -13,7 +13,7 @@
 mod apply;
 mod change;
 pub mod history;
-mod parallel;
+pub mod parallel;
 mod recover;
 mod rules;
 
@@ -23,6 +23,7 @@ pub use history::HistoryLine;
 pub use rules::{Analysis, Rules, Understood};
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
@@ -80,7 +81,8 @@ impl IntakeError {
 }
 
 pub struct Engine {
-    rules: Rules,
+    data_dir: std::path::PathBuf,
+    rules: Arc<Rules>,
     store: Store,
     index: Index,
     log: MailLog,
@@ -99,7 +101,8 @@ impl Engine {
         };
         let log = MailLog::open(log_path.as_deref())?;
         let mut engine = Engine {
-            rules: Rules::new(cfg),
+            data_dir: data_dir.to_path_buf(),
+            rules: Arc::new(Rules::new(cfg)),
             store,
             index,
             log,
@@ -112,9 +115,18 @@ impl Engine {
         &self.rules
     }
 
+    /// The rules, to understand messages on another thread while this one commits.
+    pub fn shared_rules(&self) -> Arc<Rules> {
+        self.rules.clone()
+    }
+
+    pub fn index_path(&self) -> std::path::PathBuf {
+        self.data_dir.join("index.sqlite")
+    }
+
     /// Replaces the configuration (SIGHUP); store and index stay.
     pub fn reconfigure(&mut self, cfg: &Config) {
-        self.rules = Rules::new(cfg);
+        self.rules = Arc::new(Rules::new(cfg));
     }
 
     pub fn store(&self) -> &Store {
@@ -132,7 +144,29 @@ impl Engine {
     /// Files a batch. Either every message of it is committed (and the returned outcomes say
     /// what became of each, in order) or none is and the error says whether to retry.
     pub fn process(&mut self, batch: &[Message]) -> Result<Vec<Outcome>, IntakeError> {
-        let (outcomes, lines) = apply::batch(self, batch)?;
+        let understood = {
+            let rules = &self.rules;
+            parallel::map(batch, |m| rules.understand(&m.raw))
+        };
+        self.process_understood(batch, understood)
+    }
+
+    /// `process` for messages already understood (by `Rules::understand`, in the same order).
+    pub fn process_understood(
+        &mut self,
+        batch: &[Message],
+        understood: Vec<Understood>,
+    ) -> Result<Vec<Outcome>, IntakeError> {
+        let (outcomes, lines) = match apply::batch(self, batch, understood) {
+            Ok(r) => r,
+            Err(e) => {
+                // Whatever part of the batch committed is finished now, not at the next start.
+                if let Err(re) = recover::run(&self.store, &mut self.index) {
+                    tracing::warn!("recovery after a failed batch: {re}");
+                }
+                return Err(e);
+            }
+        };
         let done = Instant::now();
         for ((mut line, outcome), msg) in lines.into_iter().zip(&outcomes).zip(batch) {
             line.millis = done.duration_since(msg.taken).as_secs_f64() * 1000.0;

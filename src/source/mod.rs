@@ -5,11 +5,13 @@
 pub mod maildir;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 pub use maildir::MaildirSource;
 
 use crate::config::{After, Config};
-use crate::intake::{Engine, IntakeError, Message, Outcome};
+use crate::index::Index;
+use crate::intake::{parallel, Engine, IntakeError, Message, Outcome, Understood};
 
 /// Bytes read into one batch at most, so a run of large messages stays within memory bounds.
 const BATCH_BYTES: u64 = 32 << 20;
@@ -60,8 +62,18 @@ pub fn configured(cfg: &Config) -> Vec<MaildirSource> {
         .collect()
 }
 
+/// A batch read and understood, waiting for its commit.
+struct Prepared {
+    batch: Vec<Message>,
+    names: Vec<String>,
+    understood: Vec<Understood>,
+}
+
 /// Processes everything waiting in `src`. A transient failure stops the drain (the caller
 /// retries later); messages of a failed batch stay where they are.
+///
+/// Two stages overlap: a reader thread reads and understands the next batch (parsing, hashing)
+/// while this thread commits the current one, whose time is mostly spent waiting for the disk.
 pub fn drain(
     engine: &mut Engine,
     src: &MaildirSource,
@@ -69,49 +81,93 @@ pub fn drain(
     summary: &mut Summary,
 ) -> Result<(), IntakeError> {
     let names = src.pending()?;
-    let batch_size = engine.rules().cfg.intake.batch_size;
-    let remember = src.after == After::Keep;
-    let mut i = 0;
-    while i < names.len() && !stop.load(Ordering::Relaxed) {
-        let mut batch = Vec::new();
-        let mut taken = Vec::new();
-        let mut bytes = 0;
-        while i < names.len() && batch.len() < batch_size && bytes < BATCH_BYTES {
-            let name = &names[i];
-            i += 1;
-            if remember && engine.index().source_seen(&src.name, name)? {
-                continue;
-            }
-            match src.read(name) {
-                Ok(Some(raw)) => {
-                    bytes += raw.len() as u64;
-                    batch.push(Message {
-                        raw,
-                        source: src.name.clone(),
-                        name: name.clone(),
-                        remember,
-                        taken: std::time::Instant::now(),
-                    });
-                    taken.push(name.clone());
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::error!(source = %src.name, file = %name, "cannot read: {e}");
-                    summary.failed += 1;
-                }
-            }
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let outcomes = engine.process(&batch)?;
-        for (name, o) in taken.iter().zip(&outcomes) {
-            summary.add(o);
-            if let Err(e) = src.ack(name) {
-                // Committed; the copy left behind is recognised as a duplicate next time.
-                tracing::warn!(source = %src.name, file = %name, "cannot acknowledge: {e}");
-            }
-        }
+    if names.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let rules = engine.shared_rules();
+    let batch_size = rules.cfg.intake.batch_size;
+    let remember = src.after == After::Keep;
+    let seen = if remember {
+        Some(Index::open_readonly(&engine.index_path())?)
+    } else {
+        None
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Prepared>(1);
+        let reader = s.spawn(move || -> Result<u64, IntakeError> {
+            let mut failed = 0;
+            let mut i = 0;
+            while i < names.len() && !stop.load(Ordering::Relaxed) {
+                let mut batch = Vec::new();
+                let mut taken = Vec::new();
+                let mut bytes = 0;
+                while i < names.len() && batch.len() < batch_size && bytes < BATCH_BYTES {
+                    let name = &names[i];
+                    i += 1;
+                    if let Some(index) = &seen {
+                        if index.source_seen(&src.name, name)? {
+                            continue;
+                        }
+                    }
+                    match src.read(name) {
+                        Ok(Some(raw)) => {
+                            bytes += raw.len() as u64;
+                            batch.push(Message {
+                                raw,
+                                source: src.name.clone(),
+                                name: name.clone(),
+                                remember,
+                                taken: std::time::Instant::now(),
+                            });
+                            taken.push(name.clone());
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(source = %src.name, file = %name, "cannot read: {e}");
+                            failed += 1;
+                        }
+                    }
+                }
+                if batch.is_empty() {
+                    continue;
+                }
+                let understood = parallel::map(&batch, |m| rules.understand(&m.raw));
+                if tx
+                    .send(Prepared {
+                        batch,
+                        names: taken,
+                        understood,
+                    })
+                    .is_err()
+                {
+                    break; // the committer stopped
+                }
+            }
+            Ok(failed)
+        });
+        let mut result = Ok(());
+        for p in rx {
+            match engine.process_understood(&p.batch, p.understood) {
+                Ok(outcomes) => {
+                    for (name, o) in p.names.iter().zip(&outcomes) {
+                        summary.add(o);
+                        if let Err(e) = src.ack(name) {
+                            // Committed; the copy left behind is recognised as a duplicate next time.
+                            tracing::warn!(source = %src.name, file = %name, "cannot acknowledge: {e}");
+                        }
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        match reader.join().expect("reader thread panicked") {
+            Ok(failed) => summary.failed += failed,
+            Err(e) if result.is_ok() => result = Err(e),
+            Err(_) => {}
+        }
+        result
+    })
 }
