@@ -84,6 +84,7 @@ pub fn drain(
     if names.is_empty() {
         return Ok(());
     }
+    let total = names.len();
     let rules = engine.shared_rules();
     let batch_size = rules.cfg.intake.batch_size;
     let remember = src.after == After::Keep;
@@ -146,9 +147,11 @@ pub fn drain(
             Ok(failed)
         });
         let mut result = Ok(());
+        let mut progress = Progress::new(&src.name, total);
         for p in rx {
             match engine.process_understood(&p.batch, p.understood) {
                 Ok(outcomes) => {
+                    progress.advance(outcomes.len());
                     for (name, o) in p.names.iter().zip(&outcomes) {
                         summary.add(o);
                         if let Err(e) = src.ack(name) {
@@ -170,4 +173,34 @@ pub fn drain(
         }
         result
     })
+}
+
+/// Progress on stderr for long imports, when a person is watching (stderr is a terminal).
+struct Progress<'a> {
+    source: &'a str,
+    total: usize,
+    done: usize,
+    show: bool,
+}
+
+impl<'a> Progress<'a> {
+    fn new(source: &'a str, total: usize) -> Progress<'a> {
+        use std::io::IsTerminal;
+        Progress {
+            source,
+            total,
+            done: 0,
+            show: total >= 1000 && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.done += n;
+        if self.show {
+            eprint!("\r{}: {}/{} messages", self.source, self.done, self.total);
+            if self.done >= self.total {
+                eprintln!();
+            }
+        }
+    }
 }
