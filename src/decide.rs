@@ -141,7 +141,7 @@ pub fn decide<L: Lookup>(
         .unwrap_or_default();
     let mut stranger = false;
     if via != Via::Bounce {
-        let known = policy.agents.iter().any(|a| *a == author)
+        let known = policy.agents.contains(&author)
             || (!author.is_empty() && index.is_participant(&ticket.number, &author)?);
         if !known {
             let who = if author.is_empty() {

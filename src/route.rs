@@ -20,7 +20,7 @@ pub fn route(facts: &Facts, cfg: &Config) -> Route {
     for rcpt in facts.recipients() {
         let base = base_address(rcpt);
         for q in &cfg.queues {
-            if q.addresses.iter().any(|a| *a == base) {
+            if q.addresses.contains(&base) {
                 return Route {
                     queue: q.name.clone(),
                     address: Some(rcpt.to_string()),

@@ -51,6 +51,15 @@ fn article_row(r: &Row) -> rusqlite::Result<Article> {
     })
 }
 
+fn event_row(r: &Row) -> rusqlite::Result<Event> {
+    Ok(Event {
+        ticket: r.get(0)?,
+        at: r.get(1)?,
+        event: r.get(2)?,
+        detail: r.get(3)?,
+    })
+}
+
 /// A row still waiting for its staged file to be placed in the tree.
 #[derive(Debug, Clone)]
 pub struct Pending {
@@ -101,14 +110,7 @@ impl Index {
         let mut st = self.conn.prepare_cached(
             "SELECT ticket, at, event, detail FROM history WHERE ticket = ?1 ORDER BY at, id",
         )?;
-        let rows = st.query_map([number], |r| {
-            Ok(Event {
-                ticket: r.get(0)?,
-                at: r.get(1)?,
-                event: r.get(2)?,
-                detail: r.get(3)?,
-            })
-        })?;
+        let rows = st.query_map([number], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -116,14 +118,7 @@ impl Index {
         let mut st = self.conn.prepare(
             "SELECT ticket, at, event, detail FROM history ORDER BY ticket, at, event, detail",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok(Event {
-                ticket: r.get(0)?,
-                at: r.get(1)?,
-                event: r.get(2)?,
-                detail: r.get(3)?,
-            })
-        })?;
+        let rows = st.query_map([], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
