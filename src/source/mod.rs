@@ -14,7 +14,7 @@ use crate::index::Index;
 use crate::intake::{parallel, Engine, IntakeError, Message, Outcome, Understood};
 
 /// Bytes read into one batch at most, so a run of large messages stays within memory bounds.
-const BATCH_BYTES: u64 = 32 << 20;
+const BATCH_BYTES: u64 = 16 << 20;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
