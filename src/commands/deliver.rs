@@ -27,6 +27,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         taken: std::time::Instant::now(),
     };
     let outcome = engine.process(std::slice::from_ref(&msg))?;
+    engine.flush()?;
     match outcome.first() {
         Some(Outcome::Created { ticket, .. }) => println!("stored: new ticket {ticket}"),
         Some(Outcome::FollowUp { ticket, .. }) => println!("stored: follow-up to ticket {ticket}"),

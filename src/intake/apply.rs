@@ -44,6 +44,7 @@ pub(super) fn batch(
         rules,
         store,
         index,
+        unsynced,
         ..
     } = engine;
     let now = Utc::now();
@@ -225,14 +226,19 @@ pub(super) fn batch(
         store.write_staged(staged, head, body)
     })?;
     after.writes.clear();
+    // One syncfs covers this batch's staged files and the previous batch's renames.
     store.sync()?;
+    for staged in unsynced.iter() {
+        tx.clear_staged(staged)?;
+    }
+    unsynced.clear();
     tx.commit()?;
-    finish(store, index, after)?;
+    finish(store, after, unsynced)?;
     Ok((outcomes, logs))
 }
 
-/// Renames, placements and event-log lines after the commit, made durable, then marked done.
-fn finish(store: &Store, index: &mut index::Index, after: After) -> Result<(), IntakeError> {
+/// Renames, placements and event-log lines after the commit.
+fn finish(store: &Store, after: After, unsynced: &mut Vec<String>) -> Result<(), IntakeError> {
     for (from, to) in &after.renames {
         if store.folder_exists(from) {
             store.rename_folder(from, to)?;
@@ -255,15 +261,34 @@ fn finish(store: &Store, index: &mut index::Index, after: After) -> Result<(), I
         let folder = current_folder(store, folder, false)?;
         history::append(&store.history_path(&folder), line)?;
     }
-    store.sync()?;
-    if !after.places.is_empty() {
-        let tx = index.begin_lazy()?;
-        for (staged, _, _) in &after.places {
-            tx.clear_staged(&staged.to_string_lossy())?;
-        }
-        tx.commit()?;
-        index.end_lazy()?;
+    // Not synced here: the next batch's syncfs (or `Engine::flush`) makes these renames durable
+    // and only then marks the rows placed and lets the sources go.
+    unsynced.extend(
+        after
+            .places
+            .iter()
+            .map(|(staged, _, _)| staged.to_string_lossy().into_owned()),
+    );
+    Ok(())
+}
+
+/// Makes the placements of earlier batches durable and marks their rows placed.
+pub(super) fn flush(
+    store: &Store,
+    index: &mut index::Index,
+    unsynced: &mut Vec<String>,
+) -> Result<(), IntakeError> {
+    if unsynced.is_empty() {
+        return Ok(());
     }
+    store.sync()?;
+    let tx = index.begin_lazy()?;
+    for staged in unsynced.iter() {
+        tx.clear_staged(staged)?;
+    }
+    tx.commit()?;
+    index.end_lazy()?;
+    unsynced.clear();
     Ok(())
 }
 

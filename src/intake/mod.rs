@@ -81,6 +81,8 @@ impl IntakeError {
 }
 
 pub struct Engine {
+    /// Staged files placed in the tree whose renames are not yet known durable.
+    unsynced: Vec<String>,
     data_dir: std::path::PathBuf,
     rules: Arc<Rules>,
     store: Store,
@@ -101,6 +103,7 @@ impl Engine {
         };
         let log = MailLog::open(log_path.as_deref())?;
         let mut engine = Engine {
+            unsynced: Vec::new(),
             data_dir: data_dir.to_path_buf(),
             rules: Arc::new(Rules::new(cfg)),
             store,
@@ -109,6 +112,12 @@ impl Engine {
         };
         recover::run(&engine.store, &mut engine.index)?;
         Ok(engine)
+    }
+
+    /// Makes everything processed so far durable; then every source message it came from may
+    /// be let go.
+    pub fn flush(&mut self) -> Result<(), IntakeError> {
+        apply::flush(&self.store, &mut self.index, &mut self.unsynced)
     }
 
     pub fn rules(&self) -> &Rules {
@@ -143,6 +152,10 @@ impl Engine {
 
     /// Files a batch. Either every message of it is committed (and the returned outcomes say
     /// what became of each, in order) or none is and the error says whether to retry.
+    ///
+    /// Group commit across batches: a batch's articles are committed and placed when this
+    /// returns, but their placement is made durable by the next batch's flush or by `flush`.
+    /// Let go of a batch's source messages only after the next `process` or `flush` succeeded.
     pub fn process(&mut self, batch: &[Message]) -> Result<Vec<Outcome>, IntakeError> {
         let understood = {
             let rules = &self.rules;
@@ -161,8 +174,9 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 // Whatever part of the batch committed is finished now, not at the next start.
-                if let Err(re) = recover::run(&self.store, &mut self.index) {
-                    tracing::warn!("recovery after a failed batch: {re}");
+                match recover::run(&self.store, &mut self.index) {
+                    Ok(()) => self.unsynced.clear(),
+                    Err(re) => tracing::warn!("recovery after a failed batch: {re}"),
                 }
                 return Err(e);
             }

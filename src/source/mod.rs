@@ -62,6 +62,17 @@ pub fn configured(cfg: &Config) -> Vec<MaildirSource> {
         .collect()
 }
 
+/// Acknowledges committed, durable messages at their source and counts them.
+fn let_go(src: &MaildirSource, names: &[String], outcomes: &[Outcome], summary: &mut Summary) {
+    for (name, o) in names.iter().zip(outcomes) {
+        summary.add(o);
+        if let Err(e) = src.ack(name) {
+            // Committed; the copy left behind is recognised as a duplicate next time.
+            tracing::warn!(source = %src.name, file = %name, "cannot acknowledge: {e}");
+        }
+    }
+}
+
 /// A batch read and understood, waiting for its commit.
 struct Prepared {
     batch: Vec<Message>,
@@ -148,23 +159,32 @@ pub fn drain(
         });
         let mut result = Ok(());
         let mut progress = Progress::new(&src.name, total);
+        // A batch's messages are let go once the next batch (or the final flush) has made its
+        // placement durable.
+        let mut held: Option<(Vec<String>, Vec<Outcome>)> = None;
         for p in rx {
             match engine.process_understood(&p.batch, p.understood) {
                 Ok(outcomes) => {
                     progress.advance(outcomes.len());
-                    for (name, o) in p.names.iter().zip(&outcomes) {
-                        summary.add(o);
-                        if let Err(e) = src.ack(name) {
-                            // Committed; the copy left behind is recognised as a duplicate next time.
-                            tracing::warn!(source = %src.name, file = %name, "cannot acknowledge: {e}");
-                        }
+                    if let Some((names, outcomes)) = held.take() {
+                        let_go(src, &names, &outcomes, summary);
                     }
+                    held = Some((p.names, outcomes));
                 }
                 Err(e) => {
                     result = Err(e);
                     break;
                 }
             }
+        }
+        match engine.flush() {
+            Ok(()) => {
+                if let Some((names, outcomes)) = held.take() {
+                    let_go(src, &names, &outcomes, summary);
+                }
+            }
+            Err(e) if result.is_ok() => result = Err(e),
+            Err(e) => tracing::warn!("flush: {e}"),
         }
         match reader.join().expect("reader thread panicked") {
             Ok(failed) => summary.failed += failed,
