@@ -65,12 +65,13 @@ fn daemon_lifecycle() {
     wait_for("the message to be filed", Duration::from_secs(10), || {
         desk.mail_log().contains("live1@example.org")
     });
-    assert_eq!(std::fs::read_dir(md.join("new")).unwrap().count(), 0);
-    assert_eq!(
-        std::fs::read_dir(md.join("cur")).unwrap().count(),
-        1,
-        "after = seen moves it to cur/"
+    // Once durable, the source message moves to cur/ (after = seen).
+    wait_for(
+        "the message to move to cur/",
+        Duration::from_secs(10),
+        || std::fs::read_dir(md.join("cur")).unwrap().count() == 1,
     );
+    assert_eq!(std::fs::read_dir(md.join("new")).unwrap().count(), 0);
 
     // A broken configuration on SIGHUP: logged, the old one keeps working.
     let good = std::fs::read_to_string(&desk.config).unwrap();
