@@ -1,12 +1,13 @@
 //! Executes the plans of one batch: staged files, one index transaction, renames into the tree.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use chrono::Utc;
 
 use super::history::{self, HistoryLine};
 use super::parallel;
+use super::place::Placement;
 use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
 use crate::decide::Decision;
 use crate::decide::Lookup;
@@ -44,7 +45,7 @@ pub(super) fn batch(
         rules,
         store,
         index,
-        unsynced,
+        placer,
         ..
     } = engine;
     let now = Utc::now();
@@ -225,110 +226,23 @@ pub(super) fn batch(
     parallel::try_each(&after.writes, |(staged, head, body)| {
         store.write_staged(staged, head, body)
     })?;
-    after.writes.clear();
-    // One syncfs covers this batch's staged files and the previous batch's renames.
+    // The previous batch's placement must be complete before one syncfs covers this batch's
+    // staged files and those renames together.
+    placer.settle()?;
     store.sync()?;
-    for staged in unsynced.iter() {
+    for staged in placer.unsynced() {
         tx.clear_staged(staged)?;
     }
-    unsynced.clear();
     tx.commit()?;
-    finish(store, after, unsynced)?;
+    placer.synced();
+    let placement = Placement {
+        renames: after.renames,
+        places: after.places,
+        history: after.history,
+        fresh: after.fresh,
+    };
+    placer.start(store.clone(), placement);
     Ok((outcomes, logs))
-}
-
-/// Renames, placements and event-log lines after the commit.
-fn finish(store: &Store, after: After, unsynced: &mut Vec<String>) -> Result<(), IntakeError> {
-    for (from, to) in &after.renames {
-        if store.folder_exists(from) {
-            store.rename_folder(from, to)?;
-        }
-    }
-    // Folders are independent of each other: place them on all cores.
-    let mut groups: Vec<(&Folder, Vec<(&PathBuf, &String)>)> = Vec::new();
-    let mut slot: HashMap<&Folder, usize> = HashMap::new();
-    for (staged, folder, file) in &after.places {
-        let i = *slot.entry(folder).or_insert_with(|| {
-            groups.push((folder, Vec::new()));
-            groups.len() - 1
-        });
-        groups[i].1.push((staged, file));
-    }
-    parallel::try_each(&groups, |(folder, files)| {
-        place_group(store, folder, files, after.fresh.contains(*folder))
-    })?;
-    for (folder, line) in &after.history {
-        let folder = current_folder(store, folder, false)?;
-        history::append(&store.history_path(&folder), line)?;
-    }
-    // Not synced here: the next batch's syncfs (or `Engine::flush`) makes these renames durable
-    // and only then marks the rows placed and lets the sources go.
-    unsynced.extend(
-        after
-            .places
-            .iter()
-            .map(|(staged, _, _)| staged.to_string_lossy().into_owned()),
-    );
-    Ok(())
-}
-
-/// Makes the placements of earlier batches durable and marks their rows placed.
-pub(super) fn flush(
-    store: &Store,
-    index: &mut index::Index,
-    unsynced: &mut Vec<String>,
-) -> Result<(), IntakeError> {
-    if unsynced.is_empty() {
-        return Ok(());
-    }
-    store.sync()?;
-    let tx = index.begin_lazy()?;
-    for staged in unsynced.iter() {
-        tx.clear_staged(staged)?;
-    }
-    tx.commit()?;
-    index.end_lazy()?;
-    unsynced.clear();
-    Ok(())
-}
-
-fn place_group(
-    store: &Store,
-    folder: &Folder,
-    files: &[(&PathBuf, &String)],
-    fresh: bool,
-) -> std::io::Result<()> {
-    let mut folder = current_folder(store, folder, fresh)?;
-    for (staged, file) in files {
-        match store.place(staged, &folder, file) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && staged.exists() => {
-                // Renamed under us since the decision (a close or a move by another process):
-                // the article goes where its ticket is now.
-                store.forget(&folder);
-                folder = current_folder(store, &folder, false)?;
-                store.place(staged, &folder, file)?;
-            }
-            r => {
-                r?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A ticket's folder as it is in the tree now (another process may have renamed it), made
-/// complete; other folders as they are.
-fn current_folder(store: &Store, folder: &Folder, fresh: bool) -> std::io::Result<Folder> {
-    if let Folder::Ticket { number, .. } = folder {
-        if !fresh && !store.is_known(folder) && !store.folder_exists(folder) {
-            if let Some(actual) = store.find_ticket(number)? {
-                store.ensure_folder(&actual)?;
-                return Ok(actual);
-            }
-        }
-    }
-    store.ensure_folder(folder)?;
-    Ok(folder.clone())
 }
 
 pub(super) fn folder_of(t: &TicketRef) -> Folder {

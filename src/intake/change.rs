@@ -25,6 +25,7 @@ impl Engine {
         what: TicketChange,
         by: &str,
     ) -> Result<Option<String>, IntakeError> {
+        self.flush()?;
         let Some(t) = self.index.ticket(number)? else {
             return Ok(None);
         };

@@ -14,6 +14,7 @@ mod apply;
 mod change;
 pub mod history;
 pub mod parallel;
+mod place;
 mod recover;
 mod rules;
 
@@ -81,11 +82,10 @@ impl IntakeError {
 }
 
 pub struct Engine {
-    /// Staged files placed in the tree whose renames are not yet known durable.
-    unsynced: Vec<String>,
+    placer: place::Placer,
     data_dir: std::path::PathBuf,
     rules: Arc<Rules>,
-    store: Store,
+    store: Arc<Store>,
     index: Index,
     log: MailLog,
 }
@@ -95,7 +95,7 @@ impl Engine {
     pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
         std::fs::create_dir_all(data_dir)?;
         let durable = cfg.general.durable;
-        let store = Store::open(data_dir, durable)?;
+        let store = Arc::new(Store::open(data_dir, durable)?);
         let index = Index::open(&data_dir.join("index.sqlite"), durable)?;
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
@@ -103,7 +103,7 @@ impl Engine {
         };
         let log = MailLog::open(log_path.as_deref())?;
         let mut engine = Engine {
-            unsynced: Vec::new(),
+            placer: place::Placer::default(),
             data_dir: data_dir.to_path_buf(),
             rules: Arc::new(Rules::new(cfg)),
             store,
@@ -117,7 +117,7 @@ impl Engine {
     /// Makes everything processed so far durable; then every source message it came from may
     /// be let go.
     pub fn flush(&mut self) -> Result<(), IntakeError> {
-        apply::flush(&self.store, &mut self.index, &mut self.unsynced)
+        self.placer.flush(&self.store, &mut self.index)
     }
 
     pub fn rules(&self) -> &Rules {
@@ -174,8 +174,11 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 // Whatever part of the batch committed is finished now, not at the next start.
+                if let Err(pe) = self.placer.settle() {
+                    tracing::warn!("placement: {pe}");
+                }
                 match recover::run(&self.store, &mut self.index) {
-                    Ok(()) => self.unsynced.clear(),
+                    Ok(()) => self.placer.synced(),
                     Err(re) => tracing::warn!("recovery after a failed batch: {re}"),
                 }
                 return Err(e);
@@ -224,4 +227,13 @@ pub(crate) struct LogInfo {
     pub source: String,
     pub class: Option<String>,
     pub millis: f64,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Leave no placement half done; what is not yet durable is finished by recovery.
+        if let Err(e) = self.placer.settle() {
+            tracing::warn!("placement: {e}");
+        }
+    }
 }

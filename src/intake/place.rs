@@ -1,0 +1,146 @@
+//! Placing a committed batch in the tree: folder renames (reopen), renames of staged files into
+//! ticket folders, event-log lines. It runs on a thread of its own while the next batch is
+//! decided and written; the next batch waits for it before its syncfs, which makes both durable.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use super::history::{self, HistoryLine};
+use super::parallel;
+use super::IntakeError;
+use crate::index;
+use crate::store::{Folder, Store};
+
+/// What a committed batch still has to do in the tree.
+pub(super) struct Placement {
+    pub renames: Vec<(Folder, Folder)>,
+    pub places: Vec<(PathBuf, Folder, String)>,
+    pub history: Vec<(Folder, HistoryLine)>,
+    /// Folders of tickets the batch opened: created without looking for them elsewhere.
+    pub fresh: HashSet<Folder>,
+}
+
+#[derive(Default)]
+pub(super) struct Placer {
+    running: Option<JoinHandle<Result<Vec<String>, IntakeError>>>,
+    /// Staged paths placed in the tree whose renames are not yet known durable.
+    unsynced: Vec<String>,
+}
+
+impl Placer {
+    pub fn start(&mut self, store: Arc<Store>, p: Placement) {
+        debug_assert!(self.running.is_none(), "settle before start");
+        self.running = Some(std::thread::spawn(move || finish(&store, p)));
+    }
+
+    /// Waits for the placement in progress, if any.
+    pub fn settle(&mut self) -> Result<(), IntakeError> {
+        if let Some(h) = self.running.take() {
+            let placed = h.join().map_err(|_| {
+                IntakeError::Store(std::io::Error::other("placement thread panicked"))
+            })??;
+            self.unsynced.extend(placed);
+        }
+        Ok(())
+    }
+
+    pub fn unsynced(&self) -> &[String] {
+        &self.unsynced
+    }
+
+    /// The unsynced placements were made durable and marked placed.
+    pub fn synced(&mut self) {
+        self.unsynced.clear();
+    }
+
+    /// Settles, makes every placement durable and marks the rows placed.
+    pub fn flush(&mut self, store: &Store, index: &mut index::Index) -> Result<(), IntakeError> {
+        self.settle()?;
+        if self.unsynced.is_empty() {
+            return Ok(());
+        }
+        store.sync()?;
+        let tx = index.begin_lazy()?;
+        for staged in &self.unsynced {
+            tx.clear_staged(staged)?;
+        }
+        tx.commit()?;
+        index.end_lazy()?;
+        self.unsynced.clear();
+        Ok(())
+    }
+}
+
+/// Renames, placements and event-log lines after the commit. Returns the staged paths placed.
+fn finish(store: &Store, after: Placement) -> Result<Vec<String>, IntakeError> {
+    for (from, to) in &after.renames {
+        if store.folder_exists(from) {
+            store.rename_folder(from, to)?;
+        }
+    }
+    // Folders are independent of each other: place them on all cores.
+    let mut groups: Vec<(&Folder, Vec<(&PathBuf, &String)>)> = Vec::new();
+    let mut slot: HashMap<&Folder, usize> = HashMap::new();
+    for (staged, folder, file) in &after.places {
+        let i = *slot.entry(folder).or_insert_with(|| {
+            groups.push((folder, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push((staged, file));
+    }
+    parallel::try_each(&groups, |(folder, files)| {
+        place_group(store, folder, files, after.fresh.contains(*folder))
+    })?;
+    for (folder, line) in &after.history {
+        let folder = current_folder(store, folder, false)?;
+        history::append(&store.history_path(&folder), line)?;
+    }
+    // Not synced here: the next batch's syncfs (or `Engine::flush`) makes these renames durable
+    // and only then marks the rows placed and lets the sources go.
+    Ok(after
+        .places
+        .iter()
+        .map(|(staged, _, _)| staged.to_string_lossy().into_owned())
+        .collect())
+}
+
+fn place_group(
+    store: &Store,
+    folder: &Folder,
+    files: &[(&PathBuf, &String)],
+    fresh: bool,
+) -> std::io::Result<()> {
+    let mut folder = current_folder(store, folder, fresh)?;
+    for (staged, file) in files {
+        match store.place(staged, &folder, file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && staged.exists() => {
+                // Renamed under us since the decision (a close or a move by another process):
+                // the article goes where its ticket is now.
+                store.forget(&folder);
+                folder = current_folder(store, &folder, false)?;
+                store.place(staged, &folder, file)?;
+            }
+            r => {
+                r?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A ticket's folder as it is in the tree now (another process may have renamed it), made
+/// complete; other folders as they are.
+fn current_folder(store: &Store, folder: &Folder, fresh: bool) -> std::io::Result<Folder> {
+    if let Folder::Ticket { number, .. } = folder {
+        if !fresh && !store.is_known(folder) && !store.folder_exists(folder) {
+            if let Some(actual) = store.find_ticket(number)? {
+                store.ensure_folder(&actual)?;
+                return Ok(actual);
+            }
+        }
+    }
+    store.ensure_folder(folder)?;
+    Ok(folder.clone())
+}
