@@ -1,14 +1,16 @@
-//! Intake: turns a batch of raw messages into articles, tickets and quarantine entries, and
-//! commits them together.
+//! Intake: turns batches of raw messages into articles, tickets and quarantine entries, and
+//! commits each batch together.
 //!
-//! Where a message is if the process dies (DESIGN invariant 1):
-//! 1. parsing, deciding, writing staged files: only in the source; staged files are orphans
-//!    that recovery deletes.
-//! 2. `syncfs`, then the index commit: the rows name their staged file (`staged` column); a crash
-//!    here leaves the message at its source *and* committed-but-unplaced; recovery places it,
-//!    and the source copy is recognised as a duplicate by its digest.
-//! 3. renames into the tree, `syncfs`, clearing `staged`: recovery finishes whatever is left.
-//! 4. only then does the source let go of the message (`Outcome` tells it which ones).
+//! Where a message is if the process dies (DESIGN invariant 1), for batch N:
+//! 1. understanding (parse, classify, route; on a reader thread), deciding, writing staged
+//!    files: only at its source; its staged files are orphans that recovery deletes.
+//! 2. `syncfs` (covering batch N's staged files and batch N-1's renames), then one index
+//!    transaction: batch N's rows, naming their staged files (`staged` column), and batch N-1's
+//!    rows marked placed. From here the message is at its source *and* committed; recovery
+//!    places whatever is unplaced, and the source copy comes back as a duplicate (its digest).
+//! 3. renames into the tree, on the placement thread, while batch N+1 is decided.
+//! 4. the next batch's `syncfs` and commit (or `Engine::flush`) make the renames durable and
+//!    mark the rows placed; only then does the source let go of batch N's messages.
 
 mod apply;
 mod change;
