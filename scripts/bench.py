@@ -12,10 +12,10 @@ latency (`ms=` of the mail log: read at the source -> batch durable). The summar
 against what was generated; any difference prints MISMATCH and exits 1.
 
 How the child is measured: the bench starts postdesk with subprocess.Popen and reaps it itself
-with os.wait4(pid), which returns the rusage of exactly that child (ru_maxrss = its peak RSS in
-KiB, ru_utime/ru_stime = its CPU time) -- the same mechanism /usr/bin/time uses, but without
-mixing in other children of this script (the preload run, `ticket list`), which
-RUSAGE_CHILDREN would accumulate.
+with os.wait4(pid), which returns the CPU time of exactly that child (ru_utime/ru_stime), without
+mixing in other children of this script (the preload run, `ticket list`). Peak RSS is the child's
+VmHWM from /proc, polled while it runs: wait4's ru_maxrss would include this Python process's
+memory from before exec, which after a large preload is hundreds of MiB.
 
 Before every measured run the bench calls sync(2), so the run's group commits (syncfs) do not
 pay for flushing the generator's own writes.
@@ -449,7 +449,8 @@ def gen_preload(path, k, seed):
     for k_ in range(k):
         name, addr = rng.choice(custs)
         to = BILLING if rng.random() < 0.3 else SUPPORT
-        subj = "Request P%07d: %s" % (k_, rng.choice(SUPPORT_SUBJECTS).split("{")[0].strip())
+        subj = "Request P%07d: %s" % (k_, re.sub(r"\{\w+\}", str(rng.randrange(10 ** 5, 10 ** 6)),
+                                                 rng.choice(SUPPORT_SUBJECTS)))
         mid = "pl%07d.%08x@%s" % (k_, rng.getrandbits(32), addr.rsplit("@", 1)[1])
         t += 1
         body = "Hello,\n\n%s %s\n\nRegards,\n%s\nPreload %d\n" % (
@@ -507,6 +508,37 @@ def gen_workload(path, n, seed, followup_ratio, attach_ratio, preload_threads=No
 # Running postdesk
 # --------------------------------------------------------------------------------------------
 
+class PeakWatcher:
+    """Peak RSS of a child from /proc/PID/status VmHWM, polled until it exits.
+
+    ru_maxrss from wait4 is not usable here: the child is forked from this Python process, and
+    the high-water mark it reports includes the parent's memory from before exec (large after a
+    big preload). VmHWM belongs to the address space exec creates, so it is postdesk's alone.
+    """
+
+    def __init__(self, pid):
+        import threading
+        self.pid, self.peak_kib, self.done = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+        self.thread.start()
+
+    def poll(self):
+        path = "/proc/%d/status" % self.pid
+        while not self.done.is_set():
+            try:
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+            except OSError:
+                return
+            self.done.wait(0.005)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+
 class Mismatch(Exception):
     pass
 
@@ -523,7 +555,9 @@ def run_postdesk(binary, case, maildir_path, label, after="delete"):
         busy0 = busy_cpu_seconds()
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=so, stderr=se)
+        hwm = PeakWatcher(p.pid)
         _, status, ru = os.wait4(p.pid, 0)
+        hwm.stop()
         wall = time.perf_counter() - t0
         busy1 = busy_cpu_seconds()
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -552,7 +586,7 @@ def run_postdesk(binary, case, maildir_path, label, after="delete"):
     if after == "seen" and len(os.listdir(maildir_path / "cur")) != len(lat):
         left += 1
     return {"label": label, "summary_line": m.group(0), "summary": summary, "wall": wall,
-            "utime": ru.ru_utime, "stime": ru.ru_stime, "maxrss_kib": ru.ru_maxrss,
+            "utime": ru.ru_utime, "stime": ru.ru_stime, "maxrss_kib": hwm.peak_kib or ru.ru_maxrss,
             "inblock": ru.ru_inblock, "oublock": ru.ru_oublock, "nvcsw": ru.ru_nvcsw,
             "latencies": sorted(lat), "verdicts": verdicts, "left_in_maildir": left,
             "stderr_lines": len(err.splitlines()), "others_cpus": others}
@@ -728,7 +762,7 @@ def table(rows, with_preload=False):
     return "\n".join(lines)
 
 
-def machine(workdir):
+def machine(workdir, binary):
     def sh(cmd):
         try:
             return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
@@ -761,9 +795,11 @@ def machine(workdir):
         pass
     rev = sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
     dirty = sh(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"])
-    return ("machine: %s CPUs (nproc), %s, %s RAM, kernel %s, workdir %s on %s; postdesk %s%s; "
-            "durable = true"
-            % (sh(["nproc"]), cpu, mem, platform.release(), workdir, fstype, rev, " (+local changes)" if dirty else ""))
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(Path(binary).stat().st_mtime))
+    return ("machine: %s CPUs (nproc), %s, %s RAM, kernel %s, workdir %s on %s; binary %s "
+            "(built %s; repo HEAD %s%s); durable = true"
+            % (sh(["nproc"]), cpu, mem, platform.release(), workdir, fstype, binary, built, rev,
+               " + local changes" if dirty else ""))
 
 
 def main():
@@ -853,11 +889,11 @@ def main():
     print()
     print("\n\n".join(out))
     print()
-    print("%s" % machine(b.base))
+    print("%s" % machine(b.base, b.binary))
     print("Workload: %d%% follow-ups (threaded by In-Reply-To/References, same customer), "
           "%d%% with a 50-300 KB base64 PDF/TIFF attachment, 1-4 KB text otherwise; "
           "`run --once --after %s`, batch-size 256 (default); latency = mail log ms= "
-          "(read at source -> batch durable); peak RSS and CPU from wait4(2) of the child; "
+          "(read at source -> batch durable); peak RSS from the child's VmHWM, CPU from wait4(2); "
           "other load = the machine's non-idle CPU time (/proc/stat) minus the child's, per "
           "second of the run."
           % (round(a.followup_ratio * 100), round(a.attach_ratio * 100), a.after))
