@@ -133,8 +133,15 @@ fn place_group(
 /// A ticket's folder as it is in the tree now (another process may have renamed it), made
 /// complete; other folders as they are.
 fn current_folder(store: &Store, folder: &Folder, fresh: bool) -> std::io::Result<Folder> {
+    if fresh {
+        store.create_fresh(folder)?;
+        return Ok(folder.clone());
+    }
+    if store.check_placeable(folder) {
+        return Ok(folder.clone());
+    }
     if let Folder::Ticket { number, .. } = folder {
-        if !fresh && !store.is_known(folder) && !store.folder_exists(folder) {
+        if !store.folder_exists(folder) {
             if let Some(actual) = store.find_ticket(number)? {
                 store.ensure_folder(&actual)?;
                 return Ok(actual);

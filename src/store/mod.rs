@@ -103,9 +103,51 @@ impl Store {
                 layout::make_maildir(&dir, !matches!(f, Folder::Ticket { .. }))?;
                 created = true;
             }
-            self.known.lock().expect("known folders").insert(name);
+            self.remember(name);
         }
         Ok(created)
+    }
+
+    /// Creates the folder of a ticket opened just now: no look before the mkdir, since in a large
+    /// store each look for a name that does not exist yet is a search of a large directory.
+    pub fn create_fresh(&self, folder: &Folder) -> io::Result<()> {
+        for parent in folder.with_parents() {
+            if parent != *folder {
+                self.ensure_folder(&parent)?;
+            }
+        }
+        let name = folder.dir_name();
+        let dir = self.root.join(&name);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        layout::make_maildir(&dir, !matches!(folder, Folder::Ticket { .. }))?;
+        self.remember(name);
+        Ok(())
+    }
+
+    /// Marks a folder as existing with its `new/` (one stat), for placing into it.
+    pub fn check_placeable(&self, folder: &Folder) -> bool {
+        if self.is_known(folder) {
+            return true;
+        }
+        let ok = self.root.join(folder.dir_name()).join("new").is_dir();
+        if ok {
+            self.remember(folder.dir_name());
+        }
+        ok
+    }
+
+    /// The cache of known folders is bounded: it serves the queues and the tickets of recent
+    /// batches, not the whole store.
+    fn remember(&self, name: String) {
+        let mut known = self.known.lock().expect("known folders");
+        if known.len() >= 20_000 {
+            known.clear();
+        }
+        known.insert(name);
     }
 
     /// Whether the folder was seen complete by this process (and not renamed by it since).
