@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the real services the integration tests talk to (Dovecot,
-# spamd, clamd, an SMTP sink; Debian packages, needs root), then runs every test.
+# spamd, clamd, an SMTP sink; Debian packages, needs root), then runs every test and closes with
+# one line counting them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then
@@ -8,4 +9,12 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     echo "test.sh: not root, assuming the test services are installed (scripts/install-test-deps.sh)" >&2
 fi
-cargo test --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+echo
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"
