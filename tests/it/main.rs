@@ -12,4 +12,5 @@ mod deliver;
 mod dovecot;
 mod fixtures;
 mod matching;
+mod mutations;
 mod tree;
