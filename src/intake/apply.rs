@@ -68,7 +68,6 @@ pub(super) fn batch(
             message_id: a.facts.message_id.clone(),
             source: origin.clone(),
             class: Some(a.class.kind.as_str().to_string()),
-            millis: 0.0,
         });
         if msg.remember {
             tx.mark_source_seen(&msg.source, &msg.name)?;

@@ -140,14 +140,6 @@ impl Engine {
         self.rules = Arc::new(Rules::new(cfg));
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn index(&self) -> &Index {
-        &self.index
-    }
-
     pub fn index_mut(&mut self) -> &mut Index {
         &mut self.index
     }
@@ -187,8 +179,7 @@ impl Engine {
             }
         };
         let done = Instant::now();
-        for ((mut line, outcome), msg) in lines.into_iter().zip(&outcomes).zip(batch) {
-            line.millis = done.duration_since(msg.taken).as_secs_f64() * 1000.0;
+        for ((line, outcome), msg) in lines.into_iter().zip(&outcomes).zip(batch) {
             let (ticket, queue, verdict, detail) = match outcome {
                 Outcome::Created { ticket, queue } => {
                     (Some(ticket.as_str()), Some(queue.as_str()), "created", None)
@@ -216,7 +207,7 @@ impl Engine {
                 verdict,
                 class: line.class.as_deref(),
                 detail,
-                millis: line.millis,
+                millis: done.duration_since(msg.taken).as_secs_f64() * 1000.0,
             });
         }
         Ok(outcomes)
@@ -228,7 +219,6 @@ pub(crate) struct LogInfo {
     pub message_id: Option<String>,
     pub source: String,
     pub class: Option<String>,
-    pub millis: f64,
 }
 
 impl Drop for Engine {

@@ -54,17 +54,6 @@ impl Store {
         Ok(store)
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Writes `head` then `body` as one new staged file; not yet durable (see `sync`).
-    pub fn stage(&self, head: &[u8], body: &[u8]) -> io::Result<Staged> {
-        let staged = self.reserve((head.len() + body.len()) as u64);
-        self.write_staged(&staged, head, body)?;
-        Ok(staged)
-    }
-
     /// Names a staged file without writing it, so that writes can happen later, in parallel.
     pub fn reserve(&self, size: u64) -> Staged {
         self.staging.reserve(size)
@@ -239,10 +228,6 @@ impl Store {
 
     pub fn history_path(&self, folder: &Folder) -> PathBuf {
         self.root.join(folder.dir_name()).join(layout::HISTORY_FILE)
-    }
-
-    pub fn durable(&self) -> bool {
-        self.durable
     }
 }
 
