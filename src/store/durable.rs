@@ -17,8 +17,3 @@ pub fn syncfs(any_path_on_fs: &Path) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
-
-/// fsync of a directory, so that a rename or create in it survives a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}

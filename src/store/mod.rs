@@ -19,7 +19,6 @@ mod scan;
 mod staging;
 pub mod trace;
 
-pub use durable::sync_dir;
 pub use layout::{Folder, QUARANTINE};
 pub use scan::{ArticleFile, TreeTicket};
 pub use staging::Staged;
@@ -171,7 +170,8 @@ impl Store {
         self.root.join(folder.dir_name()).join("cur").is_dir()
     }
 
-    /// Renames a whole ticket folder (close, reopen, move to another queue).
+    /// Renames a whole ticket folder (close, reopen, move to another queue). Like every other
+    /// change to the tree it becomes durable with the caller's next `sync`.
     pub fn rename_folder(&self, from: &Folder, to: &Folder) -> io::Result<()> {
         for parent in to.with_parents() {
             if parent != *to {
@@ -183,9 +183,6 @@ impl Store {
             self.root.join(from.dir_name()),
             self.root.join(to.dir_name()),
         )?;
-        if self.durable {
-            sync_dir(&self.root)?;
-        }
         Ok(())
     }
 
