@@ -79,7 +79,7 @@ pub(super) fn batch(
 
         if let Some(reason) = &a.quarantine {
             let outcome = quarantine(
-                store, &tx, &mut after, msg, &a.facts, reason, &at, &origin, None,
+                store, &tx, &mut after, msg, &a.facts, reason, &at, None, base,
             )?;
             outcomes.push(outcome);
             continue;
@@ -91,21 +91,13 @@ pub(super) fn batch(
                 let ticket = match dup {
                     Duplicate::Article { ticket } => {
                         if let Some(t) = tx.ticket(&ticket)? {
-                            after.history.push((
-                                folder_of(&t),
-                                HistoryLine {
-                                    at: at.clone(),
-                                    event: "duplicate-ignored".into(),
-                                    detail: format!("the same message again from {origin}"),
-                                    key: format!("dup:{}:{origin}", a.facts.digest),
-                                },
-                            ));
-                            tx.add_history(
-                                &ticket,
-                                &at,
-                                "duplicate-ignored",
-                                &format!("the same message again from {origin}"),
-                            )?;
+                            let line = HistoryLine {
+                                at: at.clone(),
+                                event: "duplicate-ignored".into(),
+                                detail: format!("the same message again from {origin}"),
+                                key: format!("dup:{}:{origin}", a.facts.digest),
+                            };
+                            record(&tx, &mut after, &t, line)?;
                         }
                         Some(ticket)
                     }
@@ -126,20 +118,16 @@ pub(super) fn batch(
                     &a.facts,
                     &reason,
                     &at,
-                    &origin,
                     Some(&ticket.number),
+                    base,
                 )?;
-                let detail = format!("follow-up from {from} rejected and quarantined");
-                tx.add_history(&ticket.number, &at, "rejected", &detail)?;
-                after.history.push((
-                    folder_of(&ticket),
-                    HistoryLine {
-                        at: at.clone(),
-                        event: "rejected".into(),
-                        detail,
-                        key: format!("rej:{}", a.facts.digest),
-                    },
-                ));
+                let line = HistoryLine {
+                    at: at.clone(),
+                    event: "rejected".into(),
+                    detail: format!("follow-up from {from} rejected and quarantined"),
+                    key: format!("rej:{}", a.facts.digest),
+                };
+                record(&tx, &mut after, &ticket, line)?;
                 outcomes.push(outcome);
             }
             Decision::New { queue, refers } => {
@@ -357,6 +345,7 @@ pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)]
 fn quarantine<'a>(
     store: &Store,
     tx: &Tx,
@@ -365,17 +354,15 @@ fn quarantine<'a>(
     facts: &Facts,
     reason: &str,
     at: &str,
-    origin: &str,
     ticket: Option<&str>,
+    base: trace::Trace,
 ) -> Result<Outcome, IntakeError> {
     let mut tr = trace::Trace::default();
     tr.add(trace::REASON, reason);
     if let Some(n) = ticket {
         tr.add(trace::TICKET, n);
     }
-    tr.add(trace::SOURCE, origin)
-        .add(trace::RECEIVED, at)
-        .add(trace::DIGEST, &facts.digest);
+    tr.fields.extend(base.fields);
     let head = tr.render(&msg.raw);
     let staged = store.reserve((head.len() + msg.raw.len()) as u64);
     let staged_path = staged.path.to_string_lossy().into_owned();
@@ -391,6 +378,14 @@ fn quarantine<'a>(
     Ok(Outcome::Quarantined {
         reason: reason.to_string(),
     })
+}
+
+/// An event that is not an article: into the index now, and into the ticket's event log (from
+/// which reindex rebuilds it) once the batch has committed.
+fn record(tx: &Tx, after: &mut After, ticket: &TicketRef, line: HistoryLine) -> index::Result<()> {
+    tx.add_history(&ticket.number, &line.at, &line.event, &line.detail)?;
+    after.history.push((folder_of(ticket), line));
+    Ok(())
 }
 
 fn allocate(
