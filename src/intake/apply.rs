@@ -345,7 +345,6 @@ pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[allow(clippy::too_many_arguments)]
 fn quarantine<'a>(
     store: &Store,
     tx: &Tx,
