@@ -7,7 +7,7 @@ use crate::commands::Context;
 use crate::index::Index;
 use crate::intake::Rules;
 use crate::reindex::{self, ReindexError};
-use crate::store::Store;
+use crate::store::Tree;
 
 impl From<ReindexError> for Failure {
     fn from(e: ReindexError) -> Failure {
@@ -31,10 +31,9 @@ pub fn reindex(ctx: &Context) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
     // Opening the engine first finishes any interrupted batch, so the tree is complete.
-    drop(crate::intake::Engine::open(&cfg, &data)?);
-    let store = Store::open(&data, cfg.general.durable)?;
-    let mut index = Index::open(&data.join("index.sqlite"), cfg.general.durable)?;
-    let c = reindex::rebuild(&store, &mut index, &Rules::new(&cfg), &mut progress)?;
+    let mut engine = crate::intake::Engine::open(&cfg, &data)?;
+    let rules = engine.shared_rules();
+    let c = reindex::rebuild(&Tree::at(&data), engine.index_mut(), &rules, &mut progress)?;
     println!(
         "reindexed: {} tickets, {} articles, {} quarantined, {} unreadable",
         c.tickets, c.articles, c.quarantined, c.unreadable
@@ -45,10 +44,14 @@ pub fn reindex(ctx: &Context) -> Result<i32, Failure> {
 pub fn fsck(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
-    let store = Store::open(&data, false)?;
     let live = Index::open_readonly(&data.join("index.sqlite"))?;
     let mut tree = Index::open_memory()?;
-    let c = reindex::rebuild(&store, &mut tree, &Rules::new(&cfg), &mut progress)?;
+    let c = reindex::rebuild(
+        &Tree::at(&data),
+        &mut tree,
+        &Rules::new(&cfg),
+        &mut progress,
+    )?;
     let diffs = reindex::compare(&live, &tree)?;
     if json {
         println!(

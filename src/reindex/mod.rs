@@ -12,7 +12,7 @@ use crate::index::{Index, IndexError, Quarantined, State, TicketRef};
 use crate::intake::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
-use crate::store::{trace, Folder, Store};
+use crate::store::{trace, Folder, Tree};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReindexError {
@@ -33,12 +33,12 @@ pub struct Counts {
 /// Replaces the index's contents with what the tree says, in one transaction. `progress` is
 /// called every so often with the number of tickets done and the total.
 pub fn rebuild(
-    store: &Store,
+    tree: &Tree,
     index: &mut Index,
     rules: &Rules,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Counts, ReindexError> {
-    let tickets = store.scan()?;
+    let tickets = tree.tickets()?;
     let total = tickets.len() as u64;
     let mut counts = Counts::default();
     index.clear()?;
@@ -152,7 +152,7 @@ pub fn rebuild(
             progress(i as u64 + 1, total);
         }
     }
-    for f in store.scan_quarantine()? {
+    for f in tree.quarantine()? {
         let Ok(bytes) = read_all(&f.path) else {
             counts.unreadable += 1;
             continue;

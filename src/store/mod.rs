@@ -213,16 +213,6 @@ impl Store {
         Ok(None)
     }
 
-    /// Every ticket folder in the tree with its article files, for reindex and fsck.
-    pub fn scan(&self) -> io::Result<Vec<TreeTicket>> {
-        scan::tickets(&self.root)
-    }
-
-    /// Every file in the quarantine folder.
-    pub fn scan_quarantine(&self) -> io::Result<Vec<ArticleFile>> {
-        scan::files(&self.root.join(Folder::quarantine().dir_name()))
-    }
-
     pub fn history_path(&self, folder: &Folder) -> PathBuf {
         self.root.join(folder.dir_name()).join(layout::HISTORY_FILE)
     }
@@ -245,4 +235,31 @@ pub fn locate_in(root: &Path, folder: &Folder, file: &str) -> Option<PathBuf> {
         let name = name.to_str()?;
         name.starts_with(&prefix).then(|| e.path())
     })
+}
+
+/// The tree as it is on disk, for reading only (`reindex`, `fsck`): opening it creates and
+/// locks nothing.
+pub struct Tree {
+    root: PathBuf,
+}
+
+impl Tree {
+    pub fn at(data_dir: &Path) -> Tree {
+        Tree {
+            root: data_dir.join("store"),
+        }
+    }
+
+    /// Every ticket folder with its article files; none when there is no store yet.
+    pub fn tickets(&self) -> io::Result<Vec<TreeTicket>> {
+        match scan::tickets(&self.root) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            r => r,
+        }
+    }
+
+    /// Every file in the quarantine folder.
+    pub fn quarantine(&self) -> io::Result<Vec<ArticleFile>> {
+        scan::files(&self.root.join(Folder::quarantine().dir_name()))
+    }
 }

@@ -384,4 +384,7 @@ fn explain_shows_each_decision_and_changes_nothing() {
     let fresh = Desk::new();
     fresh.ok(&["explain", probe.to_str().unwrap()]);
     assert!(!fresh.data.exists(), "explain created the data dir");
+    // Neither does fsck, which only reads.
+    fresh.fsck_clean();
+    assert!(!fresh.data.exists(), "fsck created the data dir");
 }
