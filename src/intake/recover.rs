@@ -40,7 +40,18 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
                 tx.clear_staged(&p.staged)?;
             } else if Path::new(&p.staged).exists() {
                 store.ensure_folder(&folder)?;
-                store.place(Path::new(&p.staged), &folder, &p.file)?;
+                match store.place(Path::new(&p.staged), &folder, &p.file) {
+                    // Placed by another process recovering at the same moment.
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            && store.locate(&folder, &p.file).is_some() => {}
+                    r => {
+                        r?;
+                    }
+                }
+                tx.clear_staged(&p.staged)?;
+            } else if store.locate(&folder, &p.file).is_some() {
+                // Placed by another process between our two looks.
                 tx.clear_staged(&p.staged)?;
             } else {
                 // Cannot happen while staged files are synced before commit; if it does, the
@@ -58,8 +69,12 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
         if handled.contains(&name) || index.is_staged_known(&name)? {
             continue;
         }
-        std::fs::remove_file(&f)?;
-        removed += 1;
+        match std::fs::remove_file(&f) {
+            Ok(()) => removed += 1,
+            // Removed by another process recovering at the same moment.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     if removed > 0 {
         tracing::info!(removed, "removed staged files of uncommitted batches");

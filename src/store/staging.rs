@@ -116,7 +116,13 @@ impl Area {
                 }
             }
             let mut files = 0;
-            for f in fs::read_dir(&dir)? {
+            // Another process recovering at the same moment may remove the folder under us.
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for f in entries {
                 let p = f?.path();
                 if p.file_name().is_some_and(|n| n != LOCK) {
                     out.push(p);
