@@ -1,10 +1,20 @@
 //! Strict configuration: each file in tests/bad-configs names the error it must produce in its
 //! first line (`# expect: TEXT`); `postdesk check` exits 78 with that text.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use crate::harness::BIN;
+
+/// `postdesk --config FILE check`.
+fn check(config: &Path) -> Output {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("check")
+        .output()
+        .unwrap()
+}
 
 #[test]
 fn bad_configs_are_rejected_with_the_key_named() {
@@ -17,12 +27,7 @@ fn bad_configs_are_rejected_with_the_key_named() {
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .expect("first line # expect:");
-        let out = Command::new(BIN)
-            .arg("--config")
-            .arg(e.path())
-            .arg("check")
-            .output()
-            .unwrap();
+        let out = check(&e.path());
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(78), "{}: {err}", e.path().display());
         assert!(
@@ -38,12 +43,7 @@ fn bad_configs_are_rejected_with_the_key_named() {
 #[test]
 fn the_repository_configuration_and_example_pass_check() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(repo.join("postdesk.toml"))
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check(&repo.join("postdesk.toml"));
     assert!(
         out.status.success(),
         "{}",
@@ -57,12 +57,7 @@ fn the_repository_configuration_and_example_pass_check() {
     std::fs::create_dir_all(md.join("new")).unwrap();
     let text = example.replace("/var/mail/support", md.to_str().unwrap());
     std::fs::write(dir.path().join("e.toml"), text).unwrap();
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(dir.path().join("e.toml"))
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check(&dir.path().join("e.toml"));
     assert!(
         out.status.success(),
         "{}",

@@ -7,7 +7,7 @@ use std::fs;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{drop_mail, mail, Desk};
+use crate::harness::{post, Desk};
 
 /// xorshift64*: a fixed seed gives the same kill points on every run.
 struct Rng(u64);
@@ -48,16 +48,14 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
         } else {
             format!("Text {i}")
         };
-        drop_mail(
+        post(
             &md,
-            &mail(
-                &format!("c{}@example.org", i % 300),
-                "support@company.example",
-                &subject,
-                &id,
-                &extra,
-                &body,
-            ),
+            &format!("c{}@example.org", i % 300),
+            "support@company.example",
+            &subject,
+            &id,
+            &extra,
+            &body,
         );
         ids.push(id);
     }

@@ -5,7 +5,7 @@ use std::os::unix::net::UnixDatagram;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{drop_mail, mail, Desk};
+use crate::harness::{post, Desk};
 
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
@@ -51,16 +51,14 @@ fn daemon_lifecycle() {
         .unwrap();
     assert!(recv(&sock).contains("READY=1"));
 
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Live",
-            "live1@example.org",
-            "",
-            "x",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Live",
+        "live1@example.org",
+        "",
+        "x",
     );
     wait_for("the message to be filed", Duration::from_secs(10), || {
         desk.mail_log().contains("live1@example.org")
@@ -78,16 +76,14 @@ fn daemon_lifecycle() {
     std::fs::write(&desk.config, format!("{good}\n[bogus]\n")).unwrap();
     signal(child.id(), "HUP");
     std::thread::sleep(Duration::from_millis(300));
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Re: Live",
-            "live2@example.org",
-            "In-Reply-To: <live1@example.org>\r\n",
-            "y",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Re: Live",
+        "live2@example.org",
+        "In-Reply-To: <live1@example.org>\r\n",
+        "y",
     );
     wait_for("the second message", Duration::from_secs(10), || {
         desk.mail_log().contains("live2@example.org")

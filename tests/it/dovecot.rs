@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::harness::{drop_mail, mail, Desk};
+use crate::harness::{drop_mail, mail, post, Desk};
 use crate::services::{imap_fetch_all, imap_list, imap_select_ok, require, Dovecot};
 
 #[test]
@@ -21,27 +21,23 @@ fn dovecot_serves_the_tree() {
     );
     one.extend_from_slice("Grüße\r\n".as_bytes());
     drop_mail(&md, &one);
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "k2@example.org",
-            "billing@company.example",
-            "Rechnung",
-            "dv2@example.org",
-            "",
-            "Betrag",
-        ),
+        "k2@example.org",
+        "billing@company.example",
+        "Rechnung",
+        "dv2@example.org",
+        "",
+        "Betrag",
     );
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Re: Drucker",
-            "dv3@example.org",
-            "In-Reply-To: <dv1@example.org>\r\n",
-            "Noch da?",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Re: Drucker",
+        "dv3@example.org",
+        "In-Reply-To: <dv1@example.org>\r\n",
+        "Noch da?",
     );
     desk.drain(&md);
     let tickets = desk.tickets();

@@ -152,6 +152,19 @@ pub fn drop_mail(maildir: &Path, bytes: &[u8]) -> String {
     name
 }
 
+/// Delivers a small plain-text mail (see `mail`) into a Maildir.
+pub fn post(
+    maildir: &Path,
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: &str,
+    extra: &str,
+    body: &str,
+) -> String {
+    drop_mail(maildir, &mail(from, to, subject, id, extra, body))
+}
+
 /// A small plain-text mail.
 pub fn mail(from: &str, to: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
     format!(

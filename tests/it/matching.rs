@@ -1,6 +1,6 @@
 //! Follow-up matching end to end: tag, references, strangers, closed-ticket policies, duplicates.
 
-use crate::harness::{drop_mail, mail, Desk};
+use crate::harness::{drop_mail, mail, post, Desk};
 
 fn only_ticket(desk: &Desk) -> String {
     let t = desk.tickets();
@@ -12,46 +12,40 @@ fn only_ticket(desk: &Desk) -> String {
 fn tag_in_subject_joins_the_ticket_and_wrong_check_digit_does_not() {
     let desk = Desk::new();
     let md = desk.maildir("in");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Konto gesperrt",
-            "m1@example.org",
-            "",
-            "Hilfe",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Konto gesperrt",
+        "m1@example.org",
+        "",
+        "Hilfe",
     );
     desk.drain(&md);
     let n = only_ticket(&desk);
     // A reply prefix in another language, the tag in the middle, no References.
     let subj = format!("AW: WG: Konto gesperrt [Ticket#{n}] noch offen");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            &subj,
-            "m2@example.org",
-            "",
-            "Noch da?",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        &subj,
+        "m2@example.org",
+        "",
+        "Noch da?",
     );
     // The same number with a wrong check digit is not a match: a new ticket.
     let last = n.chars().last().unwrap().to_digit(10).unwrap();
     let wrong = format!("{}{}", &n[..n.len() - 1], (last + 1) % 10);
     let subj = format!("Re: [Ticket#{wrong}] Konto gesperrt");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            &subj,
-            "m3@example.org",
-            "",
-            "x",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        &subj,
+        "m3@example.org",
+        "",
+        "x",
     );
     let summary = desk.drain(&md);
     assert!(summary.contains("new tickets 1, follow-ups 1"), "{summary}");
@@ -64,30 +58,26 @@ fn tag_in_subject_joins_the_ticket_and_wrong_check_digit_does_not() {
 fn stranger_opens_a_new_ticket_that_records_the_reference() {
     let desk = Desk::new();
     let md = desk.maildir("in");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Passwort",
-            "s1@example.org",
-            "",
-            "a",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Passwort",
+        "s1@example.org",
+        "",
+        "a",
     );
     desk.drain(&md);
     let n = only_ticket(&desk);
     let subj = format!("Re: [Ticket#{n}] Passwort");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "mallory@evil.example",
-            "support@company.example",
-            &subj,
-            "s2@evil.example",
-            "",
-            "b",
-        ),
+        "mallory@evil.example",
+        "support@company.example",
+        &subj,
+        "s2@evil.example",
+        "",
+        "b",
     );
     let s = desk.drain(&md);
     assert!(s.contains("new tickets 1, follow-ups 0"), "{s}");
@@ -102,28 +92,24 @@ fn stranger_opens_a_new_ticket_that_records_the_reference() {
 
     // An address copied on the ticket is a participant.
     let cc = "Cc: kollege@example.org\r\n";
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            &format!("Re: [Ticket#{n}] x"),
-            "s3@example.org",
-            cc,
-            "c",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        &format!("Re: [Ticket#{n}] x"),
+        "s3@example.org",
+        cc,
+        "c",
     );
     desk.drain(&md);
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kollege@example.org",
-            "support@company.example",
-            &format!("Re: [Ticket#{n}] y"),
-            "s4@example.org",
-            "",
-            "d",
-        ),
+        "kollege@example.org",
+        "support@company.example",
+        &format!("Re: [Ticket#{n}] y"),
+        "s4@example.org",
+        "",
+        "d",
     );
     let s = desk.drain(&md);
     assert!(s.contains("follow-ups 1"), "{s}");
@@ -135,30 +121,26 @@ fn stranger_opens_a_new_ticket_that_records_the_reference() {
 fn accept_and_mark_files_the_strangers_mail_marked() {
     let desk = Desk::with("", "[tickets]\nstranger-policy = \"accept-and-mark\"\n");
     let md = desk.maildir("in");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Karte",
-            "k1@example.org",
-            "",
-            "a",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Karte",
+        "k1@example.org",
+        "",
+        "a",
     );
     desk.drain(&md);
     let n = only_ticket(&desk);
     let refs = "In-Reply-To: <k1@example.org>\r\nReferences: <k1@example.org>\r\n";
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "other@example.net",
-            "support@company.example",
-            "Re: Karte",
-            "k2@example.net",
-            refs,
-            "b",
-        ),
+        "other@example.net",
+        "support@company.example",
+        "Re: Karte",
+        "k2@example.net",
+        refs,
+        "b",
     );
     desk.drain(&md);
     let show = desk.show(&n);
@@ -173,27 +155,23 @@ fn closed_ticket_policies() {
     let desk = Desk::with("", "");
     let md = desk.maildir("in");
     // Support reopens; Phone opens a new linked ticket (see harness QUEUES).
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "a@example.org",
-            "support@company.example",
-            "Reopen me",
-            "c1@example.org",
-            "",
-            "a",
-        ),
+        "a@example.org",
+        "support@company.example",
+        "Reopen me",
+        "c1@example.org",
+        "",
+        "a",
     );
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "b@example.org",
-            "phone@company.example",
-            "Rueckruf",
-            "c2@example.org",
-            "",
-            "a",
-        ),
+        "b@example.org",
+        "phone@company.example",
+        "Rueckruf",
+        "c2@example.org",
+        "",
+        "a",
     );
     desk.drain(&md);
     let list = desk.tickets();
@@ -210,40 +188,34 @@ fn closed_ticket_policies() {
     let refs = |id: &str| format!("In-Reply-To: <{id}>\r\n");
     // An out-of-office reply to a closed ticket is filed without reopening it.
     let ooo = format!("{}Auto-Submitted: auto-replied\r\n", refs("c1@example.org"));
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "a@example.org",
-            "support@company.example",
-            "Out of Office: Reopen me",
-            "c3@example.org",
-            &ooo,
-            "away",
-        ),
+        "a@example.org",
+        "support@company.example",
+        "Out of Office: Reopen me",
+        "c3@example.org",
+        &ooo,
+        "away",
     );
     desk.drain(&md);
     assert_eq!(desk.show(&sup)["state"], "closed");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "a@example.org",
-            "support@company.example",
-            "Re: Reopen me",
-            "c4@example.org",
-            &refs("c1@example.org"),
-            "again",
-        ),
+        "a@example.org",
+        "support@company.example",
+        "Re: Reopen me",
+        "c4@example.org",
+        &refs("c1@example.org"),
+        "again",
     );
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "b@example.org",
-            "phone@company.example",
-            "Re: Rueckruf",
-            "c5@example.org",
-            &refs("c2@example.org"),
-            "again",
-        ),
+        "b@example.org",
+        "phone@company.example",
+        "Re: Rueckruf",
+        "c5@example.org",
+        &refs("c2@example.org"),
+        "again",
     );
     let s = desk.drain(&md);
     assert!(s.contains("new tickets 1, follow-ups 1"), "{s}");
@@ -270,30 +242,26 @@ on-closed = "reject"
 "#;
     let desk = Desk::with("", rest);
     let md = desk.maildir("in");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "a@example.org",
-            "strict@company.example",
-            "Frage",
-            "r1@example.org",
-            "",
-            "a",
-        ),
+        "a@example.org",
+        "strict@company.example",
+        "Frage",
+        "r1@example.org",
+        "",
+        "a",
     );
     desk.drain(&md);
     let n = only_ticket(&desk);
     desk.ok(&["ticket", "close", &n]);
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "a@example.org",
-            "strict@company.example",
-            &format!("Re: [Ticket#{n}] Frage"),
-            "r2@example.org",
-            "",
-            "b",
-        ),
+        "a@example.org",
+        "strict@company.example",
+        &format!("Re: [Ticket#{n}] Frage"),
+        "r2@example.org",
+        "",
+        "b",
     );
     let s = desk.drain(&md);
     assert!(s.contains("quarantined 1"), "{s}");
@@ -339,16 +307,14 @@ fn the_same_mail_to_two_queue_addresses_is_one_article() {
 fn explain_shows_each_decision_and_changes_nothing() {
     let desk = Desk::new();
     let md = desk.maildir("in");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "kunde@example.org",
-            "support@company.example",
-            "Karte",
-            "x1@example.org",
-            "",
-            "a",
-        ),
+        "kunde@example.org",
+        "support@company.example",
+        "Karte",
+        "x1@example.org",
+        "",
+        "a",
     );
     desk.drain(&md);
     let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::harness::{drop_mail, files_in, mail, Desk};
+use crate::harness::{drop_mail, files_in, post, Desk};
 
 fn snapshot(desk: &Desk) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
@@ -27,56 +27,48 @@ fn populated() -> Desk {
         } else {
             "support@company.example"
         };
-        drop_mail(
+        post(
             &md,
-            &mail(
-                &format!("c{i}@example.org"),
-                to,
-                &format!("Anfrage {i}"),
-                &format!("t{i}@example.org"),
-                "",
-                "Text",
-            ),
+            &format!("c{i}@example.org"),
+            to,
+            &format!("Anfrage {i}"),
+            &format!("t{i}@example.org"),
+            "",
+            "Text",
         );
     }
     for i in 0..10 {
         let refs = format!("In-Reply-To: <t{i}@example.org>\r\nReferences: <t{i}@example.org>\r\n");
-        drop_mail(
+        post(
             &md,
-            &mail(
-                &format!("c{i}@example.org"),
-                "support@company.example",
-                &format!("Re: Anfrage {i}"),
-                &format!("r{i}@example.org"),
-                &refs,
-                "Mehr",
-            ),
+            &format!("c{i}@example.org"),
+            "support@company.example",
+            &format!("Re: Anfrage {i}"),
+            &format!("r{i}@example.org"),
+            &refs,
+            "Mehr",
         );
     }
     // A stranger, garbage, and a duplicate.
     let refs = "In-Reply-To: <t1@example.org>\r\n";
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "x@evil.example",
-            "support@company.example",
-            "Re: Anfrage 1",
-            "e1@evil.example",
-            refs,
-            "y",
-        ),
+        "x@evil.example",
+        "support@company.example",
+        "Re: Anfrage 1",
+        "e1@evil.example",
+        refs,
+        "y",
     );
     drop_mail(&md, b"\x00\x01\x02 not a mail");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "c2@example.org",
-            "support@company.example",
-            "Anfrage 2",
-            "t2@example.org",
-            "",
-            "Text",
-        ),
+        "c2@example.org",
+        "support@company.example",
+        "Anfrage 2",
+        "t2@example.org",
+        "",
+        "Text",
     );
     desk.drain(&md);
     desk
@@ -148,16 +140,14 @@ fn reindex_reproduces_the_index() {
     desk.fsck_clean();
     // Numbers drawn afterwards do not repeat.
     let md = desk.maildir("later");
-    drop_mail(
+    post(
         &md,
-        &mail(
-            "new@example.org",
-            "support@company.example",
-            "Neu",
-            "n1@example.org",
-            "",
-            "x",
-        ),
+        "new@example.org",
+        "support@company.example",
+        "Neu",
+        "n1@example.org",
+        "",
+        "x",
     );
     desk.drain(&md);
     let numbers: std::collections::HashSet<_> = desk
