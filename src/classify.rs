@@ -78,6 +78,17 @@ pub struct Classification {
     pub bounce_of: Option<String>,
 }
 
+impl Classification {
+    /// Ordinary mail, no rule matched.
+    pub fn normal() -> Classification {
+        Classification {
+            kind: Kind::Normal,
+            reasons: Vec::new(),
+            bounce_of: None,
+        }
+    }
+}
+
 /// Who we are, so that our own mail is recognised when it comes back.
 #[derive(Debug, Clone, Copy)]
 pub struct OwnIdentity<'a> {

@@ -337,3 +337,13 @@ pub(crate) fn bulk(facts: &Facts, reasons: &mut Vec<String>) {
         reasons.push(format!("sender {local}@ does not take replies"));
     }
 }
+
+/// Whether an address belongs to a mail system or a sender that does not read replies
+/// (MAILER-DAEMON, postmaster, noreply and the like): never a recipient of an autoresponse.
+pub fn is_unanswerable(address: &str) -> bool {
+    let local = address
+        .rsplit_once('@')
+        .map_or(address, |(l, _)| l)
+        .to_ascii_lowercase();
+    DAEMONS.contains(&local.as_str()) || NOREPLY.iter().any(|p| local.starts_with(p))
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::number::{Generator, Scheme};
+use crate::outgoing::config::{Autoresponse, Outgoing, QueueSwitches, Switches};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const SEARCH_PATH: &[&str] = &["/etc/postdesk/postdesk.toml", "./postdesk.toml"];
@@ -43,6 +44,10 @@ pub struct Config {
     pub queues: Vec<Queue>,
     #[serde(default, rename = "agent")]
     pub agents: Vec<Agent>,
+    #[serde(default)]
+    pub outgoing: Outgoing,
+    #[serde(default)]
+    pub autoresponse: Autoresponse,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -179,6 +184,9 @@ pub struct Queue {
     /// Display name used when mail is sent from this queue.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// This queue's autoresponse switches; keys not given follow `[autoresponse]`.
+    #[serde(default)]
+    pub autoresponse: QueueSwitches,
 }
 
 fn default_on_closed() -> ClosedPolicy {
@@ -226,10 +234,12 @@ impl Config {
             message: e.to_string().trim_end().replace('\n', " | "),
         })?;
         cfg.file = path.to_path_buf();
-        cfg.validate().map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        cfg.validate()
+            .and_then(|()| cfg.validate_outgoing())
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?;
         cfg.normalise();
         Ok(cfg)
     }
@@ -313,6 +323,20 @@ impl Config {
         Ok(())
     }
 
+    fn validate_outgoing(&self) -> Result<(), String> {
+        self.outgoing
+            .transport_config()
+            .validate()
+            .map_err(|e| format!("[outgoing]: {e}"))?;
+        let a = &self.autoresponse;
+        if a.per_recipient_per_day == 0 || a.circuit_breaker_per_minute == 0 {
+            return Err(
+                "[autoresponse]: per-recipient-per-day and circuit-breaker-per-minute must be at least 1 (switch templates off instead)".into(),
+            );
+        }
+        Ok(())
+    }
+
     fn normalise(&mut self) {
         if self.general.default_queue.is_empty() {
             self.general.default_queue = self.queues[0].name.clone();
@@ -354,6 +378,40 @@ impl Config {
             .iter()
             .flat_map(|q| q.addresses.iter().cloned())
             .collect()
+    }
+
+    /// The domain of our Message-IDs: `outgoing.domain`, else the first queue address's domain.
+    pub fn message_domain(&self) -> String {
+        if !self.outgoing.domain.is_empty() {
+            return self.outgoing.domain.to_ascii_lowercase();
+        }
+        self.queues
+            .iter()
+            .flat_map(|q| q.addresses.iter())
+            .find_map(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()))
+            .unwrap_or_else(|| "localhost".into())
+    }
+
+    /// The transport settings with file paths resolved against the configuration's folder.
+    pub fn transport_config(&self) -> crate::transport::TransportConfig {
+        let mut t = self.outgoing.transport_config();
+        t.sendmail = self.resolve(&t.sendmail);
+        t.smtp.password_file = t.smtp.password_file.map(|p| self.resolve(&p));
+        t.smtp.tls_ca_file = t.smtp.tls_ca_file.map(|p| self.resolve(&p));
+        t
+    }
+
+    pub fn templates_dir(&self) -> PathBuf {
+        self.resolve(&self.autoresponse.templates)
+    }
+
+    /// The autoresponse switches that hold for a queue.
+    pub fn switches(&self, queue: &str) -> Switches {
+        let global = self.autoresponse.switches();
+        match self.queue(queue) {
+            Some(q) => global.with(&q.autoresponse),
+            None => global,
+        }
     }
 
     pub fn scheme(&self) -> Scheme {

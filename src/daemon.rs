@@ -16,6 +16,7 @@ use crate::cli::Failure;
 use crate::commands::Context;
 use crate::config::Config;
 use crate::intake::Engine;
+use crate::outgoing::sender::{Sender, Waker};
 use crate::source::{self, MaildirSource, Summary};
 
 enum Wake {
@@ -26,6 +27,9 @@ enum Wake {
 
 pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Result<i32, Failure> {
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
+    let waker = Arc::new(Waker::default());
+    engine.set_waker(waker.clone());
+    let mut outbox = OutboxThread::start(&cfg, &engine, waker.clone())?;
     let explicit_sources = !cfg.sources.is_empty() && sources.len() != cfg.sources.len();
     let mut sources = sources;
     let (tx, rx) = mpsc::channel::<Wake>();
@@ -75,9 +79,15 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             }
         }
         if reload_wanted {
-            match reload(ctx) {
+            match reload(ctx).and_then(|new| {
+                engine
+                    .reconfigure(&new)
+                    .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+                Ok(new)
+            }) {
                 Ok(new) => {
-                    engine.reconfigure(&new);
+                    outbox.stop();
+                    outbox = OutboxThread::start(&new, &engine, waker.clone())?;
                     if !explicit_sources {
                         sources = source::configured(&new);
                         watcher = watch(&sources, tx.clone())?;
@@ -94,8 +104,61 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     drop(watcher);
+    outbox.stop();
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
+}
+
+/// The outbox sender on its own thread (when this process holds the outbox lock).
+struct OutboxThread {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OutboxThread {
+    fn start(cfg: &Config, engine: &Engine, waker: Arc<Waker>) -> Result<OutboxThread, Failure> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let out = engine
+            .rules()
+            .out
+            .clone()
+            .ok_or_else(|| Failure::new(crate::cli::EX_SOFTWARE, "no outgoing rules"))?;
+        let sender = Sender::open(cfg, out, engine.store(), &cfg.data_dir())
+            .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e.to_string()))?;
+        let handle = match sender {
+            Some(sender) => {
+                tracing::info!(transport = %sender.describe(), "outbox sending");
+                let (stop, waker) = (stop.clone(), waker.clone());
+                Some(
+                    std::thread::Builder::new()
+                        .name("outbox".into())
+                        .spawn(move || sender.run(waker, stop))
+                        .map_err(|e| {
+                            Failure::new(crate::cli::EX_SOFTWARE, format!("outbox thread: {e}"))
+                        })?,
+                )
+            }
+            None => {
+                tracing::warn!("another process holds the outbox lock; it sends the mail");
+                None
+            }
+        };
+        Ok(OutboxThread {
+            stop,
+            waker,
+            handle,
+        })
+    }
+
+    /// Finishes the mail in hand and stops.
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.waker.wake();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 fn reload(ctx: &Context) -> Result<Config, Failure> {

@@ -29,6 +29,18 @@ pub struct Policy<'a> {
     pub on_closed: &'a dyn Fn(&str) -> ClosedPolicy,
     /// Agents' addresses: always participants.
     pub agents: &'a [String],
+    /// Whether a Message-ID is one of ours (its MAC verifies), a forgery of ours, or foreign.
+    pub own_id: &'a dyn Fn(&str) -> OwnId,
+}
+
+/// What a referenced Message-ID is to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnId {
+    /// Ours, naming this ticket.
+    Ours(String),
+    /// Our shape under our domain, but the MAC is wrong.
+    Forged,
+    NotOurs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +60,11 @@ pub enum Decision {
     },
     /// A follow-up to a closed ticket whose queue rejects them: quarantined, recorded on the ticket.
     Reject { ticket: TicketRef },
+    /// An agent's answer or note, through the ticket's verified reply address.
+    Agent {
+        ticket: TicketRef,
+        mail: crate::outgoing::agent::AgentMail,
+    },
 }
 
 /// Why a new ticket refers to another one.
@@ -87,6 +104,8 @@ impl Plan {
             Decision::FollowUp { .. } => "follow-up",
             Decision::Duplicate(_) => "duplicate",
             Decision::Reject { .. } => "rejected",
+            Decision::Agent { mail, .. } if mail.note => "note",
+            Decision::Agent { .. } => "answer",
         }
     }
 }
@@ -282,6 +301,20 @@ fn find_ticket<L: Lookup>(
                 steps.push(format!("references <{id}>, an article of ticket {number}"));
                 return Ok(Some((t, Via::Reference)));
             }
+        }
+        match (policy.own_id)(id) {
+            OwnId::Ours(number) => {
+                if let Some(t) = index.ticket(&number)? {
+                    steps.push(format!(
+                        "references <{id}>, a Message-ID of ours for ticket {number}"
+                    ));
+                    return Ok(Some((t, Via::Reference)));
+                }
+            }
+            OwnId::Forged => steps.push(format!(
+                "references <{id}>, which has the shape of our Message-IDs but a wrong MAC: ignored"
+            )),
+            OwnId::NotOurs => {}
         }
     }
     if let (Some(id), true) = (

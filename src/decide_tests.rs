@@ -81,6 +81,7 @@ fn render(d: &Decision) -> String {
         } => format!("follow-up {} stranger", ticket.number),
         Decision::FollowUp { ticket, .. } => format!("follow-up {}", ticket.number),
         Decision::Reject { ticket } => format!("reject {}", ticket.number),
+        Decision::Agent { ticket, .. } => format!("agent {}", ticket.number),
     }
 }
 
@@ -153,6 +154,7 @@ fn run_case(path: &Path) -> Result<(), String> {
         stranger,
         on_closed: &on_closed,
         agents: &agents,
+        own_id: &|_| OwnId::NotOurs,
     };
     let plan = decide(&facts, &class, &route, &policy, &fake).unwrap();
     let got = render(&plan.decision);

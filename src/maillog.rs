@@ -21,6 +21,8 @@ pub struct Line<'a> {
     pub verdict: &'a str,
     pub class: Option<&'a str>,
     pub detail: Option<&'a str>,
+    /// What was decided about outgoing mail: queued, or suppressed and why.
+    pub out: Option<&'a str>,
     pub millis: f64,
 }
 
@@ -61,6 +63,27 @@ impl MailLog {
             s.push_str(" detail=");
             s.push_str(&field(d));
         }
+        if let Some(o) = l.out {
+            s.push_str(" out=");
+            s.push_str(&field(o));
+        }
+        self.emit(s);
+    }
+
+    /// A line of named fields, e.g. the outbox's `sent`/`deferred`/`failed`.
+    pub fn fields(&mut self, fields: &[(&str, &str)]) {
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let mut s = now.to_string();
+        for (k, v) in fields {
+            s.push(' ');
+            s.push_str(k);
+            s.push('=');
+            s.push_str(&field(v));
+        }
+        self.emit(s);
+    }
+
+    fn emit(&mut self, mut s: String) {
         s.push('\n');
         let r = match &mut self.out {
             Some(f) => f.write_all(s.as_bytes()),

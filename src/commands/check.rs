@@ -12,6 +12,25 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
             problems.push(format!("source {:?}: {e}", s.name));
         }
     }
+    match crate::template::Templates::load(&cfg.templates_dir()) {
+        Ok(t) => {
+            for e in t.check() {
+                problems.push(e.to_string());
+            }
+            let sample = crate::template::Context::sample();
+            for name in crate::outgoing::build::REQUIRED {
+                for q in &cfg.queues {
+                    if let Ok(None) = t.render(name, &q.language, &q.name, &sample) {
+                        problems.push(format!(
+                            "templates: no {name} template for queue {} in any language",
+                            q.name
+                        ));
+                    }
+                }
+            }
+        }
+        Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
+    }
     let data = cfg.data_dir();
     if data.exists() && !data.is_dir() {
         problems.push(format!(
@@ -26,11 +45,12 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
         ));
     }
     println!(
-        "{}: OK ({} queues, {} sources, {} agents; data in {})",
+        "{}: OK ({} queues, {} sources, {} agents, templates in {}; data in {})",
         cfg.file.display(),
         cfg.queues.len(),
         cfg.sources.len(),
         cfg.agents.len(),
+        cfg.templates_dir().display(),
         data.display()
     );
     Ok(0)

@@ -33,6 +33,10 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         Some(Outcome::FollowUp { ticket, .. }) => println!("stored: follow-up to ticket {ticket}"),
         Some(Outcome::Duplicate { .. }) => println!("stored: duplicate of a message already filed"),
         Some(Outcome::Quarantined { reason }) => println!("stored in quarantine: {reason}"),
+        Some(Outcome::Answered { ticket, note, .. }) => println!(
+            "stored: {} to ticket {ticket}",
+            if *note { "note" } else { "answer" }
+        ),
         None => {}
     }
     Ok(0)

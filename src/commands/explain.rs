@@ -3,18 +3,19 @@
 
 use std::path::Path;
 
-use crate::cli::{Failure, EX_NOINPUT};
+use crate::cli::{Failure, EX_CONFIG, EX_NOINPUT};
 use crate::commands::Context;
 use crate::decide::Decision;
 use crate::index::Index;
 use crate::intake::Rules;
+use crate::outgoing::{build, policy};
 
 pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let raw = std::fs::read(file)
         .map_err(|e| Failure::new(EX_NOINPUT, format!("{}: {e}", file.display())))?;
     let index = Index::open_readonly(&cfg.data_dir().join("index.sqlite"))?;
-    let rules = Rules::new(&cfg);
+    let rules = Rules::with_outgoing(&cfg, false).map_err(|e| Failure::new(EX_CONFIG, e))?;
     let a = rules.analyse(&raw, &index)?;
     let f = &a.facts;
     println!(
@@ -88,15 +89,43 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
         Decision::Reject { ticket } => {
             format!("rejected (ticket {} is closed): quarantine", ticket.number)
         }
+        Decision::Agent { ticket, mail } => format!(
+            "{} by agent {} to ticket {}",
+            if mail.note { "note" } else { "answer" },
+            mail.name,
+            ticket.number
+        ),
     };
     println!("decision:       {d}");
-    println!(
-        "autoresponse:   {}",
-        if a.class.kind.is_automatic() {
-            "never (automatic mail)"
-        } else {
-            "allowed by classification"
+    let queue = match &plan.decision {
+        Decision::New { queue, .. } => queue.clone(),
+        Decision::FollowUp { ticket, .. }
+        | Decision::Reject { ticket }
+        | Decision::Agent { ticket, .. } => ticket.queue.clone(),
+        Decision::Duplicate(_) => a.route.queue.clone(),
+    };
+    let answer = match policy::template_for(&plan.decision) {
+        None => "none for this event".to_string(),
+        Some(template) => {
+            let out = rules.out.as_ref().expect("loaded with outgoing rules");
+            let lang = build::language(&cfg, out, f, &queue);
+            match policy::autoresponse(&policy::Inputs {
+                template,
+                switches: cfg.switches(&queue),
+                queue: &queue,
+                facts: f,
+                class: &a.class,
+                suppressed_by_filter: None,
+                own: &rules.own,
+                agents: &rules.agents,
+            }) {
+                policy::Verdict::Send { to } => {
+                    format!("{template} ({lang}) to {to}, if within the rate limits")
+                }
+                policy::Verdict::Suppress(why) => why,
+            }
         }
-    );
+    };
+    println!("autoresponse:   {answer}");
     Ok(0)
 }

@@ -6,7 +6,29 @@ use crate::cli::{Failure, RunArgs, EX_USAGE};
 use crate::commands::Context;
 use crate::config::After;
 use crate::intake::Engine;
+use crate::outgoing::sender::Sender;
 use crate::source::{self, MaildirSource, Summary};
+
+/// Sends what is due now (unless a running daemon holds the outbox and does it).
+fn send_once(cfg: &crate::config::Config, engine: &Engine) {
+    let Some(out) = engine.rules().out.clone() else {
+        return;
+    };
+    match Sender::open(cfg, out, engine.store(), &cfg.data_dir()) {
+        Ok(Some(mut s)) => match s.send_due() {
+            Ok(n) => println!(
+                "outbox ({}): sent {}, deferred {}, failed {}",
+                s.describe(),
+                n.sent,
+                n.deferred,
+                n.failed
+            ),
+            Err(e) => tracing::error!("outbox: {e}"),
+        },
+        Ok(None) => println!("outbox: a running postdesk sends the mail"),
+        Err(e) => tracing::error!("outbox: {e}"),
+    }
+}
 
 pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -52,6 +74,11 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
         }
     }
     println!("{}", summary.line());
+    if let Err(e) = engine.flush() {
+        tracing::error!("{e}");
+        failure.get_or_insert(e.into());
+    }
+    send_once(&cfg, &engine);
     match failure {
         Some(e) => Err(e.into()),
         None => Ok(0),

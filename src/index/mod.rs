@@ -5,11 +5,13 @@
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
 mod lookup;
+mod outbox;
 mod read;
 mod rows;
 mod schema;
 mod write;
 
+pub use outbox::{Attribute, Queued, ThreadHead};
 pub use rows::{Article, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};
 

@@ -7,7 +7,7 @@ use super::{Index, Result};
 
 const TICKET_COLUMNS: &str =
     "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
-     (SELECT count(*) FROM articles a WHERE a.ticket = t.number)";
+     (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending";
 
 fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let state: String = r.get(2)?;
@@ -21,12 +21,16 @@ fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
         updated: r.get(6)?,
         refers: r.get(7)?,
         articles: r.get::<_, i64>(8)? as u64,
+        owner: r.get(9)?,
+        priority: r.get(10)?,
+        pending: r.get(11)?,
     })
 }
 
 const ARTICLE_COLUMNS: &str =
     "ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs, subject, date,
-     received, direction, classification, event, bounce_of, stranger, size, attachments";
+     received, direction, classification, event, bounce_of, stranger, size, attachments,
+     reply_addr";
 
 fn article_row(r: &Row) -> rusqlite::Result<Article> {
     let attachments: String = r.get(16)?;
@@ -48,6 +52,7 @@ fn article_row(r: &Row) -> rusqlite::Result<Article> {
         stranger: r.get(14)?,
         size: r.get::<_, i64>(15)? as u64,
         attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+        reply_addr: r.get(17)?,
     })
 }
 

@@ -41,6 +41,10 @@ pub struct Ticket {
     pub articles: u64,
     /// The ticket this one was opened in place of (a stranger's or a closed ticket's follow-up).
     pub refers: Option<String>,
+    /// Set by agents' commands (`#owner`, `#priority`, `#pending`).
+    pub owner: Option<String>,
+    pub priority: String,
+    pub pending: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,6 +69,8 @@ pub struct Article {
     pub stranger: bool,
     pub size: u64,
     pub attachments: Vec<Attachment>,
+    /// Where an answer to this article goes: its Reply-To, else its From (incoming mail only).
+    pub reply_addr: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

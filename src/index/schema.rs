@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -13,7 +13,10 @@ CREATE TABLE IF NOT EXISTS tickets (
     customer TEXT NOT NULL,
     created  TEXT NOT NULL,
     updated  TEXT NOT NULL,
-    refers   TEXT
+    refers   TEXT,
+    owner    TEXT,
+    priority TEXT NOT NULL DEFAULT 'normal',
+    pending  TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
 CREATE TABLE IF NOT EXISTS articles (
@@ -35,7 +38,8 @@ CREATE TABLE IF NOT EXISTS articles (
     stranger       INTEGER NOT NULL,
     size           INTEGER NOT NULL,
     attachments    TEXT NOT NULL,
-    staged         TEXT
+    staged         TEXT,
+    reply_addr     TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_ticket ON articles(ticket);
 CREATE INDEX IF NOT EXISTS articles_message_id ON articles(message_id);
@@ -67,6 +71,26 @@ CREATE TABLE IF NOT EXISTS quarantine (
     staged     TEXT
 );
 CREATE INDEX IF NOT EXISTS quarantine_staged ON quarantine(staged) WHERE staged IS NOT NULL;
+CREATE TABLE IF NOT EXISTS outbox (
+    id         INTEGER PRIMARY KEY,
+    ticket     TEXT NOT NULL,
+    file       TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    env_from   TEXT NOT NULL,
+    rcpts      TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created    INTEGER NOT NULL,
+    next_at    INTEGER NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_at) WHERE state = 'queued';
+CREATE TABLE IF NOT EXISTS autoreplies (
+    recipient TEXT NOT NULL,
+    at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS autoreplies_recipient ON autoreplies(recipient, at);
+CREATE INDEX IF NOT EXISTS autoreplies_at ON autoreplies(at);
 CREATE TABLE IF NOT EXISTS seen_sources (
     source TEXT NOT NULL,
     name   TEXT NOT NULL,
@@ -81,6 +105,14 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             "index schema version {v} is newer than this postdesk understands ({VERSION})"
         )));
     }
+    if v == 1 {
+        conn.execute_batch(
+            "ALTER TABLE tickets ADD COLUMN owner TEXT;
+             ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
+             ALTER TABLE tickets ADD COLUMN pending TEXT;
+             ALTER TABLE articles ADD COLUMN reply_addr TEXT;",
+        )?;
+    }
     conn.execute_batch(SCHEMA)?;
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(())
@@ -89,6 +121,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM articles; DELETE FROM participants; DELETE FROM history; DELETE FROM counters;
-         DELETE FROM quarantine; DELETE FROM tickets;",
+         DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox;
+         DELETE FROM autoreplies;",
     )
 }

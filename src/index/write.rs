@@ -22,7 +22,7 @@ impl<'a> Tx<'a> {
         })
     }
 
-    pub(super) fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Connection {
         &self.tx
     }
 
@@ -87,8 +87,8 @@ impl<'a> Tx<'a> {
             .prepare_cached(
                 "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
                     subject, date, received, direction, classification, event, bounce_of, stranger,
-                    size, attachments, staged)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    size, attachments, staged, reply_addr)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             )?
             .execute(params![
                 a.ticket,
@@ -109,6 +109,7 @@ impl<'a> Tx<'a> {
                 a.size as i64,
                 attachments,
                 new.staged,
+                a.reply_addr,
             ])?;
         self.tx
             .prepare_cached("UPDATE tickets SET updated = max(updated, ?2) WHERE number = ?1")?

@@ -1,11 +1,14 @@
 //! Executes the plans of one batch: staged files, one index transaction, renames into the tree.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
 use chrono::Utc;
 
+use super::answer;
 use super::history::{self, HistoryLine};
+use super::outbound::{respond, Clock};
 use super::parallel;
 use super::place::Placement;
 use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
@@ -18,18 +21,20 @@ use crate::store::{trace, Folder, Staged, Store};
 
 /// What is left to do: files to write before the commit, the rest after it.
 #[derive(Default)]
-struct After<'a> {
-    writes: Vec<(Staged, Vec<u8>, &'a [u8])>,
-    renames: Vec<(Folder, Folder)>,
+pub(super) struct After<'a> {
+    writes: Vec<(Staged, Vec<u8>, Cow<'a, [u8]>)>,
+    pub renames: Vec<(Folder, Folder)>,
     places: Vec<(PathBuf, Folder, String)>,
     history: Vec<(Folder, HistoryLine)>,
     /// Folders of tickets this batch opened: created without looking for them elsewhere.
     fresh: HashSet<Folder>,
+    /// Outgoing mail was queued: wake the sender after the commit.
+    pub queued: bool,
 }
 
 impl<'a> After<'a> {
     /// A file to write before the commit and to place in `folder` after it: always both.
-    fn stage(&mut self, staged: Staged, head: Vec<u8>, body: &'a [u8], folder: Folder) {
+    pub fn stage(&mut self, staged: Staged, head: Vec<u8>, body: Cow<'a, [u8]>, folder: Folder) {
         self.places
             .push((staged.path.clone(), folder, staged.file.clone()));
         self.writes.push((staged, head, body));
@@ -46,6 +51,7 @@ pub(super) fn batch(
         store,
         index,
         placer,
+        waker,
         ..
     } = engine;
     let now = Utc::now();
@@ -56,6 +62,10 @@ pub(super) fn batch(
         now.date_naive()
     };
     let mut rng = rand::rng();
+    let clock = Clock {
+        at: at.clone(),
+        now: now.timestamp(),
+    };
 
     let tx = index.begin()?;
     let mut after = After::default();
@@ -68,6 +78,7 @@ pub(super) fn batch(
             message_id: a.facts.message_id.clone(),
             source: origin.clone(),
             class: Some(a.class.kind.as_str().to_string()),
+            out: Vec::new(),
         });
         if msg.remember {
             tx.mark_source_seen(&msg.source, &msg.name)?;
@@ -96,6 +107,7 @@ pub(super) fn batch(
                                 event: "duplicate-ignored".into(),
                                 detail: format!("the same message again from {origin}"),
                                 key: format!("dup:{}:{origin}", a.facts.digest),
+                                value: None,
                             };
                             record(&tx, &mut after, &t, line)?;
                         }
@@ -126,9 +138,30 @@ pub(super) fn batch(
                     event: "rejected".into(),
                     detail: format!("follow-up from {from} rejected and quarantined"),
                     key: format!("rej:{}", a.facts.digest),
+                    value: None,
                 };
                 record(&tx, &mut after, &ticket, line)?;
+                let decision = Decision::Reject {
+                    ticket: ticket.clone(),
+                };
+                let said = respond(
+                    store, &tx, &mut after, rules, &a.facts, &a.class, &msg.raw, &ticket,
+                    &decision, &clock, &mut rng,
+                )?;
+                logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(outcome);
+            }
+            Decision::Agent { ticket, mail } => {
+                let done = answer::answer(
+                    store, &tx, &mut after, rules, msg, &a.facts, &ticket, &mail, base, &clock,
+                    &mut rng,
+                )?;
+                logs.last_mut().expect("pushed above").out = done.said;
+                outcomes.push(Outcome::Answered {
+                    ticket: done.ticket.number,
+                    queue: done.ticket.queue,
+                    note: mail.note,
+                });
             }
             Decision::New { queue, refers } => {
                 let number = allocate(&tx, rules, today, &mut rng)?;
@@ -166,6 +199,15 @@ pub(super) fn batch(
                 ) {
                     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
                 }
+                let decision = Decision::New {
+                    queue: queue.clone(),
+                    refers: refers.clone(),
+                };
+                let said = respond(
+                    store, &tx, &mut after, rules, &a.facts, &a.class, &msg.raw, &t, &decision,
+                    &clock, &mut rng,
+                )?;
+                logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(Outcome::Created {
                     ticket: number,
                     queue,
@@ -200,6 +242,16 @@ pub(super) fn batch(
                 for e in history::article_events(&t.number, &at, event, &from, None, stranger) {
                     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
                 }
+                let decision = Decision::FollowUp {
+                    ticket,
+                    reopen,
+                    stranger,
+                };
+                let said = respond(
+                    store, &tx, &mut after, rules, &a.facts, &a.class, &msg.raw, &t, &decision,
+                    &clock, &mut rng,
+                )?;
+                logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(Outcome::FollowUp {
                     ticket: t.number,
                     queue: t.queue,
@@ -222,6 +274,11 @@ pub(super) fn batch(
     }
     tx.commit()?;
     placer.synced();
+    if after.queued {
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
     let placement = Placement {
         renames: after.renames,
         places: after.places,
@@ -262,8 +319,27 @@ fn file_article<'a>(
     rules: &Rules,
 ) -> Result<(), IntakeError> {
     tr.fields.extend(base.fields);
-    let head = tr.render(&msg.raw);
-    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
+    // The copy agents read answers through postdesk: its Reply-To is the ticket's reply address.
+    let mut body = Cow::Borrowed(&msg.raw[..]);
+    let reply_line = match (&rules.out, rules.cfg.queue(&t.queue)) {
+        (Some(out), Some(q)) if !q.addresses.is_empty() => {
+            let from = crate::outgoing::queue_sender(q);
+            let addr = out.signer.reply_address(&from.email, &t.number, false);
+            tr.add(
+                trace::ANSWER_TO,
+                crate::outgoing::policy::answer_address(facts).unwrap_or_default(),
+            );
+            if let Some(renamed) = trace::rename_reply_to(&msg.raw) {
+                body = Cow::Owned(renamed);
+            }
+            let name = from.name.unwrap_or_default().replace('"', "");
+            trace::header_line(&msg.raw, "Reply-To", &format!("\"{name}\" <{addr}>"))
+        }
+        _ => Vec::new(),
+    };
+    let mut head = tr.render(&msg.raw);
+    head.extend(reply_line);
+    let staged = store.reserve((head.len() + body.len()) as u64);
     let article = build_article(
         facts,
         class,
@@ -283,7 +359,7 @@ fn file_article<'a>(
             tx.add_participant(&t.number, &addr)?;
         }
     }
-    after.stage(staged, head, &msg.raw, folder_of(t));
+    after.stage(staged, head, body, folder_of(t));
     Ok(())
 }
 
@@ -321,6 +397,7 @@ pub fn build_article(
         stranger,
         size: facts.size,
         attachments: facts.attachments.clone(),
+        reply_addr: crate::outgoing::policy::answer_address(facts),
     }
 }
 
@@ -373,7 +450,7 @@ fn quarantine<'a>(
         received: at.to_string(),
     };
     tx.insert_quarantine(&q, Some(&staged_path))?;
-    after.stage(staged, head, &msg.raw, Folder::quarantine());
+    after.stage(staged, head, Cow::Borrowed(&msg.raw), Folder::quarantine());
     Ok(Outcome::Quarantined {
         reason: reason.to_string(),
     })
@@ -381,7 +458,12 @@ fn quarantine<'a>(
 
 /// An event that is not an article: into the index now, and into the ticket's event log (from
 /// which reindex rebuilds it) once the batch has committed.
-fn record(tx: &Tx, after: &mut After, ticket: &TicketRef, line: HistoryLine) -> index::Result<()> {
+pub(super) fn record(
+    tx: &Tx,
+    after: &mut After,
+    ticket: &TicketRef,
+    line: HistoryLine,
+) -> index::Result<()> {
     tx.add_history(&ticket.number, &line.at, &line.event, &line.detail)?;
     after.history.push((folder_of(ticket), line));
     Ok(())

@@ -84,6 +84,7 @@ impl Engine {
                 event: event.into(),
                 detail: detail.clone(),
                 key,
+                value: None,
             },
         )?;
         self.store.sync()?;

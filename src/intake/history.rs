@@ -19,6 +19,9 @@ pub struct HistoryLine {
     /// Identifies the occurrence: a replay after a crash may append the same line again, and
     /// readers keep the last line per key.
     pub key: String,
+    /// The new value of a ticket attribute (owner, priority, pending) the event set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// The events one filed article records on its ticket.
@@ -76,10 +79,47 @@ pub fn split_refers(v: &str) -> (&str, &str) {
 }
 
 pub fn append(path: &Path, line: &HistoryLine) -> io::Result<()> {
+    append_file(path, line).map(drop)
+}
+
+/// `append`, then fsync: for lines that nothing else makes durable (a mail was sent).
+pub fn append_synced(path: &Path, line: &HistoryLine) -> io::Result<()> {
+    append_file(path, line)?.sync_data()
+}
+
+fn append_file(path: &Path, line: &HistoryLine) -> io::Result<std::fs::File> {
     let mut s = serde_json::to_string(line).map_err(io::Error::other)?;
     s.push('\n');
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;
-    f.write_all(s.as_bytes())
+    f.write_all(s.as_bytes())?;
+    Ok(f)
+}
+
+/// The events an outgoing article records (`kind` autoresponse, notification, answer,
+/// failure-notice; `event` the template or "answer"), queued to `to`.
+pub fn out_events(ticket: &str, at: &str, kind: &str, event: &str, to: &str) -> Event {
+    let (name, detail) = match kind {
+        "autoresponse" => ("autoresponse", format!("{event} to {to} queued")),
+        "notification" => ("notified", format!("agents {to}")),
+        "answer" => ("answer-queued", format!("to {to}")),
+        _ => ("notice", format!("{event} to {to}")),
+    };
+    Event {
+        ticket: ticket.into(),
+        at: at.into(),
+        event: name.into(),
+        detail,
+    }
+}
+
+/// The event an agent's own mail (its answer or note as written) records.
+pub fn agent_event(ticket: &str, at: &str, event: &str, from: &str) -> Event {
+    Event {
+        ticket: ticket.into(),
+        at: at.into(),
+        event: if event == "note" { "note" } else { "answer" }.into(),
+        detail: format!("by {from}"),
+    }
 }
 
 /// Reads an event log: unparseable lines (a torn last line after a crash) are skipped, and

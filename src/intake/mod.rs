@@ -12,9 +12,11 @@
 //! 4. the next batch's `syncfs` and commit (or `Engine::flush`) make the renames durable and
 //!    mark the rows placed; only then does the source let go of batch N's messages.
 
+mod answer;
 mod apply;
 mod change;
 pub mod history;
+mod outbound;
 pub mod parallel;
 mod place;
 mod recover;
@@ -63,6 +65,12 @@ pub enum Outcome {
     Quarantined {
         reason: String,
     },
+    /// An agent's answer (relayed) or note (filed only).
+    Answered {
+        ticket: String,
+        queue: String,
+        note: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +79,9 @@ pub enum IntakeError {
     Index(#[from] index::IndexError),
     #[error("store: {0}")]
     Store(#[from] std::io::Error),
+    /// Templates or key unusable: fix the configuration.
+    #[error("{0}")]
+    Config(String),
 }
 
 impl IntakeError {
@@ -79,6 +90,7 @@ impl IntakeError {
             IntakeError::Index(e) => e.is_transient(),
             // Disk full, permissions fixed by an admin, a remounted file system: worth retrying.
             IntakeError::Store(_) => true,
+            IntakeError::Config(_) => false,
         }
     }
 }
@@ -90,6 +102,8 @@ pub struct Engine {
     store: Arc<Store>,
     index: Index,
     log: MailLog,
+    /// Told when a batch queued outgoing mail.
+    waker: Option<std::sync::Arc<crate::outgoing::sender::Waker>>,
 }
 
 impl Engine {
@@ -107,10 +121,11 @@ impl Engine {
         let mut engine = Engine {
             placer: place::Placer::default(),
             data_dir: data_dir.to_path_buf(),
-            rules: Arc::new(Rules::new(cfg)),
+            rules: Arc::new(Rules::with_outgoing(cfg, true).map_err(IntakeError::Config)?),
             store,
             index,
             log,
+            waker: None,
         };
         recover::run(&engine.store, &mut engine.index)?;
         Ok(engine)
@@ -135,9 +150,20 @@ impl Engine {
         self.data_dir.join("index.sqlite")
     }
 
-    /// Replaces the configuration (SIGHUP); store and index stay.
-    pub fn reconfigure(&mut self, cfg: &Config) {
-        self.rules = Arc::new(Rules::new(cfg));
+    /// Replaces the configuration (SIGHUP); store and index stay. A configuration whose
+    /// templates do not compile is refused (the old one keeps running).
+    pub fn reconfigure(&mut self, cfg: &Config) -> Result<(), String> {
+        self.rules = Arc::new(Rules::with_outgoing(cfg, true)?);
+        Ok(())
+    }
+
+    /// Who to tell when outgoing mail was queued.
+    pub fn set_waker(&mut self, w: std::sync::Arc<crate::outgoing::sender::Waker>) {
+        self.waker = Some(w);
+    }
+
+    pub fn store(&self) -> Arc<Store> {
+        self.store.clone()
     }
 
     pub fn index_mut(&mut self) -> &mut Index {
@@ -198,7 +224,18 @@ impl Engine {
                 Outcome::Quarantined { reason } => {
                     (None, None, "quarantined", Some(reason.as_str()))
                 }
+                Outcome::Answered {
+                    ticket,
+                    queue,
+                    note,
+                } => (
+                    Some(ticket.as_str()),
+                    Some(queue.as_str()),
+                    if *note { "note" } else { "answer" },
+                    None,
+                ),
             };
+            let out = line.out.join("; ");
             self.log.write(&Line {
                 message_id: line.message_id.as_deref(),
                 source: &line.source,
@@ -207,6 +244,7 @@ impl Engine {
                 verdict,
                 class: line.class.as_deref(),
                 detail,
+                out: (!out.is_empty()).then_some(out.as_str()),
                 millis: done.duration_since(msg.taken).as_secs_f64() * 1000.0,
             });
         }
@@ -219,6 +257,8 @@ pub(crate) struct LogInfo {
     pub message_id: Option<String>,
     pub source: String,
     pub class: Option<String>,
+    /// Outgoing mail decided for it: queued, or suppressed and why.
+    pub out: Vec<String>,
 }
 
 impl Drop for Engine {

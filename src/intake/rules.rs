@@ -3,10 +3,14 @@
 //! in order, inside the batch's transaction).
 
 use crate::classify::{self, Classification, OwnIdentity};
+use std::sync::Arc;
+
 use crate::config::{ClosedPolicy, Config};
-use crate::decide::{self, Decision, Plan, Policy};
+use crate::decide::{self, Decision, OwnId, Plan, Policy};
 use crate::facts::Facts;
 use crate::number::Scheme;
+use crate::outgoing::agent::{self, Detected};
+use crate::outgoing::Outbound;
 use crate::parse;
 use crate::route::{self, Route};
 
@@ -15,6 +19,8 @@ pub struct Rules {
     pub scheme: Scheme,
     pub own: Vec<String>,
     pub agents: Vec<String>,
+    /// Templates and key for outgoing mail; `None` where nothing is sent (reindex).
+    pub out: Option<Arc<Outbound>>,
 }
 
 /// What a message is, before the index is asked anything.
@@ -24,6 +30,8 @@ pub struct Understood {
     pub route: Route,
     /// Set when the message cannot become an article at all.
     pub quarantine: Option<String>,
+    /// Whether it is an agent's answer or note.
+    pub agent: Detected,
 }
 
 /// Everything decided about one message before anything is written: what `explain` prints.
@@ -42,7 +50,15 @@ impl Rules {
             own: cfg.own_addresses(),
             agents: cfg.agents.iter().map(|a| a.address.clone()).collect(),
             cfg: cfg.clone(),
+            out: None,
         }
+    }
+
+    /// Rules that also send: templates compiled, the key loaded (created when `create`).
+    pub fn with_outgoing(cfg: &Config, create: bool) -> Result<Rules, String> {
+        let mut r = Rules::new(cfg);
+        r.out = Some(Arc::new(Outbound::load(cfg, create)?));
+        Ok(r)
     }
 
     pub fn understand(&self, raw: &[u8]) -> Understood {
@@ -64,11 +80,16 @@ impl Rules {
                 .as_ref()
                 .map(|r| format!("not a mail message: {r}"))
         };
+        let agent = match &self.out {
+            Some(out) => agent::detect(&facts, &out.signer, &self.cfg.agents),
+            None => Detected::None,
+        };
         Understood {
             facts,
             class,
             route,
             quarantine,
+            agent,
         }
     }
 
@@ -82,6 +103,7 @@ impl Rules {
             class,
             route,
             quarantine,
+            agent,
         } = u;
         // A message quarantined before is a duplicate, like any other.
         if quarantine.is_some() {
@@ -113,13 +135,40 @@ impl Rules {
                 .map(|q| q.on_closed)
                 .unwrap_or(ClosedPolicy::Reopen)
         };
+        if let Detected::Agent(mail) = &agent {
+            let plan = self.agent_plan(&facts, mail, &agent, lookup)?;
+            return Ok(match plan {
+                Ok(plan) => Analysis {
+                    facts,
+                    class,
+                    route,
+                    plan: Some(plan),
+                    quarantine: None,
+                },
+                Err(reason) => Analysis {
+                    facts,
+                    class,
+                    route,
+                    plan: None,
+                    quarantine: Some(reason),
+                },
+            });
+        }
+        let own_id = |id: &str| match &self.out {
+            Some(out) if !out.ephemeral => out.own_id(id),
+            _ => OwnId::NotOurs,
+        };
         let policy = Policy {
             scheme: &self.scheme,
             stranger: self.cfg.tickets.stranger_policy,
             on_closed: &on_closed,
             agents: &self.agents,
+            own_id: &own_id,
         };
-        let plan = decide::decide(&facts, &class, &route, &policy, lookup)?;
+        let mut plan = decide::decide(&facts, &class, &route, &policy, lookup)?;
+        if let Some(step) = agent.step() {
+            plan.steps.insert(0, step);
+        }
         Ok(Analysis {
             facts,
             class,
@@ -127,6 +176,44 @@ impl Rules {
             plan: Some(plan),
             quarantine,
         })
+    }
+
+    /// An agent's mail: a duplicate, or the ticket its reply address names; an error (the reason
+    /// to quarantine) when that ticket does not exist.
+    fn agent_plan<L: decide::Lookup>(
+        &self,
+        facts: &crate::facts::Facts,
+        mail: &agent::AgentMail,
+        detected: &Detected,
+        lookup: &L,
+    ) -> Result<Result<Plan, String>, L::Error> {
+        let mut steps: Vec<String> = detected.step().into_iter().collect();
+        if let Some(dup) = lookup.duplicate(&facts.digest)? {
+            steps.push("the same message was seen before".into());
+            return Ok(Ok(Plan {
+                decision: Decision::Duplicate(dup),
+                steps,
+            }));
+        }
+        let Some(ticket) = lookup.ticket(&mail.number)? else {
+            return Ok(Err(format!(
+                "agent mail for ticket {}, which does not exist",
+                mail.number
+            )));
+        };
+        steps.push(format!(
+            "{} to ticket {} in queue {}",
+            if mail.note { "note" } else { "answer" },
+            ticket.number,
+            ticket.queue
+        ));
+        Ok(Ok(Plan {
+            decision: Decision::Agent {
+                ticket,
+                mail: mail.clone(),
+            },
+            steps,
+        }))
     }
 
     /// Both halves at once (for `explain`).

@@ -5,7 +5,6 @@
 //! linear in their length.
 
 mod subject;
-
 pub use subject::strip_prefixes;
 
 use chrono::{Datelike, NaiveDate};

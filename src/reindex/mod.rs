@@ -8,7 +8,7 @@ pub use diff::{compare, Difference};
 use std::io::Read;
 
 use crate::classify::{Classification, Kind};
-use crate::index::{Index, IndexError, Quarantined, State, TicketRef};
+use crate::index::{Attribute, Index, IndexError, Quarantined, Queued, State, TicketRef};
 use crate::intake::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
@@ -68,7 +68,11 @@ pub fn rebuild(
                 }
             };
             let tr = trace::parse(&bytes);
-            let facts = crate::parse::parse(&bytes[tr.body_offset..]);
+            let mut facts = crate::parse::parse(&bytes[tr.body_offset..]);
+            // The stored copy's own Reply-To was renamed; the block says where answers go.
+            if let Some(v) = tr.get(trace::ANSWER_TO) {
+                facts.reply_to = (!v.is_empty()).then(|| crate::facts::Mailbox::new(v));
+            }
             let kind = tr
                 .get(trace::CLASSIFICATION)
                 .and_then(Kind::from_str)
@@ -93,7 +97,30 @@ pub fn rebuild(
             if let Some(d) = tr.get(trace::DIGEST) {
                 a.digest = d.to_string();
             }
-            rows.push((a, refers, participants(&facts, rules)));
+            let direction = tr.get(trace::DIRECTION).unwrap_or("in").to_string();
+            let parts = if direction == "in" {
+                participants(&facts, rules)
+            } else {
+                a.reply_addr = None;
+                Vec::new()
+            };
+            let side = match direction.as_str() {
+                "out" => {
+                    a.classification = tr.get(trace::CLASSIFICATION).unwrap_or("").to_string();
+                    Side::Out {
+                        env_from: tr
+                            .get(trace::ENVELOPE_FROM)
+                            .unwrap_or("")
+                            .trim_matches(|c| c == '<' || c == '>')
+                            .to_string(),
+                        rcpts: tr.get(trace::ENVELOPE_TO).unwrap_or("").to_string(),
+                    }
+                }
+                "agent" => Side::Agent(tr.get(trace::AGENT).unwrap_or("").to_string()),
+                _ => Side::In,
+            };
+            a.direction = direction;
+            rows.push((a, refers, parts, side));
         }
         rows.sort_by(|x, y| (&x.0.received, &x.0.file).cmp(&(&y.0.received, &y.0.file)));
         let first = rows
@@ -101,7 +128,7 @@ pub fn rebuild(
             .find(|r| r.0.event == "created")
             .or(rows.first());
         let (subject, customer, created, refers) = match first {
-            Some((a, refers, _)) => (
+            Some((a, refers, _, _)) => (
                 a.subject.clone(),
                 a.from.clone(),
                 a.received.clone(),
@@ -118,7 +145,11 @@ pub fn rebuild(
             &created,
             refers.as_deref(),
         )?;
-        for (a, refers, parts) in &rows {
+        let lines = match &t.history {
+            Some(h) => history::read(h)?,
+            None => Vec::new(),
+        };
+        for (a, refers, parts, side) in &rows {
             tx.insert_article(&crate::index::NewArticle {
                 article: a,
                 staged: None,
@@ -128,18 +159,52 @@ pub fn rebuild(
                     tx.add_participant(number, p)?;
                 }
             }
-            let r = refers.as_ref().map(|(n, w)| (n.as_str(), w.as_str()));
-            for e in history::article_events(number, &a.received, &a.event, &a.from, r, a.stranger)
-            {
-                tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+            match side {
+                Side::In => {
+                    let r = refers.as_ref().map(|(n, w)| (n.as_str(), w.as_str()));
+                    for e in history::article_events(
+                        number,
+                        &a.received,
+                        &a.event,
+                        &a.from,
+                        r,
+                        a.stranger,
+                    ) {
+                        tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                    }
+                }
+                Side::Agent(agent) => {
+                    let e = history::agent_event(number, &a.received, &a.event, agent);
+                    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                }
+                Side::Out { env_from, rcpts } => {
+                    let e = history::out_events(
+                        number,
+                        &a.received,
+                        &a.classification,
+                        &a.event,
+                        rcpts,
+                    );
+                    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                    requeue(&tx, number, a, env_from, rcpts, &lines)?;
+                }
             }
         }
-        if let Some(h) = &t.history {
-            for line in history::read(h)? {
-                tx.add_history(number, &line.at, &line.event, &line.detail)?;
-                // Changes of state move `updated`; a duplicate or a reject changed nothing.
-                if matches!(line.event.as_str(), "closed" | "reopened" | "moved") {
-                    tx.set_ticket(number, queue, tref.state, &line.at)?;
+        for line in &lines {
+            tx.add_history(number, &line.at, &line.event, &line.detail)?;
+            // Changes of state move `updated`; a duplicate or a reject changed nothing.
+            if matches!(line.event.as_str(), "closed" | "reopened" | "moved") {
+                tx.set_ticket(number, queue, tref.state, &line.at)?;
+            }
+            if let Some(v) = &line.value {
+                let attr = match line.event.as_str() {
+                    "owner" => Some(Attribute::Owner(v.clone())),
+                    "priority" => Some(Attribute::Priority(v.clone())),
+                    "pending" => Some(Attribute::Pending(v.clone())),
+                    _ => None,
+                };
+                if let Some(attr) = attr {
+                    tx.set_attribute(number, &attr, &line.at)?;
                 }
             }
         }
@@ -175,6 +240,59 @@ pub fn rebuild(
     progress(total, total);
     tx.commit()?;
     Ok(counts)
+}
+
+/// Which side of the conversation an article is.
+enum Side {
+    In,
+    Agent(String),
+    Out { env_from: String, rcpts: String },
+}
+
+/// An outgoing article back into the outbox: sent or failed when its ticket's event log says
+/// so, else queued (sent after the rebuild). Autoresponses count again for the rate limits.
+fn requeue(
+    tx: &crate::index::Tx,
+    number: &str,
+    a: &crate::index::Article,
+    env_from: &str,
+    rcpts: &str,
+    lines: &[history::HistoryLine],
+) -> Result<(), ReindexError> {
+    let state = if lines.iter().any(|l| l.key == format!("sent:{}", a.file)) {
+        "sent"
+    } else if lines.iter().any(|l| l.key == format!("failed:{}", a.file)) {
+        "failed"
+    } else {
+        "queued"
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(&a.received)
+        .map(|d| d.timestamp())
+        .unwrap_or_else(|_| chrono::Utc::now().timestamp());
+    let rcpts: Vec<String> = rcpts
+        .split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if a.classification == "autoresponse" {
+        for r in &rcpts {
+            tx.add_autoreply(r, at)?;
+        }
+    }
+    tx.enqueue(&Queued {
+        id: 0,
+        ticket: number.to_string(),
+        file: a.file.clone(),
+        kind: a.classification.clone(),
+        env_from: env_from.to_string(),
+        rcpts,
+        state: state.into(),
+        attempts: 0,
+        created: at,
+        next_at: at,
+        last_error: None,
+    })?;
+    Ok(())
 }
 
 /// The counter a number was drawn from, so a rebuilt index never hands out a number again.

@@ -24,6 +24,8 @@ pub struct Summary {
     pub duplicates: u64,
     pub quarantined: u64,
     pub failed: u64,
+    /// Agents' answers and notes.
+    pub answers: u64,
 }
 
 impl Summary {
@@ -34,12 +36,18 @@ impl Summary {
             Outcome::FollowUp { .. } => self.follow_ups += 1,
             Outcome::Duplicate { .. } => self.duplicates += 1,
             Outcome::Quarantined { .. } => self.quarantined += 1,
+            Outcome::Answered { .. } => self.answers += 1,
         }
     }
 
     pub fn line(&self) -> String {
+        let answers = if self.answers > 0 {
+            format!(", agent mails {}", self.answers)
+        } else {
+            String::new()
+        };
         format!(
-            "processed {}, new tickets {}, follow-ups {}, duplicates {}, quarantined {}, failed {}",
+            "processed {}, new tickets {}, follow-ups {}, duplicates {}, quarantined {}, failed {}{answers}",
             self.processed,
             self.new_tickets,
             self.follow_ups,

@@ -16,6 +16,16 @@ pub const REASON: &str = "X-Postdesk-Reason";
 pub const SOURCE: &str = "X-Postdesk-Source";
 pub const RECEIVED: &str = "X-Postdesk-Received";
 pub const DIGEST: &str = "X-Postdesk-Digest";
+/// Outgoing articles: the envelope they are sent with (`<>` for the null sender).
+pub const ENVELOPE_FROM: &str = "X-Postdesk-Envelope-From";
+pub const ENVELOPE_TO: &str = "X-Postdesk-Envelope-To";
+/// Agents' mail: which agent wrote it.
+pub const AGENT: &str = "X-Postdesk-Agent";
+/// Customer articles: where an answer goes (the message's own Reply-To, else its From). Present
+/// when the stored copy carries our `Reply-To` line right after the block (the ticket's reply
+/// address, so that an agent's "Reply" reaches postdesk); the message's own Reply-To header is
+/// then renamed `X-Original-Reply-To`.
+pub const ANSWER_TO: &str = "X-Postdesk-Answer-To";
 
 const PREFIX: &[u8] = b"x-postdesk-";
 /// A trace block is small; reading this much of a file is enough to parse it.
@@ -77,6 +87,19 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         fields.push((name.trim().to_string(), value.trim().to_string()));
         pos = end;
     }
+    // Our Reply-To line belongs to the block when the block says it added one.
+    if fields
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(ANSWER_TO))
+    {
+        let rest = &bytes[pos..];
+        if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"reply-to:") {
+            pos += rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1);
+        }
+    }
     Parsed {
         fields,
         body_offset: pos,
@@ -96,6 +119,45 @@ impl Parsed {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A header line `Name: value` with the message's line ending.
+pub fn header_line(message: &[u8], name: &str, value: &str) -> Vec<u8> {
+    let eol: &str = if uses_crlf(message) { "\r\n" } else { "\n" };
+    format!("{name}: {}{eol}", clean(value)).into_bytes()
+}
+
+/// The message with each top-level `Reply-To:` header renamed `X-Original-Reply-To:`; `None`
+/// when it has none.
+pub fn rename_reply_to(message: &[u8]) -> Option<Vec<u8>> {
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    while pos < message.len() {
+        let line_end = message[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(message.len(), |i| pos + i + 1);
+        let line = &message[pos..line_end];
+        if line == b"\n" || line == b"\r\n" {
+            break;
+        }
+        if line.len() >= 9 && line[..9].eq_ignore_ascii_case(b"reply-to:") {
+            starts.push(pos);
+        }
+        pos = line_end;
+    }
+    if starts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(message.len() + 12 * starts.len());
+    let mut last = 0;
+    for s in starts {
+        out.extend_from_slice(&message[last..s]);
+        out.extend_from_slice(b"X-Original-");
+        last = s;
+    }
+    out.extend_from_slice(&message[last..]);
+    Some(out)
 }
 
 fn uses_crlf(message: &[u8]) -> bool {
@@ -142,6 +204,24 @@ mod tests {
         assert_eq!(p.get("x-postdesk-ticket"), Some("2026112110000017"));
         assert_eq!(p.get(REASON), Some("evil  Bcc: x@y"));
         assert_eq!(&all[p.body_offset..], msg);
+    }
+
+    #[test]
+    fn our_reply_to_line_belongs_to_the_block() {
+        let msg = b"From: a@b\nReply-To: c@d\nSubject: x\n\nReply-To: body\n";
+        let renamed = rename_reply_to(msg).unwrap();
+        assert_eq!(
+            renamed,
+            b"From: a@b\nX-Original-Reply-To: c@d\nSubject: x\n\nReply-To: body\n"
+        );
+        assert_eq!(rename_reply_to(b"From: a@b\n\nReply-To: x\n"), None);
+        let mut t = Trace::default();
+        t.add(ANSWER_TO, "c@d");
+        let mut all = t.render(msg);
+        all.extend(header_line(msg, "Reply-To", "support+1-ab@x"));
+        all.extend_from_slice(&renamed);
+        let p = parse(&all);
+        assert_eq!(&all[p.body_offset..], &renamed[..]);
     }
 
     #[test]

@@ -1,0 +1,244 @@
+//! Outgoing mail in the index: the outbox queue, the autoresponse log the rate limits count,
+//! ticket attributes agents set, and what an answer needs to know about a ticket's thread.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::{Index, Result, Tx};
+
+/// One mail in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Queued {
+    pub id: i64,
+    pub ticket: String,
+    /// The outgoing article's file name (the stored copy is what is sent).
+    pub file: String,
+    /// autoresponse, notification, answer, failure-notice.
+    pub kind: String,
+    /// Envelope sender; empty for the null sender of automatic mail.
+    pub env_from: String,
+    pub rcpts: Vec<String>,
+    /// queued, sent or failed.
+    pub state: String,
+    pub attempts: u32,
+    /// Unix seconds.
+    pub created: i64,
+    pub next_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A ticket attribute agents set by command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attribute {
+    Owner(String),
+    Priority(String),
+    Pending(String),
+}
+
+/// What an answer to a ticket threads onto: its latest incoming article from outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadHead {
+    pub message_id: Option<String>,
+    pub reply_addr: Option<String>,
+    pub subject: String,
+    pub from: String,
+}
+
+const QUEUED_COLUMNS: &str =
+    "id, ticket, file, kind, env_from, rcpts, state, attempts, created, next_at, last_error";
+
+fn queued_row(r: &Row) -> rusqlite::Result<Queued> {
+    let rcpts: String = r.get(5)?;
+    Ok(Queued {
+        id: r.get(0)?,
+        ticket: r.get(1)?,
+        file: r.get(2)?,
+        kind: r.get(3)?,
+        env_from: r.get(4)?,
+        rcpts: serde_json::from_str(&rcpts).unwrap_or_default(),
+        state: r.get(6)?,
+        attempts: r.get::<_, i64>(7)? as u32,
+        created: r.get(8)?,
+        next_at: r.get(9)?,
+        last_error: r.get(10)?,
+    })
+}
+
+fn thread_head(c: &Connection, number: &str) -> Result<Option<ThreadHead>> {
+    Ok(c.prepare_cached(
+        "SELECT message_id, reply_addr, subject, from_addr FROM articles
+             WHERE ticket = ?1 AND direction = 'in' AND classification = 'normal'
+             ORDER BY received DESC, id DESC LIMIT 1",
+    )?
+    .query_row([number], |r| {
+        Ok(ThreadHead {
+            message_id: r.get(0)?,
+            reply_addr: r.get(1)?,
+            subject: r.get(2)?,
+            from: r.get(3)?,
+        })
+    })
+    .optional()?)
+}
+
+fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
+    let mut st =
+        c.prepare_cached("SELECT address FROM participants WHERE ticket = ?1 ORDER BY address")?;
+    let rows = st.query_map([number], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl Tx<'_> {
+    pub fn set_attribute(&self, number: &str, attr: &Attribute, at: &str) -> Result<()> {
+        let (sql, value) = match attr {
+            Attribute::Owner(v) => (
+                "UPDATE tickets SET owner = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                v,
+            ),
+            Attribute::Priority(v) => (
+                "UPDATE tickets SET priority = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                v,
+            ),
+            Attribute::Pending(v) => (
+                "UPDATE tickets SET pending = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                v,
+            ),
+        };
+        self.conn()
+            .prepare_cached(sql)?
+            .execute(params![number, value, at])?;
+        Ok(())
+    }
+
+    pub fn thread_head(&self, number: &str) -> Result<Option<ThreadHead>> {
+        thread_head(self.conn(), number)
+    }
+
+    pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
+        participants_of(self.conn(), number)
+    }
+
+    /// Queues a mail; `q.id`, `q.state` and `q.attempts` are ignored.
+    pub fn enqueue(&self, q: &Queued) -> Result<i64> {
+        let rcpts = serde_json::to_string(&q.rcpts).unwrap_or_else(|_| "[]".into());
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, attempts, created,
+                    next_at, last_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(file) DO NOTHING",
+            )?
+            .execute(params![
+                q.ticket,
+                q.file,
+                q.kind,
+                q.env_from,
+                rcpts,
+                q.state,
+                q.attempts as i64,
+                q.created,
+                q.next_at,
+                q.last_error
+            ])?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Autoresponses to `recipient` at or after `since` (unix seconds).
+    pub fn autoreplies_to(&self, recipient: &str, since: i64) -> Result<u32> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
+            .query_row(params![recipient, since], |r| r.get::<_, i64>(0))? as u32)
+    }
+
+    /// Autoresponses to anyone at or after `since`.
+    pub fn autoreplies_since(&self, since: i64) -> Result<u32> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM autoreplies WHERE at >= ?1")?
+            .query_row([since], |r| r.get::<_, i64>(0))? as u32)
+    }
+
+    pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)")?
+            .execute(params![recipient, at])?;
+        Ok(())
+    }
+
+    /// Drops rate-limit entries older than `before`.
+    pub fn prune_autoreplies(&self, before: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("DELETE FROM autoreplies WHERE at < ?1")?
+            .execute([before])?;
+        Ok(())
+    }
+
+    pub fn mark_sent(&self, id: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE outbox SET state = 'sent', last_error = NULL WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    pub fn mark_retry(&self, id: i64, next_at: i64, error: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, last_error = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, next_at, error])?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id, error])?;
+        Ok(())
+    }
+}
+
+impl Index {
+    /// Queued mail due at `now` (unix seconds), oldest first.
+    pub fn due(&self, now: i64, limit: usize) -> Result<Vec<Queued>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {QUEUED_COLUMNS} FROM outbox WHERE state = 'queued' AND next_at <= ?1
+             ORDER BY next_at, id LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![now, limit as i64], queued_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the next queued mail is due.
+    pub fn next_due(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT min(next_at) FROM outbox WHERE state = 'queued'")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// The whole outbox, or one ticket's part of it.
+    pub fn outbox(&self, ticket: Option<&str>) -> Result<Vec<Queued>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {QUEUED_COLUMNS} FROM outbox WHERE ?1 IS NULL OR ticket = ?1 ORDER BY id"
+        ))?;
+        let rows = st.query_map([ticket], queued_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The staged path of an article not yet placed in the tree.
+    pub fn staged_of(&self, file: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT staged FROM articles WHERE file = ?1")?
+            .query_row([file], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
+        participants_of(&self.conn, number)
+    }
+}

@@ -1,0 +1,332 @@
+//! An agent's mail to a ticket's reply address: commands at its top change the ticket, the rest
+//! is relayed to the customer and the other participants from the queue's address (or, for a
+//! note, only filed). The agent's mail is filed as written (direction `agent`), the relayed mail
+//! as an outgoing article queued in the same commit. A command that cannot be carried out holds
+//! the whole mail back: nothing changes, nothing is sent, the agent gets a notice saying why.
+
+use std::borrow::Cow;
+
+use super::apply::{folder_of, record, After};
+use super::history::{self, HistoryLine};
+use super::outbound::{stage_out, Clock};
+use super::{IntakeError, Message, Rules};
+use crate::facts::{Facts, Mailbox};
+use crate::index::{Attribute, NewArticle, State, TicketRef, Tx};
+use crate::outgoing::agent::AgentMail;
+use crate::outgoing::build::{self, TicketView};
+use crate::outgoing::commands::{self, Command};
+use crate::outgoing::text;
+use crate::route::base_address;
+use crate::store::{trace, Store};
+
+/// What became of an agent's mail, for the outcome and the mail log.
+pub(super) struct Answered {
+    pub ticket: TicketRef,
+    pub said: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn answer<'a>(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After<'a>,
+    rules: &Rules,
+    msg: &'a Message,
+    facts: &Facts,
+    t: &TicketRef,
+    mail: &AgentMail,
+    base: trace::Trace,
+    clock: &Clock,
+    rng: &mut impl rand::Rng,
+) -> Result<Answered, IntakeError> {
+    let cfg = &rules.cfg;
+    let out = rules
+        .out
+        .as_ref()
+        .expect("agent mail is only detected with outgoing rules");
+    let parsed = commands::parse(&text::body_text(&msg.raw));
+    let mut problems: Vec<String> = parsed
+        .errors
+        .iter()
+        .map(|e| format!("line {}: {}: {}", e.line, e.text.trim(), e.message))
+        .collect();
+    let mut note = mail.note;
+    let mut to = t.clone();
+    let mut changes: Vec<(&'static str, String, Option<String>)> = Vec::new();
+    let mut response: Option<String> = None;
+    let lang = cfg
+        .queue(&t.queue)
+        .map(|q| q.language.clone())
+        .unwrap_or_else(|| "en".into());
+    let head = tx.thread_head(&t.number)?;
+    let customer = head
+        .as_ref()
+        .map(|h| parse_display(&h.from))
+        .unwrap_or_default();
+    let view = TicketView::new(cfg, t, &facts.subject, &clock.at);
+    let mut ctx = build::context(
+        cfg,
+        &view,
+        facts,
+        &parsed.body,
+        crate::template::Event::FollowUp,
+    );
+    ctx.customer = crate::template::Customer {
+        name: customer.name.clone(),
+        address: customer.address.clone(),
+    };
+    ctx.agent = Some(crate::template::Agent {
+        name: mail.name.clone(),
+        address: mail.address.clone(),
+    });
+    for c in &parsed.commands {
+        match c {
+            Command::Note => note = true,
+            Command::Close => {
+                to.state = State::Closed;
+                changes.push(("closed", format!("by {} (mail command)", mail.name), None));
+            }
+            Command::Queue(q) => match cfg.queue(q) {
+                Some(q) => {
+                    changes.push((
+                        "moved",
+                        format!(
+                            "from {} to {} by {} (mail command)",
+                            t.queue, q.name, mail.name
+                        ),
+                        None,
+                    ));
+                    to.queue = q.name.clone();
+                }
+                None => problems.push(format!("#queue {q}: no such queue")),
+            },
+            Command::Owner(o) => match find_agent(rules, o) {
+                Some(a) => changes.push((
+                    "owner",
+                    format!("set to {} by {}", a.name, mail.name),
+                    Some(a.name.clone()),
+                )),
+                None => problems.push(format!("#owner {o}: no such agent")),
+            },
+            Command::Priority(p) => changes.push((
+                "priority",
+                format!("set to {} by {}", p.as_str(), mail.name),
+                Some(p.as_str().to_string()),
+            )),
+            Command::Pending { date, time } => {
+                let until = match time {
+                    Some(t) => format!("{date} {}", t.format("%H:%M")),
+                    None => date.to_string(),
+                };
+                changes.push((
+                    "pending",
+                    format!("until {until} by {}", mail.name),
+                    Some(until),
+                ))
+            }
+            Command::Template(name) => match out.templates.response(name, &lang, &t.queue, &ctx) {
+                Ok(Some(r)) => response = Some(r.body),
+                Ok(None) => problems.push(format!("#template {name}: no such standard response")),
+                Err(e) => problems.push(format!("#template {name}: {e}")),
+            },
+        }
+    }
+    let mut said = Vec::new();
+    // Where the answer goes, checked before anything changes.
+    let recipient = head
+        .as_ref()
+        .and_then(|h| h.reply_addr.clone())
+        .or_else(|| (!customer.address.is_empty()).then(|| customer.address.clone()));
+    if !note && recipient.is_none() && problems.is_empty() {
+        problems.push("the ticket has no customer address to answer".into());
+    }
+    let held = !problems.is_empty();
+    if held {
+        to = t.clone();
+        changes.clear();
+    }
+    if folder_of(&to) != folder_of(t) {
+        tx.set_ticket(&to.number, &to.queue, to.state, &clock.at)?;
+        after.renames.push((folder_of(t), folder_of(&to)));
+    }
+    let event = match (held, note) {
+        (true, _) => "answer-held",
+        (false, true) => "note",
+        (false, false) => "answer",
+    };
+    file_agent_mail(
+        store, tx, after, msg, facts, &to, event, &mail.name, base, clock,
+    )?;
+    for (i, (ev, detail, value)) in changes.into_iter().enumerate() {
+        if let Some(v) = &value {
+            let attr = match ev {
+                "owner" => Attribute::Owner(v.clone()),
+                "priority" => Attribute::Priority(v.clone()),
+                _ => Attribute::Pending(v.clone()),
+            };
+            tx.set_attribute(&to.number, &attr, &clock.at)?;
+        }
+        said.push(format!("{ev} {detail}"));
+        let line = HistoryLine {
+            at: clock.at.clone(),
+            event: ev.into(),
+            detail,
+            key: format!("cmd:{}:{i}", facts.digest),
+            value,
+        };
+        record(tx, after, &to, line)?;
+    }
+    if held {
+        let reason = problems.join("; ");
+        said.push(format!("answer held: {reason}"));
+        let line = HistoryLine {
+            at: clock.at.clone(),
+            event: "answer-held".into(),
+            detail: format!("not sent, nothing changed: {reason}"),
+            key: format!("held:{}", facts.digest),
+            value: None,
+        };
+        record(tx, after, &to, line)?;
+        let body = format!(
+            "Your mail to ticket {} was filed but not sent, and the ticket was not changed:\n\n{}\n\nCorrect it and send it again.\n",
+            to.number,
+            problems.iter().map(|p| format!("  - {p}\n")).collect::<String>()
+        );
+        let subject = format!("Not sent: {}", facts.subject);
+        match build::notice(
+            cfg,
+            out,
+            &to.queue,
+            &to.number,
+            &[mail.address.clone()],
+            &subject,
+            body,
+            rng,
+        ) {
+            Ok(m) => stage_out(store, tx, after, &to, m, clock)?,
+            Err(e) => tracing::error!(ticket = %to.number, "notice to {}: {e}", mail.address),
+        }
+        return Ok(Answered { ticket: to, said });
+    }
+    if note {
+        said.push(format!("note by {}", mail.name));
+        return Ok(Answered { ticket: to, said });
+    }
+    let recipient = recipient.expect("checked above");
+    let rcpt_base = base_address(&recipient);
+    let cc: Vec<String> = tx
+        .participants_of(&t.number)?
+        .into_iter()
+        .filter(|p| *p != rcpt_base && !rules.agents.contains(p) && !rules.own.contains(p))
+        .collect();
+    let mut body = String::new();
+    if let Some(r) = response {
+        body.push_str(r.trim_end());
+        body.push_str("\n\n");
+    }
+    body.push_str(&parsed.body);
+    ctx.ticket.queue = to.queue.clone();
+    ctx.ticket.state = to.state.as_str().to_string();
+    let in_reply_to = head.as_ref().and_then(|h| h.message_id.clone());
+    let relay = build::relay(
+        cfg,
+        out,
+        &ctx,
+        &lang,
+        &[recipient.clone()],
+        &cc,
+        in_reply_to.as_deref(),
+        &facts.subject,
+        &body,
+        text::attachments(&msg.raw),
+        rng,
+    );
+    match relay {
+        Ok(m) => {
+            said.push(format!(
+                "answer by {} queued to {}",
+                mail.name,
+                m.rcpts.join(", ")
+            ));
+            stage_out(store, tx, after, &to, m, clock)?;
+        }
+        Err(e) => {
+            let line = HistoryLine {
+                at: clock.at.clone(),
+                event: "answer-held".into(),
+                detail: format!("cannot build the answer: {e}"),
+                key: format!("held:{}", facts.digest),
+                value: None,
+            };
+            said.push(format!("answer not sent: {e}"));
+            record(tx, after, &to, line)?;
+        }
+    }
+    Ok(Answered { ticket: to, said })
+}
+
+/// The agent's mail as written, filed in the ticket.
+#[allow(clippy::too_many_arguments)]
+fn file_agent_mail<'a>(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After<'a>,
+    msg: &'a Message,
+    facts: &Facts,
+    t: &TicketRef,
+    event: &str,
+    agent: &str,
+    base: trace::Trace,
+    clock: &Clock,
+) -> Result<(), IntakeError> {
+    let mut tr = trace::Trace::default();
+    tr.add(trace::TICKET, &t.number)
+        .add(trace::QUEUE, &t.queue)
+        .add(trace::DIRECTION, "agent")
+        .add(trace::CLASSIFICATION, "normal")
+        .add(trace::EVENT, event)
+        .add(trace::AGENT, agent);
+    tr.fields.extend(base.fields);
+    let head = tr.render(&msg.raw);
+    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
+    let mut article = super::build_article(
+        facts,
+        &crate::classify::Classification::normal(),
+        t,
+        event,
+        false,
+        &staged.file,
+        &clock.at,
+    );
+    article.direction = "agent".into();
+    article.reply_addr = None;
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_article(&NewArticle {
+        article: &article,
+        staged: Some(&staged_path),
+    })?;
+    let e = history::agent_event(&t.number, &clock.at, event, agent);
+    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+    after.stage(staged, head, Cow::Borrowed(&msg.raw), folder_of(t));
+    Ok(())
+}
+
+fn find_agent<'r>(rules: &'r Rules, who: &str) -> Option<&'r crate::config::Agent> {
+    let w = who.trim().to_ascii_lowercase();
+    rules.cfg.agents.iter().find(|a| {
+        a.name.to_ascii_lowercase() == w
+            || a.address == w
+            || a.address.split('@').next() == Some(w.as_str())
+    })
+}
+
+/// "Name <addr>" or "addr", as the index stores a sender.
+fn parse_display(s: &str) -> Mailbox {
+    match (s.rfind('<'), s.rfind('>')) {
+        (Some(l), Some(r)) if l < r => Mailbox {
+            name: Some(s[..l].trim().trim_matches('"').to_string()).filter(|n| !n.is_empty()),
+            address: s[l + 1..r].trim().to_ascii_lowercase(),
+        },
+        _ => Mailbox::new(s),
+    }
+}

@@ -1,0 +1,239 @@
+//! Outgoing mail decided inside a batch: an autoresponse to the customer and a notice to the
+//! queue's agents for each filed message, stored as outgoing articles and queued in the same
+//! commit (see `outgoing`). Suppressed answers are recorded with their reason.
+
+use std::borrow::Cow;
+
+use super::apply::{folder_of, record, After};
+use super::history::{self, HistoryLine};
+use super::{IntakeError, Rules};
+use crate::classify::Classification;
+use crate::decide::{Decision, Why};
+use crate::facts::{Facts, Mailbox};
+use crate::index::{Queued, TicketRef, Tx};
+use crate::outgoing::build::{self, OutMail, TicketView};
+use crate::outgoing::policy::{self, Counts, Inputs, Limits, Verdict};
+use crate::outgoing::text;
+use crate::store::{trace, Store};
+use crate::template::Event;
+
+/// When and where a batch runs, for the rows it writes.
+pub(super) struct Clock {
+    /// RFC 3339, as in the trace headers.
+    pub at: String,
+    /// Unix seconds, for the outbox and the rate limits.
+    pub now: i64,
+}
+
+/// Stores `mail` as an outgoing article of `t` (in `t`'s folder) and queues it for sending.
+pub(super) fn stage_out(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    t: &TicketRef,
+    mail: OutMail,
+    clock: &Clock,
+) -> Result<(), IntakeError> {
+    let facts = crate::parse::parse(&mail.bytes);
+    let env_from = mail.env_from.clone().unwrap_or_default();
+    let rcpts = mail.rcpts.join(", ");
+    let mut tr = trace::Trace::default();
+    tr.add(trace::TICKET, &t.number)
+        .add(trace::QUEUE, &t.queue)
+        .add(trace::DIRECTION, "out")
+        .add(trace::CLASSIFICATION, mail.kind)
+        .add(trace::EVENT, &mail.event)
+        .add(trace::ENVELOPE_FROM, format!("<{env_from}>"))
+        .add(trace::ENVELOPE_TO, &rcpts)
+        .add(trace::RECEIVED, &clock.at)
+        .add(trace::DIGEST, &facts.digest);
+    let head = tr.render(&mail.bytes);
+    let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
+    let mut article = super::build_article(
+        &facts,
+        &Classification::normal(),
+        t,
+        &mail.event,
+        false,
+        &staged.file,
+        &clock.at,
+    );
+    article.direction = "out".into();
+    article.classification = mail.kind.into();
+    article.reply_addr = None;
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_article(&crate::index::NewArticle {
+        article: &article,
+        staged: Some(&staged_path),
+    })?;
+    let e = history::out_events(&t.number, &clock.at, mail.kind, &mail.event, &rcpts);
+    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+    if mail.kind == "autoresponse" {
+        for r in &mail.rcpts {
+            tx.add_autoreply(r, clock.now)?;
+        }
+    }
+    tx.enqueue(&Queued {
+        id: 0,
+        ticket: t.number.clone(),
+        file: staged.file.clone(),
+        kind: mail.kind.into(),
+        env_from,
+        rcpts: mail.rcpts,
+        state: "queued".into(),
+        attempts: 0,
+        created: clock.now,
+        next_at: clock.now,
+        last_error: None,
+    })?;
+    after.stage(staged, head, Cow::Owned(mail.bytes), folder_of(t));
+    after.queued = true;
+    Ok(())
+}
+
+/// The autoresponse and the agents' notice for a message just filed in `t` (its state after
+/// filing). Returns what the mail log says about them.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn respond(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    rules: &Rules,
+    facts: &Facts,
+    class: &Classification,
+    raw: &[u8],
+    t: &TicketRef,
+    decision: &Decision,
+    clock: &Clock,
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<String>, IntakeError> {
+    let Some(out) = &rules.out else {
+        return Ok(Vec::new());
+    };
+    let cfg = &rules.cfg;
+    let mut said = Vec::new();
+    let switches = cfg.switches(&t.queue);
+    let body = text::body_text_capped(raw, text::MAX_NOTIFY_TEXT);
+    let view = TicketView::new(cfg, t, &facts.subject, &clock.at);
+    let event = match decision {
+        Decision::New { .. } => Event::Created,
+        Decision::FollowUp { reopen: true, .. } => Event::Reopened,
+        _ => Event::FollowUp,
+    };
+    let mut ctx = build::context(cfg, &view, facts, &body, event);
+    let lang = build::language(cfg, out, facts, &t.queue);
+    let suppress =
+        |said: &mut Vec<String>, tx: &Tx, after: &mut After, what: &str, reason: String| {
+            said.push(format!("{what} suppressed: {reason}"));
+            let line = HistoryLine {
+                at: clock.at.clone(),
+                event: format!("{what}-suppressed"),
+                detail: reason,
+                key: format!("sup:{}:{what}", facts.digest),
+                value: None,
+            };
+            record(tx, after, t, line)
+        };
+
+    if let Some(template) = policy::template_for(decision) {
+        if let Decision::New {
+            refers: Some((n, Why::Closed)),
+            ..
+        } = decision
+        {
+            ctx.previous = Some(crate::template::Previous {
+                number: n.clone(),
+                tag: cfg.scheme().tag(n),
+            });
+        }
+        if let Decision::Reject { .. } = decision {
+            ctx.reason = Some(format!("ticket {} is closed", t.number));
+        }
+        let verdict = policy::autoresponse(&Inputs {
+            template,
+            switches,
+            queue: &t.queue,
+            facts,
+            class,
+            suppressed_by_filter: None,
+            own: &rules.own,
+            agents: &rules.agents,
+        });
+        match verdict {
+            Verdict::Suppress(reason) => suppress(&mut said, tx, after, "autoresponse", reason)?,
+            Verdict::Send { to } => {
+                let counts = Counts {
+                    to_recipient: tx.autoreplies_to(&to, clock.now - 86_400)?,
+                    last_minute: tx.autoreplies_since(clock.now - 60)?,
+                };
+                let limits = Limits {
+                    per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
+                    per_minute: cfg.autoresponse.circuit_breaker_per_minute,
+                };
+                match policy::within_limits(&to, counts, limits) {
+                    Err(reason) => {
+                        if reason.starts_with("circuit breaker") {
+                            tracing::error!(alarm = "autoresponse-circuit-breaker", "{reason}");
+                        }
+                        suppress(&mut said, tx, after, "autoresponse", reason)?
+                    }
+                    Ok(()) => {
+                        match build::autoresponse(cfg, out, template, &ctx, &lang, facts, &to, rng)
+                        {
+                            Ok(mail) => {
+                                said.push(format!("autoresponse {template} queued to {to}"));
+                                stage_out(store, tx, after, t, mail, clock)?;
+                            }
+                            Err(e) => {
+                                tracing::error!(ticket = %t.number, "autoresponse {template}: {e}");
+                                suppress(
+                                    &mut said,
+                                    tx,
+                                    after,
+                                    "autoresponse",
+                                    format!("cannot build: {e}"),
+                                )?
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let automatic_on_closed =
+        matches!(decision, Decision::FollowUp { .. }) && t.state == crate::index::State::Closed;
+    if switches.agent_notify && !automatic_on_closed {
+        let agents: Vec<Mailbox> = cfg
+            .agents
+            .iter()
+            .filter(|a| a.queues.iter().any(|q| q.eq_ignore_ascii_case(&t.queue)))
+            .map(|a| Mailbox {
+                name: Some(a.name.clone()),
+                address: a.address.clone(),
+            })
+            .collect();
+        let agent_lang = cfg
+            .queue(&t.queue)
+            .map(|q| q.language.clone())
+            .unwrap_or_else(|| lang.clone());
+        match build::notify(cfg, out, &ctx, &agent_lang, &agents, facts, rng) {
+            Ok(Some(mail)) => {
+                said.push(format!("agents notified ({})", mail.rcpts.join(", ")));
+                stage_out(store, tx, after, t, mail, clock)?;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(ticket = %t.number, "agent notice: {e}");
+                suppress(
+                    &mut said,
+                    tx,
+                    after,
+                    "notification",
+                    format!("cannot build: {e}"),
+                )?
+            }
+        }
+    }
+    Ok(said)
+}

@@ -1,0 +1,395 @@
+//! Turns a decision to send into the bytes of a mail: the template rendered against the ticket
+//! and the customer's message (customer text is data, never template code), then composed with
+//! our headers (see `compose`).
+
+use chrono::Utc;
+
+use super::{queue_sender, Outbound};
+use crate::config::Config;
+use crate::facts::{Facts, Mailbox};
+use crate::index::TicketRef;
+use crate::outgoing::compose::{self, Address, Attachment, Auto, Outgoing};
+use crate::template::{self, Context, Event};
+
+/// The templates every language a queue uses must have.
+pub const REQUIRED: &[&str] = &[
+    "new-ticket",
+    "follow-up",
+    "reopened",
+    "closed-new",
+    "reject",
+    "agent-notify",
+];
+
+/// A mail ready to be stored as an outgoing article and queued.
+#[derive(Debug, Clone)]
+pub struct OutMail {
+    /// autoresponse, notification, answer, failure-notice.
+    pub kind: &'static str,
+    /// The template or event behind it (new-ticket, agent-notify, answer, ...).
+    pub event: String,
+    pub bytes: Vec<u8>,
+    /// Envelope sender; `None` is the null sender of automatic mail.
+    pub env_from: Option<String>,
+    pub rcpts: Vec<String>,
+}
+
+/// The ticket as a template sees it.
+pub struct TicketView<'a> {
+    pub t: &'a TicketRef,
+    /// The subject without tag and reply prefixes.
+    pub subject: String,
+    pub created: String,
+    pub priority: String,
+    pub owner: Option<String>,
+}
+
+impl<'a> TicketView<'a> {
+    pub fn new(cfg: &Config, t: &'a TicketRef, subject: &str, created: &str) -> TicketView<'a> {
+        TicketView {
+            t,
+            subject: plain_subject(cfg, subject, &t.number),
+            created: created.to_string(),
+            priority: "normal".into(),
+            owner: None,
+        }
+    }
+}
+
+/// A subject without our tag and reply prefixes.
+pub fn plain_subject(cfg: &Config, subject: &str, number: &str) -> String {
+    let scheme = cfg.scheme();
+    let tagged = scheme.tag_subject(subject, number, false);
+    tagged
+        .strip_prefix(&scheme.tag(number))
+        .unwrap_or(&tagged)
+        .trim()
+        .to_string()
+}
+
+/// Everything about a message a template may show.
+pub fn context(
+    cfg: &Config,
+    view: &TicketView,
+    facts: &Facts,
+    body: &str,
+    event: Event,
+) -> Context {
+    let q = cfg.queue(&view.t.queue);
+    let sender = q.map(queue_sender);
+    let author = facts.author().cloned().unwrap_or_default();
+    Context {
+        ticket: template::Ticket {
+            number: view.t.number.clone(),
+            tag: cfg.scheme().tag(&view.t.number),
+            subject: view.subject.clone(),
+            queue: view.t.queue.clone(),
+            state: view.t.state.as_str().to_string(),
+            created: view.created.clone(),
+            priority: view.priority.clone(),
+            owner: view.owner.clone(),
+        },
+        customer: template::Customer {
+            name: author.name.clone(),
+            address: author.address.clone(),
+        },
+        article: template::Article {
+            subject: facts.subject.clone(),
+            from: author.display(),
+            date: facts.date.clone(),
+            body: body.to_string(),
+        },
+        queue: template::Queue {
+            name: view.t.queue.clone(),
+            address: sender.as_ref().map(|s| s.email.clone()).unwrap_or_default(),
+            display_name: sender.and_then(|s| s.name).unwrap_or_default(),
+        },
+        agent: None,
+        previous: None,
+        reason: None,
+        event,
+    }
+}
+
+/// The language for a message: its Content-Language/Accept-Language, else the queue's.
+pub fn language(cfg: &Config, out: &Outbound, facts: &Facts, queue: &str) -> String {
+    let prefs = facts.languages.join(", ");
+    let default = cfg
+        .queue(queue)
+        .map(|q| q.language.clone())
+        .unwrap_or_else(|| "en".into());
+    template::choose_language(
+        if prefs.is_empty() { None } else { Some(&prefs) },
+        None,
+        &out.templates.languages(),
+        &default,
+    )
+}
+
+/// An autoresponse (`template`) to `to`, threaded onto the customer's message.
+pub fn autoresponse(
+    cfg: &Config,
+    out: &Outbound,
+    template: &str,
+    ctx: &Context,
+    lang: &str,
+    facts: &Facts,
+    to: &str,
+    rng: &mut impl rand::Rng,
+) -> Result<OutMail, String> {
+    let queue = &ctx.ticket.queue;
+    let q = cfg
+        .queue(queue)
+        .ok_or_else(|| format!("queue {queue} is not configured"))?;
+    let from = queue_sender(q);
+    if from.email.is_empty() {
+        return Err(format!("queue {queue} has no address to send from"));
+    }
+    let rendered = out
+        .templates
+        .render(template, lang, queue, ctx)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no template {template} (language {lang})"))?;
+    let subject = tagged(
+        cfg,
+        rendered.subject.as_deref(),
+        &ctx.ticket.number,
+        &facts.subject,
+    );
+    let mut references = facts.references.clone();
+    references.extend(facts.message_id.iter().cloned());
+    let o = Outgoing {
+        from: from.clone(),
+        to: vec![Address {
+            name: None,
+            email: to.to_string(),
+        }],
+        cc: Vec::new(),
+        reply_to: Some(from),
+        subject,
+        message_id: out.signer.message_id(&ctx.ticket.number, &out.domain, rng),
+        in_reply_to: facts.message_id.clone(),
+        references,
+        date: Utc::now(),
+        auto: Auto::Replied,
+        loop_value: cfg.general.loop_value.clone(),
+        language: Some(lang.to_string()),
+        extra: Vec::new(),
+        body: rendered.body,
+        attachments: Vec::new(),
+    };
+    Ok(OutMail {
+        kind: "autoresponse",
+        event: template.to_string(),
+        bytes: compose::build(&o).map_err(|e| e.to_string())?,
+        env_from: None,
+        rcpts: vec![to.to_string()],
+    })
+}
+
+/// A notice to the queue's agents; replying to it answers the ticket (the reply address carries
+/// the ticket's secret, so it goes only to agents).
+pub fn notify(
+    cfg: &Config,
+    out: &Outbound,
+    ctx: &Context,
+    lang: &str,
+    agents: &[Mailbox],
+    facts: &Facts,
+    rng: &mut impl rand::Rng,
+) -> Result<Option<OutMail>, String> {
+    if agents.is_empty() {
+        return Ok(None);
+    }
+    let queue = &ctx.ticket.queue;
+    let q = cfg
+        .queue(queue)
+        .ok_or_else(|| format!("queue {queue} is not configured"))?;
+    let from = queue_sender(q);
+    if from.email.is_empty() {
+        return Err(format!("queue {queue} has no address to send from"));
+    }
+    let Some(rendered) = out
+        .templates
+        .render("agent-notify", lang, queue, ctx)
+        .map_err(|e| e.to_string())?
+    else {
+        return Err(format!("no template agent-notify (language {lang})"));
+    };
+    let number = &ctx.ticket.number;
+    let reply = Address {
+        name: from.name.clone(),
+        email: out.signer.reply_address(&from.email, number, false),
+    };
+    let note = out.signer.reply_address(&from.email, number, true);
+    let o = Outgoing {
+        from,
+        to: agents
+            .iter()
+            .map(|m| Address {
+                name: m.name.clone(),
+                email: m.address.clone(),
+            })
+            .collect(),
+        cc: Vec::new(),
+        reply_to: Some(reply),
+        subject: tagged(cfg, rendered.subject.as_deref(), number, &facts.subject),
+        message_id: out.signer.message_id(number, &out.domain, rng),
+        in_reply_to: facts.message_id.clone(),
+        references: facts.message_id.iter().cloned().collect(),
+        date: Utc::now(),
+        auto: Auto::Generated,
+        loop_value: cfg.general.loop_value.clone(),
+        language: Some(lang.to_string()),
+        extra: vec![("X-Postdesk-Note-Address".into(), note)],
+        body: rendered.body,
+        attachments: Vec::new(),
+    };
+    Ok(Some(OutMail {
+        kind: "notification",
+        event: "agent-notify".into(),
+        bytes: compose::build(&o).map_err(|e| e.to_string())?,
+        env_from: None,
+        rcpts: agents.iter().map(|m| m.address.clone()).collect(),
+    }))
+}
+
+/// An agent's answer as the customer receives it: from the queue, to the customer and the other
+/// participants, salutation and signature around the agent's text, the agent's attachments.
+#[allow(clippy::too_many_arguments)]
+pub fn relay(
+    cfg: &Config,
+    out: &Outbound,
+    ctx: &Context,
+    lang: &str,
+    to: &[String],
+    cc: &[String],
+    in_reply_to: Option<&str>,
+    subject: &str,
+    text: &str,
+    attachments: Vec<Attachment>,
+    rng: &mut impl rand::Rng,
+) -> Result<OutMail, String> {
+    let queue = &ctx.ticket.queue;
+    let q = cfg
+        .queue(queue)
+        .ok_or_else(|| format!("queue {queue} is not configured"))?;
+    let from = queue_sender(q);
+    if from.email.is_empty() {
+        return Err(format!("queue {queue} has no address to send from"));
+    }
+    let part = |name: &str| -> Result<String, String> {
+        Ok(out
+            .templates
+            .render(name, lang, queue, ctx)
+            .map_err(|e| e.to_string())?
+            .map(|r| r.body)
+            .unwrap_or_default())
+    };
+    let mut body = part("salutation")?;
+    if !body.is_empty() && !body.ends_with('\n') {
+        body.push('\n');
+    }
+    body.push_str(text.trim_end());
+    body.push('\n');
+    let signature = part("signature")?;
+    if !signature.is_empty() {
+        body.push('\n');
+        body.push_str(&signature);
+    }
+    let number = &ctx.ticket.number;
+    let addr = |e: &String| Address {
+        name: None,
+        email: e.clone(),
+    };
+    let o = Outgoing {
+        from: from.clone(),
+        to: to.iter().map(addr).collect(),
+        cc: cc.iter().map(addr).collect(),
+        reply_to: Some(from.clone()),
+        subject: cfg
+            .scheme()
+            .tag_subject(subject, number, subject_is_reply(subject)),
+        message_id: out.signer.message_id(number, &out.domain, rng),
+        in_reply_to: in_reply_to.map(str::to_string),
+        references: in_reply_to.iter().map(|s| s.to_string()).collect(),
+        date: Utc::now(),
+        auto: Auto::No,
+        loop_value: cfg.general.loop_value.clone(),
+        language: Some(lang.to_string()),
+        extra: Vec::new(),
+        body,
+        attachments,
+    };
+    Ok(OutMail {
+        kind: "answer",
+        event: "answer".into(),
+        bytes: compose::build(&o).map_err(|e| e.to_string())?,
+        env_from: Some(from.email),
+        rcpts: to.iter().chain(cc).cloned().collect(),
+    })
+}
+
+/// A plain notice to agents (a failed delivery, an answer that was not sent), not from a template.
+pub fn notice(
+    cfg: &Config,
+    out: &Outbound,
+    queue: &str,
+    number: &str,
+    to: &[String],
+    subject: &str,
+    body: String,
+    rng: &mut impl rand::Rng,
+) -> Result<OutMail, String> {
+    let q = cfg
+        .queue(queue)
+        .ok_or_else(|| format!("queue {queue} is not configured"))?;
+    let from = queue_sender(q);
+    if from.email.is_empty() || to.is_empty() {
+        return Err(format!(
+            "queue {queue}: no address to send a notice from or to"
+        ));
+    }
+    let o = Outgoing {
+        from: from.clone(),
+        to: to
+            .iter()
+            .map(|e| Address {
+                name: None,
+                email: e.clone(),
+            })
+            .collect(),
+        cc: Vec::new(),
+        reply_to: None,
+        subject: cfg.scheme().tag_subject(subject, number, false),
+        message_id: out.signer.message_id(number, &out.domain, rng),
+        in_reply_to: None,
+        references: Vec::new(),
+        date: Utc::now(),
+        auto: Auto::Generated,
+        loop_value: cfg.general.loop_value.clone(),
+        language: None,
+        extra: Vec::new(),
+        body,
+        attachments: Vec::new(),
+    };
+    Ok(OutMail {
+        kind: "failure-notice",
+        event: "notice".into(),
+        bytes: compose::build(&o).map_err(|e| e.to_string())?,
+        env_from: None,
+        rcpts: to.to_vec(),
+    })
+}
+
+fn subject_is_reply(s: &str) -> bool {
+    crate::number::strip_prefixes(s).len() != s.trim_start().len()
+}
+
+/// The template's subject (or, without one, the customer's) carrying the ticket's tag.
+fn tagged(cfg: &Config, rendered: Option<&str>, number: &str, fallback: &str) -> String {
+    let s = rendered
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(fallback);
+    cfg.scheme().tag_subject(s, number, false)
+}

@@ -1,0 +1,182 @@
+//! Tests for `commands`.
+
+use super::*;
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn every_command() {
+    let p = parse(
+        "#close\n#PENDING 2026-12-01\n#queue Billing\n#Owner alice\n#priority high\n\
+         #template refund_2-b\n#note\nHello\n",
+    );
+    assert_eq!(
+        p.commands,
+        vec![
+            Command::Close,
+            Command::Pending {
+                date: date(2026, 12, 1),
+                time: None
+            },
+            Command::Queue("Billing".into()),
+            Command::Owner("alice".into()),
+            Command::Priority(Priority::High),
+            Command::Template("refund_2-b".into()),
+            Command::Note,
+        ]
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.body, "Hello\n");
+}
+
+#[test]
+fn pending_with_time() {
+    for arg in ["2026-12-01 14:00", "2026-12-01T14:00", "2026-12-01   9:05"] {
+        let p = parse(&format!("#pending {arg}\nText"));
+        let Command::Pending { date: d, time } = &p.commands[0] else {
+            panic!("{p:?}")
+        };
+        assert_eq!(*d, date(2026, 12, 1));
+        assert!(time.is_some(), "{arg}");
+    }
+    let p = parse("#pending 2026-12-01 14:00");
+    assert_eq!(
+        p.commands,
+        vec![Command::Pending {
+            date: date(2026, 12, 1),
+            time: NaiveTime::from_hms_opt(14, 0, 0)
+        }]
+    );
+    assert_eq!(p.body, "");
+}
+
+#[test]
+fn priorities() {
+    for (arg, want) in [
+        ("low", Priority::Low),
+        ("1", Priority::Low),
+        ("2", Priority::Low),
+        ("Normal", Priority::Normal),
+        ("3", Priority::Normal),
+        ("HIGH", Priority::High),
+        ("4", Priority::High),
+        ("urgent", Priority::Urgent),
+        ("5", Priority::Urgent),
+    ] {
+        assert_eq!(
+            parse(&format!("#priority {arg}")).commands,
+            vec![Command::Priority(want)]
+        );
+        assert_eq!(Priority::parse(want.as_str()), Some(want));
+    }
+}
+
+#[test]
+fn leading_blank_lines_and_whitespace_and_bom() {
+    let p = parse("\u{feff}\n  \n   #close  \n\t#queue   Billing \n\nDear customer,\n\nthanks.\n");
+    assert_eq!(
+        p.commands,
+        vec![Command::Close, Command::Queue("Billing".into())]
+    );
+    assert_eq!(p.body, "Dear customer,\n\nthanks.\n");
+}
+
+#[test]
+fn stops_at_first_text_line() {
+    let p = parse("#close\nHello\n#queue Billing\n");
+    assert_eq!(p.commands, vec![Command::Close]);
+    assert_eq!(p.body, "Hello\n#queue Billing\n");
+    // A blank line ends the block too.
+    let p = parse("#close\n\n#queue Billing\nHello\n");
+    assert_eq!(p.commands, vec![Command::Close]);
+    assert_eq!(p.body, "#queue Billing\nHello\n");
+}
+
+#[test]
+fn commands_after_text_are_text() {
+    let body = "Hello,\n#close\n#note\n";
+    let p = parse(body);
+    assert!(p.commands.is_empty() && p.errors.is_empty());
+    assert_eq!(p.body, body);
+    // Untouched, leading blank lines included, when there is no command.
+    let body = "\n\n  Hi #close\n";
+    assert_eq!(parse(body).body, body);
+}
+
+#[test]
+fn hashtags_stay() {
+    let p = parse("#close\n#blessed and #grateful\nThanks\n");
+    assert_eq!(p.commands, vec![Command::Close]);
+    assert_eq!(p.body, "#blessed and #grateful\nThanks\n");
+    for body in [
+        "#closed today\n",
+        "# close\n",
+        "#\n",
+        "#closeall\n",
+        "#notes\n",
+    ] {
+        let p = parse(body);
+        assert!(p.commands.is_empty() && p.errors.is_empty(), "{body:?}");
+        assert_eq!(p.body, body);
+    }
+}
+
+#[test]
+fn crlf() {
+    let p = parse("\r\n#close\r\n#owner bob\r\n\r\nHello\r\nBye\r\n");
+    assert_eq!(
+        p.commands,
+        vec![Command::Close, Command::Owner("bob".into())]
+    );
+    assert_eq!(p.body, "Hello\r\nBye\r\n");
+}
+
+#[test]
+fn errors_are_collected_and_stripped() {
+    let p = parse(
+        "#pending tomorrow\n#priority extreme\n#queue\n#queue Bill ing\n#close now\n\
+         #template a/b\n#pending 2026-02-30\n#pending 2026-12-01 25:00\n#owner\nText\n",
+    );
+    assert!(p.commands.is_empty(), "{:?}", p.commands);
+    let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(p.errors[0].text, "#pending tomorrow");
+    assert!(
+        p.errors[0].message.contains("YYYY-MM-DD"),
+        "{}",
+        p.errors[0].message
+    );
+    assert!(p.errors[2].message.contains("missing"));
+    assert_eq!(p.body, "Text\n");
+}
+
+#[test]
+fn error_line_numbers_count_leading_blank_lines() {
+    let p = parse("\n\n#priority 9\n");
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(p.errors[0].line, 3);
+    assert_eq!(p.body, "");
+}
+
+#[test]
+fn last_one_wins() {
+    let p = parse("#queue A\n#close\n#queue B\n#priority 1\n#priority nope\n");
+    assert_eq!(
+        p.commands,
+        vec![
+            Command::Close,
+            Command::Queue("B".into()),
+            Command::Priority(Priority::Low)
+        ]
+    );
+    assert_eq!(p.errors.len(), 1);
+}
+
+#[test]
+fn empty_and_blank_bodies() {
+    assert_eq!(parse(""), Parsed::default());
+    assert_eq!(parse("\n\n").body, "\n\n");
+    assert_eq!(parse("#note").commands, vec![Command::Note]);
+}

@@ -1,0 +1,153 @@
+//! The `[outgoing]` and `[autoresponse]` sections, and a queue's `[queue.autoresponse]` overrides.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::transport::{Kind, SmtpConfig, TransportConfig};
+
+/// How mail leaves postdesk, and what identifies it as ours.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Outgoing {
+    /// `maildir` (a local outbox folder, the default), `smtp` or `sendmail`.
+    pub transport: Kind,
+    /// The local outbox Maildir, relative to data-dir.
+    pub outbox: PathBuf,
+    pub smtp: SmtpConfig,
+    /// The sendmail binary for `transport = "sendmail"` (run directly, no shell).
+    pub sendmail: PathBuf,
+    /// The sendmail program is killed after this long (a transient failure).
+    pub sendmail_timeout_seconds: u64,
+    /// Domain of our Message-IDs; empty: the domain of the first queue's first address.
+    pub domain: String,
+    /// The key that authenticates our Message-IDs and agents' reply addresses; relative to
+    /// data-dir. Created (32 random bytes, mode 0600) when missing.
+    pub secret_file: PathBuf,
+    /// A mail that could not be delivered for this long is given up and reported.
+    pub max_age_hours: u64,
+}
+
+impl Outgoing {
+    pub fn transport_config(&self) -> TransportConfig {
+        TransportConfig {
+            transport: self.transport,
+            outbox: self.outbox.clone(),
+            smtp: self.smtp.clone(),
+            sendmail: self.sendmail.clone(),
+            sendmail_timeout_seconds: self.sendmail_timeout_seconds,
+        }
+    }
+}
+
+impl Default for Outgoing {
+    fn default() -> Self {
+        let t = TransportConfig::default();
+        Outgoing {
+            transport: t.transport,
+            outbox: t.outbox,
+            smtp: t.smtp,
+            sendmail: t.sendmail,
+            sendmail_timeout_seconds: t.sendmail_timeout_seconds,
+            domain: String::new(),
+            secret_file: PathBuf::from("secret"),
+            max_age_hours: 120,
+        }
+    }
+}
+
+/// Which autoresponses are sent, and the limits that bound them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Autoresponse {
+    /// Folder of the templates; relative to the configuration file's folder.
+    pub templates: PathBuf,
+    pub new_ticket: bool,
+    pub follow_up: bool,
+    pub reopened: bool,
+    pub closed_new: bool,
+    pub reject: bool,
+    pub agent_notify: bool,
+    /// At most this many autoresponses to one address in 24 hours.
+    pub per_recipient_per_day: u32,
+    /// More than this many autoresponses in one minute pause them all (an alarm is logged).
+    pub circuit_breaker_per_minute: u32,
+}
+
+impl Default for Autoresponse {
+    fn default() -> Self {
+        Autoresponse {
+            templates: PathBuf::from("templates"),
+            new_ticket: true,
+            follow_up: false,
+            reopened: true,
+            closed_new: true,
+            reject: true,
+            agent_notify: true,
+            per_recipient_per_day: 10,
+            circuit_breaker_per_minute: 60,
+        }
+    }
+}
+
+impl Autoresponse {
+    pub fn switches(&self) -> Switches {
+        Switches {
+            new_ticket: self.new_ticket,
+            follow_up: self.follow_up,
+            reopened: self.reopened,
+            closed_new: self.closed_new,
+            reject: self.reject,
+            agent_notify: self.agent_notify,
+        }
+    }
+}
+
+/// One switch per template type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches {
+    pub new_ticket: bool,
+    pub follow_up: bool,
+    pub reopened: bool,
+    pub closed_new: bool,
+    pub reject: bool,
+    pub agent_notify: bool,
+}
+
+/// A queue's overrides: each key given replaces the global switch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct QueueSwitches {
+    pub new_ticket: Option<bool>,
+    pub follow_up: Option<bool>,
+    pub reopened: Option<bool>,
+    pub closed_new: Option<bool>,
+    pub reject: Option<bool>,
+    pub agent_notify: Option<bool>,
+}
+
+impl Switches {
+    pub fn with(self, q: &QueueSwitches) -> Switches {
+        Switches {
+            new_ticket: q.new_ticket.unwrap_or(self.new_ticket),
+            follow_up: q.follow_up.unwrap_or(self.follow_up),
+            reopened: q.reopened.unwrap_or(self.reopened),
+            closed_new: q.closed_new.unwrap_or(self.closed_new),
+            reject: q.reject.unwrap_or(self.reject),
+            agent_notify: q.agent_notify.unwrap_or(self.agent_notify),
+        }
+    }
+
+    /// Whether the template `name` is switched on.
+    pub fn allows(&self, name: &str) -> bool {
+        match name {
+            "new-ticket" => self.new_ticket,
+            "follow-up" => self.follow_up,
+            "reopened" => self.reopened,
+            "closed-new" => self.closed_new,
+            "reject" => self.reject,
+            "agent-notify" => self.agent_notify,
+            _ => false,
+        }
+    }
+}

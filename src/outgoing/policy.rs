@@ -1,0 +1,238 @@
+//! When postdesk answers by itself: pure decisions over the message, the ticket event and the
+//! counts the index supplies. Each answer is `Send` or `Suppress` with the reason that goes into
+//! the ticket's history and the mail log (DESIGN invariant 5).
+
+use crate::classify::Classification;
+use crate::classify_rules::is_unanswerable;
+use crate::decide::{Decision, Why};
+use crate::facts::Facts;
+use crate::outgoing::config::Switches;
+use crate::route::base_address;
+
+/// The autoresponse template an event calls for, if any.
+pub fn template_for(decision: &Decision) -> Option<&'static str> {
+    match decision {
+        Decision::New {
+            refers: Some((_, Why::Closed)),
+            ..
+        } => Some("closed-new"),
+        Decision::New { .. } => Some("new-ticket"),
+        Decision::FollowUp { reopen: true, .. } => Some("reopened"),
+        Decision::FollowUp { ticket, .. } if ticket.state == crate::index::State::Closed => None,
+        Decision::FollowUp { .. } => Some("follow-up"),
+        Decision::Reject { .. } => Some("reject"),
+        Decision::Duplicate(_) | Decision::Agent { .. } => None,
+    }
+}
+
+/// What the limits count, read from the index inside the batch's transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Autoresponses to this recipient in the last 24 hours.
+    pub to_recipient: u32,
+    /// Autoresponses to anyone in the last minute.
+    pub last_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_recipient_per_day: u32,
+    pub per_minute: u32,
+}
+
+/// Everything the decision reads.
+pub struct Inputs<'a> {
+    pub template: &'a str,
+    pub switches: Switches,
+    pub queue: &'a str,
+    pub facts: &'a Facts,
+    pub class: &'a Classification,
+    /// Set by a filter (spam, virus, a no-autoresponse rule): the reason.
+    pub suppressed_by_filter: Option<&'a str>,
+    pub own: &'a [String],
+    pub agents: &'a [String],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Send { to: String },
+    Suppress(String),
+}
+
+/// The address an answer goes to: Reply-To, else From.
+pub fn answer_address(facts: &Facts) -> Option<String> {
+    facts
+        .reply_to
+        .as_ref()
+        .or(facts.author())
+        .map(|m| m.address.clone())
+        .filter(|a| a.contains('@'))
+}
+
+/// The checks that need no counts: switches, automatic mail, filters, who the recipient is.
+pub fn autoresponse(i: &Inputs) -> Verdict {
+    if !i.switches.allows(i.template) {
+        return Verdict::Suppress(format!(
+            "autoresponse {} is off for queue {}",
+            i.template, i.queue
+        ));
+    }
+    if i.class.kind.is_automatic() {
+        let why = i.class.reasons.first().cloned().unwrap_or_default();
+        return Verdict::Suppress(format!(
+            "no autoresponse to automatic mail ({}{}{})",
+            i.class.kind.as_str(),
+            if why.is_empty() { "" } else { ": " },
+            why
+        ));
+    }
+    if let Some(r) = i.suppressed_by_filter {
+        return Verdict::Suppress(format!("no autoresponse: {r}"));
+    }
+    let Some(to) = answer_address(i.facts) else {
+        return Verdict::Suppress("no autoresponse: the message names no address to answer".into());
+    };
+    let base = base_address(&to);
+    if i.own.contains(&base) {
+        return Verdict::Suppress(format!("no autoresponse: {to} is one of our own addresses"));
+    }
+    if i.agents.contains(&base) {
+        return Verdict::Suppress(format!("no autoresponse: {to} is an agent"));
+    }
+    if is_unanswerable(&to) {
+        return Verdict::Suppress(format!("no autoresponse: {to} does not read replies"));
+    }
+    Verdict::Send { to }
+}
+
+/// The rate limits, applied after `autoresponse` said Send.
+pub fn within_limits(to: &str, counts: Counts, limits: Limits) -> Result<(), String> {
+    if counts.last_minute >= limits.per_minute {
+        return Err(format!(
+            "circuit breaker open: {} autoresponses in the last minute (limit {}); autoresponses paused",
+            counts.last_minute, limits.per_minute
+        ));
+    }
+    if counts.to_recipient >= limits.per_recipient_per_day {
+        return Err(format!(
+            "rate limit: {} autoresponses to {to} in 24 hours (limit {})",
+            counts.to_recipient, limits.per_recipient_per_day
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Kind;
+    use crate::facts::Mailbox;
+
+    fn facts(from: &str) -> Facts {
+        Facts {
+            from: Some(Mailbox::new(from)),
+            ..Facts::default()
+        }
+    }
+
+    fn class(kind: Kind) -> Classification {
+        Classification {
+            kind,
+            reasons: vec!["Auto-Submitted: auto-replied".into()],
+            bounce_of: None,
+        }
+    }
+
+    fn run(f: &Facts, kind: Kind, switches: Switches) -> Verdict {
+        let own = vec!["support@company.example".to_string()];
+        let agents = vec!["alice@company.example".to_string()];
+        autoresponse(&Inputs {
+            template: "new-ticket",
+            switches,
+            queue: "Support",
+            facts: f,
+            class: &class(kind),
+            suppressed_by_filter: None,
+            own: &own,
+            agents: &agents,
+        })
+    }
+
+    fn on() -> Switches {
+        crate::outgoing::config::Autoresponse::default().switches()
+    }
+
+    #[test]
+    fn answers_a_customer_and_no_one_else() {
+        let send = |from: &str| run(&facts(from), Kind::Normal, on());
+        assert_eq!(
+            send("jane@example.org"),
+            Verdict::Send {
+                to: "jane@example.org".into()
+            }
+        );
+        for from in [
+            "support@company.example",
+            "support+x@company.example",
+            "alice@company.example",
+            "noreply@shop.example",
+            "MAILER-DAEMON@mx.example",
+            "postmaster@mx.example",
+            "",
+        ] {
+            assert!(
+                matches!(send(from), Verdict::Suppress(_)),
+                "{from} must not be answered"
+            );
+        }
+        for kind in [
+            Kind::AutoReply,
+            Kind::Bounce,
+            Kind::List,
+            Kind::Bulk,
+            Kind::Loop,
+        ] {
+            let v = run(&facts("jane@example.org"), kind, on());
+            assert!(
+                matches!(&v, Verdict::Suppress(r) if r.contains(kind.as_str())),
+                "{v:?}"
+            );
+        }
+        let mut off = on();
+        off.new_ticket = false;
+        assert!(
+            matches!(run(&facts("jane@example.org"), Kind::Normal, off), Verdict::Suppress(r) if r.contains("off"))
+        );
+    }
+
+    #[test]
+    fn reply_to_wins_over_from() {
+        let mut f = facts("jane@example.org");
+        f.reply_to = Some(Mailbox::new("desk@example.org"));
+        assert_eq!(
+            run(&f, Kind::Normal, on()),
+            Verdict::Send {
+                to: "desk@example.org".into()
+            }
+        );
+    }
+
+    #[test]
+    fn limits() {
+        let l = Limits {
+            per_recipient_per_day: 10,
+            per_minute: 60,
+        };
+        let c = |to_recipient, last_minute| Counts {
+            to_recipient,
+            last_minute,
+        };
+        assert!(within_limits("a@x", c(9, 59), l).is_ok());
+        assert!(within_limits("a@x", c(10, 0), l)
+            .unwrap_err()
+            .contains("rate limit"));
+        assert!(within_limits("a@x", c(0, 60), l)
+            .unwrap_err()
+            .contains("circuit breaker"));
+    }
+}

@@ -1,0 +1,423 @@
+//! The outbox: sends what intake committed and queued, oldest first, through the configured
+//! transport; retries transient failures with exponential backoff; records a permanent failure
+//! (or a mail too old to keep trying) in the ticket's history and tells the queue's agents.
+//!
+//! Where a mail is if the process dies: queued in the index until the transport accepted it;
+//! then marked sent in the index (one commit), then a `sent` line in the ticket's event log
+//! (fsync'd, so `reindex` does not queue it again). A crash between the server's acceptance and
+//! the commit sends that one mail again after the restart, with the same Message-ID (the
+//! unavoidable window of any MTA); everything else is sent exactly once.
+//!
+//! One sender at a time per data directory (a lock file): the daemon's, or `run --once`'s.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::build;
+use super::Outbound;
+use crate::config::Config;
+use crate::index::{Index, NewArticle, Queued, TicketRef};
+use crate::intake::history::{self, HistoryLine};
+use crate::maillog::MailLog;
+use crate::store::{trace, Folder, Store};
+use crate::transport::{self, Envelope, SendError, Transport};
+
+/// Wakes the sender when a batch queued mail.
+#[derive(Default)]
+pub struct Waker {
+    flag: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Waker {
+    pub fn wake(&self) {
+        *self.flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_one();
+    }
+
+    /// Waits until woken or `timeout`; clears the flag.
+    fn wait(&self, timeout: Duration) {
+        let mut f = self.flag.lock().unwrap_or_else(|e| e.into_inner());
+        if !*f {
+            f = self
+                .cv
+                .wait_timeout(f, timeout)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        *f = false;
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+}
+
+pub struct Sender {
+    cfg: Config,
+    out: Arc<Outbound>,
+    store: Arc<Store>,
+    index: Index,
+    transport: Box<dyn Transport>,
+    log: MailLog,
+    _lock: File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
+    #[error("outbox: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("outgoing: {0}")]
+    Config(String),
+}
+
+impl Sender {
+    /// The sender for `data_dir`; `None` when another process holds the outbox lock.
+    pub fn open(
+        cfg: &Config,
+        out: Arc<Outbound>,
+        store: Arc<Store>,
+        data_dir: &Path,
+    ) -> Result<Option<Sender>, SenderError> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data_dir.join("outbox.lock"))?;
+        // SAFETY: flock on a file descriptor we own; no memory is shared.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Ok(None);
+        }
+        let transport =
+            transport::build(&cfg.transport_config(), data_dir).map_err(SenderError::Config)?;
+        let index = Index::open(&data_dir.join("index.sqlite"), cfg.general.durable)?;
+        let log_path = match cfg.general.mail_log.as_str() {
+            "-" => None,
+            p => Some(data_dir.join(p)),
+        };
+        Ok(Some(Sender {
+            cfg: cfg.clone(),
+            out,
+            store,
+            index,
+            transport,
+            log: MailLog::open(log_path.as_deref())?,
+            _lock: lock,
+        }))
+    }
+
+    pub fn describe(&self) -> String {
+        self.transport.describe()
+    }
+
+    /// Sends every mail due now, once each.
+    pub fn send_due(&mut self) -> Result<Sent, SenderError> {
+        let mut total = Sent::default();
+        loop {
+            let now = chrono::Utc::now().timestamp();
+            let due = self.index.due(now, 64)?;
+            if due.is_empty() {
+                return Ok(total);
+            }
+            for q in due {
+                match self.send_one(&q, now)? {
+                    Done::Sent => total.sent += 1,
+                    Done::Deferred => total.deferred += 1,
+                    Done::Failed => total.failed += 1,
+                }
+            }
+        }
+    }
+
+    /// Runs until `stop`: sends what is due, sleeps until woken or the next retry is due.
+    pub fn run(mut self, waker: Arc<Waker>, stop: Arc<AtomicBool>) {
+        let mut pause = Duration::from_millis(100);
+        while !stop.load(Ordering::SeqCst) {
+            match self.send_due() {
+                Ok(_) => pause = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::error!("outbox: {e}");
+                    pause = (pause * 2).min(Duration::from_secs(30));
+                    std::thread::sleep(pause);
+                }
+            }
+            let now = chrono::Utc::now().timestamp();
+            let next = match self.index.next_due() {
+                Ok(Some(t)) => Duration::from_secs((t - now).clamp(0, 5) as u64),
+                _ => Duration::from_secs(5),
+            };
+            // Another process (`deliver`) may queue mail too: look at least every few seconds.
+            waker.wait(next.max(Duration::from_millis(20)));
+        }
+    }
+
+    fn send_one(&mut self, q: &Queued, now: i64) -> Result<Done, SenderError> {
+        let raw = match self.read_article(q)? {
+            Some(r) => r,
+            None => {
+                let why = "the stored copy of this mail is missing";
+                self.fail(q, why)?;
+                return Ok(Done::Failed);
+            }
+        };
+        let body = &raw[trace::parse(&raw).body_offset..];
+        let env = Envelope {
+            from: (!q.env_from.is_empty()).then(|| q.env_from.clone()),
+            to: q.rcpts.clone(),
+        };
+        match self.transport.send(&env, body) {
+            Ok(answer) => {
+                let tx = self.index.begin()?;
+                tx.mark_sent(q.id)?;
+                let at = stamp();
+                let detail = format!("{} to {}", q.kind, q.rcpts.join(", "));
+                tx.add_history(&q.ticket, &at, "sent", &detail)?;
+                tx.commit()?;
+                self.event_line(q, "sent", &detail, &format!("sent:{}", q.file), &at);
+                self.log.fields(&[
+                    ("outbox", "sent"),
+                    ("ticket", &q.ticket),
+                    ("kind", &q.kind),
+                    ("to", &q.rcpts.join(",")),
+                    ("file", &q.file),
+                    ("answer", &answer),
+                ]);
+                Ok(Done::Sent)
+            }
+            Err(SendError::Transient(e)) => {
+                let age = Duration::from_secs((now - q.created).max(0) as u64);
+                let max = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
+                if transport::give_up(age, max) {
+                    self.fail(
+                        q,
+                        &format!("gave up after {} hours: {e}", age.as_secs() / 3600),
+                    )?;
+                    return Ok(Done::Failed);
+                }
+                let delay = transport::retry_delay(q.attempts, &mut rand::rng());
+                let next = now + delay.as_secs().max(1) as i64;
+                let tx = self.index.begin()?;
+                tx.mark_retry(q.id, next, &e)?;
+                tx.commit()?;
+                self.log.fields(&[
+                    ("outbox", "deferred"),
+                    ("ticket", &q.ticket),
+                    ("kind", &q.kind),
+                    ("to", &q.rcpts.join(",")),
+                    ("retry-in", &format!("{}s", delay.as_secs())),
+                    ("error", &e),
+                ]);
+                Ok(Done::Deferred)
+            }
+            Err(SendError::Permanent(e)) => {
+                self.fail(q, &e)?;
+                Ok(Done::Failed)
+            }
+        }
+    }
+
+    /// Records a permanent failure and tells the queue's agents (not for notices themselves,
+    /// so a failing notice cannot cause another).
+    fn fail(&mut self, q: &Queued, error: &str) -> Result<(), SenderError> {
+        let at = stamp();
+        let detail = format!("{} to {}: {error}", q.kind, q.rcpts.join(", "));
+        let tx = self.index.begin()?;
+        tx.mark_failed(q.id, error)?;
+        tx.add_history(&q.ticket, &at, "send-failed", &detail)?;
+        tx.commit()?;
+        self.event_line(
+            q,
+            "send-failed",
+            &detail,
+            &format!("failed:{}", q.file),
+            &at,
+        );
+        self.log.fields(&[
+            ("outbox", "failed"),
+            ("ticket", &q.ticket),
+            ("kind", &q.kind),
+            ("to", &q.rcpts.join(",")),
+            ("error", error),
+        ]);
+        if q.kind == "notification" || q.kind == "failure-notice" {
+            return Ok(());
+        }
+        if let Err(e) = self.report(q, error) {
+            tracing::error!(ticket = %q.ticket, "cannot report a failed delivery: {e}");
+        }
+        Ok(())
+    }
+
+    /// Files a notice to the queue's agents as an outgoing article and queues it.
+    fn report(&mut self, q: &Queued, error: &str) -> Result<(), SenderError> {
+        let Some(t) = self.index.ticket(&q.ticket)? else {
+            return Ok(());
+        };
+        let agents: Vec<String> = self
+            .cfg
+            .agents
+            .iter()
+            .filter(|a| a.queues.iter().any(|x| x.eq_ignore_ascii_case(&t.queue)))
+            .map(|a| a.address.clone())
+            .collect();
+        if agents.is_empty() {
+            return Ok(());
+        }
+        let body = format!(
+            "A mail of ticket {} could not be delivered and will not be retried.\n\n  kind:       {}\n  recipients: {}\n  error:      {error}\n",
+            q.ticket,
+            q.kind,
+            q.rcpts.join(", ")
+        );
+        let mail = build::notice(
+            &self.cfg,
+            &self.out,
+            &t.queue,
+            &t.number,
+            &agents,
+            &format!("Undeliverable: {}", t.subject),
+            body,
+            &mut rand::rng(),
+        )
+        .map_err(SenderError::Config)?;
+        let tref = TicketRef {
+            number: t.number.clone(),
+            queue: t.queue.clone(),
+            state: t.state,
+        };
+        let folder = Folder::ticket(
+            &tref.queue,
+            &tref.number,
+            tref.state == crate::index::State::Closed,
+        );
+        let facts = crate::parse::parse(&mail.bytes);
+        let at = stamp();
+        let now = chrono::Utc::now().timestamp();
+        let rcpts = mail.rcpts.join(", ");
+        let mut tr = trace::Trace::default();
+        tr.add(trace::TICKET, &tref.number)
+            .add(trace::QUEUE, &tref.queue)
+            .add(trace::DIRECTION, "out")
+            .add(trace::CLASSIFICATION, mail.kind)
+            .add(trace::EVENT, &mail.event)
+            .add(trace::ENVELOPE_FROM, "<>")
+            .add(trace::ENVELOPE_TO, &rcpts)
+            .add(trace::RECEIVED, &at)
+            .add(trace::DIGEST, &facts.digest);
+        let head = tr.render(&mail.bytes);
+        let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
+        self.store.write_staged(&staged, &head, &mail.bytes)?;
+        self.store.sync()?;
+        let mut article = crate::intake::build_article(
+            &facts,
+            &crate::classify::Classification::normal(),
+            &tref,
+            &mail.event,
+            false,
+            &staged.file,
+            &at,
+        );
+        article.direction = "out".into();
+        article.classification = mail.kind.into();
+        article.reply_addr = None;
+        let staged_path = staged.path.to_string_lossy().into_owned();
+        let tx = self.index.begin()?;
+        tx.insert_article(&NewArticle {
+            article: &article,
+            staged: Some(&staged_path),
+        })?;
+        let e = history::out_events(&tref.number, &at, mail.kind, &mail.event, &rcpts);
+        tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+        tx.enqueue(&Queued {
+            id: 0,
+            ticket: tref.number.clone(),
+            file: staged.file.clone(),
+            kind: mail.kind.into(),
+            env_from: String::new(),
+            rcpts: mail.rcpts.clone(),
+            state: "queued".into(),
+            attempts: 0,
+            created: now,
+            next_at: now,
+            last_error: None,
+        })?;
+        tx.commit()?;
+        let target = self.folder(&tref.number)?.unwrap_or(folder);
+        self.store.ensure_folder(&target)?;
+        self.store.place(&staged.path, &target, &staged.file)?;
+        self.store.sync()?;
+        let tx = self.index.begin()?;
+        tx.clear_staged(&staged_path)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A ticket's folder: where the index says, else wherever it is in the tree.
+    fn folder(&self, number: &str) -> Result<Option<Folder>, SenderError> {
+        if let Some(t) = self.index.ticket(number)? {
+            let f = Folder::ticket(&t.queue, number, t.state == crate::index::State::Closed);
+            if self.store.folder_exists(&f) {
+                return Ok(Some(f));
+            }
+        }
+        Ok(self.store.find_ticket(number)?)
+    }
+
+    /// The stored copy: still staged, or placed in the ticket's folder wherever it is now.
+    fn read_article(&self, q: &Queued) -> Result<Option<Vec<u8>>, SenderError> {
+        if let Some(staged) = self.index.staged_of(&q.file)? {
+            match std::fs::read(&staged) {
+                Ok(b) => return Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(folder) = self.folder(&q.ticket)? else {
+            return Ok(None);
+        };
+        match self.store.locate(&folder, &q.file) {
+            Some(p) => Ok(Some(std::fs::read(p)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The event-log line that tells `reindex` this mail is done. Best effort: the index
+    /// already knows, and a lost line only matters to a later reindex.
+    fn event_line(&self, q: &Queued, event: &str, detail: &str, key: &str, at: &str) {
+        let folder = match self.folder(&q.ticket) {
+            Ok(Some(f)) => f,
+            _ => return,
+        };
+        let line = HistoryLine {
+            at: at.to_string(),
+            event: event.into(),
+            detail: detail.into(),
+            key: key.into(),
+            value: None,
+        };
+        if let Err(e) = history::append_synced(&self.store.history_path(&folder), &line) {
+            tracing::warn!(ticket = %q.ticket, "event log: {e}");
+        }
+    }
+}
+
+enum Done {
+    Sent,
+    Deferred,
+    Failed,
+}
+
+fn stamp() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}

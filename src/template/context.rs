@@ -1,0 +1,156 @@
+//! What a template can see: the `Context` tree handed to minijinja as data (never as template
+//! source), and the sample values `postdesk check` renders every template against.
+//!
+//! Every field is documented for admins in `templates/README.md`; keep the two in step. An
+//! `Option` that is `None` renders as nothing, but reading a field of it (`agent.name` when
+//! there is no agent) is an error, so templates guard optional parts with `{% if agent %}`.
+
+use serde::Serialize;
+
+/// Everything a template may use. Serialised with serde; field names are the placeholder names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Context {
+    pub ticket: Ticket,
+    pub customer: Customer,
+    /// The message this mail answers or reports: the customer's new ticket, follow-up, or the
+    /// rejected message.
+    pub article: Article,
+    pub queue: Queue,
+    /// The agent answering (salutation, signature, standard responses); `None` in autoresponses.
+    pub agent: Option<Agent>,
+    /// `closed-new`: the closed ticket the customer wrote to; always set there.
+    pub previous: Option<Previous>,
+    /// `reject`: why the message was not accepted, in the admin's words.
+    pub reason: Option<String>,
+    /// `agent-notify`: what happened.
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    /// Digits only, e.g. `2016010110000019`.
+    pub number: String,
+    /// The subject tag with brackets, e.g. `[Ticket#2016010110000019]`.
+    pub tag: String,
+    /// The ticket's subject without the tag.
+    pub subject: String,
+    pub queue: String,
+    /// `open` or `closed`.
+    pub state: String,
+    /// When the ticket was opened, as the rest of postdesk prints it.
+    pub created: String,
+    pub priority: String,
+    /// The agent who owns the ticket, if any.
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Customer {
+    /// The display name from the From header, if there was one.
+    pub name: Option<String>,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Article {
+    pub subject: String,
+    /// The From header as received (display name and address).
+    pub from: String,
+    /// The Date header, if the message had a readable one.
+    pub date: Option<String>,
+    /// The customer's text, plain; quote it with `{{ article.body | quote }}`.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Queue {
+    pub name: String,
+    /// The address customers write to; autoresponses come from it.
+    pub address: String,
+    /// The name shown to customers, e.g. "Example Bank Customer Service".
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Previous {
+    pub number: String,
+    pub tag: String,
+}
+
+/// What happened to the ticket, for `agent-notify`. Serialises as `created`, `follow-up` or
+/// `reopened`, which is what templates compare `event` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Event {
+    Created,
+    FollowUp,
+    Reopened,
+}
+
+impl Event {
+    pub const ALL: [Event; 3] = [Event::Created, Event::FollowUp, Event::Reopened];
+}
+
+impl Context {
+    /// Plausible values with every optional field set, so that every `{% if %}` branch that
+    /// tests an optional value renders during `postdesk check`.
+    pub fn sample() -> Context {
+        Context {
+            ticket: Ticket {
+                number: "2016010110000019".into(),
+                tag: "[Ticket#2016010110000019]".into(),
+                subject: "Card blocked after three wrong PIN entries".into(),
+                queue: "Support".into(),
+                state: "open".into(),
+                created: "2016-01-01 10:00:00".into(),
+                priority: "3 normal".into(),
+                owner: Some("Jana Novak".into()),
+            },
+            customer: Customer {
+                name: Some("Erika Mustermann".into()),
+                address: "erika.mustermann@example.org".into(),
+            },
+            article: Article {
+                subject: "Card blocked after three wrong PIN entries".into(),
+                from: "Erika Mustermann <erika.mustermann@example.org>".into(),
+                date: Some("Fri, 01 Jan 2016 09:58:12 +0100".into()),
+                body: "Hello,\n\nmy debit card was blocked this morning at the cash machine.\n\
+                       > Please unblock it.\n\nRegards\nErika Mustermann\n"
+                    .into(),
+            },
+            queue: Queue {
+                name: "Support".into(),
+                address: "support@bank.example".into(),
+                display_name: "Example Bank Customer Service".into(),
+            },
+            agent: Some(Agent {
+                name: "Jana Novak".into(),
+                address: "jana.novak@bank.example".into(),
+            }),
+            previous: Some(Previous {
+                number: "2015122310000027".into(),
+                tag: "[Ticket#2015122310000027]".into(),
+            }),
+            reason: Some("Closed tickets accept no further messages.".into()),
+            event: Event::Created,
+        }
+    }
+
+    /// `sample()` with every optional field `None`: what a template must also survive.
+    pub fn sample_sparse() -> Context {
+        let mut c = Context::sample();
+        c.ticket.owner = None;
+        c.customer.name = None;
+        c.article.date = None;
+        c.agent = None;
+        c.previous = None;
+        c.reason = None;
+        c
+    }
+}
