@@ -200,7 +200,34 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// An event-log line committed with its batch and appended to the tree after it: kept
+    /// here until the append is durable, so recovery can finish it after a crash.
+    pub fn add_pending_line(&self, ticket: &str, line: &str) -> Result<i64> {
+        self.conn()
+            .prepare_cached("INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2)")?
+            .execute(params![ticket, line])?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    pub fn clear_pending_line(&self, id: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("DELETE FROM pending_lines WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+}
+
 impl Index {
+    /// Event-log lines committed but perhaps not yet in the tree: (id, ticket, line).
+    pub fn pending_lines(&self) -> Result<Vec<(i64, String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, ticket, line FROM pending_lines ORDER BY id")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Queued mail due at `now` (unix seconds), oldest first.
     pub fn due(&self, now: i64, limit: usize) -> Result<Vec<Queued>> {
         let mut st = self.conn.prepare_cached(&format!(

@@ -58,9 +58,11 @@ CREATE TABLE IF NOT EXISTS history (
     ticket TEXT NOT NULL,
     at     TEXT NOT NULL,
     event  TEXT NOT NULL,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    key    TEXT
 );
 CREATE INDEX IF NOT EXISTS history_ticket ON history(ticket);
+CREATE UNIQUE INDEX IF NOT EXISTS history_key ON history(ticket, key) WHERE key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS quarantine (
     id         INTEGER PRIMARY KEY,
     file       TEXT NOT NULL UNIQUE,
@@ -91,6 +93,11 @@ CREATE TABLE IF NOT EXISTS autoreplies (
 );
 CREATE INDEX IF NOT EXISTS autoreplies_recipient ON autoreplies(recipient, at);
 CREATE INDEX IF NOT EXISTS autoreplies_at ON autoreplies(at);
+CREATE TABLE IF NOT EXISTS pending_lines (
+    id     INTEGER PRIMARY KEY,
+    ticket TEXT NOT NULL,
+    line   TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS seen_sources (
     source TEXT NOT NULL,
     name   TEXT NOT NULL,
@@ -110,7 +117,8 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             "ALTER TABLE tickets ADD COLUMN owner TEXT;
              ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
              ALTER TABLE tickets ADD COLUMN pending TEXT;
-             ALTER TABLE articles ADD COLUMN reply_addr TEXT;",
+             ALTER TABLE articles ADD COLUMN reply_addr TEXT;
+             ALTER TABLE history ADD COLUMN key TEXT;",
         )?;
     }
     conn.execute_batch(SCHEMA)?;
@@ -122,6 +130,6 @@ pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM articles; DELETE FROM participants; DELETE FROM history; DELETE FROM counters;
          DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox;
-         DELETE FROM autoreplies;",
+         DELETE FROM autoreplies; DELETE FROM pending_lines;",
     )
 }

@@ -136,6 +136,26 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// An event from a ticket's event log, identified by its key: a replay after a crash
+    /// replaces the earlier row, as readers of the event log keep the last line per key.
+    pub fn add_history_keyed(
+        &self,
+        ticket: &str,
+        at: &str,
+        event: &str,
+        detail: &str,
+        key: &str,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO history(ticket, at, event, detail, key) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(ticket, key) WHERE key IS NOT NULL
+                 DO UPDATE SET at = excluded.at, event = excluded.event, detail = excluded.detail",
+            )?
+            .execute(params![ticket, at, event, detail, key])?;
+        Ok(())
+    }
+
     pub fn insert_quarantine(&self, q: &Quarantined, staged: Option<&str>) -> Result<()> {
         self.tx
             .prepare_cached(

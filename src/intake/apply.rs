@@ -25,7 +25,7 @@ pub(super) struct After<'a> {
     writes: Vec<(Staged, Vec<u8>, Cow<'a, [u8]>)>,
     pub renames: Vec<(Folder, Folder)>,
     places: Vec<(PathBuf, Folder, String)>,
-    history: Vec<(Folder, HistoryLine)>,
+    history: Vec<(Folder, HistoryLine, i64)>,
     /// Folders of tickets this batch opened: created without looking for them elsewhere.
     fresh: HashSet<Folder>,
     /// Outgoing mail was queued: wake the sender after the commit.
@@ -272,6 +272,9 @@ pub(super) fn batch(
     for staged in placer.unsynced() {
         tx.clear_staged(staged)?;
     }
+    for id in placer.unsynced_lines() {
+        tx.clear_pending_line(*id)?;
+    }
     tx.commit()?;
     placer.synced();
     if after.queued {
@@ -340,7 +343,7 @@ fn file_article<'a>(
     let mut head = tr.render(&msg.raw);
     head.extend(reply_line);
     let staged = store.reserve((head.len() + body.len()) as u64);
-    let article = build_article(
+    let mut article = build_article(
         facts,
         class,
         t,
@@ -349,6 +352,8 @@ fn file_article<'a>(
         &staged.file,
         tr.get(trace::RECEIVED).unwrap_or(""),
     );
+    // The size of the message as stored (its Reply-To renamed), as reindex reads it.
+    article.size = body.len() as u64;
     let staged_path = staged.path.to_string_lossy().into_owned();
     tx.insert_article(&NewArticle {
         article: &article,
@@ -464,8 +469,16 @@ pub(super) fn record(
     ticket: &TicketRef,
     line: HistoryLine,
 ) -> index::Result<()> {
-    tx.add_history(&ticket.number, &line.at, &line.event, &line.detail)?;
-    after.history.push((folder_of(ticket), line));
+    tx.add_history_keyed(
+        &ticket.number,
+        &line.at,
+        &line.event,
+        &line.detail,
+        &line.key,
+    )?;
+    let json = serde_json::to_string(&line).unwrap_or_default();
+    let id = tx.add_pending_line(&ticket.number, &json)?;
+    after.history.push((folder_of(ticket), line, id));
     Ok(())
 }
 

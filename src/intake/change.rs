@@ -83,14 +83,14 @@ impl Engine {
                 at: at.clone(),
                 event: event.into(),
                 detail: detail.clone(),
-                key,
+                key: key.clone(),
                 value: None,
             },
         )?;
         self.store.sync()?;
         let tx = self.index.begin()?;
         tx.set_ticket(number, &to.queue, to.state, &at)?;
-        tx.add_history(number, &at, event, &detail)?;
+        tx.add_history_keyed(number, &at, event, &detail, &key)?;
         tx.commit()?;
         Ok(Some(format!(
             "ticket {number} {event}: now {}",

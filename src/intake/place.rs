@@ -17,17 +17,23 @@ use crate::store::{Folder, Store};
 pub(super) struct Placement {
     pub renames: Vec<(Folder, Folder)>,
     pub places: Vec<(PathBuf, Folder, String)>,
-    pub history: Vec<(Folder, HistoryLine)>,
+    /// Event-log lines, with their `pending_lines` row.
+    pub history: Vec<(Folder, HistoryLine, i64)>,
     /// Folders of tickets the batch opened: created without looking for them elsewhere.
     pub fresh: HashSet<Folder>,
 }
 
 #[derive(Default)]
 pub(super) struct Placer {
-    running: Option<JoinHandle<Result<Vec<String>, IntakeError>>>,
+    running: Option<JoinHandle<Result<Placed, IntakeError>>>,
     /// Staged paths placed in the tree whose renames are not yet known durable.
     unsynced: Vec<String>,
+    /// Event-log lines appended but not yet known durable (`pending_lines` rows).
+    unsynced_lines: Vec<i64>,
 }
+
+/// What a placement did: staged paths placed, pending event-log lines appended.
+type Placed = (Vec<String>, Vec<i64>);
 
 impl Placer {
     pub fn start(&mut self, store: Arc<Store>, p: Placement) {
@@ -41,7 +47,8 @@ impl Placer {
             let placed = h.join().map_err(|_| {
                 IntakeError::Store(std::io::Error::other("placement thread panicked"))
             })??;
-            self.unsynced.extend(placed);
+            self.unsynced.extend(placed.0);
+            self.unsynced_lines.extend(placed.1);
         }
         Ok(())
     }
@@ -50,15 +57,20 @@ impl Placer {
         &self.unsynced
     }
 
+    pub fn unsynced_lines(&self) -> &[i64] {
+        &self.unsynced_lines
+    }
+
     /// The unsynced placements were made durable and marked placed.
     pub fn synced(&mut self) {
         self.unsynced.clear();
+        self.unsynced_lines.clear();
     }
 
     /// Settles, makes every placement durable and marks the rows placed.
     pub fn flush(&mut self, store: &Store, index: &mut index::Index) -> Result<(), IntakeError> {
         self.settle()?;
-        if self.unsynced.is_empty() {
+        if self.unsynced.is_empty() && self.unsynced_lines.is_empty() {
             return Ok(());
         }
         store.sync()?;
@@ -66,15 +78,18 @@ impl Placer {
         for staged in &self.unsynced {
             tx.clear_staged(staged)?;
         }
+        for id in &self.unsynced_lines {
+            tx.clear_pending_line(*id)?;
+        }
         tx.commit()?;
         index.end_lazy()?;
-        self.unsynced.clear();
+        self.synced();
         Ok(())
     }
 }
 
 /// Renames, placements and event-log lines after the commit. Returns the staged paths placed.
-fn finish(store: &Store, after: Placement) -> Result<Vec<String>, IntakeError> {
+fn finish(store: &Store, after: Placement) -> Result<Placed, IntakeError> {
     for (from, to) in &after.renames {
         if store.folder_exists(from) {
             store.rename_folder(from, to)?;
@@ -93,17 +108,20 @@ fn finish(store: &Store, after: Placement) -> Result<Vec<String>, IntakeError> {
     parallel::try_each(&groups, |(folder, files)| {
         place_group(store, folder, files, after.fresh.contains(*folder))
     })?;
-    for (folder, line) in &after.history {
+    for (folder, line, _) in &after.history {
         let folder = current_folder(store, folder, false)?;
         history::append(&store.history_path(&folder), line)?;
     }
     // Not synced here: the next batch's syncfs (or `Engine::flush`) makes these renames durable
     // and only then marks the rows placed and lets the sources go.
-    Ok(after
-        .places
-        .iter()
-        .map(|(staged, _, _)| staged.to_string_lossy().into_owned())
-        .collect())
+    Ok((
+        after
+            .places
+            .iter()
+            .map(|(staged, _, _)| staged.to_string_lossy().into_owned())
+            .collect(),
+        after.history.iter().map(|(_, _, id)| *id).collect(),
+    ))
 }
 
 fn place_group(

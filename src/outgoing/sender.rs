@@ -180,7 +180,7 @@ impl Sender {
                 tx.mark_sent(q.id)?;
                 let at = stamp();
                 let detail = format!("{} to {}", q.kind, q.rcpts.join(", "));
-                tx.add_history(&q.ticket, &at, "sent", &detail)?;
+                tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &format!("sent:{}", q.file))?;
                 tx.commit()?;
                 self.event_line(q, "sent", &detail, &format!("sent:{}", q.file), &at);
                 self.log.fields(&[
@@ -232,7 +232,13 @@ impl Sender {
         let detail = format!("{} to {}: {error}", q.kind, q.rcpts.join(", "));
         let tx = self.index.begin()?;
         tx.mark_failed(q.id, error)?;
-        tx.add_history(&q.ticket, &at, "send-failed", &detail)?;
+        tx.add_history_keyed(
+            &q.ticket,
+            &at,
+            "send-failed",
+            &detail,
+            &format!("failed:{}", q.file),
+        )?;
         tx.commit()?;
         self.event_line(
             q,

@@ -191,7 +191,7 @@ pub fn rebuild(
             }
         }
         for line in &lines {
-            tx.add_history(number, &line.at, &line.event, &line.detail)?;
+            tx.add_history_keyed(number, &line.at, &line.event, &line.detail, &line.key)?;
             // Changes of state move `updated`; a duplicate or a reject changed nothing.
             if matches!(line.event.as_str(), "closed" | "reopened" | "moved") {
                 tx.set_ticket(number, queue, tref.state, &line.at)?;

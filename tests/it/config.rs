@@ -57,6 +57,7 @@ fn the_repository_configuration_and_example_pass_check() {
     std::fs::create_dir_all(md.join("new")).unwrap();
     let text = example.replace("/var/mail/support", md.to_str().unwrap());
     std::fs::write(dir.path().join("e.toml"), text).unwrap();
+    crate::harness::copy_dir(&repo.join("templates"), &dir.path().join("templates"));
     let out = check(&dir.path().join("e.toml"));
     assert!(
         out.status.success(),

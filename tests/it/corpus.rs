@@ -33,6 +33,9 @@ fn corpus_sweep() {
     eprintln!("corpus sweep over {n} messages: {stdout}");
     let nums = |k: &str| -> u64 {
         stdout
+            .lines()
+            .next()
+            .unwrap_or("")
             .split(", ")
             .find_map(|p| p.trim().strip_prefix(&format!("{k} ")))
             .unwrap()

@@ -108,7 +108,8 @@ fn daemon_lifecycle() {
         err.contains("configuration not reloaded") && err.contains("bogus"),
         "{err}"
     );
-    assert_eq!(desk.tickets()[0]["articles"], 2);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    assert_eq!(desk.incoming(&n).len(), 2);
     desk.fsck_clean();
 }
 

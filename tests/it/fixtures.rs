@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::harness::BIN;
+use crate::harness::{incoming, BIN};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -118,7 +118,7 @@ fn fixtures_become_the_expected_tickets() {
         if let Some(r) = show["refers"].as_str() {
             refers.insert(n.to_string(), r.to_string());
         }
-        for a in show["articles"].as_array().unwrap() {
+        for a in &incoming(&show) {
             let text = fs::read(a["path"].as_str().unwrap()).unwrap();
             let text = String::from_utf8_lossy(&text[..text.len().min(2000)]).into_owned();
             let src = text

@@ -53,6 +53,10 @@ impl Desk {
             "[general]\ndata-dir = \"var\"\nloop-value = \"postdesk@company.example\"\n{general}\n{rest}\n{QUEUES}"
         );
         fs::write(&config, text).expect("write config");
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            &dir.path().join("templates"),
+        );
         Desk { dir, config, data }
     }
 
@@ -103,6 +107,11 @@ impl Desk {
 
     pub fn show(&self, number: &str) -> serde_json::Value {
         self.json(&["ticket", "show", number, "--json"])
+    }
+
+    /// The articles of a ticket that came in (not what postdesk sent).
+    pub fn incoming(&self, number: &str) -> Vec<serde_json::Value> {
+        incoming(&self.show(number))
     }
 
     /// Drains `maildir` once (files kept) and returns the summary line.
@@ -179,4 +188,29 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Copies a folder tree (the repository's templates into a desk).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for e in fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The incoming articles of a `ticket show --json` (customers' and agents' mail).
+pub fn incoming(show: &serde_json::Value) -> Vec<serde_json::Value> {
+    show["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .filter(|a| a["direction"] != "out")
+        .cloned()
+        .collect()
 }

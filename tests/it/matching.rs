@@ -1,6 +1,6 @@
 //! Follow-up matching end to end: tag, references, strangers, closed-ticket policies, duplicates.
 
-use crate::harness::{drop_mail, mail, post, Desk};
+use crate::harness::{drop_mail, incoming, mail, post, Desk};
 
 fn only_ticket(desk: &Desk) -> String {
     let t = desk.tickets();
@@ -50,7 +50,7 @@ fn tag_in_subject_joins_the_ticket_and_wrong_check_digit_does_not() {
     let summary = desk.drain(&md);
     assert!(summary.contains("new tickets 1, follow-ups 1"), "{summary}");
     let show = desk.show(&n);
-    assert_eq!(show["articles"].as_array().unwrap().len(), 2);
+    assert_eq!(incoming(&show).len(), 2);
     desk.fsck_clean();
 }
 
@@ -88,7 +88,7 @@ fn stranger_opens_a_new_ticket_that_records_the_reference() {
     let hist = serde_json::to_string(&shown["history"]).unwrap();
     assert!(hist.contains("suspected-stranger"), "{hist}");
     // The original ticket got nothing.
-    assert_eq!(desk.show(&n)["articles"].as_array().unwrap().len(), 1);
+    assert_eq!(desk.incoming(&n).len(), 1);
 
     // An address copied on the ticket is a participant.
     let cc = "Cc: kollege@example.org\r\n";
@@ -113,7 +113,7 @@ fn stranger_opens_a_new_ticket_that_records_the_reference() {
     );
     let s = desk.drain(&md);
     assert!(s.contains("follow-ups 1"), "{s}");
-    assert_eq!(desk.show(&n)["articles"].as_array().unwrap().len(), 3);
+    assert_eq!(desk.incoming(&n).len(), 3);
     desk.fsck_clean();
 }
 
@@ -144,7 +144,7 @@ fn accept_and_mark_files_the_strangers_mail_marked() {
     );
     desk.drain(&md);
     let show = desk.show(&n);
-    let arts = show["articles"].as_array().unwrap();
+    let arts = incoming(&show);
     assert_eq!(arts.len(), 2);
     assert_eq!(arts[1]["stranger"], true);
     desk.fsck_clean();
@@ -266,7 +266,7 @@ on-closed = "reject"
     let s = desk.drain(&md);
     assert!(s.contains("quarantined 1"), "{s}");
     let show = desk.show(&n);
-    assert_eq!(show["articles"].as_array().unwrap().len(), 1);
+    assert_eq!(incoming(&show).len(), 1);
     assert!(serde_json::to_string(&show["history"])
         .unwrap()
         .contains("rejected"));
@@ -336,7 +336,7 @@ fn explain_shows_each_decision_and_changes_nothing() {
         &format!("subject carries the tag of ticket {n}"),
         "is not a participant",
         "new ticket in Billing",
-        "autoresponse:   never",
+        "autoresponse:   no autoresponse to automatic mail (auto-reply",
     ] {
         assert!(out.contains(want), "{want:?} missing in:\n{out}");
     }

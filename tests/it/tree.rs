@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::harness::{drop_mail, files_in, post, Desk};
+use crate::harness::{drop_mail, files_in, incoming, post, Desk};
 
 fn snapshot(desk: &Desk) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
@@ -96,7 +96,7 @@ fn state_changes_are_folder_renames() {
         (Some("Billing"), Some("open"))
     );
     assert!(store.join(format!(".Billing.{n}")).is_dir());
-    for a in show["articles"].as_array().unwrap() {
+    for a in &incoming(&show) {
         assert!(
             fs::metadata(a["path"].as_str().unwrap()).is_ok(),
             "article path {a}"
