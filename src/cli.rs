@@ -41,6 +41,9 @@ pub enum Command {
         /// The message file (raw RFC 5322).
         file: PathBuf,
     },
+    /// Look at the outgoing queue, or send what is queued now.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Rebuild the index from the folder tree alone.
     Reindex,
     /// Compare the tree and the index; exit 1 when they differ.
@@ -95,6 +98,20 @@ pub enum TicketCommand {
     Reopen { number: String },
     /// Move a ticket to another queue.
     Move { number: String, queue: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outgoing mail: queued, sent and failed.
+    List {
+        /// Only mail still queued.
+        #[arg(long)]
+        queued: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send every queued mail now, ignoring retry times (like `postqueue -f`).
+    Flush,
 }
 
 /// A failure with the exit code it maps to (sysexits where one fits).

@@ -3,6 +3,7 @@
 mod check;
 mod deliver;
 mod explain;
+mod outbox;
 mod run;
 mod ticket;
 mod tree;
@@ -23,6 +24,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Check => check::check(&ctx),
         Command::Ticket(t) => ticket::ticket(&ctx, t),
         Command::Explain { file } => explain::explain(&ctx, &file),
+        Command::Outbox(o) => outbox::outbox(&ctx, o),
         Command::Reindex => tree::reindex(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),
     }

@@ -85,6 +85,9 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 created: t.created.clone(),
                 updated: t.updated.clone(),
                 refers: t.refers.clone(),
+                priority: t.priority.clone(),
+                owner: t.owner.clone(),
+                pending: t.pending.clone(),
                 ticket: t,
                 folder: folder.imap_name(),
                 articles,
@@ -139,6 +142,9 @@ struct TicketView {
     created: String,
     updated: String,
     refers: Option<String>,
+    priority: String,
+    owner: Option<String>,
+    pending: Option<String>,
     folder: String,
     articles: Vec<ArticleView>,
     history: Vec<Event>,
@@ -178,6 +184,15 @@ fn print_ticket(v: &TicketView) {
     if let Some(r) = &t.refers {
         println!("Refers:   {r}");
     }
+    println!(
+        "Priority: {}   Owner: {}{}",
+        t.priority,
+        t.owner.as_deref().unwrap_or("-"),
+        t.pending
+            .as_deref()
+            .map(|p| format!("   Pending until: {p}"))
+            .unwrap_or_default()
+    );
     println!();
     for (i, a) in v.articles.iter().enumerate() {
         println!(

@@ -166,6 +166,14 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Makes every queued mail due now.
+    pub fn retry_all_now(&self, now: i64) -> Result<usize> {
+        Ok(self
+            .conn()
+            .prepare_cached("UPDATE outbox SET next_at = ?1 WHERE state = 'queued'")?
+            .execute([now])?)
+    }
+
     /// Drops rate-limit entries older than `before`.
     pub fn prune_autoreplies(&self, before: i64) -> Result<()> {
         self.conn()

@@ -13,4 +13,5 @@ mod dovecot;
 mod fixtures;
 mod matching;
 mod mutations;
+mod outgoing;
 mod tree;

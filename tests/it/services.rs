@@ -618,12 +618,17 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
+        SmtpSink::start_at(None)
+    }
+
+    /// A sink on `port` (e.g. where a stopped one was), or on a free port.
+    pub fn start_at(fixed: Option<u16>) -> SmtpSink {
         require(PYTHON);
         let mut last_err = String::new();
         for _attempt in 0..3 {
             let tmp = short_tempdir("pdsmtp-");
             let dir = tmp.path().join("out");
-            let port = free_port();
+            let port = fixed.unwrap_or_else(free_port);
             let log = tmp.path().join("sink.log");
             let mut child = Command::new(PYTHON)
                 .arg("-c")
