@@ -74,13 +74,15 @@ CONFIG = """\
 [general]
 data-dir = "var"
 durable = true
+[autoresponse]
+templates = "%s"
 [[queue]]
 name = "Support"
 addresses = ["support@company.example"]
 [[queue]]
 name = "Billing"
 addresses = ["billing@company.example"]
-"""
+""" % (REPO / "templates")
 
 SUMMARY_RE = re.compile(
     r"processed (\d+), new tickets (\d+), follow-ups (\d+), duplicates (\d+), "

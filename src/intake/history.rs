@@ -79,20 +79,10 @@ pub fn split_refers(v: &str) -> (&str, &str) {
 }
 
 pub fn append(path: &Path, line: &HistoryLine) -> io::Result<()> {
-    append_file(path, line).map(drop)
-}
-
-/// `append`, then fsync: for lines that nothing else makes durable (a mail was sent).
-pub fn append_synced(path: &Path, line: &HistoryLine) -> io::Result<()> {
-    append_file(path, line)?.sync_data()
-}
-
-fn append_file(path: &Path, line: &HistoryLine) -> io::Result<std::fs::File> {
     let mut s = serde_json::to_string(line).map_err(io::Error::other)?;
     s.push('\n');
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;
-    f.write_all(s.as_bytes())?;
-    Ok(f)
+    f.write_all(s.as_bytes())
 }
 
 /// The events an outgoing article records (`kind` autoresponse, notification, answer,

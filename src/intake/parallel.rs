@@ -13,7 +13,12 @@ pub fn width() -> usize {
 
 /// `f` over every item, in parallel chunks; results in input order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = width().min(items.len());
+    map_on(items, width(), f)
+}
+
+/// `map` on `threads` threads (for work that waits on the network rather than the CPU).
+pub fn map_on<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.min(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }

@@ -3,10 +3,11 @@
 //! (or a mail too old to keep trying) in the ticket's history and tells the queue's agents.
 //!
 //! Where a mail is if the process dies: queued in the index until the transport accepted it;
-//! then marked sent in the index (one commit), then a `sent` line in the ticket's event log
-//! (fsync'd, so `reindex` does not queue it again). A crash between the server's acceptance and
-//! the commit sends that one mail again after the restart, with the same Message-ID (the
-//! unavoidable window of any MTA); everything else is sent exactly once.
+//! then marked sent in the index (one commit, at once, surviving a crash of the process), then
+//! a `sent` line in the ticket's event log (synced with its group, so `reindex` does not queue
+//! it again). A crash between the server's acceptance and that commit sends that one mail again
+//! after the restart, with the same Message-ID (the window every MTA has); a power loss may
+//! resend the last few. Everything else is sent exactly once.
 //!
 //! One sender at a time per data directory (a lock file): the daemon's, or `run --once`'s.
 
@@ -119,20 +120,52 @@ impl Sender {
         self.transport.describe()
     }
 
-    /// Sends every mail due now, once each.
+    /// Sends every mail due now, once each. Mails go out in groups: each is handed to the
+    /// transport, then one commit and one sync record the whole group.
     pub fn send_due(&mut self) -> Result<Sent, SenderError> {
         let mut total = Sent::default();
         loop {
             let now = chrono::Utc::now().timestamp();
-            let due = self.index.due(now, 64)?;
+            let due = self.index.due(now, GROUP)?;
             if due.is_empty() {
                 return Ok(total);
             }
-            for q in due {
-                match self.send_one(&q, now)? {
-                    Done::Sent => total.sent += 1,
-                    Done::Deferred => total.deferred += 1,
-                    Done::Failed => total.failed += 1,
+            // Reading is local and quick; sending waits on the network, so several go at once.
+            let ready: Vec<(Queued, Result<Vec<u8>, Try>)> = due
+                .into_iter()
+                .map(|q| {
+                    let r = self.load(&q);
+                    (q, r)
+                })
+                .collect();
+            let transport = &self.transport;
+            let max_age = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
+            let results =
+                crate::intake::parallel::map_on(&ready, transport::SEND_LANES, |(q, r)| match r {
+                    Ok(raw) => attempt(transport.as_ref(), q, raw, now, max_age),
+                    Err(t) => t.clone(),
+                });
+            let mut tried = Vec::with_capacity(ready.len());
+            for ((q, _), t) in ready.into_iter().zip(results) {
+                self.record(&q, &t, now)?;
+                tried.push((q, t));
+            }
+            // The group's event-log lines, made durable together.
+            if let Err(e) = self.store.sync() {
+                tracing::warn!("outbox: syncing event logs: {e}");
+            }
+            for (q, t) in &tried {
+                match t {
+                    Try::Sent(_) => total.sent += 1,
+                    Try::Retry(..) => total.deferred += 1,
+                    Try::Failed(e) => {
+                        total.failed += 1;
+                        if q.kind != "notification" && q.kind != "failure-notice" {
+                            if let Err(err) = self.report(q, e) {
+                                tracing::error!(ticket = %q.ticket, "cannot report a failed delivery: {err}");
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -160,105 +193,77 @@ impl Sender {
         }
     }
 
-    fn send_one(&mut self, q: &Queued, now: i64) -> Result<Done, SenderError> {
-        let raw = match self.read_article(q)? {
-            Some(r) => r,
-            None => {
-                let why = "the stored copy of this mail is missing";
-                self.fail(q, why)?;
-                return Ok(Done::Failed);
-            }
-        };
-        let body = &raw[trace::parse(&raw).body_offset..];
-        let env = Envelope {
-            from: (!q.env_from.is_empty()).then(|| q.env_from.clone()),
-            to: q.rcpts.clone(),
-        };
-        match self.transport.send(&env, body) {
-            Ok(answer) => {
-                let tx = self.index.begin()?;
-                tx.mark_sent(q.id)?;
-                let at = stamp();
-                let detail = format!("{} to {}", q.kind, q.rcpts.join(", "));
-                tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &format!("sent:{}", q.file))?;
-                tx.commit()?;
-                self.event_line(q, "sent", &detail, &format!("sent:{}", q.file), &at);
-                self.log.fields(&[
-                    ("outbox", "sent"),
-                    ("ticket", &q.ticket),
-                    ("kind", &q.kind),
-                    ("to", &q.rcpts.join(",")),
-                    ("file", &q.file),
-                    ("answer", &answer),
-                ]);
-                Ok(Done::Sent)
-            }
-            Err(SendError::Transient(e)) => {
-                let age = Duration::from_secs((now - q.created).max(0) as u64);
-                let max = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
-                if transport::give_up(age, max) {
-                    self.fail(
-                        q,
-                        &format!("gave up after {} hours: {e}", age.as_secs() / 3600),
-                    )?;
-                    return Ok(Done::Failed);
-                }
-                let delay = transport::retry_delay(q.attempts, &mut rand::rng());
-                let next = now + delay.as_secs().max(1) as i64;
-                let tx = self.index.begin()?;
-                tx.mark_retry(q.id, next, &e)?;
-                tx.commit()?;
-                self.log.fields(&[
-                    ("outbox", "deferred"),
-                    ("ticket", &q.ticket),
-                    ("kind", &q.kind),
-                    ("to", &q.rcpts.join(",")),
-                    ("retry-in", &format!("{}s", delay.as_secs())),
-                    ("error", &e),
-                ]);
-                Ok(Done::Deferred)
-            }
-            Err(SendError::Permanent(e)) => {
-                self.fail(q, &e)?;
-                Ok(Done::Failed)
+    /// The stored copy of a queued mail, or what to record when it cannot be read.
+    fn load(&self, q: &Queued) -> Result<Vec<u8>, Try> {
+        match self.read_article(q) {
+            Ok(Some(raw)) => Ok(raw),
+            Ok(None) => Err(Try::Failed(
+                "the stored copy of this mail is missing".into(),
+            )),
+            Err(e) => {
+                let delay = transport::retry_delay(q.attempts + 1, &mut rand::rng());
+                Err(Try::Retry(format!("reading the stored copy: {e}"), delay))
             }
         }
     }
 
-    /// Records a permanent failure and tells the queue's agents (not for notices themselves,
-    /// so a failing notice cannot cause another).
-    fn fail(&mut self, q: &Queued, error: &str) -> Result<(), SenderError> {
+    /// Records what became of one mail, at once: a commit that survives a crash of the process
+    /// (not a power loss, which may resend the last few), then its event-log line and the
+    /// mail log.
+    fn record(&mut self, q: &Queued, t: &Try, now: i64) -> Result<(), SenderError> {
         let at = stamp();
-        let detail = format!("{} to {}: {error}", q.kind, q.rcpts.join(", "));
-        let tx = self.index.begin()?;
-        tx.mark_failed(q.id, error)?;
-        tx.add_history_keyed(
-            &q.ticket,
-            &at,
-            "send-failed",
-            &detail,
-            &format!("failed:{}", q.file),
-        )?;
-        tx.commit()?;
-        self.event_line(
-            q,
-            "send-failed",
-            &detail,
-            &format!("failed:{}", q.file),
-            &at,
-        );
-        self.log.fields(&[
-            ("outbox", "failed"),
-            ("ticket", &q.ticket),
-            ("kind", &q.kind),
-            ("to", &q.rcpts.join(",")),
-            ("error", error),
-        ]);
-        if q.kind == "notification" || q.kind == "failure-notice" {
-            return Ok(());
+        let to = q.rcpts.join(", ");
+        let mut line = None;
+        let tx = self.index.begin_lazy()?;
+        match t {
+            Try::Sent(_) => {
+                let detail = format!("{} to {to}", q.kind);
+                let key = format!("sent:{}", q.file);
+                tx.mark_sent(q.id)?;
+                tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &key)?;
+                line = Some(("sent", detail, key));
+            }
+            Try::Retry(e, delay) => {
+                tx.mark_retry(q.id, now + delay.as_secs().max(1) as i64, e)?;
+            }
+            Try::Failed(e) => {
+                let detail = format!("{} to {to}: {e}", q.kind);
+                let key = format!("failed:{}", q.file);
+                tx.mark_failed(q.id, e)?;
+                tx.add_history_keyed(&q.ticket, &at, "send-failed", &detail, &key)?;
+                line = Some(("send-failed", detail, key));
+            }
         }
-        if let Err(e) = self.report(q, error) {
-            tracing::error!(ticket = %q.ticket, "cannot report a failed delivery: {e}");
+        tx.commit()?;
+        self.index.end_lazy()?;
+        if let Some((event, detail, key)) = line {
+            self.event_line(q, event, &detail, &key, &at);
+        }
+        let to = q.rcpts.join(",");
+        match t {
+            Try::Sent(answer) => self.log.fields(&[
+                ("outbox", "sent"),
+                ("ticket", &q.ticket),
+                ("kind", &q.kind),
+                ("to", &to),
+                ("file", &q.file),
+                ("answer", answer),
+            ]),
+            Try::Retry(e, delay) => self.log.fields(&[
+                ("outbox", "deferred"),
+                ("ticket", &q.ticket),
+                ("kind", &q.kind),
+                ("to", &to),
+                ("retry-in", &format!("{}s", delay.as_secs())),
+                ("error", e),
+            ]),
+            Try::Failed(e) => self.log.fields(&[
+                ("outbox", "failed"),
+                ("ticket", &q.ticket),
+                ("kind", &q.kind),
+                ("to", &to),
+                ("error", e),
+            ]),
         }
         Ok(())
     }
@@ -410,16 +415,42 @@ impl Sender {
             key: key.into(),
             value: None,
         };
-        if let Err(e) = history::append_synced(&self.store.history_path(&folder), &line) {
+        if let Err(e) = history::append(&self.store.history_path(&folder), &line) {
             tracing::warn!(ticket = %q.ticket, "event log: {e}");
         }
     }
 }
 
-enum Done {
-    Sent,
-    Deferred,
-    Failed,
+/// Mails taken from the queue at a time; their event-log lines are synced together.
+const GROUP: usize = 32;
+
+/// Hands one mail (its stored copy, trace headers stripped) to the transport.
+fn attempt(t: &dyn Transport, q: &Queued, raw: &[u8], now: i64, max_age: Duration) -> Try {
+    let body = &raw[trace::parse(raw).body_offset..];
+    let env = Envelope {
+        from: (!q.env_from.is_empty()).then(|| q.env_from.clone()),
+        to: q.rcpts.clone(),
+    };
+    match t.send(&env, body) {
+        Ok(answer) => Try::Sent(answer),
+        Err(SendError::Permanent(e)) => Try::Failed(e),
+        Err(SendError::Transient(e)) => {
+            let age = Duration::from_secs((now - q.created).max(0) as u64);
+            if transport::give_up(age, max_age) {
+                Try::Failed(format!("gave up after {} hours: {e}", age.as_secs() / 3600))
+            } else {
+                Try::Retry(e, transport::retry_delay(q.attempts + 1, &mut rand::rng()))
+            }
+        }
+    }
+}
+
+/// What handing a mail to the transport came to.
+#[derive(Clone)]
+enum Try {
+    Sent(String),
+    Retry(String, Duration),
+    Failed(String),
 }
 
 fn stamp() -> String {

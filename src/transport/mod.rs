@@ -20,6 +20,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// Mails handed to a transport at the same time (the SMTP pool keeps as many connections).
+pub const SEND_LANES: usize = 8;
+
 pub use maildir::MaildirTransport;
 pub use sendmail::SendmailTransport;
 pub use smtp::SmtpSender;

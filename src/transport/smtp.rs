@@ -58,7 +58,7 @@ impl SmtpSender {
             // Idle connections are closed after a minute; servers often drop them sooner anyway.
             .pool_config(
                 PoolConfig::new()
-                    .max_size(4)
+                    .max_size(super::SEND_LANES as u32)
                     .idle_timeout(Duration::from_secs(60)),
             );
         if let Some(h) = &cfg.helo {
