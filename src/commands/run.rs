@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     println!("{}", summary.line());
     if let Err(e) = engine.flush() {
         tracing::error!("{e}");
-        failure.get_or_insert(e.into());
+        failure.get_or_insert(e);
     }
     send_once(&cfg, &engine);
     match failure {

@@ -193,12 +193,10 @@ pub(super) fn answer<'a>(
             problems.iter().map(|p| format!("  - {p}\n")).collect::<String>()
         );
         let subject = format!("Not sent: {}", facts.subject);
-        match build::notice(
-            cfg,
-            out,
+        match (build::Mailer { cfg, out }).notice(
             &to.queue,
             &to.number,
-            &[mail.address.clone()],
+            std::slice::from_ref(&mail.address),
             &subject,
             body,
             rng,
@@ -228,17 +226,17 @@ pub(super) fn answer<'a>(
     ctx.ticket.queue = to.queue.clone();
     ctx.ticket.state = to.state.as_str().to_string();
     let in_reply_to = head.as_ref().and_then(|h| h.message_id.clone());
-    let relay = build::relay(
-        cfg,
-        out,
+    let relay = build::Mailer { cfg, out }.relay(
         &ctx,
         &lang,
-        &[recipient.clone()],
-        &cc,
-        in_reply_to.as_deref(),
-        &facts.subject,
-        &body,
-        text::attachments(&msg.raw),
+        build::Answer {
+            to: std::slice::from_ref(&recipient),
+            cc: &cc,
+            in_reply_to: in_reply_to.as_deref(),
+            subject: &facts.subject,
+            text: &body,
+            attachments: text::attachments(&msg.raw),
+        },
         rng,
     );
     match relay {

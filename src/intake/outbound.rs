@@ -111,6 +111,7 @@ pub(super) fn respond(
         return Ok(Vec::new());
     };
     let cfg = &rules.cfg;
+    let mailer = build::Mailer { cfg, out };
     let mut said = Vec::new();
     let switches = cfg.switches(&t.queue);
     let body = text::body_text_capped(raw, text::MAX_NOTIFY_TEXT);
@@ -177,25 +178,22 @@ pub(super) fn respond(
                         }
                         suppress(&mut said, tx, after, "autoresponse", reason)?
                     }
-                    Ok(()) => {
-                        match build::autoresponse(cfg, out, template, &ctx, &lang, facts, &to, rng)
-                        {
-                            Ok(mail) => {
-                                said.push(format!("autoresponse {template} queued to {to}"));
-                                stage_out(store, tx, after, t, mail, clock)?;
-                            }
-                            Err(e) => {
-                                tracing::error!(ticket = %t.number, "autoresponse {template}: {e}");
-                                suppress(
-                                    &mut said,
-                                    tx,
-                                    after,
-                                    "autoresponse",
-                                    format!("cannot build: {e}"),
-                                )?
-                            }
+                    Ok(()) => match mailer.autoresponse(template, &ctx, &lang, facts, &to, rng) {
+                        Ok(mail) => {
+                            said.push(format!("autoresponse {template} queued to {to}"));
+                            stage_out(store, tx, after, t, mail, clock)?;
                         }
-                    }
+                        Err(e) => {
+                            tracing::error!(ticket = %t.number, "autoresponse {template}: {e}");
+                            suppress(
+                                &mut said,
+                                tx,
+                                after,
+                                "autoresponse",
+                                format!("cannot build: {e}"),
+                            )?
+                        }
+                    },
                 }
             }
         }
@@ -217,7 +215,7 @@ pub(super) fn respond(
             .queue(&t.queue)
             .map(|q| q.language.clone())
             .unwrap_or_else(|| lang.clone());
-        match build::notify(cfg, out, &ctx, &agent_lang, &agents, facts, rng) {
+        match mailer.notify(&ctx, &agent_lang, &agents, facts, rng) {
             Ok(Some(mail)) => {
                 said.push(format!("agents notified ({})", mail.rcpts.join(", ")));
                 stage_out(store, tx, after, t, mail, clock)?;

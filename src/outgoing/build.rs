@@ -126,260 +126,271 @@ pub fn language(cfg: &Config, out: &Outbound, facts: &Facts, queue: &str) -> Str
     )
 }
 
-/// An autoresponse (`template`) to `to`, threaded onto the customer's message.
-pub fn autoresponse(
-    cfg: &Config,
-    out: &Outbound,
-    template: &str,
-    ctx: &Context,
-    lang: &str,
-    facts: &Facts,
-    to: &str,
-    rng: &mut impl rand::Rng,
-) -> Result<OutMail, String> {
-    let queue = &ctx.ticket.queue;
-    let q = cfg
-        .queue(queue)
-        .ok_or_else(|| format!("queue {queue} is not configured"))?;
-    let from = queue_sender(q);
-    if from.email.is_empty() {
-        return Err(format!("queue {queue} has no address to send from"));
-    }
-    let rendered = out
-        .templates
-        .render(template, lang, queue, ctx)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no template {template} (language {lang})"))?;
-    let subject = tagged(
-        cfg,
-        rendered.subject.as_deref(),
-        &ctx.ticket.number,
-        &facts.subject,
-    );
-    let mut references = facts.references.clone();
-    references.extend(facts.message_id.iter().cloned());
-    let o = Outgoing {
-        from: from.clone(),
-        to: vec![Address {
-            name: None,
-            email: to.to_string(),
-        }],
-        cc: Vec::new(),
-        reply_to: Some(from),
-        subject,
-        message_id: out.signer.message_id(&ctx.ticket.number, &out.domain, rng),
-        in_reply_to: facts.message_id.clone(),
-        references,
-        date: Utc::now(),
-        auto: Auto::Replied,
-        loop_value: cfg.general.loop_value.clone(),
-        language: Some(lang.to_string()),
-        extra: Vec::new(),
-        body: rendered.body,
-        attachments: Vec::new(),
-    };
-    Ok(OutMail {
-        kind: "autoresponse",
-        event: template.to_string(),
-        bytes: compose::build(&o).map_err(|e| e.to_string())?,
-        env_from: None,
-        rcpts: vec![to.to_string()],
-    })
+/// Builds mails for one configuration.
+#[derive(Clone, Copy)]
+pub struct Mailer<'a> {
+    pub cfg: &'a Config,
+    pub out: &'a Outbound,
 }
 
-/// A notice to the queue's agents; replying to it answers the ticket (the reply address carries
-/// the ticket's secret, so it goes only to agents).
-pub fn notify(
-    cfg: &Config,
-    out: &Outbound,
-    ctx: &Context,
-    lang: &str,
-    agents: &[Mailbox],
-    facts: &Facts,
-    rng: &mut impl rand::Rng,
-) -> Result<Option<OutMail>, String> {
-    if agents.is_empty() {
-        return Ok(None);
-    }
-    let queue = &ctx.ticket.queue;
-    let q = cfg
-        .queue(queue)
-        .ok_or_else(|| format!("queue {queue} is not configured"))?;
-    let from = queue_sender(q);
-    if from.email.is_empty() {
-        return Err(format!("queue {queue} has no address to send from"));
-    }
-    let Some(rendered) = out
-        .templates
-        .render("agent-notify", lang, queue, ctx)
-        .map_err(|e| e.to_string())?
-    else {
-        return Err(format!("no template agent-notify (language {lang})"));
-    };
-    let number = &ctx.ticket.number;
-    let reply = Address {
-        name: from.name.clone(),
-        email: out.signer.reply_address(&from.email, number, false),
-    };
-    let note = out.signer.reply_address(&from.email, number, true);
-    let o = Outgoing {
-        from,
-        to: agents
-            .iter()
-            .map(|m| Address {
-                name: m.name.clone(),
-                email: m.address.clone(),
-            })
-            .collect(),
-        cc: Vec::new(),
-        reply_to: Some(reply),
-        subject: tagged(cfg, rendered.subject.as_deref(), number, &facts.subject),
-        message_id: out.signer.message_id(number, &out.domain, rng),
-        in_reply_to: facts.message_id.clone(),
-        references: facts.message_id.iter().cloned().collect(),
-        date: Utc::now(),
-        auto: Auto::Generated,
-        loop_value: cfg.general.loop_value.clone(),
-        language: Some(lang.to_string()),
-        extra: vec![("X-Postdesk-Note-Address".into(), note)],
-        body: rendered.body,
-        attachments: Vec::new(),
-    };
-    Ok(Some(OutMail {
-        kind: "notification",
-        event: "agent-notify".into(),
-        bytes: compose::build(&o).map_err(|e| e.to_string())?,
-        env_from: None,
-        rcpts: agents.iter().map(|m| m.address.clone()).collect(),
-    }))
+/// What an agent's answer says and to whom, for `Mailer::relay`.
+pub struct Answer<'a> {
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub in_reply_to: Option<&'a str>,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub attachments: Vec<Attachment>,
 }
 
-/// An agent's answer as the customer receives it: from the queue, to the customer and the other
-/// participants, salutation and signature around the agent's text, the agent's attachments.
-#[allow(clippy::too_many_arguments)]
-pub fn relay(
-    cfg: &Config,
-    out: &Outbound,
-    ctx: &Context,
-    lang: &str,
-    to: &[String],
-    cc: &[String],
-    in_reply_to: Option<&str>,
-    subject: &str,
-    text: &str,
-    attachments: Vec<Attachment>,
-    rng: &mut impl rand::Rng,
-) -> Result<OutMail, String> {
-    let queue = &ctx.ticket.queue;
-    let q = cfg
-        .queue(queue)
-        .ok_or_else(|| format!("queue {queue} is not configured"))?;
-    let from = queue_sender(q);
-    if from.email.is_empty() {
-        return Err(format!("queue {queue} has no address to send from"));
+impl Mailer<'_> {
+    /// The address and name `queue` sends from.
+    fn sender(&self, queue: &str) -> Result<Address, String> {
+        let q = self
+            .cfg
+            .queue(queue)
+            .ok_or_else(|| format!("queue {queue} is not configured"))?;
+        let from = queue_sender(q);
+        if from.email.is_empty() {
+            return Err(format!("queue {queue} has no address to send from"));
+        }
+        Ok(from)
     }
-    let part = |name: &str| -> Result<String, String> {
-        Ok(out
+
+    /// An autoresponse (`template`) to `to`, threaded onto the customer's message.
+    pub fn autoresponse(
+        &self,
+        template: &str,
+        ctx: &Context,
+        lang: &str,
+        facts: &Facts,
+        to: &str,
+        rng: &mut impl rand::Rng,
+    ) -> Result<OutMail, String> {
+        let (cfg, out) = (self.cfg, self.out);
+        let queue = &ctx.ticket.queue;
+        let from = self.sender(queue)?;
+        let rendered = out
             .templates
-            .render(name, lang, queue, ctx)
+            .render(template, lang, queue, ctx)
             .map_err(|e| e.to_string())?
-            .map(|r| r.body)
-            .unwrap_or_default())
-    };
-    let mut body = part("salutation")?;
-    if !body.is_empty() && !body.ends_with('\n') {
-        body.push('\n');
-    }
-    body.push_str(text.trim_end());
-    body.push('\n');
-    let signature = part("signature")?;
-    if !signature.is_empty() {
-        body.push('\n');
-        body.push_str(&signature);
-    }
-    let number = &ctx.ticket.number;
-    let addr = |e: &String| Address {
-        name: None,
-        email: e.clone(),
-    };
-    let o = Outgoing {
-        from: from.clone(),
-        to: to.iter().map(addr).collect(),
-        cc: cc.iter().map(addr).collect(),
-        reply_to: Some(from.clone()),
-        subject: cfg
-            .scheme()
-            .tag_subject(subject, number, subject_is_reply(subject)),
-        message_id: out.signer.message_id(number, &out.domain, rng),
-        in_reply_to: in_reply_to.map(str::to_string),
-        references: in_reply_to.iter().map(|s| s.to_string()).collect(),
-        date: Utc::now(),
-        auto: Auto::No,
-        loop_value: cfg.general.loop_value.clone(),
-        language: Some(lang.to_string()),
-        extra: Vec::new(),
-        body,
-        attachments,
-    };
-    Ok(OutMail {
-        kind: "answer",
-        event: "answer".into(),
-        bytes: compose::build(&o).map_err(|e| e.to_string())?,
-        env_from: Some(from.email),
-        rcpts: to.iter().chain(cc).cloned().collect(),
-    })
-}
-
-/// A plain notice to agents (a failed delivery, an answer that was not sent), not from a template.
-pub fn notice(
-    cfg: &Config,
-    out: &Outbound,
-    queue: &str,
-    number: &str,
-    to: &[String],
-    subject: &str,
-    body: String,
-    rng: &mut impl rand::Rng,
-) -> Result<OutMail, String> {
-    let q = cfg
-        .queue(queue)
-        .ok_or_else(|| format!("queue {queue} is not configured"))?;
-    let from = queue_sender(q);
-    if from.email.is_empty() || to.is_empty() {
-        return Err(format!(
-            "queue {queue}: no address to send a notice from or to"
-        ));
-    }
-    let o = Outgoing {
-        from: from.clone(),
-        to: to
-            .iter()
-            .map(|e| Address {
+            .ok_or_else(|| format!("no template {template} (language {lang})"))?;
+        let subject = tagged(
+            cfg,
+            rendered.subject.as_deref(),
+            &ctx.ticket.number,
+            &facts.subject,
+        );
+        let mut references = facts.references.clone();
+        references.extend(facts.message_id.iter().cloned());
+        let o = Outgoing {
+            from: from.clone(),
+            to: vec![Address {
                 name: None,
-                email: e.clone(),
-            })
-            .collect(),
-        cc: Vec::new(),
-        reply_to: None,
-        subject: cfg.scheme().tag_subject(subject, number, false),
-        message_id: out.signer.message_id(number, &out.domain, rng),
-        in_reply_to: None,
-        references: Vec::new(),
-        date: Utc::now(),
-        auto: Auto::Generated,
-        loop_value: cfg.general.loop_value.clone(),
-        language: None,
-        extra: Vec::new(),
-        body,
-        attachments: Vec::new(),
-    };
-    Ok(OutMail {
-        kind: "failure-notice",
-        event: "notice".into(),
-        bytes: compose::build(&o).map_err(|e| e.to_string())?,
-        env_from: None,
-        rcpts: to.to_vec(),
-    })
+                email: to.to_string(),
+            }],
+            cc: Vec::new(),
+            reply_to: Some(from),
+            subject,
+            message_id: out.signer.message_id(&ctx.ticket.number, &out.domain, rng),
+            in_reply_to: facts.message_id.clone(),
+            references,
+            date: Utc::now(),
+            auto: Auto::Replied,
+            loop_value: cfg.general.loop_value.clone(),
+            language: Some(lang.to_string()),
+            extra: Vec::new(),
+            body: rendered.body,
+            attachments: Vec::new(),
+        };
+        Ok(OutMail {
+            kind: "autoresponse",
+            event: template.to_string(),
+            bytes: compose::build(&o).map_err(|e| e.to_string())?,
+            env_from: None,
+            rcpts: vec![to.to_string()],
+        })
+    }
+
+    /// A notice to the queue's agents; replying to it answers the ticket (the reply address carries
+    /// the ticket's secret, so it goes only to agents).
+    pub fn notify(
+        &self,
+        ctx: &Context,
+        lang: &str,
+        agents: &[Mailbox],
+        facts: &Facts,
+        rng: &mut impl rand::Rng,
+    ) -> Result<Option<OutMail>, String> {
+        let (cfg, out) = (self.cfg, self.out);
+        if agents.is_empty() {
+            return Ok(None);
+        }
+        let queue = &ctx.ticket.queue;
+        let from = self.sender(queue)?;
+        let Some(rendered) = out
+            .templates
+            .render("agent-notify", lang, queue, ctx)
+            .map_err(|e| e.to_string())?
+        else {
+            return Err(format!("no template agent-notify (language {lang})"));
+        };
+        let number = &ctx.ticket.number;
+        let reply = Address {
+            name: from.name.clone(),
+            email: out.signer.reply_address(&from.email, number, false),
+        };
+        let note = out.signer.reply_address(&from.email, number, true);
+        let o = Outgoing {
+            from,
+            to: agents
+                .iter()
+                .map(|m| Address {
+                    name: m.name.clone(),
+                    email: m.address.clone(),
+                })
+                .collect(),
+            cc: Vec::new(),
+            reply_to: Some(reply),
+            subject: tagged(cfg, rendered.subject.as_deref(), number, &facts.subject),
+            message_id: out.signer.message_id(number, &out.domain, rng),
+            in_reply_to: facts.message_id.clone(),
+            references: facts.message_id.iter().cloned().collect(),
+            date: Utc::now(),
+            auto: Auto::Generated,
+            loop_value: cfg.general.loop_value.clone(),
+            language: Some(lang.to_string()),
+            extra: vec![("X-Postdesk-Note-Address".into(), note)],
+            body: rendered.body,
+            attachments: Vec::new(),
+        };
+        Ok(Some(OutMail {
+            kind: "notification",
+            event: "agent-notify".into(),
+            bytes: compose::build(&o).map_err(|e| e.to_string())?,
+            env_from: None,
+            rcpts: agents.iter().map(|m| m.address.clone()).collect(),
+        }))
+    }
+
+    /// An agent's answer as the customer receives it: from the queue, to the customer and the other
+    /// participants, salutation and signature around the agent's text, the agent's attachments.
+    pub fn relay(
+        &self,
+        ctx: &Context,
+        lang: &str,
+        a: Answer,
+        rng: &mut impl rand::Rng,
+    ) -> Result<OutMail, String> {
+        let (cfg, out) = (self.cfg, self.out);
+        let Answer {
+            to,
+            cc,
+            in_reply_to,
+            subject,
+            text,
+            attachments,
+        } = a;
+        let queue = &ctx.ticket.queue;
+        let from = self.sender(queue)?;
+        let part = |name: &str| -> Result<String, String> {
+            Ok(out
+                .templates
+                .render(name, lang, queue, ctx)
+                .map_err(|e| e.to_string())?
+                .map(|r| r.body)
+                .unwrap_or_default())
+        };
+        let mut body = part("salutation")?;
+        if !body.is_empty() && !body.ends_with('\n') {
+            body.push('\n');
+        }
+        body.push_str(text.trim_end());
+        body.push('\n');
+        let signature = part("signature")?;
+        if !signature.is_empty() {
+            body.push('\n');
+            body.push_str(&signature);
+        }
+        let number = &ctx.ticket.number;
+        let addr = |e: &String| Address {
+            name: None,
+            email: e.clone(),
+        };
+        let o = Outgoing {
+            from: from.clone(),
+            to: to.iter().map(addr).collect(),
+            cc: cc.iter().map(addr).collect(),
+            reply_to: Some(from.clone()),
+            subject: cfg
+                .scheme()
+                .tag_subject(subject, number, subject_is_reply(subject)),
+            message_id: out.signer.message_id(number, &out.domain, rng),
+            in_reply_to: in_reply_to.map(str::to_string),
+            references: in_reply_to.iter().map(|s| s.to_string()).collect(),
+            date: Utc::now(),
+            auto: Auto::No,
+            loop_value: cfg.general.loop_value.clone(),
+            language: Some(lang.to_string()),
+            extra: Vec::new(),
+            body,
+            attachments,
+        };
+        Ok(OutMail {
+            kind: "answer",
+            event: "answer".into(),
+            bytes: compose::build(&o).map_err(|e| e.to_string())?,
+            env_from: Some(from.email),
+            rcpts: to.iter().chain(cc).cloned().collect(),
+        })
+    }
+
+    /// A plain notice to agents (a failed delivery, an answer that was not sent), not from a template.
+    pub fn notice(
+        &self,
+        queue: &str,
+        number: &str,
+        to: &[String],
+        subject: &str,
+        body: String,
+        rng: &mut impl rand::Rng,
+    ) -> Result<OutMail, String> {
+        let (cfg, out) = (self.cfg, self.out);
+        let from = self.sender(queue)?;
+        if to.is_empty() {
+            return Err(format!("queue {queue}: no agent to send a notice to"));
+        }
+        let o = Outgoing {
+            from: from.clone(),
+            to: to
+                .iter()
+                .map(|e| Address {
+                    name: None,
+                    email: e.clone(),
+                })
+                .collect(),
+            cc: Vec::new(),
+            reply_to: None,
+            subject: cfg.scheme().tag_subject(subject, number, false),
+            message_id: out.signer.message_id(number, &out.domain, rng),
+            in_reply_to: None,
+            references: Vec::new(),
+            date: Utc::now(),
+            auto: Auto::Generated,
+            loop_value: cfg.general.loop_value.clone(),
+            language: None,
+            extra: Vec::new(),
+            body,
+            attachments: Vec::new(),
+        };
+        Ok(OutMail {
+            kind: "failure-notice",
+            event: "notice".into(),
+            bytes: compose::build(&o).map_err(|e| e.to_string())?,
+            env_from: None,
+            rcpts: to.to_vec(),
+        })
+    }
 }
 
 fn subject_is_reply(s: &str) -> bool {

@@ -54,7 +54,7 @@ pub fn load(path: &Path, create: bool) -> io::Result<Option<Vec<u8>>> {
 }
 
 fn parse(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() < 32 || hex.len() % 2 != 0 {
+    if hex.len() < 32 || !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

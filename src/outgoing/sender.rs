@@ -289,9 +289,11 @@ impl Sender {
             q.kind,
             q.rcpts.join(", ")
         );
-        let mail = build::notice(
-            &self.cfg,
-            &self.out,
+        let mail = build::Mailer {
+            cfg: &self.cfg,
+            out: &self.out,
+        }
+        .notice(
             &t.queue,
             &t.number,
             &agents,
