@@ -145,14 +145,12 @@ impl From<crate::config::ConfigError> for Failure {
 
 impl From<crate::intake::IntakeError> for Failure {
     fn from(e: crate::intake::IntakeError) -> Failure {
-        Failure::new(
-            if e.is_transient() {
-                EX_TEMPFAIL
-            } else {
-                EX_SOFTWARE
-            },
-            e.to_string(),
-        )
+        let code = match &e {
+            crate::intake::IntakeError::Config(_) => EX_CONFIG,
+            e if e.is_transient() => EX_TEMPFAIL,
+            _ => EX_SOFTWARE,
+        };
+        Failure::new(code, e.to_string())
     }
 }
 

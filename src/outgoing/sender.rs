@@ -138,17 +138,19 @@ impl Sender {
                     (q, r)
                 })
                 .collect();
-            let transport = &self.transport;
             let max_age = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
-            let results =
-                crate::intake::parallel::map_on(&ready, transport::SEND_LANES, |(q, r)| match r {
-                    Ok(raw) => attempt(transport.as_ref(), q, raw, now, max_age),
+            let mut tried = Vec::with_capacity(ready.len());
+            // At most SEND_LANES in flight: a crash resends no more than those.
+            for lane in ready.chunks(transport::SEND_LANES) {
+                let t = &self.transport;
+                let results = crate::intake::parallel::map_on(lane, lane.len(), |(q, r)| match r {
+                    Ok(raw) => attempt(t.as_ref(), q, raw, now, max_age),
                     Err(t) => t.clone(),
                 });
-            let mut tried = Vec::with_capacity(ready.len());
-            for ((q, _), t) in ready.into_iter().zip(results) {
-                self.record(&q, &t, now)?;
-                tried.push((q, t));
+                for ((q, _), t) in lane.iter().zip(results) {
+                    self.record(q, &t, now)?;
+                    tried.push((q.clone(), t));
+                }
             }
             // The group's event-log lines, made durable together.
             if let Err(e) = self.store.sync() {

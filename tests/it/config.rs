@@ -65,3 +65,34 @@ fn the_repository_configuration_and_example_pass_check() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_renders_every_template_and_names_file_and_line() {
+    let desk = crate::harness::Desk::new();
+    let ok = check(&desk.config);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let t = desk.dir.path().join("templates/en/follow-up.txt");
+    let mut text = std::fs::read_to_string(&t).unwrap();
+    text.push_str("\nBest regards, {{ ticket.nmber }}\n");
+    let line = text.lines().count();
+    std::fs::write(&t, &text).unwrap();
+    let out = check(&desk.config);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains(&format!("en/follow-up.txt:{line}")) && err.contains("ticket.nmber"),
+        "{err}"
+    );
+    std::fs::write(&t, "Subject: {% if %}\n\nx\n").unwrap();
+    let out = check(&desk.config);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("en/follow-up.txt:1"), "{err}");
+    // The daemon refuses to start on it too (configuration error).
+    let out = desk.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(78));
+}

@@ -14,4 +14,5 @@ mod fixtures;
 mod matching;
 mod mutations;
 mod outgoing;
+mod transport;
 mod tree;

@@ -312,6 +312,19 @@ fn agents_answer_note_and_command_from_a_mail_client() {
     assert_eq!(t["priority"], "high", "{t}");
     assert_eq!(t["owner"], "Alice Agent");
 
+    // A standard response, put before the agent's own words.
+    let std = format!("From: alice@company.example\r\nTo: {addr}\r\nSubject: Re: [Ticket#{n}] Card blocked\r\nMessage-ID: <ans0@company.example>\r\n\r\n#template password-reset\r\nAnd call us if it does not work.\r\n");
+    drop_mail(&md, std.as_bytes());
+    desk.drain(&md);
+    let text = body(&to(&sink, "jane@example.org").last().unwrap().0);
+    let reset = text
+        .find("reset your online banking password")
+        .expect(&text);
+    assert!(
+        reset < text.find("call us if").unwrap() && !text.contains("#template"),
+        "{text}"
+    );
+
     // A note: filed, sent to no one.
     let notice = to(&sink, "alice@company.example");
     let note_addr = header(&notice[0].0, "X-Postdesk-Note-Address").unwrap();
@@ -453,4 +466,33 @@ fn template_injection_stays_literal() {
         text.contains("{{ ticket.number }} {% if true %}yes{% endif %}"),
         "{text}"
     );
+}
+
+#[test]
+fn the_circuit_breaker_pauses_autoresponses() {
+    let sink = SmtpSink::start();
+    let desk = desk(
+        sink.port,
+        "circuit-breaker-per-minute = 3\nagent-notify = false",
+    );
+    let md = desk.maildir("in");
+    for i in 0..5 {
+        post(
+            &md,
+            &format!("c{i}@example.org"),
+            "support@company.example",
+            "Help",
+            &format!("cb{i}@example.org"),
+            "",
+            "x",
+        );
+    }
+    desk.drain(&md);
+    assert_eq!(sink.messages().len(), 3);
+    let paused = desk
+        .tickets()
+        .iter()
+        .filter(|t| history(&desk, t["number"].as_str().unwrap()).contains("circuit breaker open"))
+        .count();
+    assert_eq!(paused, 2);
 }

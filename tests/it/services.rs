@@ -671,23 +671,7 @@ impl SmtpSink {
 
     /// Every message received so far, oldest first: (raw bytes, envelope JSON text).
     pub fn messages(&self) -> Vec<(Vec<u8>, String)> {
-        let mut jsons: Vec<PathBuf> = fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        jsons.sort();
-        jsons
-            .into_iter()
-            .map(|j| {
-                (
-                    fs::read(j.with_extension("eml")).unwrap(),
-                    fs::read_to_string(&j).unwrap(),
-                )
-            })
-            .collect()
+        sink_messages(&self.dir)
     }
 
     /// Waits until at least `n` messages arrived (the daemon may send asynchronously); panics after `timeout`.
@@ -707,6 +691,27 @@ impl SmtpSink {
             std::thread::sleep(Duration::from_millis(25));
         }
     }
+}
+
+/// What an smtp_sink.py wrote into `dir`, oldest first: (raw bytes, envelope JSON text).
+pub fn sink_messages(dir: &Path) -> Vec<(Vec<u8>, String)> {
+    let mut jsons: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    jsons.sort();
+    jsons
+        .into_iter()
+        .map(|j| {
+            (
+                fs::read(j.with_extension("eml")).unwrap(),
+                fs::read_to_string(&j).unwrap(),
+            )
+        })
+        .collect()
 }
 
 impl Drop for SmtpSink {
