@@ -143,10 +143,17 @@ impl Sender {
             // At most SEND_LANES in flight: a crash resends no more than those.
             for lane in ready.chunks(transport::SEND_LANES) {
                 let t = &self.transport;
-                let results = crate::intake::parallel::map_on(lane, lane.len(), |(q, r)| match r {
-                    Ok(raw) => attempt(t.as_ref(), q, raw, now, max_age),
-                    Err(t) => t.clone(),
-                });
+                let mut results =
+                    crate::intake::parallel::map_on(lane, lane.len(), |(q, r)| match r {
+                        Ok(raw) => attempt(t.as_ref(), q, raw, now, max_age),
+                        Err(t) => t.clone(),
+                    });
+                if let Err(e) = t.sync() {
+                    // Not safely handed over: try these again later.
+                    for r in results.iter_mut().filter(|r| matches!(r, Try::Sent(_))) {
+                        *r = Try::Retry(e.to_string(), Duration::from_secs(30));
+                    }
+                }
                 for ((q, _), t) in lane.iter().zip(results) {
                     self.record(q, &t, now)?;
                     tried.push((q.clone(), t));

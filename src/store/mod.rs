@@ -13,7 +13,7 @@
 //! into the ticket folder's `new/`; a rename within one file system is atomic, so a reader sees
 //! a whole article or none. Nothing here edits a stored file in place.
 
-mod durable;
+pub mod durable;
 mod layout;
 mod scan;
 mod staging;

@@ -2,12 +2,13 @@
 //! so postdesk runs without an MTA and an admin (or a relay script, or Dovecot) can look at what
 //! would have been sent.
 //!
-//! Delivery follows the Maildir protocol: write `tmp/<unique>`, fsync it, rename it into `new/`,
-//! fsync `new/`. The envelope is made visible by prepending `Return-Path: <sender>` (empty for
+//! Delivery follows the Maildir protocol: write `tmp/<unique>`, rename it into `new/`; `sync`
+//! (one syncfs for every mail since the last) makes them durable before the sender marks them
+//! sent. The envelope is made visible by prepending `Return-Path: <sender>` (empty for
 //! automatic mail) and one `X-Postdesk-Envelope-To:` per recipient, using the mail's own line
 //! ending. Every disk error is `Transient`; a leftover in `tmp/` after a crash is harmless.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,14 +73,13 @@ impl MaildirTransport {
             let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(head)?;
             f.write_all(raw)?;
-            f.sync_all()?;
             fs::rename(&tmp, &new)
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        File::open(self.dir.join("new"))?.sync_all()?;
+        // Durable at `sync`, once for all the mails handed over since the last one.
         Ok(name)
     }
 }
@@ -96,6 +96,11 @@ impl Transport for MaildirTransport {
             r => r,
         };
         result.map_err(|e| SendError::Transient(format!("outbox {}: {e}", self.dir.display())))
+    }
+
+    fn sync(&self) -> Result<(), SendError> {
+        crate::store::durable::syncfs(&self.dir)
+            .map_err(|e| SendError::Transient(format!("outbox {}: sync: {e}", self.dir.display())))
     }
 
     fn describe(&self) -> String {

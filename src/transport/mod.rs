@@ -52,6 +52,11 @@ impl SendError {
 pub trait Transport: Send + Sync {
     /// Hands the mail over. `Ok` carries the server's answer or the file name, for the mail log.
     fn send(&self, env: &Envelope, raw: &[u8]) -> Result<String, SendError>;
+    /// Makes every mail `send` accepted so far durable; called before they are marked sent.
+    /// Transports whose `send` returns only once the mail is safe elsewhere need nothing here.
+    fn sync(&self) -> Result<(), SendError> {
+        Ok(())
+    }
     /// One line for the log at start-up, without secrets: "smtp mail.example.org:587 (starttls)".
     fn describe(&self) -> String;
 }
