@@ -114,7 +114,12 @@ pub(super) fn respond(
     let mailer = build::Mailer { cfg, out };
     let mut said = Vec::new();
     let switches = cfg.switches(&t.queue);
-    let body = text::body_text_capped(raw, text::MAX_NOTIFY_TEXT);
+    // The preview is the whole text of most mail; only longer mail is parsed again.
+    let body = if facts.body_preview.chars().count() < crate::parse::PREVIEW_CHARS {
+        facts.body_preview.clone()
+    } else {
+        text::body_text_capped(raw, text::MAX_NOTIFY_TEXT)
+    };
     let view = TicketView::new(cfg, t, &facts.subject, &clock.at);
     let event = match decision {
         Decision::New { .. } => Event::Created,
