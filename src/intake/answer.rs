@@ -35,11 +35,33 @@ pub(super) fn answer<'a>(
     facts: &Facts,
     t: &TicketRef,
     mail: &AgentMail,
+    automatic: bool,
     base: trace::Trace,
     clock: &Clock,
     rng: &mut impl rand::Rng,
 ) -> Result<Answered, IntakeError> {
     let cfg = &rules.cfg;
+    if automatic {
+        // An agent's out-of-office answering a notice: filed, never relayed, no commands.
+        file_agent_mail(
+            store, tx, after, msg, facts, t, "note", &mail.name, base, clock,
+        )?;
+        let line = HistoryLine {
+            at: clock.at.clone(),
+            event: "answer-held".into(),
+            detail: format!(
+                "automatic mail from {} (an out-of-office?) filed as a note, not relayed",
+                mail.name
+            ),
+            key: format!("held:{}", facts.digest),
+            value: None,
+        };
+        record(tx, after, t, line)?;
+        return Ok(Answered {
+            ticket: t.clone(),
+            said: vec!["automatic mail from an agent: filed as a note".into()],
+        });
+    }
     let out = rules
         .out
         .as_ref()

@@ -153,7 +153,17 @@ pub(super) fn batch(
             }
             Decision::Agent { ticket, mail } => {
                 let done = answer::answer(
-                    store, &tx, &mut after, rules, msg, &a.facts, &ticket, &mail, base, &clock,
+                    store,
+                    &tx,
+                    &mut after,
+                    rules,
+                    msg,
+                    &a.facts,
+                    &ticket,
+                    &mail,
+                    a.class.kind.is_automatic(),
+                    base,
+                    &clock,
                     &mut rng,
                 )?;
                 logs.last_mut().expect("pushed above").out = done.said;

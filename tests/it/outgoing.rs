@@ -325,6 +325,15 @@ fn agents_answer_note_and_command_from_a_mail_client() {
         "{text}"
     );
 
+    // The agent's out-of-office answering a notice: filed, never relayed.
+    let ooo = format!("From: alice@company.example\r\nTo: {addr}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo1@company.example>\r\n\r\n#close\r\nI am away until Monday.\r\n");
+    let jane_before = to(&sink, "jane@example.org").len();
+    drop_mail(&md, ooo.as_bytes());
+    desk.drain(&md);
+    assert_eq!(to(&sink, "jane@example.org").len(), jane_before);
+    assert_eq!(desk.show(&n)["state"], "open");
+    assert!(history(&desk, &n).contains("filed as a note, not relayed"));
+
     // A note: filed, sent to no one.
     let notice = to(&sink, "alice@company.example");
     let note_addr = header(&notice[0].0, "X-Postdesk-Note-Address").unwrap();
@@ -495,4 +504,35 @@ fn the_circuit_breaker_pauses_autoresponses() {
         .filter(|t| history(&desk, t["number"].as_str().unwrap()).contains("circuit breaker open"))
         .count();
     assert_eq!(paused, 2);
+}
+
+#[test]
+fn the_customers_language_is_answered() {
+    let sink = SmtpSink::start();
+    let desk = desk(sink.port, "");
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "hans@example.de",
+        "support@company.example",
+        "Frage",
+        "l1@example.de",
+        "Content-Language: de-DE\r\n",
+        "Hallo",
+    );
+    post(
+        &md,
+        "ann@example.org",
+        "support@company.example",
+        "Question",
+        "l2@example.org",
+        "",
+        "Hello",
+    );
+    desk.drain(&md);
+    let de = &to(&sink, "hans@example.de")[0].0;
+    let en = &to(&sink, "ann@example.org")[0].0;
+    assert_eq!(header(de, "Content-Language").as_deref(), Some("de"));
+    assert_eq!(header(en, "Content-Language").as_deref(), Some("en"));
+    assert!(body(de).contains("Vorgangsnummer"), "{}", body(de));
 }
