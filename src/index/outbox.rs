@@ -227,6 +227,14 @@ impl Tx<'_> {
 }
 
 impl Index {
+    /// Whether a schema upgrade added facts that only a rebuild from the tree can fill in.
+    pub fn reindex_needed(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM counters WHERE key = 'reindex-needed'")?
+            .exists([])?)
+    }
+
     /// Event-log lines committed but perhaps not yet in the tree: (id, ticket, line).
     pub fn pending_lines(&self) -> Result<Vec<(i64, String, String)>> {
         let mut st = self

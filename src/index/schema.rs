@@ -118,7 +118,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
              ALTER TABLE tickets ADD COLUMN pending TEXT;
              ALTER TABLE articles ADD COLUMN reply_addr TEXT;
-             ALTER TABLE history ADD COLUMN key TEXT;",
+             ALTER TABLE history ADD COLUMN key TEXT;
+             CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT OR REPLACE INTO counters(key, value) VALUES ('reindex-needed', 1);",
         )?;
     }
     conn.execute_batch(SCHEMA)?;

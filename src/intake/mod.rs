@@ -128,6 +128,13 @@ impl Engine {
             waker: None,
         };
         recover::run(&engine.store, &mut engine.index)?;
+        if engine.index.reindex_needed()? {
+            tracing::warn!("the index was upgraded: rebuilding it from the tree once");
+            let tree = crate::store::Tree::at(data_dir);
+            let rules = Rules::new(cfg);
+            crate::reindex::rebuild(&tree, &mut engine.index, &rules, &mut |_, _| {})
+                .map_err(|e| IntakeError::Store(std::io::Error::other(e.to_string())))?;
+        }
         Ok(engine)
     }
 
