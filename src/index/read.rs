@@ -111,9 +111,21 @@ impl Index {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A ticket's history in time order. Events of the same instant (one batch) come in a fixed
+    /// order — what arrived, what it changed, what was queued, what was sent — so the index and
+    /// a rebuilt one show the same sequence whatever order they were recorded in.
     pub fn history(&self, number: &str) -> Result<Vec<Event>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT ticket, at, event, detail FROM history WHERE ticket = ?1 ORDER BY at, id",
+            "SELECT ticket, at, event, detail FROM history WHERE ticket = ?1
+             ORDER BY at,
+                CASE
+                    WHEN event IN ('created', 'follow-up', 'reopened', 'answer', 'note') THEN 0
+                    WHEN event IN ('linked', 'suspected-stranger') THEN 1
+                    WHEN event IN ('autoresponse', 'notified', 'answer-queued', 'notice') THEN 3
+                    WHEN event IN ('sent', 'send-failed') THEN 4
+                    ELSE 2
+                END,
+                event, detail",
         )?;
         let rows = st.query_map([number], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -379,6 +379,13 @@ fn agents_answer_note_and_command_from_a_mail_client() {
     let told = to(&sink, "alice@company.example");
     assert!(body(&told.last().unwrap().0).contains("no-such-response"));
     desk.fsck_clean();
+    let before = desk.show(&n);
+    desk.ok(&["reindex"]);
+    assert_eq!(
+        desk.show(&n),
+        before,
+        "reindex restores commands, answers and notes"
+    );
 }
 
 #[test]
