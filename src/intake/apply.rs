@@ -334,7 +334,8 @@ fn file_article<'a>(
     tr.fields.extend(base.fields);
     // The copy agents read answers through postdesk: its Reply-To is the ticket's reply address.
     let mut body = Cow::Borrowed(&msg.raw[..]);
-    let reply_line = match (&rules.out, rules.cfg.queue(&t.queue)) {
+    let mut added: Vec<Vec<u8>> = Vec::new();
+    match (&rules.out, rules.cfg.queue(&t.queue)) {
         (Some(out), Some(q)) if !q.addresses.is_empty() => {
             let from = crate::outgoing::queue_sender(q);
             let addr = out.signer.reply_address(&from.email, &t.number, false);
@@ -346,12 +347,19 @@ fn file_article<'a>(
                 body = Cow::Owned(renamed);
             }
             let name = from.name.unwrap_or_default().replace('"', "");
-            trace::header_line(&msg.raw, "Reply-To", &format!("\"{name}\" <{addr}>"))
+            added.push(trace::header_line(
+                &msg.raw,
+                "Reply-To",
+                &format!("\"{name}\" <{addr}>"),
+            ));
         }
-        _ => Vec::new(),
+        _ => {}
     };
+    if !added.is_empty() {
+        tr.add(trace::ADDED, added.len().to_string());
+    }
     let mut head = tr.render(&msg.raw);
-    head.extend(reply_line);
+    head.extend(added.concat());
     let staged = store.reserve((head.len() + body.len()) as u64);
     let mut article = build_article(
         facts,

@@ -21,11 +21,14 @@ pub const ENVELOPE_FROM: &str = "X-Postdesk-Envelope-From";
 pub const ENVELOPE_TO: &str = "X-Postdesk-Envelope-To";
 /// Agents' mail: which agent wrote it.
 pub const AGENT: &str = "X-Postdesk-Agent";
-/// Customer articles: where an answer goes (the message's own Reply-To, else its From). Present
-/// when the stored copy carries our `Reply-To` line right after the block (the ticket's reply
-/// address, so that an agent's "Reply" reaches postdesk); the message's own Reply-To header is
-/// then renamed `X-Original-Reply-To`.
+/// Customer articles: where an answer goes (the message's own Reply-To, else its From), when the
+/// stored copy carries our `Reply-To` line (the ticket's reply address, so that an agent's
+/// "Reply" reaches postdesk); the message's own Reply-To header is then renamed
+/// `X-Original-Reply-To`.
 pub const ANSWER_TO: &str = "X-Postdesk-Answer-To";
+/// How many header lines we added right after the block (our Reply-To, the scanners' verdicts):
+/// they belong to the block, not to the message.
+pub const ADDED: &str = "X-Postdesk-Added";
 
 const PREFIX: &[u8] = b"x-postdesk-";
 /// A trace block is small; reading this much of a file is enough to parse it.
@@ -87,18 +90,18 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         fields.push((name.trim().to_string(), value.trim().to_string()));
         pos = end;
     }
-    // Our Reply-To line belongs to the block when the block says it added one.
-    if fields
+    // Header lines we added after the block belong to it.
+    let added = fields
         .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case(ANSWER_TO))
-    {
+        .find(|(n, _)| n.eq_ignore_ascii_case(ADDED))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    for _ in 0..added.min(64) {
         let rest = &bytes[pos..];
-        if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"reply-to:") {
-            pos += rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |i| i + 1);
-        }
+        pos += rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
     }
     Parsed {
         fields,
@@ -216,7 +219,7 @@ mod tests {
         );
         assert_eq!(rename_reply_to(b"From: a@b\n\nReply-To: x\n"), None);
         let mut t = Trace::default();
-        t.add(ANSWER_TO, "c@d");
+        t.add(ANSWER_TO, "c@d").add(ADDED, "1");
         let mut all = t.render(msg);
         all.extend(header_line(msg, "Reply-To", "support+1-ab@x"));
         all.extend_from_slice(&renamed);
