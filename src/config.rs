@@ -48,6 +48,8 @@ pub struct Config {
     pub outgoing: Outgoing,
     #[serde(default)]
     pub autoresponse: Autoresponse,
+    #[serde(default)]
+    pub filters: Filters,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -195,6 +197,22 @@ fn default_on_closed() -> ClosedPolicy {
 
 fn default_language() -> String {
     "en".into()
+}
+
+/// `[filters]`: the admin's Sieve scripts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Filters {
+    /// Folder of `*.sieve` scripts, run in file-name order; relative to the configuration file.
+    pub dir: PathBuf,
+}
+
+impl Default for Filters {
+    fn default() -> Self {
+        Filters {
+            dir: PathBuf::from("filters"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -399,6 +417,10 @@ impl Config {
         t.smtp.password_file = t.smtp.password_file.map(|p| self.resolve(&p));
         t.smtp.tls_ca_file = t.smtp.tls_ca_file.map(|p| self.resolve(&p));
         t
+    }
+
+    pub fn filters_dir(&self) -> PathBuf {
+        self.resolve(&self.filters.dir)
     }
 
     pub fn templates_dir(&self) -> PathBuf {

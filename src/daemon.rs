@@ -36,6 +36,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let stop = Arc::new(AtomicBool::new(false));
     spawn_signals(tx.clone(), stop.clone())?;
     let mut watcher = watch(&sources, tx.clone())?;
+    let mut rules_watcher = watch_rules(&cfg, tx.clone());
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -79,6 +80,13 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             }
         }
         if reload_wanted {
+            // An editor saves in several steps: let them finish, then reload once.
+            std::thread::sleep(Duration::from_millis(200));
+            while let Ok(w) = rx.try_recv() {
+                if let Wake::Stop = w {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
             match reload(ctx).and_then(|new| {
                 engine
                     .reconfigure(&new)
@@ -88,6 +96,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                 Ok(new) => {
                     outbox.stop();
                     outbox = OutboxThread::start(&new, &engine, waker.clone())?;
+                    rules_watcher = watch_rules(&new, tx.clone());
                     if !explicit_sources {
                         sources = source::configured(&new);
                         watcher = watch(&sources, tx.clone())?;
@@ -104,6 +113,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     drop(watcher);
+    drop(rules_watcher);
     outbox.stop();
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
@@ -183,6 +193,49 @@ fn watch(
         }
     }
     Ok(w)
+}
+
+/// Hot reload: a change to the configuration file, a template or a filter script asks for a
+/// reload, as SIGHUP does. Editors replace files (write a copy, rename it over): the folders are
+/// watched, not the files.
+fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::RecommendedWatcher> {
+    use notify::EventKind;
+    let file_name = cfg.file.file_name().map(|n| n.to_os_string());
+    let config_dir = match cfg.file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let rule_dirs = [cfg.templates_dir(), cfg.filters_dir()];
+    let dirs = rule_dirs.clone();
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(ev) = res else { return };
+        if matches!(ev.kind, EventKind::Access(_)) {
+            return;
+        }
+        let relevant = ev.paths.iter().any(|p| {
+            dirs.iter().any(|d| p.starts_with(d))
+                || (p.file_name().map(|n| n.to_os_string()) == file_name)
+        });
+        if relevant {
+            let _ = tx.send(Wake::Reload);
+        }
+    })
+    .map_err(|e| tracing::warn!("cannot watch configuration, templates and filters: {e}"))
+    .ok()?;
+    if let Err(e) = w.watch(&config_dir, RecursiveMode::NonRecursive) {
+        tracing::warn!(
+            "cannot watch {}: {e}; reload with SIGHUP",
+            config_dir.display()
+        );
+    }
+    for d in &rule_dirs {
+        if d.is_dir() {
+            if let Err(e) = w.watch(d, RecursiveMode::Recursive) {
+                tracing::warn!("cannot watch {}: {e}; reload with SIGHUP", d.display());
+            }
+        }
+    }
+    Some(w)
 }
 
 /// SIGTERM/SIGINT set `stop` (the batch in hand finishes) and wake the loop; SIGHUP reloads.

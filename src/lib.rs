@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod decide;
 pub mod facts;
+pub mod filter;
 pub mod index;
 pub mod intake;
 pub mod logging;
