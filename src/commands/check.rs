@@ -31,6 +31,14 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
         }
         Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
     }
+    let filters = cfg.filters_dir();
+    let mut scripts = 0;
+    if filters.is_dir() {
+        match crate::filter::Filters::load(&filters) {
+            Ok(f) => scripts = f.scripts().len(),
+            Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
+        }
+    }
     let data = cfg.data_dir();
     if data.exists() && !data.is_dir() {
         problems.push(format!(
@@ -45,12 +53,13 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
         ));
     }
     println!(
-        "{}: OK ({} queues, {} sources, {} agents, templates in {}; data in {})",
+        "{}: OK ({} queues, {} sources, {} agents, templates in {}, {scripts} filter scripts in {}; data in {})",
         cfg.file.display(),
         cfg.queues.len(),
         cfg.sources.len(),
         cfg.agents.len(),
         cfg.templates_dir().display(),
+        filters.display(),
         data.display()
     );
     Ok(0)

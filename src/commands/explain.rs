@@ -51,6 +51,15 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     if let Some(b) = &a.class.bounce_of {
         println!("  returns       <{b}>");
     }
+    for (name, value) in &a.inspection.headers {
+        println!("scan:           {name}: {value}");
+    }
+    for t in &a.inspection.verdict.trace {
+        println!("filter:         {t}");
+    }
+    for e in &a.inspection.verdict.errors {
+        println!("filter error:   {e}");
+    }
     println!("route:          {} ({})", a.route.queue, a.route.reason);
     if let Some(q) = &a.quarantine {
         println!("decision:       quarantine: {q}");
@@ -115,7 +124,7 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
                 queue: &queue,
                 facts: f,
                 class: &a.class,
-                suppressed_by_filter: None,
+                suppressed_by_filter: a.inspection.no_autoresponse.as_deref(),
                 own: &rules.own,
                 agents: &rules.agents,
             }) {

@@ -33,6 +33,7 @@ pub enum Attribute {
     Owner(String),
     Priority(String),
     Pending(String),
+    CustomerId(String),
 }
 
 /// What an answer to a ticket threads onto: its latest incoming article from outside.
@@ -97,6 +98,10 @@ impl Tx<'_> {
             ),
             Attribute::Priority(v) => (
                 "UPDATE tickets SET priority = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                v,
+            ),
+            Attribute::CustomerId(v) => (
+                "UPDATE tickets SET customer_id = ?2, updated = max(updated, ?3) WHERE number = ?1",
                 v,
             ),
             Attribute::Pending(v) => (

@@ -7,7 +7,8 @@ use super::{Index, Result};
 
 const TICKET_COLUMNS: &str =
     "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
-     (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending";
+     (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending,
+     t.customer_id";
 
 fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let state: String = r.get(2)?;
@@ -24,6 +25,7 @@ fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
         owner: r.get(9)?,
         priority: r.get(10)?,
         pending: r.get(11)?,
+        customer_id: r.get(12)?,
     })
 }
 

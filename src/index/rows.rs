@@ -45,6 +45,8 @@ pub struct Ticket {
     pub owner: Option<String>,
     pub priority: String,
     pub pending: Option<String>,
+    /// Set by a filter (`X-Postdesk-Customer-Id`).
+    pub customer_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

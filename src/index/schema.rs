@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     refers   TEXT,
     owner    TEXT,
     priority TEXT NOT NULL DEFAULT 'normal',
-    pending  TEXT
+    pending  TEXT,
+    customer_id TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
 CREATE TABLE IF NOT EXISTS articles (
@@ -117,6 +118,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             "ALTER TABLE tickets ADD COLUMN owner TEXT;
              ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
              ALTER TABLE tickets ADD COLUMN pending TEXT;
+             ALTER TABLE tickets ADD COLUMN customer_id TEXT;
              ALTER TABLE articles ADD COLUMN reply_addr TEXT;
              ALTER TABLE history ADD COLUMN key TEXT;
              CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 
 use super::answer;
+use super::file::{article_trace, file_article, quarantine, set_attributes};
 use super::history::{self, HistoryLine};
 use super::outbound::{respond, Clock};
 use super::parallel;
@@ -14,10 +15,9 @@ use super::place::Placement;
 use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
 use crate::decide::Decision;
 use crate::decide::Lookup;
-use crate::facts::{Facts, Mailbox};
-use crate::index::{self, Article, Duplicate, NewArticle, Quarantined, State, TicketRef, Tx};
-use crate::route::base_address;
-use crate::store::{trace, Folder, Staged, Store};
+use crate::facts::Mailbox;
+use crate::index::{self, Duplicate, State, TicketRef, Tx};
+use crate::store::{trace, Folder, Staged};
 
 /// What is left to do: files to write before the commit, the rest after it.
 #[derive(Default)]
@@ -145,8 +145,18 @@ pub(super) fn batch(
                     ticket: ticket.clone(),
                 };
                 let said = respond(
-                    store, &tx, &mut after, rules, &a.facts, &a.class, &msg.raw, &ticket,
-                    &decision, &clock, &mut rng,
+                    store,
+                    &tx,
+                    &mut after,
+                    rules,
+                    &a.facts,
+                    &a.class,
+                    a.inspection.no_autoresponse.as_deref(),
+                    &msg.raw,
+                    &ticket,
+                    &decision,
+                    &clock,
+                    &mut rng,
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(outcome);
@@ -196,8 +206,19 @@ pub(super) fn batch(
                     tr.add(trace::REFERS, format!("{n}; {why}"));
                 }
                 file_article(
-                    store, &tx, &mut after, msg, &a.facts, &a.class, &t, "created", false, tr,
-                    base, rules,
+                    store,
+                    &tx,
+                    &mut after,
+                    msg,
+                    &a.facts,
+                    &a.class,
+                    &t,
+                    "created",
+                    false,
+                    tr,
+                    base,
+                    &a.inspection.headers,
+                    rules,
                 )?;
                 for e in history::article_events(
                     &number,
@@ -209,13 +230,24 @@ pub(super) fn batch(
                 ) {
                     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
                 }
+                set_attributes(&tx, &mut after, &t, &a.facts, &a.inspection.attributes, &at)?;
                 let decision = Decision::New {
                     queue: queue.clone(),
                     refers: refers.clone(),
                 };
                 let said = respond(
-                    store, &tx, &mut after, rules, &a.facts, &a.class, &msg.raw, &t, &decision,
-                    &clock, &mut rng,
+                    store,
+                    &tx,
+                    &mut after,
+                    rules,
+                    &a.facts,
+                    &a.class,
+                    a.inspection.no_autoresponse.as_deref(),
+                    &msg.raw,
+                    &t,
+                    &decision,
+                    &clock,
+                    &mut rng,
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(Outcome::Created {
@@ -246,20 +278,42 @@ pub(super) fn batch(
                     tr.add(trace::STRANGER, "yes");
                 }
                 file_article(
-                    store, &tx, &mut after, msg, &a.facts, &a.class, &t, event, stranger, tr, base,
+                    store,
+                    &tx,
+                    &mut after,
+                    msg,
+                    &a.facts,
+                    &a.class,
+                    &t,
+                    event,
+                    stranger,
+                    tr,
+                    base,
+                    &a.inspection.headers,
                     rules,
                 )?;
                 for e in history::article_events(&t.number, &at, event, &from, None, stranger) {
                     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
                 }
+                set_attributes(&tx, &mut after, &t, &a.facts, &a.inspection.attributes, &at)?;
                 let decision = Decision::FollowUp {
                     ticket,
                     reopen,
                     stranger,
                 };
                 let said = respond(
-                    store, &tx, &mut after, rules, &a.facts, &a.class, &msg.raw, &t, &decision,
-                    &clock, &mut rng,
+                    store,
+                    &tx,
+                    &mut after,
+                    rules,
+                    &a.facts,
+                    &a.class,
+                    a.inspection.no_autoresponse.as_deref(),
+                    &msg.raw,
+                    &t,
+                    &decision,
+                    &clock,
+                    &mut rng,
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(Outcome::FollowUp {
@@ -304,179 +358,6 @@ pub(super) fn batch(
 
 pub(super) fn folder_of(t: &TicketRef) -> Folder {
     Folder::ticket(&t.queue, &t.number, t.state == State::Closed)
-}
-
-fn article_trace(t: &TicketRef, class: &str, event: &str) -> trace::Trace {
-    let mut tr = trace::Trace::default();
-    tr.add(trace::TICKET, &t.number)
-        .add(trace::QUEUE, &t.queue)
-        .add(trace::DIRECTION, "in")
-        .add(trace::CLASSIFICATION, class)
-        .add(trace::EVENT, event);
-    tr
-}
-
-#[allow(clippy::too_many_arguments)]
-fn file_article<'a>(
-    store: &Store,
-    tx: &Tx,
-    after: &mut After<'a>,
-    msg: &'a Message,
-    facts: &Facts,
-    class: &crate::classify::Classification,
-    t: &TicketRef,
-    event: &str,
-    stranger: bool,
-    mut tr: trace::Trace,
-    base: trace::Trace,
-    rules: &Rules,
-) -> Result<(), IntakeError> {
-    tr.fields.extend(base.fields);
-    // The copy agents read answers through postdesk: its Reply-To is the ticket's reply address.
-    let mut body = Cow::Borrowed(&msg.raw[..]);
-    let mut added: Vec<Vec<u8>> = Vec::new();
-    match (&rules.out, rules.cfg.queue(&t.queue)) {
-        (Some(out), Some(q)) if !q.addresses.is_empty() => {
-            let from = crate::outgoing::queue_sender(q);
-            let addr = out.signer.reply_address(&from.email, &t.number, false);
-            tr.add(
-                trace::ANSWER_TO,
-                crate::outgoing::policy::answer_address(facts).unwrap_or_default(),
-            );
-            if let Some(renamed) = trace::rename_reply_to(&msg.raw) {
-                body = Cow::Owned(renamed);
-            }
-            let name = from.name.unwrap_or_default().replace('"', "");
-            added.push(trace::header_line(
-                &msg.raw,
-                "Reply-To",
-                &format!("\"{name}\" <{addr}>"),
-            ));
-        }
-        _ => {}
-    };
-    if !added.is_empty() {
-        tr.add(trace::ADDED, added.len().to_string());
-    }
-    let mut head = tr.render(&msg.raw);
-    head.extend(added.concat());
-    let staged = store.reserve((head.len() + body.len()) as u64);
-    let mut article = build_article(
-        facts,
-        class,
-        t,
-        event,
-        stranger,
-        &staged.file,
-        tr.get(trace::RECEIVED).unwrap_or(""),
-    );
-    // The size of the message as stored (its Reply-To renamed), as reindex reads it.
-    article.size = body.len() as u64;
-    let staged_path = staged.path.to_string_lossy().into_owned();
-    tx.insert_article(&NewArticle {
-        article: &article,
-        staged: Some(&staged_path),
-    })?;
-    if !stranger {
-        for addr in participants(facts, rules) {
-            tx.add_participant(&t.number, &addr)?;
-        }
-    }
-    after.stage(staged, head, body, folder_of(t));
-    Ok(())
-}
-
-/// The article row for a message; also what reindex builds from a stored file.
-pub fn build_article(
-    facts: &Facts,
-    class: &crate::classify::Classification,
-    t: &TicketRef,
-    event: &str,
-    stranger: bool,
-    file: &str,
-    received: &str,
-) -> Article {
-    let join = |v: &[Mailbox]| {
-        v.iter()
-            .map(Mailbox::display)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Article {
-        ticket: t.number.clone(),
-        file: file.to_string(),
-        message_id: facts.message_id.clone(),
-        digest: facts.digest.clone(),
-        from: facts.author().map(Mailbox::display).unwrap_or_default(),
-        to: join(&facts.to),
-        cc: join(&facts.cc),
-        subject: facts.subject.clone(),
-        date: facts.date.clone(),
-        received: received.to_string(),
-        direction: "in".into(),
-        classification: class.kind.as_str().to_string(),
-        event: event.to_string(),
-        bounce_of: class.bounce_of.clone(),
-        stranger,
-        size: facts.size,
-        attachments: facts.attachments.clone(),
-        reply_addr: crate::outgoing::policy::answer_address(facts),
-    }
-}
-
-/// Addresses that become participants of the ticket: the author, Reply-To, To and Cc, except
-/// our own queue addresses.
-pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let all = facts
-        .author()
-        .into_iter()
-        .chain(facts.reply_to.iter())
-        .chain(facts.to.iter())
-        .chain(facts.cc.iter());
-    for m in all {
-        let a = base_address(&m.address);
-        if a.is_empty() || !a.contains('@') || rules.own.contains(&a) || out.contains(&a) {
-            continue;
-        }
-        out.push(a);
-    }
-    out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn quarantine<'a>(
-    store: &Store,
-    tx: &Tx,
-    after: &mut After<'a>,
-    msg: &'a Message,
-    facts: &Facts,
-    reason: &str,
-    at: &str,
-    ticket: Option<&str>,
-    base: trace::Trace,
-) -> Result<Outcome, IntakeError> {
-    let mut tr = trace::Trace::default();
-    tr.add(trace::REASON, reason);
-    if let Some(n) = ticket {
-        tr.add(trace::TICKET, n);
-    }
-    tr.fields.extend(base.fields);
-    let head = tr.render(&msg.raw);
-    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
-    let staged_path = staged.path.to_string_lossy().into_owned();
-    let q = Quarantined {
-        file: staged.file.clone(),
-        digest: facts.digest.clone(),
-        message_id: facts.message_id.clone(),
-        reason: reason.to_string(),
-        received: at.to_string(),
-    };
-    tx.insert_quarantine(&q, Some(&staged_path))?;
-    after.stage(staged, head, Cow::Borrowed(&msg.raw), Folder::quarantine());
-    Ok(Outcome::Quarantined {
-        reason: reason.to_string(),
-    })
 }
 
 /// An event that is not an article: into the index now, and into the ticket's event log (from

@@ -15,17 +15,19 @@
 mod answer;
 mod apply;
 mod change;
+mod file;
 pub mod history;
+pub mod inspect;
 mod outbound;
 pub mod parallel;
 mod place;
 mod recover;
 mod rules;
 
-pub use apply::{build_article, participants};
 pub use change::TicketChange;
+pub use file::{build_article, participants};
 pub use history::HistoryLine;
-pub use rules::{Analysis, Rules, Understood};
+pub use rules::{Analysis, Rules, Scanned, Understood};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -101,6 +101,7 @@ pub(super) fn respond(
     rules: &Rules,
     facts: &Facts,
     class: &Classification,
+    suppressed: Option<&str>,
     raw: &[u8],
     t: &TicketRef,
     decision: &Decision,
@@ -161,7 +162,7 @@ pub(super) fn respond(
             queue: &t.queue,
             facts,
             class,
-            suppressed_by_filter: None,
+            suppressed_by_filter: suppressed,
             own: &rules.own,
             agents: &rules.agents,
         });

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use crate::config::{ClosedPolicy, Config};
 use crate::decide::{self, Decision, OwnId, Plan, Policy};
 use crate::facts::Facts;
+use crate::filter::{Filters, ScanValues};
 use crate::number::Scheme;
 use crate::outgoing::agent::{self, Detected};
 use crate::outgoing::Outbound;
+
+use super::inspect::{self, Effect, Inspection};
 use crate::parse;
 use crate::route::{self, Route};
 
@@ -21,6 +24,17 @@ pub struct Rules {
     pub agents: Vec<String>,
     /// Templates and key for outgoing mail; `None` where nothing is sent (reindex).
     pub out: Option<Arc<Outbound>>,
+    /// The admin's Sieve scripts (none where nothing is filtered: reindex).
+    pub filters: Arc<Filters>,
+    queue_names: Vec<String>,
+}
+
+/// What the scanners said about a message, as the filters and the stored copy use it.
+#[derive(Debug, Clone, Default)]
+pub struct Scanned {
+    pub values: ScanValues,
+    /// `X-Spam-Status`, `X-Spam-Score`, `X-Virus-Status` for the stored copy.
+    pub headers: Vec<(String, String)>,
 }
 
 /// What a message is, before the index is asked anything.
@@ -32,6 +46,8 @@ pub struct Understood {
     pub quarantine: Option<String>,
     /// Whether it is an agent's answer or note.
     pub agent: Detected,
+    /// What the filters (and scanners) decided.
+    pub inspection: Inspection,
 }
 
 /// Everything decided about one message before anything is written: what `explain` prints.
@@ -41,6 +57,7 @@ pub struct Analysis {
     pub route: Route,
     pub plan: Option<Plan>,
     pub quarantine: Option<String>,
+    pub inspection: Inspection,
 }
 
 impl Rules {
@@ -51,6 +68,8 @@ impl Rules {
             agents: cfg.agents.iter().map(|a| a.address.clone()).collect(),
             cfg: cfg.clone(),
             out: None,
+            filters: Arc::new(Filters::empty()),
+            queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
         }
     }
 
@@ -58,10 +77,25 @@ impl Rules {
     pub fn with_outgoing(cfg: &Config, create: bool) -> Result<Rules, String> {
         let mut r = Rules::new(cfg);
         r.out = Some(Arc::new(Outbound::load(cfg, create)?));
+        let dir = cfg.filters_dir();
+        if dir.is_dir() {
+            let f = Filters::load(&dir).map_err(|errs| {
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            r.filters = Arc::new(f.with_queues(r.queue_names.clone()));
+        }
         Ok(r)
     }
 
     pub fn understand(&self, raw: &[u8]) -> Understood {
+        self.understand_with(raw, Scanned::default())
+    }
+
+    /// `understand` with the scanners' results (the filters see them).
+    pub fn understand_with(&self, raw: &[u8], scanned: Scanned) -> Understood {
         let facts = parse::parse(raw);
         let own = OwnIdentity {
             addresses: &self.own,
@@ -84,12 +118,32 @@ impl Rules {
             Some(out) => agent::detect(&facts, &out.signer, &self.cfg.agents),
             None => Detected::None,
         };
+        let mut route = route;
+        let mut quarantine = quarantine;
+        let mut inspection = Inspection::default();
+        if quarantine.is_none() {
+            let (ins, effect) = inspect::run(
+                &self.filters,
+                raw,
+                &facts,
+                scanned.values,
+                &self.queue_names,
+            );
+            match effect {
+                Effect::Keep => {}
+                Effect::Route(r) => route = r,
+                Effect::Quarantine(reason) => quarantine = Some(reason),
+            }
+            inspection = ins;
+        }
+        inspection.headers = scanned.headers;
         Understood {
             facts,
             class,
             route,
             quarantine,
             agent,
+            inspection,
         }
     }
 
@@ -104,6 +158,7 @@ impl Rules {
             route,
             quarantine,
             agent,
+            inspection,
         } = u;
         // A message quarantined before is a duplicate, like any other.
         if quarantine.is_some() {
@@ -119,6 +174,7 @@ impl Rules {
                     route,
                     plan: Some(plan),
                     quarantine: None,
+                    inspection,
                 });
             }
             return Ok(Analysis {
@@ -127,6 +183,7 @@ impl Rules {
                 route,
                 plan: None,
                 quarantine,
+                inspection,
             });
         }
         let on_closed = |q: &str| {
@@ -144,6 +201,7 @@ impl Rules {
                     route,
                     plan: Some(plan),
                     quarantine: None,
+                    inspection,
                 },
                 Err(reason) => Analysis {
                     facts,
@@ -151,6 +209,7 @@ impl Rules {
                     route,
                     plan: None,
                     quarantine: Some(reason),
+                    inspection,
                 },
             });
         }
@@ -175,6 +234,7 @@ impl Rules {
             route,
             plan: Some(plan),
             quarantine,
+            inspection,
         })
     }
 

@@ -201,6 +201,7 @@ pub fn rebuild(
                     "owner" => Some(Attribute::Owner(v.clone())),
                     "priority" => Some(Attribute::Priority(v.clone())),
                     "pending" => Some(Attribute::Pending(v.clone())),
+                    "customer-id" => Some(Attribute::CustomerId(v.clone())),
                     _ => None,
                 };
                 if let Some(attr) = attr {

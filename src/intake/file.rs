@@ -1,0 +1,221 @@
+//! Filing one message: its stored copy (trace block, the lines we add after it, the message) as
+//! an article of a ticket or as a quarantined message, the index rows that describe it, and the
+//! ticket attributes the filters set.
+
+use std::borrow::Cow;
+
+use super::apply::{folder_of, record, After};
+use super::history::HistoryLine;
+use super::{IntakeError, Message, Outcome, Rules};
+use crate::facts::{Facts, Mailbox};
+use crate::index::{Article, Attribute, NewArticle, Quarantined, TicketRef, Tx};
+use crate::route::base_address;
+use crate::store::{trace, Folder, Store};
+
+pub(super) fn article_trace(t: &TicketRef, class: &str, event: &str) -> trace::Trace {
+    let mut tr = trace::Trace::default();
+    tr.add(trace::TICKET, &t.number)
+        .add(trace::QUEUE, &t.queue)
+        .add(trace::DIRECTION, "in")
+        .add(trace::CLASSIFICATION, class)
+        .add(trace::EVENT, event);
+    tr
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn file_article<'a>(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After<'a>,
+    msg: &'a Message,
+    facts: &Facts,
+    class: &crate::classify::Classification,
+    t: &TicketRef,
+    event: &str,
+    stranger: bool,
+    mut tr: trace::Trace,
+    base: trace::Trace,
+    scan_headers: &[(String, String)],
+    rules: &Rules,
+) -> Result<(), IntakeError> {
+    tr.fields.extend(base.fields);
+    // The copy agents read answers through postdesk: its Reply-To is the ticket's reply address.
+    let mut body = Cow::Borrowed(&msg.raw[..]);
+    let mut added: Vec<Vec<u8>> = Vec::new();
+    match (&rules.out, rules.cfg.queue(&t.queue)) {
+        (Some(out), Some(q)) if !q.addresses.is_empty() => {
+            let from = crate::outgoing::queue_sender(q);
+            let addr = out.signer.reply_address(&from.email, &t.number, false);
+            tr.add(
+                trace::ANSWER_TO,
+                crate::outgoing::policy::answer_address(facts).unwrap_or_default(),
+            );
+            if let Some(renamed) = trace::rename_reply_to(&msg.raw) {
+                body = Cow::Owned(renamed);
+            }
+            let name = from.name.unwrap_or_default().replace('"', "");
+            added.push(trace::header_line(
+                &msg.raw,
+                "Reply-To",
+                &format!("\"{name}\" <{addr}>"),
+            ));
+        }
+        _ => {}
+    };
+    // The scanners' verdicts, as a content filter adds them.
+    for (name, value) in scan_headers {
+        added.push(trace::header_line(&msg.raw, name, value));
+    }
+    if !added.is_empty() {
+        tr.add(trace::ADDED, added.len().to_string());
+    }
+    let mut head = tr.render(&msg.raw);
+    head.extend(added.concat());
+    let staged = store.reserve((head.len() + body.len()) as u64);
+    let mut article = build_article(
+        facts,
+        class,
+        t,
+        event,
+        stranger,
+        &staged.file,
+        tr.get(trace::RECEIVED).unwrap_or(""),
+    );
+    // The size of the message as stored (its Reply-To renamed), as reindex reads it.
+    article.size = body.len() as u64;
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_article(&NewArticle {
+        article: &article,
+        staged: Some(&staged_path),
+    })?;
+    if !stranger {
+        for addr in participants(facts, rules) {
+            tx.add_participant(&t.number, &addr)?;
+        }
+    }
+    after.stage(staged, head, body, folder_of(t));
+    Ok(())
+}
+
+/// The article row for a message; also what reindex builds from a stored file.
+pub fn build_article(
+    facts: &Facts,
+    class: &crate::classify::Classification,
+    t: &TicketRef,
+    event: &str,
+    stranger: bool,
+    file: &str,
+    received: &str,
+) -> Article {
+    let join = |v: &[Mailbox]| {
+        v.iter()
+            .map(Mailbox::display)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Article {
+        ticket: t.number.clone(),
+        file: file.to_string(),
+        message_id: facts.message_id.clone(),
+        digest: facts.digest.clone(),
+        from: facts.author().map(Mailbox::display).unwrap_or_default(),
+        to: join(&facts.to),
+        cc: join(&facts.cc),
+        subject: facts.subject.clone(),
+        date: facts.date.clone(),
+        received: received.to_string(),
+        direction: "in".into(),
+        classification: class.kind.as_str().to_string(),
+        event: event.to_string(),
+        bounce_of: class.bounce_of.clone(),
+        stranger,
+        size: facts.size,
+        attachments: facts.attachments.clone(),
+        reply_addr: crate::outgoing::policy::answer_address(facts),
+    }
+}
+
+/// Addresses that become participants of the ticket: the author, Reply-To, To and Cc, except
+/// our own queue addresses.
+pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let all = facts
+        .author()
+        .into_iter()
+        .chain(facts.reply_to.iter())
+        .chain(facts.to.iter())
+        .chain(facts.cc.iter());
+    for m in all {
+        let a = base_address(&m.address);
+        if a.is_empty() || !a.contains('@') || rules.own.contains(&a) || out.contains(&a) {
+            continue;
+        }
+        out.push(a);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn quarantine<'a>(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After<'a>,
+    msg: &'a Message,
+    facts: &Facts,
+    reason: &str,
+    at: &str,
+    ticket: Option<&str>,
+    base: trace::Trace,
+) -> Result<Outcome, IntakeError> {
+    let mut tr = trace::Trace::default();
+    tr.add(trace::REASON, reason);
+    if let Some(n) = ticket {
+        tr.add(trace::TICKET, n);
+    }
+    tr.fields.extend(base.fields);
+    let head = tr.render(&msg.raw);
+    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    let q = Quarantined {
+        file: staged.file.clone(),
+        digest: facts.digest.clone(),
+        message_id: facts.message_id.clone(),
+        reason: reason.to_string(),
+        received: at.to_string(),
+    };
+    tx.insert_quarantine(&q, Some(&staged_path))?;
+    after.stage(staged, head, Cow::Borrowed(&msg.raw), Folder::quarantine());
+    Ok(Outcome::Quarantined {
+        reason: reason.to_string(),
+    })
+}
+
+/// The ticket attributes the filters set (priority, owner, customer-id), each recorded with the
+/// script line that set it.
+pub(super) fn set_attributes(
+    tx: &Tx,
+    after: &mut After,
+    t: &TicketRef,
+    facts: &Facts,
+    attributes: &[(String, String, String)],
+    at: &str,
+) -> Result<(), IntakeError> {
+    for (name, value, cause) in attributes {
+        let attr = match name.as_str() {
+            "priority" => Attribute::Priority(value.clone()),
+            "owner" => Attribute::Owner(value.clone()),
+            "customer-id" => Attribute::CustomerId(value.clone()),
+            _ => continue,
+        };
+        tx.set_attribute(&t.number, &attr, at)?;
+        let line = HistoryLine {
+            at: at.to_string(),
+            event: name.clone(),
+            detail: format!("set to {value} by {cause}"),
+            key: format!("filter:{}:{name}", facts.digest),
+            value: Some(value.clone()),
+        };
+        record(tx, after, t, line)?;
+    }
+    Ok(())
+}
