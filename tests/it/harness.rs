@@ -27,6 +27,9 @@ name = "Phone"
 addresses = ["fax@company.example", "phone@company.example"]
 on-closed = "new-ticket"
 
+[[queue]]
+name = "Junk"
+
 [[agent]]
 name = "Alice Agent"
 address = "alice@company.example"
@@ -53,10 +56,9 @@ impl Desk {
             "[general]\ndata-dir = \"var\"\nloop-value = \"postdesk@company.example\"\n{general}\n{rest}\n{QUEUES}"
         );
         fs::write(&config, text).expect("write config");
-        copy_dir(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
-            &dir.path().join("templates"),
-        );
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&repo.join("templates"), &dir.path().join("templates"));
+        copy_dir(&repo.join("filters"), &dir.path().join("filters"));
         Desk { dir, config, data }
     }
 

@@ -10,6 +10,7 @@ mod crash;
 mod daemon;
 mod deliver;
 mod dovecot;
+mod filters;
 mod fixtures;
 mod matching;
 mod mutations;
