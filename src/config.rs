@@ -50,6 +50,8 @@ pub struct Config {
     pub autoresponse: Autoresponse,
     #[serde(default)]
     pub filters: Filters,
+    #[serde(default)]
+    pub scan: crate::scan::ScanConfig,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -342,6 +344,10 @@ impl Config {
     }
 
     fn validate_outgoing(&self) -> Result<(), String> {
+        self.scan.validate().map_err(|e| format!("[scan]: {e}"))?;
+        if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
+            return Err("[scan]: concurrency must be 1 to 64".into());
+        }
         self.outgoing
             .transport_config()
             .validate()

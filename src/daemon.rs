@@ -49,8 +49,13 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             if stop.load(Ordering::Relaxed) {
                 break;
             }
+            let deferred = total.deferred;
             if let Err(e) = source::drain(&mut engine, s, &stop, &mut total) {
                 tracing::error!(source = %s.name, transient = e.is_transient(), "{e}; will retry");
+                failed = true;
+            }
+            if total.deferred > deferred {
+                // A scanner is away: back off before trying those messages again.
                 failed = true;
             }
         }

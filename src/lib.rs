@@ -18,6 +18,7 @@ pub mod outgoing;
 pub mod parse;
 pub mod reindex;
 pub mod route;
+pub mod scan;
 pub mod source;
 pub mod store;
 pub mod template;

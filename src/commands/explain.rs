@@ -16,7 +16,14 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
         .map_err(|e| Failure::new(EX_NOINPUT, format!("{}: {e}", file.display())))?;
     let index = Index::open_readonly(&cfg.data_dir().join("index.sqlite"))?;
     let rules = Rules::with_outgoing(&cfg, false).map_err(|e| Failure::new(EX_CONFIG, e))?;
-    let a = rules.analyse(&raw, &index)?;
+    let scanned = match rules.scan(&raw) {
+        Ok(s) => s,
+        Err(why) => {
+            println!("scan:           deferred, the message would wait at its source: {why}");
+            crate::intake::Scanned::default()
+        }
+    };
+    let a = rules.analyse(&raw, scanned, &index)?;
     let f = &a.facts;
     println!(
         "message-id:     {}",

@@ -8,6 +8,7 @@ use super::apply::folder_of;
 use super::history::{self, HistoryLine};
 use super::{Engine, IntakeError};
 use crate::index::{State, TicketRef};
+use crate::store::Folder;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketChange {
@@ -92,9 +93,67 @@ impl Engine {
         tx.set_ticket(number, &to.queue, to.state, &at)?;
         tx.add_history_keyed(number, &at, event, &detail, &key)?;
         tx.commit()?;
-        Ok(Some(format!(
-            "ticket {number} {event}: now {}",
-            new.imap_name()
-        )))
+        let mut said = format!("ticket {number} {event}: now {}", new.imap_name());
+        let junk = &self.rules.cfg.scan.junk_queue;
+        if let TicketChange::Move(q) = &what {
+            let spam = if q.eq_ignore_ascii_case(junk) {
+                Some(true)
+            } else if from.queue.eq_ignore_ascii_case(junk) {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(spam) = spam {
+                said.push_str(&format!("; {}", self.learn(number, &new, spam)?));
+            }
+        }
+        Ok(Some(said))
+    }
+
+    /// Reports a ticket's incoming messages to spamd as spam or ham (moved into or out of the
+    /// Junk queue), and records it in the ticket's history.
+    fn learn(&mut self, number: &str, folder: &Folder, spam: bool) -> Result<String, IntakeError> {
+        let Some(spamd) = self.rules.scanners.clone().filter(|s| s.spamd().is_some()) else {
+            return Ok("spamd is not configured: nothing learned".into());
+        };
+        let class = if spam { "spam" } else { "ham" };
+        let (mut told, mut failed) = (0, Vec::new());
+        for a in self.index.articles(number)? {
+            if a.direction != "in" {
+                continue;
+            }
+            let Some(path) = self.store.locate(folder, &a.file) else {
+                continue;
+            };
+            let raw = std::fs::read(&path)?;
+            let body = &raw[crate::store::trace::parse(&raw).body_offset..];
+            match spamd.tell(body, spam) {
+                Ok(_) => told += 1,
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        let detail = match failed.first() {
+            None => format!("{told} message(s) reported to spamd as {class}"),
+            Some(e) => format!(
+                "{told} message(s) reported to spamd as {class}, {} failed: {e}",
+                failed.len()
+            ),
+        };
+        let now = Utc::now();
+        let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let key = format!("learn:{}", now.timestamp_nanos_opt().unwrap_or_default());
+        let line = HistoryLine {
+            at: at.clone(),
+            event: "learned".into(),
+            detail: detail.clone(),
+            key: key.clone(),
+            value: None,
+        };
+        history::append(&self.store.history_path(folder), &line)?;
+        self.store.sync()?;
+        let tx = self.index.begin()?;
+        tx.add_history_keyed(number, &at, "learned", &detail, &key)?;
+        tx.commit()?;
+        Ok(detail)
     }
 }

@@ -8,6 +8,52 @@ use std::borrow::Cow;
 use crate::facts::Facts;
 use crate::filter::{Envelope, Filters, ScanValues, Verdict};
 use crate::route::Route;
+use crate::scan::{Outcome, Policy, ScanReport, Scanners};
+
+/// What the scanners said about a message, as the filters and the stored copy use it.
+#[derive(Debug, Clone, Default)]
+pub struct Scanned {
+    pub values: ScanValues,
+    /// `X-Spam-Status`, `X-Spam-Score`, `X-Virus-Status` for the stored copy.
+    pub headers: Vec<(String, String)>,
+    /// A virus, or a size the configuration quarantines: never becomes an article.
+    pub quarantine: Option<String>,
+    /// Spam: never answered, whatever the filters say.
+    pub no_autoresponse: Option<String>,
+}
+
+impl Scanned {
+    /// The scanners' report in the terms of the filters and the store. `Err` when the message
+    /// must wait at its source (a scanner failed and its policy is tempfail).
+    pub fn from_report(s: &Scanners, report: &ScanReport) -> Result<Scanned, String> {
+        let mut out = Scanned {
+            headers: s.headers(report),
+            ..Scanned::default()
+        };
+        match s.policy(report) {
+            Policy::Retry(why) => return Err(why),
+            Policy::Quarantine(why) => out.quarantine = Some(why),
+            Policy::Proceed => {}
+        }
+        if let Outcome::Done(v) = &report.spam {
+            let t = if v.threshold > 0.0 { v.threshold } else { 5.0 };
+            let pct = (100.0 * v.score / (2.0 * t)).clamp(0.0, 100.0);
+            out.values.spam_percent = Some(pct.round() as u8);
+            if v.is_spam {
+                out.no_autoresponse = Some(format!("spam (score {:.1})", v.score));
+            }
+        }
+        if let Outcome::Done(v) = &report.virus {
+            out.values.virustest = Some(if v.infected { 5 } else { 1 });
+            if v.infected {
+                let name = v.signature.clone().unwrap_or_else(|| "a virus".into());
+                out.quarantine = Some(format!("virus: {name}"));
+                out.no_autoresponse = Some(format!("virus ({name})"));
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// What the filters decided, in postdesk's terms.
 #[derive(Debug, Clone, Default)]

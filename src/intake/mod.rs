@@ -27,7 +27,8 @@ mod rules;
 pub use change::TicketChange;
 pub use file::{build_article, participants};
 pub use history::HistoryLine;
-pub use rules::{Analysis, Rules, Scanned, Understood};
+pub use inspect::Scanned;
+pub use rules::{Analysis, Rules, Understood};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -84,6 +85,9 @@ pub enum IntakeError {
     /// Templates or key unusable: fix the configuration.
     #[error("{0}")]
     Config(String),
+    /// A scanner could not look at the message and its policy is tempfail: try again later.
+    #[error("deferred: {0}")]
+    Deferred(String),
 }
 
 impl IntakeError {
@@ -93,6 +97,7 @@ impl IntakeError {
             // Disk full, permissions fixed by an admin, a remounted file system: worth retrying.
             IntakeError::Store(_) => true,
             IntakeError::Config(_) => false,
+            IntakeError::Deferred(_) => true,
         }
     }
 }
@@ -188,7 +193,18 @@ impl Engine {
     pub fn process(&mut self, batch: &[Message]) -> Result<Vec<Outcome>, IntakeError> {
         let understood = {
             let rules = &self.rules;
-            parallel::map(batch, |m| rules.understand(&m.raw))
+            let scans = match &rules.scanners {
+                Some(_) => {
+                    parallel::map_on(batch, rules.cfg.scan.concurrency, |m| rules.scan(&m.raw))
+                }
+                None => batch.iter().map(|_| Ok(Scanned::default())).collect(),
+            };
+            let mut scanned = Vec::with_capacity(batch.len());
+            for s in scans {
+                scanned.push(s.map_err(IntakeError::Deferred)?);
+            }
+            let pairs: Vec<(&Message, Scanned)> = batch.iter().zip(scanned).collect();
+            parallel::map(&pairs, |(m, sc)| rules.understand_with(&m.raw, sc.clone()))
         };
         self.process_understood(batch, understood)
     }

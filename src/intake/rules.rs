@@ -8,12 +8,13 @@ use std::sync::Arc;
 use crate::config::{ClosedPolicy, Config};
 use crate::decide::{self, Decision, OwnId, Plan, Policy};
 use crate::facts::Facts;
-use crate::filter::{Filters, ScanValues};
+use crate::filter::Filters;
 use crate::number::Scheme;
 use crate::outgoing::agent::{self, Detected};
 use crate::outgoing::Outbound;
+use crate::scan::Scanners;
 
-use super::inspect::{self, Effect, Inspection};
+use super::inspect::{self, Effect, Inspection, Scanned};
 use crate::parse;
 use crate::route::{self, Route};
 
@@ -26,15 +27,9 @@ pub struct Rules {
     pub out: Option<Arc<Outbound>>,
     /// The admin's Sieve scripts (none where nothing is filtered: reindex).
     pub filters: Arc<Filters>,
+    /// spamd and clamd, when configured.
+    pub scanners: Option<Arc<Scanners>>,
     queue_names: Vec<String>,
-}
-
-/// What the scanners said about a message, as the filters and the stored copy use it.
-#[derive(Debug, Clone, Default)]
-pub struct Scanned {
-    pub values: ScanValues,
-    /// `X-Spam-Status`, `X-Spam-Score`, `X-Virus-Status` for the stored copy.
-    pub headers: Vec<(String, String)>,
 }
 
 /// What a message is, before the index is asked anything.
@@ -69,6 +64,7 @@ impl Rules {
             cfg: cfg.clone(),
             out: None,
             filters: Arc::new(Filters::empty()),
+            scanners: None,
             queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
         }
     }
@@ -87,7 +83,19 @@ impl Rules {
             })?;
             r.filters = Arc::new(f.with_queues(r.queue_names.clone()));
         }
+        if cfg.scan.spamd.enabled || cfg.scan.clamd.enabled {
+            r.scanners = Some(Arc::new(Scanners::new(&cfg.scan)?));
+        }
         Ok(r)
+    }
+
+    /// Scans a message (network I/O: run it on worker threads). `Err` with the reason when it
+    /// must stay at its source and be tried again later.
+    pub fn scan(&self, raw: &[u8]) -> Result<Scanned, String> {
+        match &self.scanners {
+            None => Ok(Scanned::default()),
+            Some(s) => Scanned::from_report(s, &s.scan(raw)),
+        }
     }
 
     pub fn understand(&self, raw: &[u8]) -> Understood {
@@ -119,7 +127,7 @@ impl Rules {
             None => Detected::None,
         };
         let mut route = route;
-        let mut quarantine = quarantine;
+        let mut quarantine = quarantine.or(scanned.quarantine);
         let mut inspection = Inspection::default();
         if quarantine.is_none() {
             let (ins, effect) = inspect::run(
@@ -137,6 +145,9 @@ impl Rules {
             inspection = ins;
         }
         inspection.headers = scanned.headers;
+        if inspection.no_autoresponse.is_none() {
+            inspection.no_autoresponse = scanned.no_autoresponse;
+        }
         Understood {
             facts,
             class,
@@ -276,8 +287,13 @@ impl Rules {
         }))
     }
 
-    /// Both halves at once (for `explain`).
-    pub fn analyse<L: decide::Lookup>(&self, raw: &[u8], lookup: &L) -> Result<Analysis, L::Error> {
-        self.decide(self.understand(raw), lookup)
+    /// Both halves at once (for `explain`), with the scanners' results.
+    pub fn analyse<L: decide::Lookup>(
+        &self,
+        raw: &[u8],
+        scanned: Scanned,
+        lookup: &L,
+    ) -> Result<Analysis, L::Error> {
+        self.decide(self.understand_with(raw, scanned), lookup)
     }
 }

@@ -11,7 +11,7 @@ pub use maildir::MaildirSource;
 
 use crate::config::{After, Config};
 use crate::index::Index;
-use crate::intake::{parallel, Engine, IntakeError, Message, Outcome, Understood};
+use crate::intake::{parallel, Engine, IntakeError, Message, Outcome, Scanned, Understood};
 
 /// Bytes read into one batch at most, so a run of large messages stays within memory bounds.
 const BATCH_BYTES: u64 = 16 << 20;
@@ -26,6 +26,8 @@ pub struct Summary {
     pub failed: u64,
     /// Agents' answers and notes.
     pub answers: u64,
+    /// Left at the source to try again later (a scanner was unavailable).
+    pub deferred: u64,
 }
 
 impl Summary {
@@ -41,11 +43,14 @@ impl Summary {
     }
 
     pub fn line(&self) -> String {
-        let answers = if self.answers > 0 {
+        let mut answers = if self.answers > 0 {
             format!(", agent mails {}", self.answers)
         } else {
             String::new()
         };
+        if self.deferred > 0 {
+            answers.push_str(&format!(", deferred {}", self.deferred));
+        }
         format!(
             "processed {}, new tickets {}, follow-ups {}, duplicates {}, quarantined {}, failed {}{answers}",
             self.processed,
@@ -114,8 +119,9 @@ pub fn drain(
     };
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Prepared>(1);
-        let reader = s.spawn(move || -> Result<u64, IntakeError> {
+        let reader = s.spawn(move || -> Result<(u64, u64), IntakeError> {
             let mut failed = 0;
+            let mut deferred = 0;
             let mut i = 0;
             while i < names.len() && !stop.load(Ordering::Relaxed) {
                 let mut batch = Vec::new();
@@ -151,7 +157,35 @@ pub fn drain(
                 if batch.is_empty() {
                     continue;
                 }
-                let understood = parallel::map(&batch, |m| rules.understand(&m.raw));
+                // Scanning waits on spamd and clamd: as many at once as configured.
+                let scans = match &rules.scanners {
+                    Some(_) => {
+                        parallel::map_on(&batch, rules.cfg.scan.concurrency, |m| rules.scan(&m.raw))
+                    }
+                    None => batch.iter().map(|_| Ok(Scanned::default())).collect(),
+                };
+                let mut ready = Vec::with_capacity(batch.len());
+                let mut kept_names = Vec::with_capacity(batch.len());
+                for ((m, name), scan) in batch.into_iter().zip(taken).zip(scans) {
+                    match scan {
+                        Ok(sc) => {
+                            ready.push((m, sc));
+                            kept_names.push(name);
+                        }
+                        Err(why) => {
+                            // Stays in new/: the next drain tries again.
+                            tracing::warn!(source = %src.name, file = %name, "deferred: {why}");
+                            deferred += 1;
+                        }
+                    }
+                }
+                if ready.is_empty() {
+                    continue;
+                }
+                let understood =
+                    parallel::map(&ready, |(m, sc)| rules.understand_with(&m.raw, sc.clone()));
+                let batch: Vec<Message> = ready.into_iter().map(|(m, _)| m).collect();
+                let taken = kept_names;
                 if tx
                     .send(Prepared {
                         batch,
@@ -163,7 +197,7 @@ pub fn drain(
                     break; // the committer stopped
                 }
             }
-            Ok(failed)
+            Ok((failed, deferred))
         });
         let mut result = Ok(());
         let mut progress = Progress::new(&src.name, total);
@@ -195,7 +229,10 @@ pub fn drain(
             Err(e) => tracing::warn!("flush: {e}"),
         }
         match reader.join().expect("reader thread panicked") {
-            Ok(failed) => summary.failed += failed,
+            Ok((failed, deferred)) => {
+                summary.failed += failed;
+                summary.deferred += deferred;
+            }
             Err(e) if result.is_ok() => result = Err(e),
             Err(_) => {}
         }

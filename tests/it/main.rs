@@ -15,5 +15,6 @@ mod fixtures;
 mod matching;
 mod mutations;
 mod outgoing;
+mod scanning;
 mod transport;
 mod tree;

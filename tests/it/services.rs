@@ -734,12 +734,17 @@ pub struct Spamd {
 
 impl Spamd {
     pub fn start() -> Spamd {
+        Spamd::start_at(None)
+    }
+
+    /// spamd on `port` (where a stopped one was), or on a free port. TELL is allowed.
+    pub fn start_at(fixed: Option<u16>) -> Spamd {
         let spamd = tool("spamd");
         let mut last_err = String::new();
         for _attempt in 0..3 {
             let tmp = short_tempdir("pdspam-");
             let d = tmp.path().to_owned();
-            let port = free_port();
+            let port = fixed.unwrap_or_else(free_port);
             let home = d.join("sahome");
             fs::create_dir(&home).unwrap();
             std::os::unix::fs::chown(&home, Some(MAIL_UID), Some(MAIL_UID)).unwrap();
@@ -752,6 +757,7 @@ impl Spamd {
                     "--username=nobody",
                     "--max-children=2",
                     "--min-children=1",
+                    "--allow-tell",
                 ])
                 .arg(format!("--helper-home-dir={}", home.display()))
                 .arg("--syslog=stderr")
