@@ -276,11 +276,14 @@ impl Index {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The staged path of an article not yet placed in the tree.
+    /// The staged path of an article (or a quarantined file) not yet placed in the tree.
     pub fn staged_of(&self, file: &str) -> Result<Option<String>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT staged FROM articles WHERE file = ?1")?
+            .prepare_cached(
+                "SELECT staged FROM articles WHERE file = ?1
+                 UNION ALL SELECT staged FROM quarantine WHERE file = ?1 LIMIT 1",
+            )?
             .query_row([file], |r| r.get::<_, Option<String>>(0))
             .optional()?
             .flatten())

@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::answer;
 use super::file::{article_trace, file_article, quarantine, set_attributes};
 use super::history::{self, HistoryLine};
-use super::outbound::{respond, Clock};
+use super::outbound::{reject_reply, respond, Clock};
 use super::parallel;
 use super::place::Placement;
 use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
@@ -92,6 +92,21 @@ pub(super) fn batch(
             let outcome = quarantine(
                 store, &tx, &mut after, msg, &a.facts, reason, &at, None, base,
             )?;
+            if let Some(text) = &a.inspection.reject {
+                let said = reject_reply(
+                    store,
+                    &tx,
+                    &mut after,
+                    rules,
+                    &a.facts,
+                    &a.class,
+                    &a.route.queue,
+                    text,
+                    &clock,
+                    &mut rng,
+                )?;
+                logs.last_mut().expect("pushed above").out = said;
+            }
             outcomes.push(outcome);
             continue;
         }

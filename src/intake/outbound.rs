@@ -241,3 +241,103 @@ pub(super) fn respond(
     }
     Ok(said)
 }
+
+/// The reply to a message a filter rejected (`reject "text"`): no ticket exists, so the reply
+/// is stored beside the rejected message in the quarantine (a quarantine row, so recovery and
+/// reindex know the file) and queued like any outgoing mail, under the autoresponse rules.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn reject_reply(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    rules: &Rules,
+    facts: &Facts,
+    class: &Classification,
+    queue: &str,
+    text: &str,
+    clock: &Clock,
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<String>, IntakeError> {
+    let Some(out) = &rules.out else {
+        return Ok(Vec::new());
+    };
+    let cfg = &rules.cfg;
+    let verdict = policy::autoresponse(&Inputs {
+        template: "reject",
+        switches: cfg.switches(queue),
+        queue,
+        facts,
+        class,
+        suppressed_by_filter: None,
+        own: &rules.own,
+        agents: &rules.agents,
+    });
+    let to = match verdict {
+        Verdict::Suppress(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
+        Verdict::Send { to } => to,
+    };
+    let counts = Counts {
+        to_recipient: tx.autoreplies_to(&to, clock.now - 86_400)?,
+        last_minute: tx.autoreplies_since(clock.now - 60)?,
+    };
+    let limits = Limits {
+        per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
+        per_minute: cfg.autoresponse.circuit_breaker_per_minute,
+    };
+    if let Err(reason) = policy::within_limits(&to, counts, limits) {
+        return Ok(vec![format!("reject reply suppressed: {reason}")]);
+    }
+    let mailer = build::Mailer { cfg, out };
+    let mail = match mailer.rejection(queue, facts, &to, text, rng) {
+        Ok(m) => m,
+        Err(e) => return Ok(vec![format!("reject reply not built: {e}")]),
+    };
+    let parsed = crate::parse::parse(&mail.bytes);
+    let mut tr = trace::Trace::default();
+    tr.add(
+        trace::REASON,
+        format!("reply to a rejected message, to {to}"),
+    )
+    .add(trace::DIRECTION, "out")
+    .add(trace::CLASSIFICATION, mail.kind)
+    .add(trace::EVENT, &mail.event)
+    .add(trace::ENVELOPE_FROM, "<>")
+    .add(trace::ENVELOPE_TO, &to)
+    .add(trace::RECEIVED, &clock.at)
+    .add(trace::DIGEST, &parsed.digest);
+    let head = tr.render(&mail.bytes);
+    let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_quarantine(
+        &crate::index::Quarantined {
+            file: staged.file.clone(),
+            digest: parsed.digest.clone(),
+            message_id: parsed.message_id.clone(),
+            reason: format!("reply to a rejected message, to {to}"),
+            received: clock.at.clone(),
+        },
+        Some(&staged_path),
+    )?;
+    tx.add_autoreply(&to, clock.now)?;
+    tx.enqueue(&Queued {
+        id: 0,
+        ticket: String::new(),
+        file: staged.file.clone(),
+        kind: mail.kind.into(),
+        env_from: String::new(),
+        rcpts: mail.rcpts,
+        state: "queued".into(),
+        attempts: 0,
+        created: clock.now,
+        next_at: clock.now,
+        last_error: None,
+    })?;
+    after.stage(
+        staged,
+        head,
+        Cow::Owned(mail.bytes),
+        crate::store::Folder::quarantine(),
+    );
+    after.queued = true;
+    Ok(vec![format!("reject reply queued to {to}")])
+}

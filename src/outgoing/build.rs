@@ -144,6 +144,48 @@ pub struct Answer<'a> {
 }
 
 impl Mailer<'_> {
+    /// The reply to a message a filter rejected: the script's text, from the queue the message
+    /// was routed to, automatic (auto-replied, null sender).
+    pub fn rejection(
+        &self,
+        queue: &str,
+        facts: &Facts,
+        to: &str,
+        text: &str,
+        rng: &mut impl rand::Rng,
+    ) -> Result<OutMail, String> {
+        let from = self.sender(queue)?;
+        let mut references = facts.references.clone();
+        references.extend(facts.message_id.iter().cloned());
+        let o = Outgoing {
+            from: from.clone(),
+            to: vec![Address {
+                name: None,
+                email: to.to_string(),
+            }],
+            cc: Vec::new(),
+            reply_to: Some(from),
+            subject: format!("Rejected: {}", facts.subject),
+            message_id: self.out.signer.message_id("0", &self.out.domain, rng),
+            in_reply_to: facts.message_id.clone(),
+            references,
+            date: Utc::now(),
+            auto: Auto::Replied,
+            loop_value: self.cfg.general.loop_value.clone(),
+            language: None,
+            extra: Vec::new(),
+            body: format!("{}\n", text.trim_end()),
+            attachments: Vec::new(),
+        };
+        Ok(OutMail {
+            kind: "autoresponse",
+            event: "reject".into(),
+            bytes: compose::build(&o).map_err(|e| e.to_string())?,
+            env_from: None,
+            rcpts: vec![to.to_string()],
+        })
+    }
+
     /// The address and name `queue` sends from.
     fn sender(&self, queue: &str) -> Result<Address, String> {
         let q = self

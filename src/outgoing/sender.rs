@@ -224,7 +224,10 @@ impl Sender {
         let to = q.rcpts.join(", ");
         let mut line = None;
         let tx = self.index.begin_lazy()?;
+        let ticketless = q.ticket.is_empty();
         match t {
+            Try::Sent(_) if ticketless => tx.mark_sent(q.id)?,
+            Try::Failed(e) if ticketless => tx.mark_failed(q.id, e)?,
             Try::Sent(_) => {
                 let detail = format!("{} to {to}", q.kind);
                 let key = format!("sent:{}", q.file);
@@ -383,8 +386,12 @@ impl Sender {
         Ok(())
     }
 
-    /// A ticket's folder: where the index says, else wherever it is in the tree.
+    /// A ticket's folder: where the index says, else wherever it is in the tree. Mail of no
+    /// ticket (the reply to a rejected message) lives in the quarantine.
     fn folder(&self, number: &str) -> Result<Option<Folder>, SenderError> {
+        if number.is_empty() {
+            return Ok(Some(Folder::quarantine()));
+        }
         if let Some(t) = self.index.ticket(number)? {
             let f = Folder::ticket(&t.queue, number, t.state == crate::index::State::Closed);
             if self.store.folder_exists(&f) {

@@ -236,6 +236,36 @@ pub fn rebuild(
             received: tr.get(trace::RECEIVED).unwrap_or("").to_string(),
         };
         tx.insert_quarantine(&q, None)?;
+        if tr.get(trace::DIRECTION) == Some("out") {
+            // A reply to a rejected message: counted for the rate limits, never sent again by
+            // a rebuild (it has no ticket whose event log could say it went out).
+            let rcpts: Vec<String> = tr
+                .get(trace::ENVELOPE_TO)
+                .unwrap_or("")
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            let at = chrono::DateTime::parse_from_rfc3339(&q.received)
+                .map(|d| d.timestamp())
+                .unwrap_or(0);
+            for r in &rcpts {
+                tx.add_autoreply(r, at)?;
+            }
+            tx.enqueue(&Queued {
+                id: 0,
+                ticket: String::new(),
+                file: f.file.clone(),
+                kind: tr.get(trace::CLASSIFICATION).unwrap_or("").to_string(),
+                env_from: String::new(),
+                rcpts,
+                state: "sent".into(),
+                attempts: 0,
+                created: at,
+                next_at: at,
+                last_error: None,
+            })?;
+        }
         counts.quarantined += 1;
     }
     progress(total, total);

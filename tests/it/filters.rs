@@ -28,13 +28,14 @@ fn scripts_route_set_attributes_and_discard() {
     let desk = Desk::new();
     fs::write(
         desk.path().join("filters/50-site.sieve"),
-        "require [\"fileinto\", \"editheader\"];\n\
+        "require [\"fileinto\", \"editheader\", \"reject\"];\n\
          if header :contains \"subject\" \"invoice\" { fileinto \"Billing\"; }\n\
          if address :domain :is \"from\" \"vip.example\" {\n\
            addheader \"X-Postdesk-Priority\" \"high\";\n\
            addheader \"X-Postdesk-Customer-Id\" \"4711\";\n\
          }\n\
-         if header :contains \"subject\" \"lottery\" { discard; }\n",
+         if header :contains \"subject\" \"lottery\" { discard; }\n\
+         if header :contains \"subject\" \"unwanted\" { reject \"We do not take offers by mail.\"; }\n",
     )
     .unwrap();
     let md = desk.maildir("in");
