@@ -35,8 +35,24 @@ pub(super) struct After<'a> {
 impl<'a> After<'a> {
     /// A file to write before the commit and to place in `folder` after it: always both.
     pub fn stage(&mut self, staged: Staged, head: Vec<u8>, body: Cow<'a, [u8]>, folder: Folder) {
-        self.places
-            .push((staged.path.clone(), folder, staged.file.clone()));
+        self.stage_flagged(staged, head, body, folder, "");
+    }
+
+    /// `stage`, placed with Maildir flags (e.g. "S" for \Seen: into cur/ as `NAME:2,S`).
+    pub fn stage_flagged(
+        &mut self,
+        staged: Staged,
+        head: Vec<u8>,
+        body: Cow<'a, [u8]>,
+        folder: Folder,
+        flags: &str,
+    ) {
+        let name = if flags.is_empty() {
+            staged.file.clone()
+        } else {
+            format!("{}:2,{flags}", staged.file)
+        };
+        self.places.push((staged.path.clone(), folder, name));
         self.writes.push((staged, head, body));
     }
 }
@@ -232,7 +248,7 @@ pub(super) fn batch(
                     false,
                     tr,
                     base,
-                    &a.inspection.headers,
+                    &a.inspection,
                     rules,
                 )?;
                 for e in history::article_events(
@@ -304,7 +320,7 @@ pub(super) fn batch(
                     stranger,
                     tr,
                     base,
-                    &a.inspection.headers,
+                    &a.inspection,
                     rules,
                 )?;
                 for e in history::article_events(&t.number, &at, event, &from, None, stranger) {

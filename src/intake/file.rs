@@ -6,8 +6,10 @@ use std::borrow::Cow;
 
 use super::apply::{folder_of, record, After};
 use super::history::HistoryLine;
+use super::inspect::Inspection;
 use super::{IntakeError, Message, Outcome, Rules};
 use crate::facts::{Facts, Mailbox};
+use crate::filter::HeaderEdit;
 use crate::index::{Article, Attribute, NewArticle, Quarantined, TicketRef, Tx};
 use crate::route::base_address;
 use crate::store::{trace, Folder, Store};
@@ -35,7 +37,7 @@ pub(super) fn file_article<'a>(
     stranger: bool,
     mut tr: trace::Trace,
     base: trace::Trace,
-    scan_headers: &[(String, String)],
+    ins: &Inspection,
     rules: &Rules,
 ) -> Result<(), IntakeError> {
     tr.fields.extend(base.fields);
@@ -62,9 +64,14 @@ pub(super) fn file_article<'a>(
         }
         _ => {}
     };
-    // The scanners' verdicts, as a content filter adds them.
-    for (name, value) in scan_headers {
+    // The scanners' verdicts, as a content filter adds them, and the filters' addheader.
+    for (name, value) in &ins.headers {
         added.push(trace::header_line(&msg.raw, name, value));
+    }
+    for edit in &ins.verdict.header_edits {
+        if let HeaderEdit::Add { name, value, .. } = edit {
+            added.push(trace::header_line(&msg.raw, name, value));
+        }
     }
     if !added.is_empty() {
         tr.add(trace::ADDED, added.len().to_string());
@@ -93,8 +100,28 @@ pub(super) fn file_article<'a>(
             tx.add_participant(&t.number, &addr)?;
         }
     }
-    after.stage(staged, head, body, folder_of(t));
+    let flags = maildir_flags(&ins.verdict.flags);
+    after.stage_flagged(staged, head, body, folder_of(t), &flags);
     Ok(())
+}
+
+/// IMAP system flags as Maildir info letters (in the order Maildir wants: sorted). Keywords
+/// have no letter without Dovecot's keyword file and are left out.
+pub(super) fn maildir_flags(flags: &[String]) -> String {
+    let mut letters: Vec<char> = flags
+        .iter()
+        .filter_map(|f| match f.to_ascii_lowercase().as_str() {
+            "\\seen" => Some('S'),
+            "\\answered" => Some('R'),
+            "\\flagged" => Some('F'),
+            "\\deleted" => Some('T'),
+            "\\draft" => Some('D'),
+            _ => None,
+        })
+        .collect();
+    letters.sort_unstable();
+    letters.dedup();
+    letters.into_iter().collect()
 }
 
 /// The article row for a message; also what reindex builds from a stored file.

@@ -155,8 +155,11 @@ impl Store {
     }
 
     /// Moves a staged file into `folder`'s `new/` under its final name.
+    /// Renames a staged file into a folder: into new/, or, when `file` carries Maildir flags
+    /// (`NAME:2,S`), into cur/ as a mail client would have left it.
     pub fn place(&self, staged: &Path, folder: &Folder, file: &str) -> io::Result<PathBuf> {
-        let target = self.root.join(folder.dir_name()).join("new").join(file);
+        let sub = if file.contains(":2,") { "cur" } else { "new" };
+        let target = self.root.join(folder.dir_name()).join(sub).join(file);
         fs::rename(staged, &target)?;
         Ok(target)
     }

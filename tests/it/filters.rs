@@ -28,11 +28,12 @@ fn scripts_route_set_attributes_and_discard() {
     let desk = Desk::new();
     fs::write(
         desk.path().join("filters/50-site.sieve"),
-        "require [\"fileinto\", \"editheader\", \"reject\"];\n\
+        "require [\"fileinto\", \"editheader\", \"reject\", \"imap4flags\"];\n\
          if header :contains \"subject\" \"invoice\" { fileinto \"Billing\"; }\n\
          if address :domain :is \"from\" \"vip.example\" {\n\
            addheader \"X-Postdesk-Priority\" \"high\";\n\
            addheader \"X-Postdesk-Customer-Id\" \"4711\";\n\
+           addheader \"X-Site\" \"vip\"; addflag \"\\\\Flagged\";\n\
          }\n\
          if header :contains \"subject\" \"lottery\" { discard; }\n\
          if header :contains \"subject\" \"unwanted\" { reject \"We do not take offers by mail.\"; }\n",
@@ -91,6 +92,19 @@ fn scripts_route_set_attributes_and_discard() {
     assert!(desk.show(n)["history"]
         .to_string()
         .contains("50-site.sieve line 4"));
+    // The script's own header and flag are on the stored copy (flagged: in cur/ as NAME:2,F).
+    let vip_show = desk.show(n);
+    let path = vip_show["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["direction"] == "in")
+        .unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(path.contains("/cur/") && path.ends_with(":2,F"), "{path}");
+    assert!(fs::read_to_string(&path).unwrap().contains("\nX-Site: vip"));
     // A header from outside sets nothing.
     assert_eq!(
         ticket_with_subject(&desk, "Urgent").unwrap()["priority"],
@@ -103,7 +117,7 @@ fn scripts_route_set_attributes_and_discard() {
         .unwrap();
     let text = fs::read_to_string(q.path()).unwrap();
     assert!(
-        text.contains("X-Postdesk-Reason: discarded by") && text.contains("50-site.sieve line 7"),
+        text.contains("X-Postdesk-Reason: discarded by") && text.contains("50-site.sieve line 8"),
         "{text}"
     );
     desk.fsck_clean();
