@@ -96,3 +96,17 @@ fn check_renders_every_template_and_names_file_and_line() {
     let out = desk.run(&["run", "--once"]);
     assert_eq!(out.status.code(), Some(78));
 }
+
+#[test]
+fn check_compiles_the_filter_scripts_and_names_file_and_line() {
+    let desk = crate::harness::Desk::new();
+    std::fs::write(
+        desk.dir.path().join("filters/50-bad.sieve"),
+        "require \"fileinto\";\nif header :is \"subject\" \"x\" { fileinto \"Billing\" }\n",
+    )
+    .unwrap();
+    let out = check(&desk.config);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("50-bad.sieve:2"), "{err}");
+}
