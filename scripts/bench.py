@@ -76,13 +76,17 @@ data-dir = "var"
 durable = true
 [autoresponse]
 templates = "%s"
+[filters]
+dir = "%s"
 [[queue]]
 name = "Support"
 addresses = ["support@company.example"]
 [[queue]]
 name = "Billing"
 addresses = ["billing@company.example"]
-""" % (REPO / "templates")
+[[queue]]
+name = "Junk"
+""" % (REPO / "templates", REPO / "filters")
 
 SUMMARY_RE = re.compile(
     r"processed (\d+), new tickets (\d+), follow-ups (\d+), duplicates (\d+), "
