@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let (tx, rx) = mpsc::channel::<Wake>();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_signals(tx.clone(), stop.clone())?;
-    let mut watcher = watch(&sources, tx.clone())?;
+    let mut watcher = watch(&sources, &cfg.data_dir().join("store"), tx.clone())?;
     let mut rules_watcher = watch_rules(&cfg, tx.clone());
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
@@ -62,7 +62,14 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let wait = if failed {
+        let mut soon = false;
+        match engine.adopt_moves() {
+            Ok((_, fresh)) => soon = fresh,
+            Err(e) => tracing::error!("adopting folders moved by agents: {e}"),
+        }
+        let wait = if soon {
+            Duration::from_secs(3)
+        } else if failed {
             let w = backoff;
             backoff = (backoff * 2).min(Duration::from_secs(300));
             w
@@ -104,7 +111,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     rules_watcher = watch_rules(&new, tx.clone());
                     if !explicit_sources {
                         sources = source::configured(&new);
-                        watcher = watch(&sources, tx.clone())?;
+                        watcher = watch(&sources, &new.data_dir().join("store"), tx.clone())?;
                     }
                     cfg = new;
                     tracing::info!(file = %cfg.file.display(), "configuration reloaded");
@@ -180,8 +187,11 @@ fn reload(ctx: &Context) -> Result<Config, Failure> {
     ctx.load()
 }
 
+/// inotify on every source's new/ (mail to file) and on the store's top folder (a ticket folder
+/// renamed by an agent's mail client).
 fn watch(
     sources: &[MaildirSource],
+    store: &std::path::Path,
     tx: mpsc::Sender<Wake>,
 ) -> Result<notify::RecommendedWatcher, Failure> {
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -196,6 +206,12 @@ fn watch(
             // The periodic rescan still finds its mail.
             tracing::warn!(source = %s.name, "cannot watch {}: {e}; relying on rescans", dir.display());
         }
+    }
+    if let Err(e) = w.watch(store, RecursiveMode::NonRecursive) {
+        tracing::warn!(
+            "cannot watch {}: {e}; folder moves are seen at rescans",
+            store.display()
+        );
     }
     Ok(w)
 }

@@ -232,6 +232,22 @@ impl Tx<'_> {
 }
 
 impl Index {
+    /// Every ticket's number, queue and state (for comparing with the folders in the tree).
+    pub fn ticket_locations(&self) -> Result<Vec<(String, String, super::State)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT number, queue, state FROM tickets")?;
+        let rows = st.query_map([], |r| {
+            let state: String = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                super::State::parse(&state).unwrap_or(super::State::Open),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Whether a schema upgrade added facts that only a rebuild from the tree can fill in.
     pub fn reindex_needed(&self) -> Result<bool> {
         Ok(self

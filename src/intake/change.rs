@@ -112,7 +112,12 @@ impl Engine {
 
     /// Reports a ticket's incoming messages to spamd as spam or ham (moved into or out of the
     /// Junk queue), and records it in the ticket's history.
-    fn learn(&mut self, number: &str, folder: &Folder, spam: bool) -> Result<String, IntakeError> {
+    pub(super) fn learn(
+        &mut self,
+        number: &str,
+        folder: &Folder,
+        spam: bool,
+    ) -> Result<String, IntakeError> {
         let Some(spamd) = self.rules.scanners.clone().filter(|s| s.spamd().is_some()) else {
             return Ok("spamd is not configured: nothing learned".into());
         };

@@ -18,6 +18,7 @@ mod change;
 mod file;
 pub mod history;
 pub mod inspect;
+mod moves;
 mod outbound;
 pub mod parallel;
 mod place;

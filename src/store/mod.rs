@@ -216,6 +216,31 @@ impl Store {
         Ok(None)
     }
 
+    /// Every ticket folder in the tree (names only: nothing inside is read).
+    pub fn ticket_folders(&self) -> io::Result<Vec<Folder>> {
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&self.root) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            r => r?,
+        };
+        for entry in entries {
+            let name = entry?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(f @ Folder::Ticket { .. }) = Folder::from_dir_name(name) {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// When a folder last changed (a rename sets it: the directory's ctime).
+    pub fn changed_at(&self, folder: &Folder) -> io::Result<std::time::SystemTime> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(self.root.join(folder.dir_name()))?;
+        Ok(std::time::UNIX_EPOCH
+            + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32))
+    }
+
     pub fn history_path(&self, folder: &Folder) -> PathBuf {
         self.root.join(folder.dir_name()).join(layout::HISTORY_FILE)
     }

@@ -187,3 +187,71 @@ fn fsck_reports_differences() {
     fs::rename(&dir, store.join(format!(".Phone.{n}"))).unwrap();
     assert_eq!(desk.run(&["fsck"]).status.code(), Some(1));
 }
+
+#[test]
+fn folders_moved_by_a_mail_client_are_adopted() {
+    let desk = Desk::new();
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "kunde@example.org",
+        "support@company.example",
+        "Moved",
+        "mv1@example.org",
+        "",
+        "x",
+    );
+    desk.drain(&md);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let store = desk.data.join("store");
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(2100));
+    // As Dovecot does for RENAME Tickets/Support/N Tickets/Support/Closed/N (Maildir++).
+    fs::rename(
+        store.join(format!(".Support.{n}")),
+        store.join(format!(".Support.Closed.{n}")),
+    )
+    .unwrap();
+    // Too fresh: not adopted yet (it could be postdesk's own rename in flight).
+    desk.drain(&md);
+    assert_eq!(desk.show(&n)["state"], "open");
+    settle();
+    let out = desk.drain(&md);
+    assert!(
+        out.contains(&format!("ticket {n} closed by an agent's mail client")),
+        "{out}"
+    );
+    assert_eq!(desk.show(&n)["state"], "closed");
+    fs::rename(
+        store.join(format!(".Support.Closed.{n}")),
+        store.join(format!(".Billing.{n}")),
+    )
+    .unwrap();
+    settle();
+    desk.drain(&md);
+    let t = desk.show(&n);
+    assert_eq!(
+        (t["queue"].as_str(), t["state"].as_str()),
+        (Some("Billing"), Some("open"))
+    );
+    assert!(t["history"]
+        .to_string()
+        .contains("from Support to Billing by an agent's mail client"));
+    // A name that is no configured queue is left alone.
+    fs::rename(
+        store.join(format!(".Billing.{n}")),
+        store.join(format!(".Nowhere.{n}")),
+    )
+    .unwrap();
+    settle();
+    desk.drain(&md);
+    assert_eq!(desk.show(&n)["queue"], "Billing");
+    fs::rename(
+        store.join(format!(".Nowhere.{n}")),
+        store.join(format!(".Billing.{n}")),
+    )
+    .unwrap();
+    desk.fsck_clean();
+    let before = desk.show(&n);
+    desk.ok(&["reindex"]);
+    assert_eq!(desk.show(&n), before, "the event log carries the moves");
+}
