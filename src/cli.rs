@@ -44,6 +44,12 @@ pub enum Command {
     /// Look at the outgoing queue, or send what is queued now.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Write Dovecot's namespace, ACLs and agents' passwd file for the ticket store.
+    DovecotConfig {
+        /// Where to write (default: data-dir/dovecot, or `[dovecot] dir`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Rebuild the index from the folder tree alone.
     Reindex,
     /// Compare the tree and the index; exit 1 when they differ.

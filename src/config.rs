@@ -52,6 +52,8 @@ pub struct Config {
     pub filters: Filters,
     #[serde(default)]
     pub scan: crate::scan::ScanConfig,
+    #[serde(default)]
+    pub dovecot: Dovecot,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -224,6 +226,45 @@ pub struct Agent {
     pub address: String,
     #[serde(default)]
     pub queues: Vec<String>,
+    /// The agent's IMAP login at Dovecot; default: `address`.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// For `postdesk dovecot-config`'s passwd file: a Dovecot password hash such as
+    /// `{SHA512-CRYPT}$6$…` (`doveadm pw -s SHA512-CRYPT`). Without it the site's own user
+    /// database authenticates the agent.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+}
+
+impl Agent {
+    pub fn login(&self) -> &str {
+        self.login.as_deref().unwrap_or(&self.address)
+    }
+}
+
+/// `[dovecot]`: what `postdesk dovecot-config` writes for serving the ticket store to agents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Dovecot {
+    /// Where the files go; relative to data-dir.
+    pub dir: PathBuf,
+    /// Logins with every right on every queue and on the quarantine.
+    pub admins: Vec<String>,
+    /// uid and gid of Dovecot's mail processes for agents in the generated passwd file
+    /// (Dovecot refuses uid 0); default: the owner of the data directory.
+    pub mail_uid: Option<u32>,
+    pub mail_gid: Option<u32>,
+}
+
+impl Default for Dovecot {
+    fn default() -> Self {
+        Dovecot {
+            dir: PathBuf::from("dovecot"),
+            admins: Vec::new(),
+            mail_uid: None,
+            mail_gid: None,
+        }
+    }
 }
 
 impl Config {

@@ -2,6 +2,7 @@
 
 mod check;
 mod deliver;
+mod dovecot;
 mod explain;
 mod outbox;
 mod run;
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Ticket(t) => ticket::ticket(&ctx, t),
         Command::Explain { file } => explain::explain(&ctx, &file),
         Command::Outbox(o) => outbox::outbox(&ctx, o),
+        Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),
         Command::Reindex => tree::reindex(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),
     }

@@ -4,7 +4,7 @@
 use std::fs;
 
 use crate::harness::{drop_mail, mail, post, Desk};
-use crate::services::{imap_fetch_all, imap_list, imap_select_ok, require, Dovecot};
+use crate::services::{imap_fetch_all, imap_list, imap_select_ok, imap_try, require, Dovecot};
 
 #[test]
 fn dovecot_serves_the_tree() {
@@ -115,4 +115,113 @@ fn dovecot_serves_the_tree() {
     assert!(
         String::from_utf8_lossy(&fetched[0]).starts_with(&format!("X-Postdesk-Ticket: {sup}\r\n"))
     );
+}
+
+/// `postdesk dovecot-config` is what Dovecot runs on: agents see their queues only, an admin
+/// everything, and a ticket an agent moves into the Closed area with their mail client is closed.
+#[test]
+fn generated_config_serves_each_agent_their_queues_and_adopts_a_rename() {
+    require("dovecot");
+    let agents = r#"
+[dovecot]
+admins = ["admin"]
+mail-uid = 65534
+mail-gid = 65534
+
+[[agent]]
+name = "Carol"
+address = "carol@company.example"
+login = "carol"
+password-hash = "{PLAIN}carolpw"
+queues = ["Support"]
+
+[[agent]]
+name = "Bob"
+address = "bob@company.example"
+login = "bob"
+password-hash = "{PLAIN}bobpw"
+queues = ["Billing"]
+
+[[agent]]
+name = "Admin"
+address = "admin@company.example"
+login = "admin"
+password-hash = "{PLAIN}adminpw"
+queues = ["Support", "Billing"]
+"#;
+    let desk = Desk::with("", agents);
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "k@example.org",
+        "support@company.example",
+        "Printer",
+        "g1@example.org",
+        "",
+        "x",
+    );
+    post(
+        &md,
+        "k@example.org",
+        "billing@company.example",
+        "Invoice",
+        "g2@example.org",
+        "",
+        "x",
+    );
+    desk.drain(&md);
+    let tickets = desk.tickets();
+    let num = |q: &str| {
+        tickets.iter().find(|t| t["queue"] == q).unwrap()["number"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (sup, bil) = (num("Support"), num("Billing"));
+    let out = desk.ok(&["dovecot-config"]);
+    assert!(out.contains("!include"), "{out}");
+    let acl = fs::read_to_string(desk.data.join("dovecot/global-acl")).unwrap();
+    assert!(
+        acl.contains("Tickets/Support user=carol lrwstiekx"),
+        "{acl}"
+    );
+    assert!(
+        acl.contains("Tickets/Billing/* user=bob lrwstiekx"),
+        "{acl}"
+    );
+
+    let store = desk.data.join("store");
+    let dv = Dovecot::start_generated(&store, &desk.data.join("dovecot"));
+    dv.chown_store();
+    let carol = imap_list(dv.imap_port, "carol", "carolpw");
+    assert!(
+        carol.contains(&format!("Tickets/Support/{sup}")),
+        "{carol:?}"
+    );
+    assert!(!carol.iter().any(|m| m.contains("Billing")), "{carol:?}");
+    let bob = imap_list(dv.imap_port, "bob", "bobpw");
+    assert!(bob.contains(&format!("Tickets/Billing/{bil}")), "{bob:?}");
+    assert!(!bob.iter().any(|m| m.contains("Support")), "{bob:?}");
+    let admin = imap_list(dv.imap_port, "admin", "adminpw");
+    for m in ["Tickets/Support", "Tickets/Billing", "Tickets/Quarantine"] {
+        assert!(admin.iter().any(|x| x == m), "{m} in {admin:?}");
+    }
+    // Carol closes the ticket by moving its folder into the Closed area.
+    let script = format!(
+        "typ, data = M.rename(q('Tickets/Support/{sup}'), q('Tickets/Support/Closed/{sup}'))\nout(typ, data)"
+    );
+    let r = imap_try(dv.imap_port, "carol", "carolpw", &script).unwrap();
+    assert!(r.starts_with("OK"), "{r}\n{}", dv.log());
+    // Bob may not touch Support.
+    let script = format!("typ, data = M.rename(q('Tickets/Support/Closed/{sup}'), q('Tickets/Billing/{sup}'))\nout(typ)");
+    let r = imap_try(dv.imap_port, "bob", "bobpw", &script);
+    assert!(r.map(|o| !o.starts_with("OK")).unwrap_or(true));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = desk.drain(&md);
+    assert!(
+        out.contains(&format!("ticket {sup} closed by an agent's mail client")),
+        "{out}"
+    );
+    assert_eq!(desk.show(&sup)["state"], "closed");
+    desk.fsck_clean();
 }

@@ -352,6 +352,23 @@ impl Dovecot {
         store_users: &[(&str, &str)],
         acl_lines: &[String],
     ) -> Dovecot {
+        Self::start_inner(store, users, store_users, acl_lines, None)
+    }
+
+    /// Dovecot configured by what `postdesk dovecot-config` wrote into `generated`: only the
+    /// basics here (listeners, logs, the agents' private INBOX), then `!include postdesk.conf`,
+    /// which brings the `Tickets/` namespace, the ACLs and the agents' passwd file.
+    pub fn start_generated(store: &Path, generated: &Path) -> Dovecot {
+        Self::start_inner(store, &[], &[], &[], Some(generated))
+    }
+
+    fn start_inner(
+        store: &Path,
+        users: &[(&str, &str)],
+        store_users: &[(&str, &str)],
+        acl_lines: &[String],
+        generated: Option<&Path>,
+    ) -> Dovecot {
         let dovecot = tool("dovecot");
         let store = store
             .canonicalize()
@@ -394,6 +411,23 @@ impl Dovecot {
             let mut acl = acl_lines.join("\n");
             acl.push('\n');
             fs::write(format!("{d}/global-acl"), acl).unwrap();
+            let plugins = if generated.is_some() {
+                String::new()
+            } else {
+                "mail_plugins = acl\nprotocol imap {\n  mail_plugins = $mail_plugins imap_acl\n}\n"
+                    .to_string()
+            };
+            let rest = match generated {
+                Some(g) => format!("!include {}/postdesk.conf\n", g.display()),
+                None => format!(
+                    "passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
+                     userdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/users\n  \
+                     default_fields = uid={MAIL_UID} gid={MAIL_UID} home={d}/home/%u\n}}\n\
+                     namespace tickets {{\n  type = public\n  separator = /\n  prefix = Tickets/\n  \
+                     location = {store_loc}:INDEXPVT=~/pvt\n  subscriptions = no\n}}\n\
+                     plugin {{\n  acl = vfile:{d}/global-acl\n  acl_globals_only = yes\n}}\n"
+                ),
+            };
             let conf = format!(
                 r#"base_dir = {d}/run
 state_dir = {d}/state
@@ -405,10 +439,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
 mail_location = maildir:{d}/mail/%u
-mail_plugins = acl
-protocol imap {{
-  mail_plugins = $mail_plugins imap_acl
-}}
+{plugins}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
@@ -421,31 +452,11 @@ service lmtp {{
     port = {lmtp_port}
   }}
 }}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {d}/users
-  default_fields = uid={MAIL_UID} gid={MAIL_UID} home={d}/home/%u
-}}
 namespace inbox {{
   inbox = yes
   separator = /
 }}
-namespace tickets {{
-  type = public
-  separator = /
-  prefix = Tickets/
-  location = {store_loc}:INDEXPVT=~/pvt
-  subscriptions = no
-}}
-plugin {{
-  acl = vfile:{d}/global-acl
-  acl_globals_only = yes
-}}
-"#
+{rest}"#
             );
             let conf_path = format!("{d}/dovecot.conf");
             fs::write(&conf_path, conf).unwrap();
