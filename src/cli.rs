@@ -44,6 +44,11 @@ pub enum Command {
     /// Look at the outgoing queue, or send what is queued now.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The daemon, its sources (state, last success, last error, backlog), the outbox, counts.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Write Dovecot's namespace, ACLs and agents' passwd file for the ticket store.
     DovecotConfig {
         /// Where to write (default: data-dir/dovecot, or `[dovecot] dir`).

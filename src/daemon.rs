@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::intake::Engine;
 use crate::outgoing::sender::{Sender, Waker};
 use crate::source::{self, MaildirSource, Summary};
+use crate::status;
 
 enum Wake {
     Mail,
@@ -43,22 +44,54 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
 
     let mut backoff = Duration::from_secs(1);
     let mut total = Summary::default();
+    let mut snapshot = status::Snapshot {
+        pid: std::process::id(),
+        started: status::now(),
+        ..Default::default()
+    };
     loop {
         let mut failed = false;
+        let mut states = Vec::new();
         for s in &sources {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             let deferred = total.deferred;
-            if let Err(e) = source::drain(&mut engine, s, &stop, &mut total) {
-                tracing::error!(source = %s.name, transient = e.is_transient(), "{e}; will retry");
-                failed = true;
+            let mut st = snapshot
+                .sources
+                .iter()
+                .find(|x| x.name == s.name)
+                .cloned()
+                .unwrap_or_else(|| status::SourceStatus {
+                    name: s.name.clone(),
+                    kind: "maildir".into(),
+                    ..Default::default()
+                });
+            match source::drain(&mut engine, s, &stop, &mut total) {
+                Ok(()) => {
+                    st.state = "ok".into();
+                    st.last_success = Some(status::now());
+                }
+                Err(e) => {
+                    tracing::error!(source = %s.name, transient = e.is_transient(), "{e}; will retry");
+                    failed = true;
+                    st.state = "failing".into();
+                    st.last_error = Some(e.to_string());
+                }
             }
             if total.deferred > deferred {
                 // A scanner is away: back off before trying those messages again.
                 failed = true;
+                st.state = "deferring".into();
+                st.last_error =
+                    Some("a scanner is unavailable; messages wait at the source".into());
             }
+            st.backlog = s.pending().ok().map(|p| p.len() as u64);
+            states.push(st);
         }
+        snapshot.sources = states;
+        snapshot.updated = status::now();
+        status::write(&engine.rules().cfg.data_dir(), &snapshot);
         if stop.load(Ordering::Relaxed) {
             break;
         }

@@ -20,6 +20,7 @@ pub mod reindex;
 pub mod route;
 pub mod scan;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod template;
 pub mod transport;

@@ -6,6 +6,7 @@ mod dovecot;
 mod explain;
 mod outbox;
 mod run;
+mod status;
 mod ticket;
 mod tree;
 
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Ticket(t) => ticket::ticket(&ctx, t),
         Command::Explain { file } => explain::explain(&ctx, &file),
         Command::Outbox(o) => outbox::outbox(&ctx, o),
+        Command::Status { json } => status::status(&ctx, json),
         Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),
         Command::Reindex => tree::reindex(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),

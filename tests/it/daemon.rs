@@ -70,6 +70,14 @@ fn daemon_lifecycle() {
         || std::fs::read_dir(md.join("cur")).unwrap().count() == 1,
     );
     assert_eq!(std::fs::read_dir(md.join("new")).unwrap().count(), 0);
+    // `postdesk status` sees the daemon and its source.
+    wait_for("a status report", Duration::from_secs(10), || {
+        let s = desk.json(&["status", "--json"]);
+        s["daemon"]["running"] == true
+            && s["sources"][0]["name"] == "inbox"
+            && s["sources"][0]["state"] == "ok"
+            && s["sources"][0]["backlog"] == 0
+    });
 
     // A broken configuration on SIGHUP: logged, the old one keeps working.
     let good = std::fs::read_to_string(&desk.config).unwrap();
