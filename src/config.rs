@@ -40,6 +40,9 @@ pub struct Config {
     pub intake: Intake,
     #[serde(default, rename = "source")]
     pub sources: Vec<Source>,
+    /// IMAP mailboxes fetched like Maildir sources.
+    #[serde(default, rename = "imap")]
+    pub imap: Vec<crate::imap::ImapConfig>,
     #[serde(rename = "queue")]
     pub queues: Vec<Queue>,
     #[serde(default, rename = "agent")]
@@ -385,6 +388,14 @@ impl Config {
     }
 
     fn validate_outgoing(&self) -> Result<(), String> {
+        let mut names: HashSet<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+        for i in &self.imap {
+            i.validate()
+                .map_err(|e| format!("[[imap]] {:?}: {e}", i.name))?;
+            if !names.insert(&i.name) {
+                return Err(format!("source name {:?} is used twice", i.name));
+            }
+        }
         self.scan.validate().map_err(|e| format!("[scan]: {e}"))?;
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());

@@ -17,6 +17,7 @@ use crate::commands::Context;
 use crate::config::Config;
 use crate::intake::Engine;
 use crate::outgoing::sender::{Sender, Waker};
+use crate::source::imap::ImapIntake;
 use crate::source::{self, MaildirSource, Summary};
 use crate::status;
 
@@ -38,6 +39,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     spawn_signals(tx.clone(), stop.clone())?;
     let mut watcher = watch(&sources, &cfg.data_dir().join("store"), tx.clone())?;
     let mut rules_watcher = watch_rules(&cfg, tx.clone());
+    let mut imap = ImapSources::start(&cfg, tx.clone());
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -88,6 +90,16 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             }
             st.backlog = s.pending().ok().map(|p| p.len() as u64);
             states.push(st);
+        }
+        for src in &mut imap.sources {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if let Err(e) = src.drain(&mut engine, &stop, &mut total) {
+                tracing::error!(source = %src.name, "{e}; will retry");
+                failed = true;
+            }
+            states.push(src.status());
         }
         snapshot.sources = states;
         snapshot.updated = status::now();
@@ -142,6 +154,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     outbox.stop();
                     outbox = OutboxThread::start(&new, &engine, waker.clone())?;
                     rules_watcher = watch_rules(&new, tx.clone());
+                    imap.stop();
+                    imap = ImapSources::start(&new, tx.clone());
                     if !explicit_sources {
                         sources = source::configured(&new);
                         watcher = watch(&sources, &new.data_dir().join("store"), tx.clone())?;
@@ -159,9 +173,78 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     drop(watcher);
     drop(rules_watcher);
+    imap.stop();
     outbox.stop();
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
+}
+
+/// The IMAP sources: one connection each that the loop drains, and one per source on its own
+/// thread that waits (IDLE or polling) and wakes the loop when mail arrives.
+struct ImapSources {
+    sources: Vec<ImapIntake>,
+    stop: Arc<AtomicBool>,
+    watchers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ImapSources {
+    fn start(cfg: &Config, tx: mpsc::Sender<Wake>) -> ImapSources {
+        let base = cfg
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut sources = Vec::new();
+        let mut watchers = Vec::new();
+        for c in &cfg.imap {
+            match (ImapIntake::new(c, &base), ImapIntake::new(c, &base)) {
+                (Ok(src), Ok(mut watcher)) => {
+                    sources.push(src);
+                    let (stop, tx) = (stop.clone(), tx.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("imap-{}", c.name))
+                        .spawn(move || {
+                            while !stop.load(Ordering::Relaxed) {
+                                match watcher.wait(&stop) {
+                                    Ok(true) => {
+                                        if tx.send(Wake::Mail).is_err() {
+                                            return;
+                                        }
+                                    }
+                                    Ok(false) => {}
+                                    Err(e) => {
+                                        tracing::debug!(source = %watcher.name, "waiting: {e}");
+                                        std::thread::sleep(Duration::from_secs(1));
+                                    }
+                                }
+                            }
+                        });
+                    match spawned {
+                        Ok(h) => watchers.push(h),
+                        Err(e) => {
+                            tracing::error!(source = %c.name, "cannot start its watcher: {e}")
+                        }
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::error!(source = %c.name, "IMAP source not started: {e}")
+                }
+            }
+        }
+        ImapSources {
+            sources,
+            stop,
+            watchers,
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for h in self.watchers.drain(..) {
+            let _ = h.join();
+        }
+    }
 }
 
 /// The outbox sender on its own thread (when this process holds the outbox lock).

@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod decide;
 pub mod facts;
 pub mod filter;
+pub mod imap;
 pub mod index;
 pub mod intake;
 pub mod logging;

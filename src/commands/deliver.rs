@@ -25,6 +25,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         name,
         remember: false,
         taken: std::time::Instant::now(),
+        quarantine: None,
     };
     let outcome = engine.process(std::slice::from_ref(&msg))?;
     engine.flush()?;

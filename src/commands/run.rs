@@ -76,6 +76,22 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             failure = Some(e);
         }
     }
+    if args.maildir.is_empty() {
+        let base = cfg
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        for c in &cfg.imap {
+            let r = crate::source::imap::ImapIntake::new(c, &base)
+                .map_err(crate::source::imap::ImapDrainError::from)
+                .and_then(|mut src| src.drain(&mut engine, &stop, &mut summary));
+            if let Err(e) = r {
+                tracing::error!(source = %c.name, "{e}");
+                summary.failed += 1;
+            }
+        }
+    }
     println!("{}", summary.line());
     if let Err(e) = engine.flush() {
         tracing::error!("{e}");

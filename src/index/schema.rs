@@ -99,6 +99,13 @@ CREATE TABLE IF NOT EXISTS pending_lines (
     ticket TEXT NOT NULL,
     line   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS imap_checkpoints (
+    source      TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL,
+    PRIMARY KEY (source, folder)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen_sources (
     source TEXT NOT NULL,
     name   TEXT NOT NULL,

@@ -50,6 +50,8 @@ pub struct Message {
     pub remember: bool,
     /// When the source handed it over: the mail log reports the time from here to the commit.
     pub taken: Instant,
+    /// The source already knows it must be quarantined (e.g. too large to fetch), and why.
+    pub quarantine: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +207,13 @@ impl Engine {
                 scanned.push(s.map_err(IntakeError::Deferred)?);
             }
             let pairs: Vec<(&Message, Scanned)> = batch.iter().zip(scanned).collect();
-            parallel::map(&pairs, |(m, sc)| rules.understand_with(&m.raw, sc.clone()))
+            let mut u = parallel::map(&pairs, |(m, sc)| rules.understand_with(&m.raw, sc.clone()));
+            for (u, m) in u.iter_mut().zip(batch) {
+                if let Some(r) = &m.quarantine {
+                    u.quarantine = Some(r.clone());
+                }
+            }
+            u
         };
         self.process_understood(batch, understood)
     }

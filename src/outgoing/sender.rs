@@ -387,18 +387,28 @@ impl Sender {
     }
 
     /// A ticket's folder: where the index says, else wherever it is in the tree. Mail of no
-    /// ticket (the reply to a rejected message) lives in the quarantine.
+    /// ticket (the reply to a rejected message) lives in the quarantine. A ticket this very
+    /// batch opened may not have its folder yet (the sender can be faster than placement): it
+    /// is created here, as placement would.
     fn folder(&self, number: &str) -> Result<Option<Folder>, SenderError> {
         if number.is_empty() {
             return Ok(Some(Folder::quarantine()));
         }
-        if let Some(t) = self.index.ticket(number)? {
-            let f = Folder::ticket(&t.queue, number, t.state == crate::index::State::Closed);
-            if self.store.folder_exists(&f) {
-                return Ok(Some(f));
-            }
+        let Some(t) = self.index.ticket(number)? else {
+            return Ok(self.store.find_ticket(number)?);
+        };
+        let closed = t.state == crate::index::State::Closed;
+        let f = Folder::ticket(&t.queue, number, closed);
+        if self.store.folder_exists(&f) {
+            return Ok(Some(f));
         }
-        Ok(self.store.find_ticket(number)?)
+        // A reopen whose folder rename is still in flight.
+        let other = Folder::ticket(&t.queue, number, !closed);
+        if self.store.folder_exists(&other) {
+            return Ok(Some(other));
+        }
+        self.store.ensure_folder(&f)?;
+        Ok(Some(f))
     }
 
     /// The stored copy: still staged, or placed in the ticket's folder wherever it is now.

@@ -2,6 +2,7 @@
 //! waiting in each source, hands it to intake in batches, and lets go of each message only after
 //! its batch is committed.
 
+pub mod imap;
 pub mod maildir;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +145,7 @@ pub fn drain(
                                 name: name.clone(),
                                 remember,
                                 taken: std::time::Instant::now(),
+                                quarantine: None,
                             });
                             taken.push(name.clone());
                         }

@@ -12,6 +12,7 @@ mod deliver;
 mod dovecot;
 mod filters;
 mod fixtures;
+mod imap;
 mod matching;
 mod mutations;
 mod outgoing;

@@ -517,6 +517,31 @@ namespace inbox {{
             .into_owned()
     }
 
+    /// Stops Dovecot (SIGTERM, wait) and starts it again with the same configuration, ports and
+    /// mail: what an admin's `systemctl restart dovecot` does to connected clients.
+    pub fn restart(&mut self) {
+        stop(&mut self.child);
+        let conf = self.dir.join("dovecot.conf");
+        let mut child = Command::new(tool("dovecot"))
+            .arg("-F")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log_file(&self.dir.join("dovecot.out")))
+            .stderr(log_file(&self.dir.join("dovecot.err")))
+            .spawn()
+            .expect("spawn dovecot");
+        let port = self.imap_port;
+        if wait_ready(&mut child, Duration::from_secs(10), || {
+            greeting_starts_with(port, "* OK", b"a LOGOUT\r\n")
+        })
+        .is_err()
+        {
+            panic!("dovecot did not come back:\n{}", self.log());
+        }
+        self.child = child;
+    }
+
     /// `chmod -R a+rX` the store again (after the daemon under test created root-only files or dirs).
     pub fn open_up_store(&self) {
         open_up(&self.store);

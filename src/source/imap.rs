@@ -1,0 +1,182 @@
+//! IMAP sources: each configured mailbox is read from its checkpoint (UIDVALIDITY and last UID,
+//! kept in the index), its messages are filed like a Maildir's, and only after their batch is
+//! committed and durable are they acknowledged on the server (\Seen, moved to the processed
+//! folder, or deleted) and the checkpoint advanced.
+//!
+//! Exactly once: a crash after the commit and before the acknowledgement brings the messages
+//! back at the next fetch; they are recognised by their digest and make no second article, and
+//! are acknowledged then. A changed UIDVALIDITY makes the source read the whole folder again,
+//! with the same result. A message over `max-message-bytes` is not fetched: a placeholder goes
+//! to the quarantine with the reason (folder, UID, size), the message stays on the server, and
+//! the checkpoint passes it, so it is dealt with once.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::Summary;
+use crate::imap::{Checkpoint, ImapConfig, ImapError, ImapSource, Item};
+use crate::intake::{Engine, IntakeError, Message};
+use crate::status::SourceStatus;
+
+/// Messages fetched and committed together.
+const BATCH: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapDrainError {
+    #[error("{0}")]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+}
+
+pub struct ImapIntake {
+    pub name: String,
+    cfg: ImapConfig,
+    src: ImapSource,
+}
+
+impl ImapIntake {
+    pub fn new(cfg: &ImapConfig, base_dir: &Path) -> Result<ImapIntake, ImapError> {
+        Ok(ImapIntake {
+            name: cfg.name.clone(),
+            cfg: cfg.clone(),
+            src: ImapSource::new(cfg, base_dir)?,
+        })
+    }
+
+    /// Files everything waiting in every folder of this source.
+    pub fn drain(
+        &mut self,
+        engine: &mut Engine,
+        stop: &AtomicBool,
+        summary: &mut Summary,
+    ) -> Result<(), ImapDrainError> {
+        let source = format!("imap:{}", self.name);
+        for folder in self.cfg.folders.clone() {
+            while !stop.load(Ordering::Relaxed) {
+                let since = engine
+                    .index_mut()
+                    .imap_checkpoint(&source, &folder)
+                    .map_err(IntakeError::from)?
+                    .map(|(uidvalidity, last_uid)| Checkpoint {
+                        uidvalidity,
+                        last_uid,
+                    });
+                let items = self.src.fetch(&folder, since, BATCH)?;
+                let Some(last) = items.last().map(Item::checkpoint) else {
+                    break;
+                };
+                let mut uids = Vec::new();
+                let msgs: Vec<Message> = items
+                    .into_iter()
+                    .map(|it| match it {
+                        Item::Mail(f) => {
+                            uids.push(f.uid);
+                            Message {
+                                raw: f.raw,
+                                source: source.clone(),
+                                name: format!("{folder}/{}/{}", f.uidvalidity, f.uid),
+                                remember: false,
+                                taken: Instant::now(),
+                                quarantine: None,
+                            }
+                        }
+                        Item::Oversize {
+                            folder,
+                            uid,
+                            uidvalidity,
+                            size,
+                        } => oversize(
+                            &source,
+                            &folder,
+                            uid,
+                            uidvalidity,
+                            size,
+                            self.cfg.max_message_bytes,
+                        ),
+                    })
+                    .collect();
+                let outcomes = engine.process(&msgs)?;
+                engine.flush()?;
+                for o in &outcomes {
+                    summary.add(o);
+                }
+                engine
+                    .index_mut()
+                    .set_imap_checkpoint(&source, &folder, last.uidvalidity, last.last_uid)
+                    .map_err(IntakeError::from)?;
+                if !uids.is_empty() {
+                    self.src.acknowledge(&folder, &uids)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocks until the server reports new mail in the first folder (IDLE) or the poll
+    /// interval passes, or `stop` is set.
+    pub fn wait(&mut self, stop: &AtomicBool) -> Result<bool, ImapError> {
+        let folder = self
+            .cfg
+            .folders
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "INBOX".into());
+        self.src.wait(&folder, stop)
+    }
+
+    pub fn status(&self) -> SourceStatus {
+        let st = self.src.state();
+        let stamp = |t: std::time::SystemTime| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string()
+        };
+        SourceStatus {
+            name: self.name.clone(),
+            kind: "imap".into(),
+            state: if st
+                .backoff_until
+                .is_some_and(|t| t > std::time::SystemTime::now())
+            {
+                "backing-off".into()
+            } else if st.connected {
+                "ok".into()
+            } else {
+                "disconnected".into()
+            },
+            last_success: st.last_success.map(stamp),
+            last_error: st.last_error.clone(),
+            backlog: None,
+        }
+    }
+}
+
+/// The stand-in for a message too large to fetch: quarantined with the reason, so an admin
+/// finds it; the message itself stays on the server.
+fn oversize(
+    source: &str,
+    folder: &str,
+    uid: u32,
+    uidvalidity: u32,
+    size: u64,
+    max: u64,
+) -> Message {
+    let reason = format!(
+        "message of {size} bytes in {source} folder {folder} (UID {uid}, UIDVALIDITY {uidvalidity}) exceeds max-message-bytes {max}; left on the server"
+    );
+    let raw = format!(
+        "From: postdesk <postmaster@localhost>\r\nSubject: Too large to fetch: {folder} UID {uid}\r\n\
+         Message-ID: <oversize.{uidvalidity}.{uid}.{}@postdesk.invalid>\r\n\r\n{reason}\r\n",
+        source.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    );
+    Message {
+        raw: raw.into_bytes(),
+        source: source.to_string(),
+        name: format!("{folder}/{uidvalidity}/{uid}"),
+        remember: false,
+        taken: Instant::now(),
+        quarantine: Some(reason),
+    }
+}
