@@ -126,7 +126,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
         match rx.recv_timeout(wait) {
             Ok(Wake::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Ok(Wake::Reload) => reload_wanted = true,
-            Ok(Wake::Mail) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(Wake::Mail) => tracing::debug!("woken: mail or a folder change"),
+            Err(mpsc::RecvTimeoutError::Timeout) => tracing::debug!("woken: rescan"),
         }
         // Coalesce a burst of inotify events into one drain; keep a reload or stop seen in it.
         while let Ok(w) = rx.try_recv() {
@@ -311,8 +312,11 @@ fn watch(
     tx: mpsc::Sender<Wake>,
 ) -> Result<notify::RecommendedWatcher, Failure> {
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
-            let _ = tx.send(Wake::Mail);
+        // Reading a folder (our own readdir) is an access, not news.
+        if let Ok(ev) = res {
+            if !matches!(ev.kind, notify::EventKind::Access(_)) {
+                let _ = tx.send(Wake::Mail);
+            }
         }
     })
     .map_err(|e| Failure::new(crate::cli::EX_TEMPFAIL, format!("inotify: {e}")))?;
