@@ -147,10 +147,13 @@ fn a_wrong_password_is_clear_and_other_sources_keep_working() {
 fn a_message_over_the_limit_is_quarantined_once_and_left_on_the_server() {
     let desk0 = Desk::new();
     let dv = start_dovecot(&desk0);
-    let desk = imap_desk(dv.imap_port, "max-message-bytes = 100000");
+    let desk = imap_desk(dv.imap_port, "max-message-bytes = 20000000");
     append(&dv, 0, 1);
-    let script = "m = 'From: big@example.org\\r\\nTo: support@company.example\\r\\nSubject: big\\r\\nMessage-ID: <big@example.org>\\r\\n\\r\\n' + 'x' * 300000 + '\\r\\n'\ntyp, _ = M.append('INBOX', None, None, m.encode())\nout(typ)";
-    imap_try(dv.imap_port, "desk", "pw", script).expect("append the large message");
+    // 30 MB over a 20 MB limit: quarantined; 12 MB under it: filed.
+    let script = "for n, size in (('big', 30000000), ('mid', 12000000)):\n    \
+        m = ('From: %s@example.org\\r\\nTo: support@company.example\\r\\nSubject: %s\\r\\nMessage-ID: <%s@example.org>\\r\\n\\r\\n' % (n, n, n)) + ('x' * 76 + '\\r\\n') * (size // 78)\n    \
+        typ, _ = M.append('INBOX', None, None, m.encode())\n    assert typ == 'OK'\nout('ok')";
+    imap_try(dv.imap_port, "desk", "pw", script).expect("append the large messages");
     append(&dv, 1, 1);
     let run = || {
         let out = desk
@@ -163,7 +166,7 @@ fn a_message_over_the_limit_is_quarantined_once_and_left_on_the_server() {
     };
     let first = run();
     assert!(
-        first.contains("new tickets 2") && first.contains("quarantined 1"),
+        first.contains("new tickets 3") && first.contains("quarantined 1"),
         "{first}"
     );
     let second = run();
@@ -179,7 +182,7 @@ fn a_message_over_the_limit_is_quarantined_once_and_left_on_the_server() {
         .collect();
     assert!(
         q.iter()
-            .any(|t| t.contains("exceeds max-message-bytes 100000")),
+            .any(|t| t.contains("exceeds max-message-bytes 20000000")),
         "{q:?}"
     );
 }
