@@ -91,13 +91,16 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             st.backlog = s.pending().ok().map(|p| p.len() as u64);
             states.push(st);
         }
+        // An IMAP source keeps its own backoff (it answers at once while backing off), so a
+        // failing one is simply tried again soon, without slowing the other sources down.
+        let mut imap_failing = false;
         for src in &mut imap.sources {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             if let Err(e) = src.drain(&mut engine, &stop, &mut total) {
                 tracing::error!(source = %src.name, "{e}; will retry");
-                failed = true;
+                imap_failing = true;
             }
             states.push(src.status());
         }
@@ -112,8 +115,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             Ok((_, fresh)) => soon = fresh,
             Err(e) => tracing::error!("adopting folders moved by agents: {e}"),
         }
-        let wait = if soon {
-            Duration::from_secs(3)
+        let wait = if soon || imap_failing {
+            Duration::from_secs(2)
         } else if failed {
             let w = backoff;
             backoff = (backoff * 2).min(Duration::from_secs(300));
@@ -206,18 +209,22 @@ impl ImapSources {
                     let spawned = std::thread::Builder::new()
                         .name(format!("imap-{}", c.name))
                         .spawn(move || {
+                            // After a broken connection, mail may have arrived while the
+                            // watcher was away (a new IDLE reports only what comes after it):
+                            // the loop looks once the watcher is back, and right away too.
+                            let mut after_error = false;
                             while !stop.load(Ordering::Relaxed) {
-                                match watcher.wait(&stop) {
-                                    Ok(true) => {
-                                        if tx.send(Wake::Mail).is_err() {
-                                            return;
-                                        }
-                                    }
-                                    Ok(false) => {}
+                                let wake = match watcher.wait(&stop) {
+                                    Ok(news) => std::mem::take(&mut after_error) || news,
                                     Err(e) => {
                                         tracing::debug!(source = %watcher.name, "waiting: {e}");
+                                        after_error = true;
                                         std::thread::sleep(Duration::from_secs(1));
+                                        true
                                     }
+                                };
+                                if wake && tx.send(Wake::Mail).is_err() {
+                                    return;
                                 }
                             }
                         });

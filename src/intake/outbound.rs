@@ -180,7 +180,7 @@ pub(super) fn respond(
                 match policy::within_limits(&to, counts, limits) {
                     Err(reason) => {
                         if reason.starts_with("circuit breaker") {
-                            tracing::error!(alarm = "autoresponse-circuit-breaker", "{reason}");
+                            alarm(clock.now, &reason);
                         }
                         suppress(&mut said, tx, after, "autoresponse", reason)?
                     }
@@ -340,4 +340,18 @@ pub(super) fn reject_reply(
     );
     after.queued = true;
     Ok(vec![format!("reject reply queued to {to}")])
+}
+
+/// The circuit breaker's alarm: logged once a minute while it is open, not once per message.
+fn alarm(now: i64, reason: &str) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last >= 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::error!(alarm = "autoresponse-circuit-breaker", "{reason}");
+    }
 }

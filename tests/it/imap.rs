@@ -58,14 +58,6 @@ fn articles(desk: &Desk) -> usize {
     v.as_array().map_or(0, |a| a.len())
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn appended_mail_is_filed_once_also_across_a_dovecot_restart() {
     let desk0 = Desk::new();
@@ -73,21 +65,31 @@ fn appended_mail_is_filed_once_also_across_a_dovecot_restart() {
     let desk = imap_desk(dv.imap_port, "");
     let mut child = desk
         .cmd()
-        .arg("run")
+        .args(["-v", "run"])
         .env("PD_IMAP_PW", "pw")
         .stdout(Stdio::null())
         .stderr(fs::File::create(desk.path().join("daemon.err")).unwrap())
         .spawn()
         .unwrap();
+    let filed = |n: usize, child: &mut std::process::Child| {
+        let t = Instant::now();
+        while articles(&desk) < n {
+            if t.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!(
+                    "{} of {n} filed after 60 s; daemon log:\n{}",
+                    articles(&desk),
+                    fs::read_to_string(desk.path().join("daemon.err")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
     append(&dv, 0, 100);
-    wait_for("100 tickets", Duration::from_secs(60), || {
-        articles(&desk) >= 100
-    });
+    filed(100, &mut child);
     dv.restart();
     append(&dv, 100, 100);
-    wait_for("200 tickets", Duration::from_secs(60), || {
-        articles(&desk) >= 200
-    });
+    filed(200, &mut child);
     std::thread::sleep(Duration::from_millis(500));
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let st = child.wait().unwrap();
