@@ -20,9 +20,7 @@
 
 #[cfg(test)]
 mod tests;
-mod text;
 
-pub use text::{ensure_tag, quote};
 
 use chrono::{DateTime, Utc};
 use mail_builder::headers::address::Address as MbAddress;
