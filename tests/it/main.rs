@@ -4,6 +4,7 @@ mod services;
 
 mod harness;
 
+mod answers;
 mod config;
 mod corpus;
 mod crash;

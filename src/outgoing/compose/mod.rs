@@ -21,7 +21,6 @@
 #[cfg(test)]
 mod tests;
 
-
 use chrono::{DateTime, Utc};
 use mail_builder::headers::address::Address as MbAddress;
 use mail_builder::headers::content_type::ContentType;

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::number::{Generator, Scheme};
+
+mod sections;
 use crate::outgoing::config::{Autoresponse, Outgoing, QueueSwitches, Switches};
+pub use sections::{Dovecot, Filters};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const SEARCH_PATH: &[&str] = &["/etc/postdesk/postdesk.toml", "./postdesk.toml"];
@@ -206,22 +209,6 @@ fn default_language() -> String {
     "en".into()
 }
 
-/// `[filters]`: the admin's Sieve scripts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct Filters {
-    /// Folder of `*.sieve` scripts, run in file-name order; relative to the configuration file.
-    pub dir: PathBuf,
-}
-
-impl Default for Filters {
-    fn default() -> Self {
-        Filters {
-            dir: PathBuf::from("filters"),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Agent {
@@ -242,31 +229,6 @@ pub struct Agent {
 impl Agent {
     pub fn login(&self) -> &str {
         self.login.as_deref().unwrap_or(&self.address)
-    }
-}
-
-/// `[dovecot]`: what `postdesk dovecot-config` writes for serving the ticket store to agents.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-pub struct Dovecot {
-    /// Where the files go; relative to data-dir.
-    pub dir: PathBuf,
-    /// Logins with every right on every queue and on the quarantine.
-    pub admins: Vec<String>,
-    /// uid and gid of Dovecot's mail processes for agents in the generated passwd file
-    /// (Dovecot refuses uid 0); default: the owner of the data directory.
-    pub mail_uid: Option<u32>,
-    pub mail_gid: Option<u32>,
-}
-
-impl Default for Dovecot {
-    fn default() -> Self {
-        Dovecot {
-            dir: PathBuf::from("dovecot"),
-            admins: Vec::new(),
-            mail_uid: None,
-            mail_gid: None,
-        }
     }
 }
 
