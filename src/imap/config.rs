@@ -4,10 +4,11 @@
 //! from `password-file` or the environment variable `password-env` when the source is built and
 //! kept in a `Secret` that never prints.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use crate::transport::{is_loopback, Secret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -207,31 +208,4 @@ impl ImapConfig {
 
 fn valid_text(s: &str) -> bool {
     !s.is_empty() && !s.chars().any(|c| c.is_control())
-}
-
-/// A password. Debug never shows it.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: String) -> Secret {
-        Secret(s)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// `localhost`, `localhost.` or a loopback IP literal (brackets allowed: `[::1]`).
-pub fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.eq_ignore_ascii_case("localhost.")
-        || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
