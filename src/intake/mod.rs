@@ -29,6 +29,7 @@ pub use change::TicketChange;
 pub use file::{build_article, participants};
 pub use history::HistoryLine;
 pub use inspect::Scanned;
+pub use outbound::{out_head, record_out};
 pub use rules::{Analysis, Rules, Understood};
 
 use std::path::Path;

@@ -34,60 +34,94 @@ pub(super) fn stage_out(
     mail: OutMail,
     clock: &Clock,
 ) -> Result<(), IntakeError> {
+    let (head, facts) = out_head(&mail, t, &clock.at);
+    let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    record_out(
+        tx,
+        &mail,
+        &facts,
+        t,
+        &staged.file,
+        &staged_path,
+        &clock.at,
+        clock.now,
+    )?;
+    after.stage(staged, head, Cow::Owned(mail.bytes), folder_of(t));
+    after.queued = true;
+    Ok(())
+}
+
+/// The trace block an outgoing article is stored with (ticket, direction, envelope, digest), and
+/// the mail's facts, which its index row is built from as reindex would.
+pub fn out_head(mail: &OutMail, t: &TicketRef, at: &str) -> (Vec<u8>, Facts) {
     let facts = crate::parse::parse(&mail.bytes);
-    let env_from = mail.env_from.clone().unwrap_or_default();
-    let rcpts = mail.rcpts.join(", ");
     let mut tr = trace::Trace::default();
     tr.add(trace::TICKET, &t.number)
         .add(trace::QUEUE, &t.queue)
         .add(trace::DIRECTION, "out")
         .add(trace::CLASSIFICATION, mail.kind)
         .add(trace::EVENT, &mail.event)
-        .add(trace::ENVELOPE_FROM, format!("<{env_from}>"))
-        .add(trace::ENVELOPE_TO, &rcpts)
-        .add(trace::RECEIVED, &clock.at)
+        .add(
+            trace::ENVELOPE_FROM,
+            format!("<{}>", mail.env_from.as_deref().unwrap_or("")),
+        )
+        .add(trace::ENVELOPE_TO, mail.rcpts.join(", "))
+        .add(trace::RECEIVED, at)
         .add(trace::DIGEST, &facts.digest);
-    let head = tr.render(&mail.bytes);
-    let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
+    (tr.render(&mail.bytes), facts)
+}
+
+/// The rows of an outgoing article staged as `staged_path`: the article, its history event,
+/// the rate-limit entries of an autoresponse, and its place in the outbox.
+#[allow(clippy::too_many_arguments)]
+pub fn record_out(
+    tx: &Tx,
+    mail: &OutMail,
+    facts: &Facts,
+    t: &TicketRef,
+    file: &str,
+    staged_path: &str,
+    at: &str,
+    now: i64,
+) -> crate::index::Result<()> {
     let mut article = super::build_article(
-        &facts,
+        facts,
         &Classification::normal(),
         t,
         &mail.event,
         false,
-        &staged.file,
-        &clock.at,
+        file,
+        at,
     );
     article.direction = "out".into();
     article.classification = mail.kind.into();
     article.reply_addr = None;
-    let staged_path = staged.path.to_string_lossy().into_owned();
     tx.insert_article(&crate::index::NewArticle {
         article: &article,
-        staged: Some(&staged_path),
+        staged: Some(staged_path),
     })?;
-    let e = history::out_events(&t.number, &clock.at, mail.kind, &mail.event, &rcpts);
+    let rcpts = mail.rcpts.join(", ");
+    let e = history::out_events(&t.number, at, mail.kind, &mail.event, &rcpts);
     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
     if mail.kind == "autoresponse" {
         for r in &mail.rcpts {
-            tx.add_autoreply(r, clock.now)?;
+            tx.add_autoreply(r, now)?;
         }
     }
     tx.enqueue(&Queued {
         id: 0,
         ticket: t.number.clone(),
-        file: staged.file.clone(),
+        file: file.to_string(),
         kind: mail.kind.into(),
-        env_from,
-        rcpts: mail.rcpts,
+        env_from: mail.env_from.clone().unwrap_or_default(),
+        rcpts: mail.rcpts.clone(),
         state: "queued".into(),
         attempts: 0,
-        created: clock.now,
-        next_at: clock.now,
+        created: now,
+        next_at: now,
         last_error: None,
     })?;
-    after.stage(staged, head, Cow::Owned(mail.bytes), folder_of(t));
-    after.queued = true;
     Ok(())
 }
 
@@ -156,52 +190,26 @@ pub(super) fn respond(
         if let Decision::Reject { .. } = decision {
             ctx.reason = Some(format!("ticket {} is closed", t.number));
         }
-        let verdict = policy::autoresponse(&Inputs {
-            template,
-            switches,
-            queue: &t.queue,
-            facts,
-            class,
-            suppressed_by_filter: suppressed,
-            own: &rules.own,
-            agents: &rules.agents,
-        });
-        match verdict {
-            Verdict::Suppress(reason) => suppress(&mut said, tx, after, "autoresponse", reason)?,
-            Verdict::Send { to } => {
-                let counts = Counts {
-                    to_recipient: tx.autoreplies_to(&to, clock.now - 86_400)?,
-                    last_minute: tx.autoreplies_since(clock.now - 60)?,
-                };
-                let limits = Limits {
-                    per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
-                    per_minute: cfg.autoresponse.circuit_breaker_per_minute,
-                };
-                match policy::within_limits(&to, counts, limits) {
-                    Err(reason) => {
-                        if reason.starts_with("circuit breaker") {
-                            alarm(clock.now, &reason);
-                        }
-                        suppress(&mut said, tx, after, "autoresponse", reason)?
-                    }
-                    Ok(()) => match mailer.autoresponse(template, &ctx, &lang, facts, &to, rng) {
-                        Ok(mail) => {
-                            said.push(format!("autoresponse {template} queued to {to}"));
-                            stage_out(store, tx, after, t, mail, clock)?;
-                        }
-                        Err(e) => {
-                            tracing::error!(ticket = %t.number, "autoresponse {template}: {e}");
-                            suppress(
-                                &mut said,
-                                tx,
-                                after,
-                                "autoresponse",
-                                format!("cannot build: {e}"),
-                            )?
-                        }
-                    },
+        match may_autorespond(
+            tx, rules, template, &t.queue, facts, class, suppressed, clock,
+        )? {
+            Err(reason) => suppress(&mut said, tx, after, "autoresponse", reason)?,
+            Ok(to) => match mailer.autoresponse(template, &ctx, &lang, facts, &to, rng) {
+                Ok(mail) => {
+                    said.push(format!("autoresponse {template} queued to {to}"));
+                    stage_out(store, tx, after, t, mail, clock)?;
                 }
-            }
+                Err(e) => {
+                    tracing::error!(ticket = %t.number, "autoresponse {template}: {e}");
+                    suppress(
+                        &mut said,
+                        tx,
+                        after,
+                        "autoresponse",
+                        format!("cannot build: {e}"),
+                    )?
+                }
+            },
         }
     }
 
@@ -262,31 +270,10 @@ pub(super) fn reject_reply(
         return Ok(Vec::new());
     };
     let cfg = &rules.cfg;
-    let verdict = policy::autoresponse(&Inputs {
-        template: "reject",
-        switches: cfg.switches(queue),
-        queue,
-        facts,
-        class,
-        suppressed_by_filter: None,
-        own: &rules.own,
-        agents: &rules.agents,
-    });
-    let to = match verdict {
-        Verdict::Suppress(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
-        Verdict::Send { to } => to,
+    let to = match may_autorespond(tx, rules, "reject", queue, facts, class, None, clock)? {
+        Ok(to) => to,
+        Err(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
     };
-    let counts = Counts {
-        to_recipient: tx.autoreplies_to(&to, clock.now - 86_400)?,
-        last_minute: tx.autoreplies_since(clock.now - 60)?,
-    };
-    let limits = Limits {
-        per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
-        per_minute: cfg.autoresponse.circuit_breaker_per_minute,
-    };
-    if let Err(reason) = policy::within_limits(&to, counts, limits) {
-        return Ok(vec![format!("reject reply suppressed: {reason}")]);
-    }
     let mailer = build::Mailer { cfg, out };
     let mail = match mailer.rejection(queue, facts, &to, text, rng) {
         Ok(m) => m,
@@ -340,6 +327,54 @@ pub(super) fn reject_reply(
     );
     after.queued = true;
     Ok(vec![format!("reject reply queued to {to}")])
+}
+
+/// Whether an autoresponse (`template`) may go out, and to whom: the policy (switches,
+/// automatic mail, filters, who the recipient is), then the rate limits counted in this batch's
+/// transaction. `Err` is the reason it may not, for the history and the mail log.
+#[allow(clippy::too_many_arguments)]
+fn may_autorespond(
+    tx: &Tx,
+    rules: &Rules,
+    template: &str,
+    queue: &str,
+    facts: &Facts,
+    class: &Classification,
+    suppressed: Option<&str>,
+    clock: &Clock,
+) -> Result<Result<String, String>, IntakeError> {
+    let cfg = &rules.cfg;
+    let verdict = policy::autoresponse(&Inputs {
+        template,
+        switches: cfg.switches(queue),
+        queue,
+        facts,
+        class,
+        suppressed_by_filter: suppressed,
+        own: &rules.own,
+        agents: &rules.agents,
+    });
+    let to = match verdict {
+        Verdict::Suppress(reason) => return Ok(Err(reason)),
+        Verdict::Send { to } => to,
+    };
+    let counts = Counts {
+        to_recipient: tx.autoreplies_to(&to, clock.now - 86_400)?,
+        last_minute: tx.autoreplies_since(clock.now - 60)?,
+    };
+    let limits = Limits {
+        per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
+        per_minute: cfg.autoresponse.circuit_breaker_per_minute,
+    };
+    Ok(match policy::within_limits(&to, counts, limits) {
+        Ok(()) => Ok(to),
+        Err(reason) => {
+            if reason.starts_with("circuit breaker") {
+                alarm(clock.now, &reason);
+            }
+            Err(reason)
+        }
+    })
 }
 
 /// The circuit breaker's alarm: logged once a minute while it is open, not once per message.

@@ -186,6 +186,20 @@ impl Mailer<'_> {
         })
     }
 
+    /// A template that must exist, rendered for the context's queue.
+    fn render(
+        &self,
+        name: &str,
+        lang: &str,
+        ctx: &Context,
+    ) -> Result<crate::template::Rendered, String> {
+        self.out
+            .templates
+            .render(name, lang, &ctx.ticket.queue, ctx)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no template {name} (language {lang})"))
+    }
+
     /// The address and name `queue` sends from.
     fn sender(&self, queue: &str) -> Result<Address, String> {
         let q = self
@@ -212,11 +226,7 @@ impl Mailer<'_> {
         let (cfg, out) = (self.cfg, self.out);
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
-        let rendered = out
-            .templates
-            .render(template, lang, queue, ctx)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no template {template} (language {lang})"))?;
+        let rendered = self.render(template, lang, ctx)?;
         let subject = tagged(
             cfg,
             rendered.subject.as_deref(),
@@ -270,13 +280,7 @@ impl Mailer<'_> {
         }
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
-        let Some(rendered) = out
-            .templates
-            .render("agent-notify", lang, queue, ctx)
-            .map_err(|e| e.to_string())?
-        else {
-            return Err(format!("no template agent-notify (language {lang})"));
-        };
+        let rendered = self.render("agent-notify", lang, ctx)?;
         let number = &ctx.ticket.number;
         let reply = Address {
             name: from.name.clone(),

@@ -21,7 +21,7 @@ use std::time::Duration;
 use super::build;
 use super::Outbound;
 use crate::config::Config;
-use crate::index::{Index, NewArticle, Queued, TicketRef};
+use crate::index::{Index, Queued, TicketRef};
 use crate::intake::history::{self, HistoryLine};
 use crate::maillog::MailLog;
 use crate::store::{trace, Folder, Store};
@@ -324,57 +324,24 @@ impl Sender {
             &tref.number,
             tref.state == crate::index::State::Closed,
         );
-        let facts = crate::parse::parse(&mail.bytes);
         let at = stamp();
         let now = chrono::Utc::now().timestamp();
-        let rcpts = mail.rcpts.join(", ");
-        let mut tr = trace::Trace::default();
-        tr.add(trace::TICKET, &tref.number)
-            .add(trace::QUEUE, &tref.queue)
-            .add(trace::DIRECTION, "out")
-            .add(trace::CLASSIFICATION, mail.kind)
-            .add(trace::EVENT, &mail.event)
-            .add(trace::ENVELOPE_FROM, "<>")
-            .add(trace::ENVELOPE_TO, &rcpts)
-            .add(trace::RECEIVED, &at)
-            .add(trace::DIGEST, &facts.digest);
-        let head = tr.render(&mail.bytes);
+        let (head, facts) = crate::intake::out_head(&mail, &tref, &at);
         let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
         self.store.write_staged(&staged, &head, &mail.bytes)?;
         self.store.sync()?;
-        let mut article = crate::intake::build_article(
-            &facts,
-            &crate::classify::Classification::normal(),
-            &tref,
-            &mail.event,
-            false,
-            &staged.file,
-            &at,
-        );
-        article.direction = "out".into();
-        article.classification = mail.kind.into();
-        article.reply_addr = None;
         let staged_path = staged.path.to_string_lossy().into_owned();
         let tx = self.index.begin()?;
-        tx.insert_article(&NewArticle {
-            article: &article,
-            staged: Some(&staged_path),
-        })?;
-        let e = history::out_events(&tref.number, &at, mail.kind, &mail.event, &rcpts);
-        tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
-        tx.enqueue(&Queued {
-            id: 0,
-            ticket: tref.number.clone(),
-            file: staged.file.clone(),
-            kind: mail.kind.into(),
-            env_from: String::new(),
-            rcpts: mail.rcpts.clone(),
-            state: "queued".into(),
-            attempts: 0,
-            created: now,
-            next_at: now,
-            last_error: None,
-        })?;
+        crate::intake::record_out(
+            &tx,
+            &mail,
+            &facts,
+            &tref,
+            &staged.file,
+            &staged_path,
+            &at,
+            now,
+        )?;
         tx.commit()?;
         let target = self.folder(&tref.number)?.unwrap_or(folder);
         self.store.ensure_folder(&target)?;

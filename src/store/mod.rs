@@ -15,6 +15,7 @@
 
 pub mod durable;
 mod layout;
+pub mod names;
 mod scan;
 mod staging;
 pub mod trace;

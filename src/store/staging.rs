@@ -7,8 +7,9 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::names::UniqueNames;
 
 const LOCK: &str = ".lock";
 
@@ -24,9 +25,7 @@ pub struct Area {
     base: PathBuf,
     mine: PathBuf,
     _lock: File,
-    seq: AtomicU64,
-    host: String,
-    pid: u32,
+    names: UniqueNames,
 }
 
 impl Area {
@@ -44,28 +43,14 @@ impl Area {
             base: base.to_path_buf(),
             mine,
             _lock: lock,
-            seq: AtomicU64::new(0),
-            host: hostname(),
-            pid: std::process::id(),
+            names: UniqueNames::default(),
         })
     }
 
     /// Chooses the name for a new staged file of `size` bytes: a unique Maildir name carrying its
     /// size (`,S=`), which Dovecot uses to avoid stat calls. Nothing is written yet.
     pub fn reserve(&self, size: u64) -> Staged {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let file = format!(
-            "{}.M{}P{}Q{}.{},S={}",
-            now.as_secs(),
-            now.subsec_micros(),
-            self.pid,
-            seq,
-            self.host,
-            size
-        );
+        let file = self.names.next(size);
         Staged {
             path: self.mine.join(&file),
             file,
@@ -148,27 +133,5 @@ impl Drop for Area {
             let _ = fs::remove_file(self.mine.join(LOCK));
             let _ = fs::remove_dir(&self.mine);
         }
-    }
-}
-
-/// Host name for Maildir file names, with `/` and `:` replaced as the Maildir spec asks.
-fn hostname() -> String {
-    let raw =
-        fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
-    let h: String = raw
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '/' => "\\057".to_string(),
-            ':' => "\\072".to_string(),
-            ',' => "\\054".to_string(),
-            c if c.is_ascii_graphic() => c.to_string(),
-            _ => String::new(),
-        })
-        .collect();
-    if h.is_empty() {
-        "localhost".into()
-    } else {
-        h
     }
 }

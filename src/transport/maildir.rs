@@ -11,17 +11,14 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{maildir_hostname, Envelope, SendError, Transport};
+use super::{Envelope, SendError, Transport};
+use crate::store::names::UniqueNames;
 
 #[derive(Debug)]
 pub struct MaildirTransport {
     dir: PathBuf,
-    host: String,
-    pid: u32,
-    seq: AtomicU64,
+    names: UniqueNames,
 }
 
 impl MaildirTransport {
@@ -29,9 +26,7 @@ impl MaildirTransport {
     pub fn open(dir: &Path) -> io::Result<MaildirTransport> {
         let t = MaildirTransport {
             dir: dir.to_path_buf(),
-            host: maildir_hostname(),
-            pid: std::process::id(),
-            seq: AtomicU64::new(0),
+            names: UniqueNames::default(),
         };
         t.create_dirs()?;
         Ok(t)
@@ -48,25 +43,8 @@ impl MaildirTransport {
         Ok(())
     }
 
-    /// A name no other writer uses: seconds, microseconds, pid and a per-process counter, host.
-    fn unique_name(&self, size: usize) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        format!(
-            "{}.M{}P{}Q{}.{},S={}",
-            now.as_secs(),
-            now.subsec_micros(),
-            self.pid,
-            seq,
-            self.host,
-            size
-        )
-    }
-
     fn deliver(&self, head: &[u8], raw: &[u8]) -> io::Result<String> {
-        let name = self.unique_name(head.len() + raw.len());
+        let name = self.names.next((head.len() + raw.len()) as u64);
         let tmp = self.dir.join("tmp").join(&name);
         let new = self.dir.join("new").join(&name);
         let written = (|| {

@@ -305,28 +305,5 @@ pub fn give_up(first_attempt_age: Duration, max_age: Duration) -> bool {
     first_attempt_age >= max_age
 }
 
-/// The host name for Maildir file names and logs, with `/`, `:` and `,` escaped as the
-/// Maildir convention asks (same as the store's staging area).
-fn maildir_hostname() -> String {
-    let raw =
-        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
-    let h: String = raw
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '/' => "\\057".to_string(),
-            ':' => "\\072".to_string(),
-            ',' => "\\054".to_string(),
-            c if c.is_ascii_graphic() => c.to_string(),
-            _ => String::new(),
-        })
-        .collect();
-    if h.is_empty() {
-        "localhost".into()
-    } else {
-        h
-    }
-}
-
 #[cfg(test)]
 mod tests;
