@@ -9,6 +9,9 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     echo "test.sh: not root, assuming the test services are installed (scripts/install-test-deps.sh)" >&2
 fi
+# Every crate's licence must be one AGPL-3.0-only may be combined with.
+scripts/check-licences.py --self-test
+scripts/check-licences.py
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
