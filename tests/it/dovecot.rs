@@ -112,9 +112,9 @@ fn dovecot_serves_the_tree() {
     assert!(fetched
         .iter()
         .any(|m| m.windows(4).any(|w| w == "Grü".as_bytes())));
-    assert!(
-        String::from_utf8_lossy(&fetched[0]).starts_with(&format!("X-Postdesk-Ticket: {sup}\r\n"))
-    );
+    let first = String::from_utf8_lossy(&fetched[0]);
+    assert!(first.starts_with("X-Postdesk-Block: 2 "), "{first}");
+    assert!(first.contains(&format!("\r\nX-Postdesk-Ticket: {sup}\r\n")));
 }
 
 /// `postdesk dovecot-config` is what Dovecot runs on: agents see their queues only, an admin

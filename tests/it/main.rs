@@ -19,4 +19,5 @@ mod mutations;
 mod outgoing;
 mod scanning;
 mod transport;
+mod trace;
 mod tree;

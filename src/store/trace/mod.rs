@@ -3,7 +3,18 @@
 //! article, which is what lets `reindex` rebuild the index from the tree alone.
 //!
 //! Only the block at the very top counts: `X-Postdesk-*` headers further down came from outside.
+//! The block opens with `X-Postdesk-Block: 2 <length>`, the byte length of the field lines that
+//! follow it, so where the block ends never depends on what the message starts with (a message
+//! that itself begins with `X-Postdesk-*` lines cannot extend it). Values are encoded (`codec`)
+//! so that any value, of any length and with any bytes, reads back exactly as it was written.
+//! Files written before the block line existed are still read (`legacy`).
 
+mod codec;
+mod legacy;
+
+/// The first line of a block: the format and the length of the field lines after it.
+pub const BLOCK: &str = "X-Postdesk-Block";
+const FORMAT: &str = "2";
 /// Fields in the order they are written.
 pub const TICKET: &str = "X-Postdesk-Ticket";
 pub const QUEUE: &str = "X-Postdesk-Queue";
@@ -30,9 +41,6 @@ pub const ANSWER_TO: &str = "X-Postdesk-Answer-To";
 /// they belong to the block, not to the message.
 pub const ADDED: &str = "X-Postdesk-Added";
 
-const PREFIX: &[u8] = b"x-postdesk-";
-/// A trace block is small; reading this much of a file is enough to parse it.
-pub const MAX_BLOCK: usize = 4096;
 
 /// An ordered list of (name, value) that renders to a header block.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,8 +49,10 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Values are kept as given: rendering encodes them, so nothing in them (line breaks,
+    /// NULs, any length) can start a header line or be cut.
     pub fn add(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.fields.push((name, clean(&value.into())));
+        self.fields.push((name, value.into()));
         self
     }
 
@@ -56,13 +66,13 @@ impl Trace {
     /// The block, with the line ending the message itself uses so the file stays consistent.
     pub fn render(&self, message: &[u8]) -> Vec<u8> {
         let eol: &[u8] = if uses_crlf(message) { b"\r\n" } else { b"\n" };
-        let mut out = Vec::with_capacity(64 * self.fields.len());
+        let mut fields = Vec::with_capacity(64 * self.fields.len());
         for (n, v) in &self.fields {
-            out.extend_from_slice(n.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
-            out.extend_from_slice(eol);
+            codec::write_field(&mut fields, n, v, eol);
         }
+        let mut out = format!("{BLOCK}: {FORMAT} {}", fields.len()).into_bytes();
+        out.extend_from_slice(eol);
+        out.extend_from_slice(&fields);
         out
     }
 }
@@ -71,31 +81,20 @@ impl Trace {
 /// file, matched case-insensitively by `Parsed::get`) and the offset where the original message
 /// starts.
 pub fn parse(bytes: &[u8]) -> Parsed {
-    let mut fields = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let end = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| pos + i + 1)
-            .unwrap_or(bytes.len());
-        let line = &bytes[pos..end];
-        if line.len() < PREFIX.len() || !line[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
-            break;
+    let (fields, pos) = match block_length(bytes) {
+        Some((start, len)) => {
+            let end = start.saturating_add(len).min(bytes.len());
+            (codec::read_fields(&bytes[start..end]), end)
         }
-        let text = String::from_utf8_lossy(line);
-        let Some((name, value)) = text.split_once(':') else {
-            break;
-        };
-        fields.push((name.trim().to_string(), value.trim().to_string()));
-        pos = end;
-    }
+        None => legacy::fields(bytes),
+    };
     // Header lines we added after the block belong to it.
     let added = fields
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(ADDED))
         .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(0);
+    let mut pos = pos;
     for _ in 0..added.min(64) {
         let rest = &bytes[pos..];
         pos += rest
@@ -107,6 +106,22 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         fields,
         body_offset: pos,
     }
+}
+
+/// `X-Postdesk-Block: 2 <length>` on the first line: where the field lines start and how long
+/// they are.
+fn block_length(bytes: &[u8]) -> Option<(usize, usize)> {
+    let first = bytes.iter().take(80).position(|&b| b == b'\n')?;
+    let line = std::str::from_utf8(&bytes[..first]).ok()?.trim_end_matches('\r');
+    let (name, value) = line.split_once(':')?;
+    if !name.eq_ignore_ascii_case(BLOCK) {
+        return None;
+    }
+    let (format, len) = value.trim().split_once(' ')?;
+    if format != FORMAT {
+        return None;
+    }
+    Some((first + 1, len.trim().parse().ok()?))
 }
 
 #[derive(Debug, Clone)]
@@ -170,8 +185,8 @@ fn uses_crlf(message: &[u8]) -> bool {
     }
 }
 
-/// Values are ours, but names and reasons may quote customer text: no control characters,
-/// so no value can start a new header line.
+/// Added header lines are ordinary headers a mail client reads: no control characters, so no
+/// value can start a new header line.
 fn clean(v: &str) -> String {
     let s: String = v
         .chars()
@@ -205,8 +220,37 @@ mod tests {
         all.extend_from_slice(msg);
         let p = parse(&all);
         assert_eq!(p.get("x-postdesk-ticket"), Some("2026112110000017"));
-        assert_eq!(p.get(REASON), Some("evil  Bcc: x@y"));
+        assert_eq!(p.get(REASON), Some("evil\r\nBcc: x@y"));
         assert_eq!(&all[p.body_offset..], msg);
+        assert!(!all.windows(5).any(|w| w == b"\nBcc:"));
+    }
+
+    #[test]
+    fn a_message_starting_with_our_headers_does_not_extend_the_block() {
+        let msg = b"X-Postdesk-Direction: out\nX-Postdesk-Envelope-To: x@y\nFrom: a@b\n\nhi\n";
+        let mut t = Trace::default();
+        t.add(REASON, "too large");
+        let mut all = t.render(msg);
+        all.extend_from_slice(msg);
+        let p = parse(&all);
+        assert_eq!(p.fields.len(), 1);
+        assert_eq!(p.get(DIRECTION), None);
+        assert_eq!(&all[p.body_offset..], msg);
+        // Nor does a forged block line of its own.
+        let forged = b"X-Postdesk-Block: 2 27\nX-Postdesk-Direction: out\n\nx\n";
+        let mut all = t.render(forged);
+        all.extend_from_slice(forged);
+        assert_eq!(parse(&all).get(DIRECTION), None);
+    }
+
+    #[test]
+    fn blocks_of_the_old_format_are_read() {
+        let old = b"X-Postdesk-Ticket: 2026112110000017\r\nX-Postdesk-Direction: in\r\n\
+                    X-Postdesk-Added: 1\r\nReply-To: s@x\r\nFrom: a@b\r\n\r\nbody\r\n";
+        let p = parse(old);
+        assert_eq!(p.get(TICKET), Some("2026112110000017"));
+        assert_eq!(p.get(DIRECTION), Some("in"));
+        assert_eq!(&old[p.body_offset..], b"From: a@b\r\n\r\nbody\r\n");
     }
 
     #[test]
