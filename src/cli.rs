@@ -29,7 +29,7 @@ pub enum Command {
     /// Watch the sources and file their mail (the daemon).
     Run(RunArgs),
     /// File one message read from standard input (for an MTA pipe): exit 0 stored, 75 try again
-    /// later, 78 configuration error.
+    /// later (a configuration error included: the MTA keeps the message).
     Deliver(DeliverArgs),
     /// Validate the configuration and everything it names; exit 78 on an error.
     Check,

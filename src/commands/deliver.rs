@@ -1,6 +1,11 @@
-//! `postdesk deliver`: one message on stdin, for an MTA pipe. Exit 0 only once it is committed.
+//! `postdesk deliver`: one message on stdin, for an MTA pipe. Exit 0 only once it is committed;
+//! every failure, a broken configuration included, is 75 (try again later), so the MTA keeps the
+//! message until the admin has fixed it instead of bouncing it to the customer. What the MTA is
+//! told names no paths: the detail goes to the system log (facility mail), and to the terminal
+//! when a person runs the command by hand.
 
-use std::io::Read;
+use std::ffi::CString;
+use std::io::{IsTerminal, Read};
 
 use crate::cli::{DeliverArgs, Failure, EX_TEMPFAIL};
 use crate::commands::Context;
@@ -41,4 +46,33 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         None => {}
     }
     Ok(0)
+}
+
+/// The text an MTA receives for any failure; it goes back to the sender in delay notices.
+pub const TEMPORARY: &str =
+    "temporary failure, the message stays with the mail system and is retried (details in the system log)";
+
+/// Turns any failure of `deliver` into a temporary one, logging its detail where only the
+/// machine's admins read it.
+pub fn temporary(f: Failure) -> Failure {
+    syslog_err(&format!("deliver: {}", f.message));
+    if std::io::stderr().is_terminal() {
+        Failure::new(EX_TEMPFAIL, f.message)
+    } else {
+        Failure::new(EX_TEMPFAIL, TEMPORARY)
+    }
+}
+
+/// One line at LOG_MAIL|LOG_ERR: the journal (or the syslog daemon's mail.log) keeps it.
+fn syslog_err(text: &str) {
+    let Ok(msg) = CString::new(text.replace('\0', " ")) else {
+        return;
+    };
+    // SAFETY: openlog keeps a pointer to `ident`, a 'static C string; "%s" with one valid
+    // C string argument matches syslog's variadic contract.
+    unsafe {
+        libc::openlog(c"postdesk".as_ptr(), libc::LOG_PID, libc::LOG_MAIL);
+        libc::syslog(libc::LOG_ERR, c"%s".as_ptr(), msg.as_ptr());
+        libc::closelog();
+    }
 }

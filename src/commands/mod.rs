@@ -10,19 +10,24 @@ mod status;
 mod ticket;
 mod tree;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, Command, Failure};
 use crate::config::Config;
 
 pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    // What an MTA's pipe prints reaches the sender (Postfix quotes it in its log and in delay
+    // notices): `deliver` names no paths unless a person runs it on a terminal.
+    let announce = !matches!(cli.command, Command::Deliver(_)) || std::io::stderr().is_terminal();
     let ctx = Context {
         config: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
+        announce: std::cell::Cell::new(announce),
     };
     match cli.command {
         Command::Run(args) => run::run(&ctx, args),
-        Command::Deliver(args) => deliver::deliver(&ctx, args),
+        Command::Deliver(args) => deliver::deliver(&ctx, args).map_err(deliver::temporary),
         Command::Check => check::check(&ctx),
         Command::Ticket(t) => ticket::ticket(&ctx, t),
         Command::Explain { file } => explain::explain(&ctx, &file),
@@ -38,6 +43,8 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
 pub struct Context {
     pub config: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    /// Print which configuration and data dir the command uses (once, on stderr).
+    pub announce: std::cell::Cell<bool>,
 }
 
 impl Context {
@@ -45,6 +52,9 @@ impl Context {
     pub fn load(&self) -> Result<Config, Failure> {
         let mut cfg = Config::locate(self.config.as_deref())?;
         self.apply(&mut cfg)?;
+        if self.announce.replace(false) {
+            eprintln!("{}", announcement(&cfg));
+        }
         Ok(cfg)
     }
 
@@ -54,4 +64,16 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// One line saying which files a command works on, so that nobody runs the repository's demo
+/// against an installed help desk's data without noticing.
+pub fn announcement(cfg: &Config) -> String {
+    let file = std::path::absolute(&cfg.file).unwrap_or_else(|_| cfg.file.clone());
+    let data = std::path::absolute(cfg.data_dir()).unwrap_or_else(|_| cfg.data_dir());
+    format!(
+        "postdesk: configuration {}, data dir {}",
+        file.display(),
+        data.display()
+    )
 }

@@ -110,3 +110,20 @@ fn check_compiles_the_filter_scripts_and_names_file_and_line() {
     assert_eq!(out.status.code(), Some(78), "{err}");
     assert!(err.contains("50-bad.sieve:2"), "{err}");
 }
+
+#[test]
+fn every_command_says_which_configuration_and_data_dir_it_uses() {
+    let desk = crate::harness::Desk::new();
+    let out = desk.run(&["ticket", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let config = &desk.config;
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("postdesk: configuration "))
+        .unwrap_or_else(|| panic!("no announcement: {err}"));
+    assert!(line.contains(&config.display().to_string()), "{line}");
+    assert!(line.contains(&format!("data dir {}", desk.data.display())), "{line}");
+    // Once, and never on stdout, which scripts parse.
+    assert_eq!(err.matches("postdesk: configuration ").count(), 1, "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("postdesk: configuration"));
+}

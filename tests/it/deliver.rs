@@ -52,12 +52,27 @@ fn stores_and_exits_zero_and_a_retry_is_a_duplicate() {
 }
 
 #[test]
-fn configuration_error_is_78_and_unwritable_store_is_75() {
+fn configuration_error_is_75_and_names_no_path_unwritable_store_is_75() {
     let desk = Desk::new();
     std::fs::write(&desk.config, "[general]\nno-such-key = 1\n").unwrap();
     let (code, out) = deliver(&desk, b"Subject: x\r\n\r\ny");
-    assert_eq!(code, Some(78), "{out}");
-    assert!(out.contains("no-such-key"), "{out}");
+    // Postfix bounces on 78 and quotes the output to the sender: an admin's typo must make the
+    // mail wait in the queue, and the text must not show the server's files.
+    assert_eq!(code, Some(75), "{out}");
+    assert!(!out.contains('/'), "a path reaches the MTA: {out}");
+    assert!(!out.contains("no-such-key"), "{out}");
+    assert!(out.contains("temporary failure"), "{out}");
+    // `check` still says what is wrong, with exit 78.
+    let check = desk.run(&["check"]);
+    assert_eq!(check.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("no-such-key"));
+
+    // No configuration file at all: the same.
+    let desk = Desk::new();
+    std::fs::remove_file(&desk.config).unwrap();
+    let (code, out) = deliver(&desk, b"Subject: x\r\n\r\ny");
+    assert_eq!(code, Some(75), "{out}");
+    assert!(!out.contains('/'), "{out}");
 
     let desk = Desk::new();
     // The data dir is a file: nothing can be stored, the MTA must keep the message.
@@ -74,6 +89,7 @@ fn configuration_error_is_78_and_unwritable_store_is_75() {
         ),
     );
     assert_eq!(code, Some(75), "{out}");
+    assert!(!out.contains('/'), "a path reaches the MTA: {out}");
 }
 
 #[test]
