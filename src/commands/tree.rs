@@ -14,6 +14,7 @@ impl From<ReindexError> for Failure {
         match e {
             ReindexError::Index(e) => e.into(),
             ReindexError::Io(e) => e.into(),
+            e @ ReindexError::Duplicate { .. } => Failure::new(crate::cli::EX_DATAERR, e.to_string()),
         }
     }
 }
@@ -32,8 +33,7 @@ pub fn reindex(ctx: &Context) -> Result<i32, Failure> {
     let data = cfg.data_dir();
     // Opening the engine first finishes any interrupted batch, so the tree is complete.
     let mut engine = crate::intake::Engine::open(&cfg, &data)?;
-    let rules = engine.shared_rules();
-    let c = reindex::rebuild(&Tree::at(&data), engine.index_mut(), &rules, &mut progress)?;
+    let c = engine.rebuild(&cfg, &mut progress)?;
     println!(
         "reindexed: {} tickets, {} articles, {} quarantined, {} unreadable",
         c.tickets, c.articles, c.quarantined, c.unreadable
@@ -46,12 +46,18 @@ pub fn fsck(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let data = cfg.data_dir();
     let live = Index::open_readonly(&data.join("index.sqlite"))?;
     let mut tree = Index::open_memory()?;
-    let c = reindex::rebuild(
+    let c = match reindex::rebuild(
         &Tree::at(&data),
         &mut tree,
         &Rules::new(&cfg),
         &mut progress,
-    )?;
+    ) {
+        Err(e @ ReindexError::Duplicate { .. }) => {
+            println!("fsck: {e}");
+            return Ok(1);
+        }
+        r => r?,
+    };
     let diffs = reindex::compare(&live, &tree)?;
     if json {
         println!(

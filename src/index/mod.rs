@@ -4,9 +4,11 @@
 //! fast (Message-IDs, digests, participants, counters) and what the CLI prints. No other module
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
+mod generation;
 mod lookup;
 mod outbox;
 mod read;
+mod repair;
 mod rows;
 mod schema;
 mod write;

@@ -370,8 +370,24 @@ pub(super) fn batch(
     for id in placer.unsynced_lines() {
         tx.clear_pending_line(*id)?;
     }
+    // New tickets: the store's marker follows the index (after the commit, never ahead of it).
+    let generation = match after.fresh.is_empty() {
+        true => None,
+        false => tx.bump_generation()?,
+    };
     tx.commit()?;
     placer.synced();
+    if let Some((store_id, count)) = generation {
+        // A marker left behind is safe (it only weakens the next start's check); failing the
+        // batch after its commit would not be.
+        let g = crate::store::generation::Generation {
+            store: store_id,
+            count,
+        };
+        if let Err(e) = store.set_generation(g) {
+            tracing::warn!("store generation marker not updated: {e}");
+        }
+    }
     if after.queued {
         if let Some(w) = waker {
             w.wake();

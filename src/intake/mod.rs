@@ -16,6 +16,7 @@ mod answer;
 mod apply;
 mod change;
 mod file;
+mod freshness;
 pub mod history;
 pub mod inspect;
 mod moves;
@@ -92,6 +93,20 @@ pub enum IntakeError {
     /// A scanner could not look at the message and its policy is tempfail: try again later.
     #[error("deferred: {0}")]
     Deferred(String),
+    /// The tree cannot be indexed as it is (two folders with one number): an admin must look.
+    #[error("{0}")]
+    Tree(String),
+}
+
+impl From<crate::reindex::ReindexError> for IntakeError {
+    fn from(e: crate::reindex::ReindexError) -> IntakeError {
+        use crate::reindex::ReindexError as R;
+        match e {
+            R::Index(e) => IntakeError::Index(e),
+            R::Io(e) => IntakeError::Store(e),
+            e @ R::Duplicate { .. } => IntakeError::Tree(e.to_string()),
+        }
+    }
 }
 
 impl IntakeError {
@@ -102,6 +117,8 @@ impl IntakeError {
             IntakeError::Store(_) => true,
             IntakeError::Config(_) => false,
             IntakeError::Deferred(_) => true,
+            // Mail waits at its source until an admin has looked.
+            IntakeError::Tree(_) => true,
         }
     }
 }
@@ -123,7 +140,7 @@ impl Engine {
         std::fs::create_dir_all(data_dir)?;
         let durable = cfg.general.durable;
         let store = Arc::new(Store::open(data_dir, durable)?);
-        let index = Index::open(&data_dir.join("index.sqlite"), durable)?;
+        let (index, damaged) = Index::open_or_set_aside(&data_dir.join("index.sqlite"), durable)?;
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
             p => Some(data_dir.join(p)),
@@ -141,12 +158,26 @@ impl Engine {
         recover::run(&engine.store, &mut engine.index)?;
         if engine.index.reindex_needed()? {
             tracing::warn!("the index was upgraded: rebuilding it from the tree once");
-            let tree = crate::store::Tree::at(data_dir);
-            let rules = Rules::new(cfg);
-            crate::reindex::rebuild(&tree, &mut engine.index, &rules, &mut |_, _| {})
-                .map_err(|e| IntakeError::Store(std::io::Error::other(e.to_string())))?;
+            freshness::rebuild(cfg, data_dir, &engine.store, &mut engine.index)?;
+        } else {
+            freshness::ensure(
+                cfg,
+                data_dir,
+                &engine.store,
+                &mut engine.index,
+                damaged.is_some(),
+            )?;
         }
         Ok(engine)
+    }
+
+    /// Rebuilds the index from the tree (`postdesk reindex`), keeping the store's generation.
+    pub fn rebuild(
+        &mut self,
+        cfg: &Config,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<crate::reindex::Counts, IntakeError> {
+        freshness::rebuild_with(cfg, &self.data_dir, &self.store, &mut self.index, progress)
     }
 
     /// Makes everything processed so far durable; then every source message it came from may

@@ -20,6 +20,13 @@ pub enum ReindexError {
     Index(#[from] IndexError),
     #[error("store: {0}")]
     Io(#[from] std::io::Error),
+    /// Two folders carry one ticket number: which one is the ticket is for a person to decide.
+    #[error(
+        "ticket {number} has {} folders in the store: {}; keep one (move the other's messages \
+         into it, or remove it from the store), then run `postdesk reindex`",
+        folders.len(), folders.join(", ")
+    )]
+    Duplicate { number: String, folders: Vec<String> },
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -39,6 +46,7 @@ pub fn rebuild(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Counts, ReindexError> {
     let tickets = tree.tickets()?;
+    refuse_duplicates(&tickets)?;
     let total = tickets.len() as u64;
     let mut counts = Counts::default();
     index.clear()?;
@@ -271,6 +279,26 @@ pub fn rebuild(
     progress(total, total);
     tx.commit()?;
     Ok(counts)
+}
+
+/// The first ticket number held by more than one folder, with the folders' names.
+fn refuse_duplicates(tickets: &[crate::store::TreeTicket]) -> Result<(), ReindexError> {
+    let mut by_number: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for t in tickets {
+        if let Folder::Ticket { number, .. } = &t.folder {
+            by_number
+                .entry(number)
+                .or_default()
+                .push(t.folder.dir_name());
+        }
+    }
+    match by_number.into_iter().find(|(_, f)| f.len() > 1) {
+        Some((number, folders)) => Err(ReindexError::Duplicate {
+            number: number.to_string(),
+            folders,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Which side of the conversation an article is.

@@ -14,6 +14,7 @@
 //! a whole article or none. Nothing here edits a stored file in place.
 
 pub mod durable;
+pub mod generation;
 mod layout;
 pub mod names;
 mod scan;
@@ -240,6 +241,33 @@ impl Store {
         let meta = fs::metadata(self.root.join(folder.dir_name()))?;
         Ok(std::time::UNIX_EPOCH
             + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32))
+    }
+
+    /// The store's generation marker (see `generation`).
+    pub fn generation(&self) -> io::Result<Option<generation::Generation>> {
+        generation::read(&self.root)
+    }
+
+    pub fn set_generation(&self, g: generation::Generation) -> io::Result<()> {
+        generation::write(&self.root, g)
+    }
+
+    /// Whether the tree holds any ticket or quarantined message: stops at the first one, so a
+    /// large store costs a few directory entries.
+    pub fn has_contents(&self) -> io::Result<bool> {
+        for entry in fs::read_dir(&self.root)? {
+            let name = entry?.file_name();
+            if let Some(Folder::Ticket { .. }) = name.to_str().and_then(Folder::from_dir_name) {
+                return Ok(true);
+            }
+        }
+        let q = self.root.join(Folder::quarantine().dir_name());
+        for sub in ["new", "cur"] {
+            if fs::read_dir(q.join(sub))?.next().is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     pub fn history_path(&self, folder: &Folder) -> PathBuf {

@@ -14,6 +14,7 @@ mod dovecot;
 mod filters;
 mod fixtures;
 mod imap;
+mod index_loss;
 mod matching;
 mod mutations;
 mod outgoing;

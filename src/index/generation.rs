@@ -1,0 +1,70 @@
+//! Which store the index belongs to and how far it has followed it: the store's identity and a
+//! generation counted up by every commit that opens tickets. The store keeps a marker with the
+//! same two numbers (`store::generation`), written after each such commit; an index whose
+//! generation is behind the marker, or that belongs to another store, missed tickets of the
+//! tree and must be rebuilt before it hands out numbers again.
+
+use rusqlite::params;
+
+use super::{Index, Result, Tx};
+
+const STORE_ID: &str = "store-id";
+const GENERATION: &str = "generation";
+
+impl Index {
+    /// The store identity and generation the index recorded, if any.
+    pub fn generation(&self) -> Result<Option<(u64, u64)>> {
+        let get = |key: &str| -> Result<Option<i64>> {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT value FROM counters WHERE key = ?1")?;
+            let mut rows = st.query([key])?;
+            Ok(match rows.next()? {
+                Some(r) => Some(r.get(0)?),
+                None => None,
+            })
+        };
+        Ok(match (get(STORE_ID)?, get(GENERATION)?) {
+            (Some(id), g) => Some((id as u64, g.unwrap_or(0) as u64)),
+            (None, _) => None,
+        })
+    }
+
+    /// Whether the index holds any ticket or quarantined message.
+    pub fn has_contents(&self) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM tickets) OR EXISTS(SELECT 1 FROM quarantine)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Records the store identity and generation (a new store, or after a rebuild).
+    pub fn set_generation(&mut self, store: u64, generation: u64) -> Result<()> {
+        let tx = self.begin()?;
+        for (k, v) in [(STORE_ID, store), (GENERATION, generation)] {
+            tx.conn()
+                .prepare_cached("INSERT OR REPLACE INTO counters(key, value) VALUES (?1, ?2)")?
+                .execute(params![k, v as i64])?;
+        }
+        tx.commit()
+    }
+}
+
+impl Tx<'_> {
+    /// Counts one more generation (the transaction opens tickets); returns the store identity
+    /// and the new generation, for the marker written after the commit.
+    pub fn bump_generation(&self) -> Result<Option<(u64, u64)>> {
+        let g = self.next_counter(GENERATION)?;
+        let id: Option<i64> = self
+            .conn()
+            .prepare_cached("SELECT value FROM counters WHERE key = ?1")?
+            .query_row([STORE_ID], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(id.map(|id| (id as u64, g)))
+    }
+}
