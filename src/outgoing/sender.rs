@@ -68,7 +68,20 @@ pub struct Sender {
     index: Index,
     transport: Box<dyn Transport>,
     log: MailLog,
+    /// Since when nothing could be sent (the first deferral without a success), for the log.
+    outage: Option<std::time::Instant>,
     _lock: File,
+}
+
+/// What a group of attempts means for an outage: `Some(true)` one begins (mail deferred and
+/// nothing sent), `Some(false)` it is over (something sent again), `None` nothing changed. Each
+/// change is logged once, so the journal shows outages without a line per retry.
+pub fn outage_change(in_outage: bool, sent: u64, deferred: u64) -> Option<bool> {
+    match (in_outage, sent, deferred) {
+        (false, 0, d) if d > 0 => Some(true),
+        (true, s, _) if s > 0 => Some(false),
+        _ => None,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +125,7 @@ impl Sender {
             index,
             transport,
             log: MailLog::open(log_path.as_deref())?,
+            outage: None,
             _lock: lock,
         }))
     }
@@ -163,6 +177,7 @@ impl Sender {
             if let Err(e) = self.store.sync() {
                 tracing::warn!("outbox: syncing event logs: {e}");
             }
+            self.note_outage(&tried);
             for (q, t) in &tried {
                 match t {
                     Try::Sent(_) => total.sent += 1,
@@ -177,6 +192,37 @@ impl Sender {
                     }
                 }
             }
+        }
+    }
+
+    /// Logs the start and the end of an outage of the transport (see `outage_change`).
+    fn note_outage(&mut self, tried: &[(Queued, Try)]) {
+        let sent = tried.iter().filter(|(_, t)| matches!(t, Try::Sent(_))).count() as u64;
+        let deferred: Vec<&str> = tried
+            .iter()
+            .filter_map(|(_, t)| match t {
+                Try::Retry(e, _) => Some(e.as_str()),
+                _ => None,
+            })
+            .collect();
+        match outage_change(self.outage.is_some(), sent, deferred.len() as u64) {
+            Some(true) => {
+                self.outage = Some(std::time::Instant::now());
+                tracing::warn!(
+                    "outbox: cannot send through {}: {}; {} mail(s) wait and are retried",
+                    self.transport.describe(),
+                    deferred[0],
+                    deferred.len()
+                );
+            }
+            Some(false) => {
+                let since = self.outage.take().map(|t| t.elapsed().as_secs()).unwrap_or(0);
+                tracing::info!(
+                    "outbox: sending again through {} after {since}s; {sent} mail(s) sent",
+                    self.transport.describe()
+                );
+            }
+            None => {}
         }
     }
 
@@ -452,4 +498,18 @@ fn stamp() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+#[cfg(test)]
+mod outage_tests {
+    use super::outage_change;
+
+    #[test]
+    fn an_outage_begins_once_and_ends_with_the_first_success() {
+        assert_eq!(outage_change(false, 0, 3), Some(true));
+        assert_eq!(outage_change(true, 0, 3), None, "no line per retry");
+        assert_eq!(outage_change(true, 1, 2), Some(false));
+        assert_eq!(outage_change(false, 2, 1), None, "one deferral among successes is no outage");
+        assert_eq!(outage_change(false, 0, 0), None);
+    }
 }

@@ -15,6 +15,7 @@ mod filters;
 mod fixtures;
 mod imap;
 mod index_loss;
+mod logs;
 mod matching;
 mod mutations;
 mod outgoing;
