@@ -62,6 +62,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write man pages and shell completions into DIR (used to build the Debian package).
+    #[command(hide = true)]
+    GenerateDocs {
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +142,7 @@ pub const EX_USAGE: i32 = 64;
 pub const EX_DATAERR: i32 = 65;
 pub const EX_NOINPUT: i32 = 66;
 pub const EX_SOFTWARE: i32 = 70;
+pub const EX_CANTCREAT: i32 = 73;
 pub const EX_TEMPFAIL: i32 = 75;
 pub const EX_CONFIG: i32 = 78;
 

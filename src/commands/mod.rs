@@ -2,6 +2,7 @@
 
 mod check;
 mod deliver;
+mod docs;
 mod dovecot;
 mod explain;
 mod outbox;
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),
         Command::Reindex => tree::reindex(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),
+        Command::GenerateDocs { out } => docs::generate(&out),
     }
 }
 
