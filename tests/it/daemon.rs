@@ -143,7 +143,7 @@ fn systemd_unit_verifies() {
     let copy = dir.path().join("postdesk.service");
     std::fs::write(
         &copy,
-        unit.replace("/usr/local/bin/postdesk", crate::harness::BIN),
+        unit.replace("/usr/bin/postdesk", crate::harness::BIN),
     )
     .unwrap();
     let out = std::process::Command::new(analyze)
