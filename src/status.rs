@@ -11,6 +11,9 @@ pub const FILE: &str = "status.json";
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
     pub pid: u32,
+    /// Written by `run --once` (which has ended), not by a daemon.
+    #[serde(default)]
+    pub once: bool,
     pub started: String,
     pub updated: String,
     pub sources: Vec<SourceStatus>,
@@ -47,6 +50,47 @@ pub fn write(data_dir: &Path, s: &Snapshot) {
     }
 }
 
+/// The state of a source after one drain.
+pub fn drained(name: &str, kind: &str, error: Option<String>, backlog: Option<u64>) -> SourceStatus {
+    SourceStatus {
+        name: name.into(),
+        kind: kind.into(),
+        state: if error.is_some() { "failing" } else { "ok" }.into(),
+        last_success: error.is_none().then(now),
+        last_error: error,
+        backlog,
+    }
+}
+
+/// Whether `run --once` may write its snapshot: not over the one of a daemon still running.
+pub fn once_may_write(existing: Option<&Snapshot>, alive: impl Fn(u32) -> bool) -> bool {
+    match existing {
+        Some(s) if !s.once => !alive(s.pid),
+        _ => true,
+    }
+}
+
 pub fn read(data_dir: &Path) -> Option<Snapshot> {
     serde_json::from_slice(&std::fs::read(data_dir.join(FILE)).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_once_never_overwrites_a_live_daemons_status() {
+        let daemon = Snapshot {
+            pid: 7,
+            ..Default::default()
+        };
+        assert!(!once_may_write(Some(&daemon), |_| true));
+        assert!(once_may_write(Some(&daemon), |_| false));
+        let once = Snapshot {
+            once: true,
+            ..daemon
+        };
+        assert!(once_may_write(Some(&once), |_| true));
+        assert!(once_may_write(None, |_| true));
+    }
 }

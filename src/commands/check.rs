@@ -1,7 +1,7 @@
 //! `postdesk check`: the configuration and everything it names, validated without side effects.
 
 use crate::cli::{Failure, EX_CONFIG};
-use crate::commands::Context;
+use crate::commands::{count, Context};
 use crate::source;
 
 pub fn check(ctx: &Context) -> Result<i32, Failure> {
@@ -53,12 +53,13 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
         ));
     }
     println!(
-        "{}: OK ({} queues, {} sources, {} agents, templates in {}, {scripts} filter scripts in {}; data in {})",
+        "{}: OK ({}, {}, {}, templates in {}, {} in {}; data in {})",
         cfg.file.display(),
-        cfg.queues.len(),
-        cfg.sources.len(),
-        cfg.agents.len(),
+        count(cfg.queues.len(), "queue"),
+        count(cfg.sources.len() + cfg.imap.len(), "source"),
+        count(cfg.agents.len(), "agent"),
         cfg.templates_dir().display(),
+        count(scripts, "filter script"),
         filters.display(),
         data.display()
     );

@@ -79,3 +79,22 @@ pub fn announcement(cfg: &Config) -> String {
         data.display()
     )
 }
+
+/// "1 source", "2 sources": counts in sentences people read.
+pub fn count(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(super::count(1, "source"), "1 source");
+        assert_eq!(super::count(0, "source"), "0 sources");
+        assert_eq!(super::count(3, "filter script"), "3 filter scripts");
+    }
+}

@@ -8,6 +8,18 @@ use crate::config::After;
 use crate::intake::Engine;
 use crate::outgoing::sender::Sender;
 use crate::source::{self, MaildirSource, Summary};
+use crate::status;
+
+/// Leaves what this run found for `postdesk status`, unless a running daemon keeps that file.
+fn write_status(cfg: &crate::config::Config, snapshot: &mut status::Snapshot) {
+    let data = cfg.data_dir();
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let alive = |pid: u32| unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
+    if status::once_may_write(status::read(&data).as_ref(), alive) {
+        snapshot.updated = status::now();
+        status::write(&data, snapshot);
+    }
+}
 
 /// Sends what is due now (unless a running daemon holds the outbox and does it).
 fn send_once(cfg: &crate::config::Config, engine: &Engine) {
@@ -69,12 +81,22 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     let stop = AtomicBool::new(false);
     let mut summary = Summary::default();
     let mut failure = None;
+    let mut snapshot = status::Snapshot {
+        pid: std::process::id(),
+        once: true,
+        started: status::now(),
+        ..Default::default()
+    };
     for s in &sources {
+        let mut error = None;
         if let Err(e) = source::drain(&mut engine, s, &stop, &mut summary) {
             tracing::error!(source = %s.name, "{e}");
             summary.failed += s.pending().map(|p| p.len() as u64).unwrap_or(1);
+            error = Some(e.to_string());
             failure = Some(e);
         }
+        let backlog = s.pending().ok().map(|p| p.len() as u64);
+        (snapshot.sources).push(status::drained(&s.name, "maildir", error, backlog));
     }
     if args.maildir.is_empty() {
         let base = cfg
@@ -86,12 +108,15 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             let r = crate::source::imap::ImapIntake::new(c, &base)
                 .map_err(crate::source::imap::ImapDrainError::from)
                 .and_then(|mut src| src.drain(&mut engine, &stop, &mut summary));
-            if let Err(e) = r {
+            let error = r.err().map(|e| {
                 tracing::error!(source = %c.name, "{e}");
                 summary.failed += 1;
-            }
+                e.to_string()
+            });
+            (snapshot.sources).push(status::drained(&c.name, "imap", error, None));
         }
     }
+    write_status(&cfg, &mut snapshot);
     println!("{}", summary.line());
     if let Err(e) = engine.flush() {
         tracing::error!("{e}");

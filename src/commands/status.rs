@@ -10,6 +10,9 @@ use crate::status::{self, SourceStatus};
 
 #[derive(Serialize)]
 struct Report {
+    /// The configuration file and data dir this report is about.
+    config: String,
+    data_dir: String,
     daemon: Option<Daemon>,
     sources: Vec<SourceStatus>,
     outbox: Outbox,
@@ -22,6 +25,8 @@ struct Report {
 struct Daemon {
     pid: u32,
     running: bool,
+    /// The status comes from a `run --once` that has ended, not from a daemon.
+    once: bool,
     started: String,
     updated: String,
 }
@@ -57,10 +62,19 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
         }
     }
     let report = Report {
+        config: std::path::absolute(&cfg.file)
+            .unwrap_or_else(|_| cfg.file.clone())
+            .display()
+            .to_string(),
+        data_dir: std::path::absolute(&data)
+            .unwrap_or_else(|_| data.clone())
+            .display()
+            .to_string(),
         daemon: snap.as_ref().map(|s| Daemon {
             pid: s.pid,
+            once: s.once,
             // SAFETY: kill with signal 0 only checks that the process exists.
-            running: unsafe { libc::kill(s.pid as libc::pid_t, 0) } == 0,
+            running: !s.once && unsafe { libc::kill(s.pid as libc::pid_t, 0) } == 0,
             started: s.started.clone(),
             updated: s.updated.clone(),
         }),
@@ -77,7 +91,9 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
         );
         return Ok(0);
     }
+    println!("configuration {}, data dir {}", report.config, report.data_dir);
     match &report.daemon {
+        Some(d) if d.once => println!("daemon: not running; last `run --once` {}", d.updated),
         Some(d) if d.running => println!(
             "daemon: running (pid {}), since {}, last round {}",
             d.pid, d.started, d.updated

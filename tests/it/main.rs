@@ -20,6 +20,7 @@ mod matching;
 mod mutations;
 mod outgoing;
 mod scanning;
+mod status;
 mod transport;
 mod trace;
 mod tree;
