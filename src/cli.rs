@@ -46,6 +46,7 @@ pub enum Command {
     Outbox(OutboxCommand),
     /// The daemon, its sources (state, last success, last error, backlog), the outbox, counts.
     Status {
+        /// Print one JSON object (config, data_dir, daemon, sources, outbox, ticket counts).
         #[arg(long)]
         json: bool,
     },
@@ -59,6 +60,7 @@ pub enum Command {
     Reindex,
     /// Compare the tree and the index; exit 1 when they differ.
     Fsck {
+        /// Print the differences as a JSON array of {what, key, index, tree} (empty: they agree).
         #[arg(long)]
         json: bool,
     },
@@ -100,12 +102,14 @@ pub enum TicketCommand {
         /// open or closed.
         #[arg(long)]
         state: Option<String>,
+        /// Print a JSON array of tickets (see the README for the fields).
         #[arg(long)]
         json: bool,
     },
     /// Show one ticket with its articles and history.
     Show {
         number: String,
+        /// Print the ticket, its articles and history as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -124,6 +128,7 @@ pub enum OutboxCommand {
         /// Only mail still queued.
         #[arg(long)]
         queued: bool,
+        /// Print a JSON array of outgoing mails.
         #[arg(long)]
         json: bool,
     },

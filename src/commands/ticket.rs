@@ -28,9 +28,13 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                     serde_json::to_string_pretty(&list).expect("serialisable")
                 );
             } else {
+                println!(
+                    "{:<16}  {:<10} {:<6} {:>3}  {:<30}  SUBJECT",
+                    "NUMBER", "QUEUE", "STATE", "ART", "CUSTOMER"
+                );
                 for t in &list {
                     println!(
-                        "{}  {:<10} {:<6} {:>3}  {:<30}  {}",
+                        "{:<16}  {:<10} {:<6} {:>3}  {:<30}  {}",
                         t.number,
                         t.queue,
                         t.state.as_str(),

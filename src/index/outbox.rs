@@ -189,7 +189,7 @@ impl Tx<'_> {
 
     pub fn mark_sent(&self, id: i64) -> Result<()> {
         self.conn()
-            .prepare_cached("UPDATE outbox SET state = 'sent', last_error = NULL WHERE id = ?1")?
+            .prepare_cached("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?1")?
             .execute([id])?;
         Ok(())
     }

@@ -37,3 +37,32 @@ fn check_counts_in_english() {
     let out = desk.ok(&["check"]);
     assert!(out.contains(", 1 source, "), "{out}");
 }
+
+#[test]
+fn listings_have_headers_help_and_honest_counts() {
+    let desk = Desk::with("", "[[source]]\nname = \"inbox\"\nmaildir = \"inbox\"\n");
+    post(
+        &desk.maildir("inbox"),
+        "kunde@example.org",
+        "support@company.example",
+        "Header",
+        "hd1@example.org",
+        "",
+        "x",
+    );
+    desk.ok(&["run", "--once"]);
+    let list = desk.ok(&["ticket", "list"]);
+    let first = list.lines().next().unwrap_or_default();
+    assert!(first.starts_with("NUMBER ") && first.contains("SUBJECT"), "{list}");
+    assert_eq!(list.lines().count(), 2, "{list}");
+    // The acknowledgement went out on its first attempt: 1, not 0.
+    let sent = desk.json(&["outbox", "list", "--json"]);
+    let ack = &sent.as_array().unwrap()[0];
+    assert_eq!(ack["state"], "sent", "{sent}");
+    assert_eq!(ack["attempts"], 1, "{sent}");
+    for cmd in [["status", "--help"], ["fsck", "--help"]] {
+        let help = desk.ok(&cmd);
+        let line = help.lines().find(|l| l.contains("--json")).unwrap_or_default();
+        assert!(line.trim().len() > "--json".len(), "no help text: {help}");
+    }
+}
