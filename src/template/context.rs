@@ -67,7 +67,7 @@ pub struct Queue {
     pub name: String,
     /// The address customers write to; autoresponses come from it.
     pub address: String,
-    /// The name shown to customers, e.g. "Example Bank Customer Service".
+    /// The name shown to customers, e.g. "Company Support".
     pub display_name: String,
 }
 
@@ -105,7 +105,7 @@ impl Context {
             ticket: Ticket {
                 number: "2016010110000019".into(),
                 tag: "[Ticket#2016010110000019]".into(),
-                subject: "Card blocked after three wrong PIN entries".into(),
+                subject: "Printer jams after the driver update".into(),
                 queue: "Support".into(),
                 state: "open".into(),
                 created: "2016-01-01 10:00:00".into(),
@@ -117,7 +117,7 @@ impl Context {
                 address: "erika.mustermann@example.org".into(),
             },
             article: Article {
-                subject: "Card blocked after three wrong PIN entries".into(),
+                subject: "Printer jams after the driver update".into(),
                 from: "Erika Mustermann <erika.mustermann@example.org>".into(),
                 date: Some("Fri, 01 Jan 2016 09:58:12 +0100".into()),
                 body: "Hello,\n\nmy debit card was blocked this morning at the cash machine.\n\
@@ -126,12 +126,12 @@ impl Context {
             },
             queue: Queue {
                 name: "Support".into(),
-                address: "support@bank.example".into(),
-                display_name: "Example Bank Customer Service".into(),
+                address: "support@company.example".into(),
+                display_name: "Company Support".into(),
             },
             agent: Some(Agent {
                 name: "Jana Novak".into(),
-                address: "jana.novak@bank.example".into(),
+                address: "jana.novak@company.example".into(),
             }),
             previous: Some(Previous {
                 number: "2015122310000027".into(),

@@ -369,7 +369,7 @@ fn shipped_acknowledgement_reads_well() {
             .unwrap();
         assert_eq!(
             r.subject.as_deref(),
-            Some("[Ticket#2016010110000019] Card blocked after three wrong PIN entries")
+            Some("[Ticket#2016010110000019] Printer jams after the driver update")
         );
         assert!(r.body.contains("[Ticket#2016010110000019]"), "{}", r.body);
         assert!(!r.body.contains("\n\n\n"), "stray blank lines:\n{}", r.body);

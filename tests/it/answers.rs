@@ -80,7 +80,7 @@ fn agents_answer_note_and_command_from_a_mail_client() {
     desk.drain(&md);
     let text = body(&to(&sink, "jane@example.org").last().unwrap().0);
     let reset = text
-        .find("reset your online banking password")
+        .find("reset your password")
         .expect(&text);
     assert!(
         reset < text.find("call us if").unwrap() && !text.contains("#template"),

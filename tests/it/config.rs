@@ -127,3 +127,36 @@ fn every_command_says_which_configuration_and_data_dir_it_uses() {
     assert_eq!(err.matches("postdesk: configuration ").count(), 1, "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("postdesk: configuration"));
 }
+
+#[test]
+fn shipped_templates_are_neutral_and_the_bank_example_set_checks() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&repo.join("templates"), &mut found);
+    for f in &found {
+        let text = std::fs::read_to_string(f).unwrap().to_lowercase();
+        for word in [" pin", " tan", "banking", "bank card", "bankkarte", "kontoausz"] {
+            assert!(!text.contains(word), "{} says {word:?}", f.display());
+        }
+    }
+    // The bank's texts, laid over the shipped ones, are a valid set.
+    let desk = crate::harness::Desk::new();
+    crate::harness::copy_dir(
+        &repo.join("examples/bank/templates"),
+        &desk.dir.path().join("templates"),
+    );
+    let reset = desk.dir.path().join("templates/en/responses/password-reset.txt");
+    assert!(std::fs::read_to_string(reset).unwrap().contains("online banking"));
+    let out = check(&desk.config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
