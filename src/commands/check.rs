@@ -35,7 +35,11 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
     let mut scripts = 0;
     if filters.is_dir() {
         match crate::filter::Filters::load(&filters) {
-            Ok(f) => scripts = f.scripts().len(),
+            Ok(f) => {
+                scripts = f.scripts().len();
+                let queues: Vec<String> = cfg.queues.iter().map(|q| q.name.clone()).collect();
+                problems.extend(f.unknown_folders(&queues).iter().map(|e| e.to_string()));
+            }
             Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
         }
     }

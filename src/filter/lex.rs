@@ -214,10 +214,48 @@ pub fn commands(toks: &[Token]) -> Vec<&Token> {
     out
 }
 
+/// The folder each `fileinto` names, with its line: the last string before the `;` (a
+/// `:flags` list or other tagged arguments come first).
+pub fn fileinto_targets(toks: &[Token]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if !matches!(&t.kind, Kind::Ident(w) if w.eq_ignore_ascii_case("fileinto")) {
+            continue;
+        }
+        let mut last = None;
+        for a in &toks[i + 1..] {
+            match &a.kind {
+                Kind::Str(s) => last = Some(s.clone()),
+                Kind::Punct(';' | '{' | '}') => break,
+                _ => {}
+            }
+        }
+        if let Some(folder) = last {
+            out.push((folder, t.line));
+        }
+    }
+    out
+}
+
 /// The lower-cased word of an identifier token.
 pub fn word(t: &Token) -> Option<String> {
     match &t.kind {
         Kind::Ident(w) => Some(w.to_ascii_lowercase()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fileinto_targets_are_the_last_string_of_each_fileinto() {
+        let src = "require [\"fileinto\", \"imap4flags\"];\n# fileinto \"Commented\";\n\
+                   if true { fileinto :flags \"\\\\Seen\" \"Junk\"; }\nFILEINTO \"Sales\";\n";
+        assert_eq!(
+            fileinto_targets(&tokens(src)),
+            vec![("Junk".to_string(), 3), ("Sales".to_string(), 4)]
+        );
     }
 }

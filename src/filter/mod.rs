@@ -151,6 +151,34 @@ impl Filters {
         self
     }
 
+    /// Every `fileinto` whose folder is neither one of `queues` nor Quarantine or INBOX, as
+    /// errors naming the script and line: `check` refuses them before a message meets them.
+    /// Folders built from variables (`${...}`) are decided at run time and skipped here.
+    pub fn unknown_folders(&self, queues: &[String]) -> Vec<FilterError> {
+        let mut out = Vec::new();
+        for s in &self.scripts {
+            let Ok(src) = std::fs::read_to_string(&s.file) else {
+                continue;
+            };
+            for (folder, line) in lex::fileinto_targets(&lex::tokens(&src)) {
+                let known = queues.iter().any(|q| q == &folder)
+                    || folder == "Quarantine"
+                    || folder.eq_ignore_ascii_case("INBOX")
+                    || folder.contains("${");
+                if !known {
+                    out.push(FilterError {
+                        file: s.file.clone(),
+                        line: Some(line),
+                        message: format!(
+                            "fileinto {folder:?}: no queue of that name in the configuration"
+                        ),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// The script files, in the order they run.
     pub fn scripts(&self) -> Vec<PathBuf> {
         self.scripts.iter().map(|s| s.file.clone()).collect()

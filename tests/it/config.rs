@@ -160,3 +160,21 @@ fn shipped_templates_are_neutral_and_the_bank_example_set_checks() {
     let out = check(&desk.config);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn check_refuses_a_filter_filing_into_a_queue_that_is_not_configured() {
+    let desk = crate::harness::Desk::new();
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    std::fs::write(&desk.config, text.replace("[[queue]]\nname = \"Junk\"\n", "")).unwrap();
+    let out = check(&desk.config);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    let line = std::fs::read_to_string(desk.dir.path().join("filters/10-spam-virus.sieve"))
+        .unwrap()
+        .lines()
+        .position(|l| l.trim() == "fileinto \"Junk\";")
+        .unwrap()
+        + 1;
+    assert!(err.contains(&format!("10-spam-virus.sieve:{line}")), "{err}");
+    assert!(err.contains("\"Junk\""), "{err}");
+}
