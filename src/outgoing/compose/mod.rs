@@ -157,7 +157,14 @@ pub fn build(o: &Outgoing) -> Result<Vec<u8>, ComposeError> {
     if let Some(r) = &o.reply_to {
         b = b.reply_to(address("Reply-To", r)?);
     }
-    b = b.subject(Text::new(sanitize(&o.subject)));
+    let subject = sanitize(&o.subject);
+    b = if plain_ascii(&subject) {
+        // Folded as it is: mail-builder would Q-encode any ASCII subject past 77 characters,
+        // which some clients and every `grep` of a mail log show as =?utf-8?q?...
+        b.header("Subject", Raw::new(subject))
+    } else {
+        b.subject(Text::new(subject))
+    };
 
     let id = strip_brackets(&o.message_id);
     if !valid_id(id) {
@@ -222,6 +229,14 @@ pub fn build(o: &Outgoing) -> Result<Vec<u8>, ComposeError> {
 }
 
 /// Control characters (CR and LF included) and U+2028/U+2029 → space.
+/// A header text that can be written unencoded: printable ASCII, no trailing white space
+/// (folding would eat it), and no word too long to fold within a line's 998 characters.
+fn plain_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !s.ends_with(' ')
+        && s.split(' ').all(|w| w.len() <= MAX_ID)
+}
+
 pub fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {

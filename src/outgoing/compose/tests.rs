@@ -337,3 +337,17 @@ fn attachments_make_multipart_mixed_text_first() {
     );
     assert_eq!(c.content_type().unwrap().attribute("name"), None);
 }
+
+#[test]
+fn long_ascii_subjects_are_folded_not_encoded() {
+    let mut o = outgoing();
+    o.subject = "Re: [Ticket#2016010110000019] The printer on the third floor jams after the \
+                 driver update of last Tuesday"
+        .into();
+    let raw = build(&o).unwrap();
+    assert_lines_ok(&raw);
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let subject = header(&raw[..head_end], "Subject").unwrap();
+    assert!(!subject.contains("=?"), "{subject}");
+    assert_eq!(parse(&raw).subject(), Some(o.subject.as_str()));
+}
