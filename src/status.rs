@@ -51,7 +51,12 @@ pub fn write(data_dir: &Path, s: &Snapshot) {
 }
 
 /// The state of a source after one drain.
-pub fn drained(name: &str, kind: &str, error: Option<String>, backlog: Option<u64>) -> SourceStatus {
+pub fn drained(
+    name: &str,
+    kind: &str,
+    error: Option<String>,
+    backlog: Option<u64>,
+) -> SourceStatus {
     SourceStatus {
         name: name.into(),
         kind: kind.into(),

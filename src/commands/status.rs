@@ -91,7 +91,10 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
         );
         return Ok(0);
     }
-    println!("configuration {}, data dir {}", report.config, report.data_dir);
+    println!(
+        "configuration {}, data dir {}",
+        report.config, report.data_dir
+    );
     match &report.daemon {
         Some(d) if d.once => println!("daemon: not running; last `run --once` {}", d.updated),
         Some(d) if d.running => println!(

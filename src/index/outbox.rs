@@ -119,6 +119,15 @@ impl Tx<'_> {
         thread_head(self.conn(), number)
     }
 
+    /// When the ticket was opened, as stored (`tickets.created`).
+    pub fn ticket_created(&self, number: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT created FROM tickets WHERE number = ?1")?
+            .query_row([number], |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
         participants_of(self.conn(), number)
     }

@@ -155,7 +155,11 @@ pub(super) fn respond(
     } else {
         text::body_text_capped(raw, text::MAX_NOTIFY_TEXT)
     };
-    let view = TicketView::new(cfg, t, &facts.subject, &clock.at);
+    // A follow-up's notice shows when the ticket was opened, not when the follow-up came.
+    let created = tx
+        .ticket_created(&t.number)?
+        .unwrap_or_else(|| clock.at.clone());
+    let view = TicketView::new(cfg, t, &facts.subject, &created);
     let event = match decision {
         Decision::New { .. } => Event::Created,
         Decision::FollowUp { reopen: true, .. } => Event::Reopened,

@@ -197,7 +197,10 @@ impl Sender {
 
     /// Logs the start and the end of an outage of the transport (see `outage_change`).
     fn note_outage(&mut self, tried: &[(Queued, Try)]) {
-        let sent = tried.iter().filter(|(_, t)| matches!(t, Try::Sent(_))).count() as u64;
+        let sent = tried
+            .iter()
+            .filter(|(_, t)| matches!(t, Try::Sent(_)))
+            .count() as u64;
         let deferred: Vec<&str> = tried
             .iter()
             .filter_map(|(_, t)| match t {
@@ -216,7 +219,11 @@ impl Sender {
                 );
             }
             Some(false) => {
-                let since = self.outage.take().map(|t| t.elapsed().as_secs()).unwrap_or(0);
+                let since = self
+                    .outage
+                    .take()
+                    .map(|t| t.elapsed().as_secs())
+                    .unwrap_or(0);
                 tracing::info!(
                     "outbox: sending again through {} after {since}s; {sent} mail(s) sent",
                     self.transport.describe()
@@ -509,7 +516,11 @@ mod outage_tests {
         assert_eq!(outage_change(false, 0, 3), Some(true));
         assert_eq!(outage_change(true, 0, 3), None, "no line per retry");
         assert_eq!(outage_change(true, 1, 2), Some(false));
-        assert_eq!(outage_change(false, 2, 1), None, "one deferral among successes is no outage");
+        assert_eq!(
+            outage_change(false, 2, 1),
+            None,
+            "one deferral among successes is no outage"
+        );
         assert_eq!(outage_change(false, 0, 0), None);
     }
 }

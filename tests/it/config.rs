@@ -122,7 +122,10 @@ fn every_command_says_which_configuration_and_data_dir_it_uses() {
         .find(|l| l.starts_with("postdesk: configuration "))
         .unwrap_or_else(|| panic!("no announcement: {err}"));
     assert!(line.contains(&config.display().to_string()), "{line}");
-    assert!(line.contains(&format!("data dir {}", desk.data.display())), "{line}");
+    assert!(
+        line.contains(&format!("data dir {}", desk.data.display())),
+        "{line}"
+    );
     // Once, and never on stdout, which scripts parse.
     assert_eq!(err.matches("postdesk: configuration ").count(), 1, "{err}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("postdesk: configuration"));
@@ -145,7 +148,14 @@ fn shipped_templates_are_neutral_and_the_bank_example_set_checks() {
     walk(&repo.join("templates"), &mut found);
     for f in &found {
         let text = std::fs::read_to_string(f).unwrap().to_lowercase();
-        for word in [" pin", " tan", "banking", "bank card", "bankkarte", "kontoausz"] {
+        for word in [
+            " pin",
+            " tan",
+            "banking",
+            "bank card",
+            "bankkarte",
+            "kontoausz",
+        ] {
             assert!(!text.contains(word), "{} says {word:?}", f.display());
         }
     }
@@ -155,17 +165,30 @@ fn shipped_templates_are_neutral_and_the_bank_example_set_checks() {
         &repo.join("examples/bank/templates"),
         &desk.dir.path().join("templates"),
     );
-    let reset = desk.dir.path().join("templates/en/responses/password-reset.txt");
-    assert!(std::fs::read_to_string(reset).unwrap().contains("online banking"));
+    let reset = desk
+        .dir
+        .path()
+        .join("templates/en/responses/password-reset.txt");
+    assert!(std::fs::read_to_string(reset)
+        .unwrap()
+        .contains("online banking"));
     let out = check(&desk.config);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn check_refuses_a_filter_filing_into_a_queue_that_is_not_configured() {
     let desk = crate::harness::Desk::new();
     let text = std::fs::read_to_string(&desk.config).unwrap();
-    std::fs::write(&desk.config, text.replace("[[queue]]\nname = \"Junk\"\n", "")).unwrap();
+    std::fs::write(
+        &desk.config,
+        text.replace("[[queue]]\nname = \"Junk\"\n", ""),
+    )
+    .unwrap();
     let out = check(&desk.config);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(78), "{err}");
@@ -175,6 +198,9 @@ fn check_refuses_a_filter_filing_into_a_queue_that_is_not_configured() {
         .position(|l| l.trim() == "fileinto \"Junk\";")
         .unwrap()
         + 1;
-    assert!(err.contains(&format!("10-spam-virus.sieve:{line}")), "{err}");
+    assert!(
+        err.contains(&format!("10-spam-virus.sieve:{line}")),
+        "{err}"
+    );
     assert!(err.contains("\"Junk\""), "{err}");
 }

@@ -75,5 +75,8 @@ fn into_a_pipe_lines_are_plain_text() {
         .lines()
         .find(|l| l.contains("outbox: cannot send"))
         .unwrap_or_else(|| panic!("no outage line: {err}"));
-    assert!(!outage.starts_with('<') && outage.contains("WARN"), "{outage}");
+    assert!(
+        !outage.starts_with('<') && outage.contains("WARN"),
+        "{outage}"
+    );
 }

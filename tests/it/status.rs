@@ -27,7 +27,10 @@ fn status_shows_the_sources_of_the_last_run_once_and_its_files() {
     let text = desk.ok(&["status"]);
     assert!(text.contains("source inbox (maildir): ok"), "{text}");
     assert!(text.contains("last `run --once`"), "{text}");
-    assert!(text.contains(&format!("data dir {}", desk.data.display())), "{text}");
+    assert!(
+        text.contains(&format!("data dir {}", desk.data.display())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -53,7 +56,10 @@ fn listings_have_headers_help_and_honest_counts() {
     desk.ok(&["run", "--once"]);
     let list = desk.ok(&["ticket", "list"]);
     let first = list.lines().next().unwrap_or_default();
-    assert!(first.starts_with("NUMBER ") && first.contains("SUBJECT"), "{list}");
+    assert!(
+        first.starts_with("NUMBER ") && first.contains("SUBJECT"),
+        "{list}"
+    );
     assert_eq!(list.lines().count(), 2, "{list}");
     // The acknowledgement went out on its first attempt: 1, not 0.
     let sent = desk.json(&["outbox", "list", "--json"]);
@@ -62,7 +68,10 @@ fn listings_have_headers_help_and_honest_counts() {
     assert_eq!(ack["attempts"], 1, "{sent}");
     for cmd in [["status", "--help"], ["fsck", "--help"]] {
         let help = desk.ok(&cmd);
-        let line = help.lines().find(|l| l.contains("--json")).unwrap_or_default();
+        let line = help
+            .lines()
+            .find(|l| l.contains("--json"))
+            .unwrap_or_default();
         assert!(line.trim().len() > "--json".len(), "no help text: {help}");
     }
 }
