@@ -23,6 +23,8 @@ use crate::store::{trace, Store};
 pub(super) struct Answered {
     pub ticket: TicketRef,
     pub said: Vec<String>,
+    /// Filed only (a note address, `#note`, or an agent's automatic mail), not relayed.
+    pub note: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -60,6 +62,7 @@ pub(super) fn answer<'a>(
         return Ok(Answered {
             ticket: t.clone(),
             said: vec!["automatic mail from an agent: filed as a note".into()],
+            note: true,
         });
     }
     let out = rules
@@ -226,11 +229,19 @@ pub(super) fn answer<'a>(
             Ok(m) => stage_out(store, tx, after, &to, m, clock)?,
             Err(e) => tracing::error!(ticket = %to.number, "notice to {}: {e}", mail.address),
         }
-        return Ok(Answered { ticket: to, said });
+        return Ok(Answered {
+            ticket: to,
+            said,
+            note,
+        });
     }
     if note {
         said.push(format!("note by {}", mail.name));
-        return Ok(Answered { ticket: to, said });
+        return Ok(Answered {
+            ticket: to,
+            said,
+            note,
+        });
     }
     let recipient = recipient.expect("checked above");
     let rcpt_base = base_address(&recipient);
@@ -282,7 +293,11 @@ pub(super) fn answer<'a>(
             record(tx, after, &to, line)?;
         }
     }
-    Ok(Answered { ticket: to, said })
+    Ok(Answered {
+        ticket: to,
+        said,
+        note: false,
+    })
 }
 
 /// The agent's mail as written, filed in the ticket.

@@ -211,7 +211,7 @@ pub(super) fn batch(
                 outcomes.push(Outcome::Answered {
                     ticket: done.ticket.number,
                     queue: done.ticket.queue,
-                    note: mail.note,
+                    note: done.note,
                 });
             }
             Decision::New { queue, refers } => {

@@ -347,7 +347,11 @@ impl Mailer<'_> {
                 .map(|r| r.body)
                 .unwrap_or_default())
         };
-        let mut body = part("salutation")?;
+        let mut body = if super::greeting::opens_with_greeting(text) {
+            String::new()
+        } else {
+            part("salutation")?
+        };
         if !body.is_empty() && !body.ends_with('\n') {
             body.push('\n');
         }

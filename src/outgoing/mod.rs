@@ -12,6 +12,7 @@ pub mod build;
 pub mod commands;
 pub mod compose;
 pub mod config;
+pub mod greeting;
 pub mod msgid;
 pub mod policy;
 pub mod secret;

@@ -4,6 +4,7 @@ mod services;
 
 mod harness;
 
+mod agent_mail;
 mod answers;
 mod config;
 mod corpus;
