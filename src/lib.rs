@@ -1,5 +1,6 @@
 //! postdesk: an email-native help desk. See ARCHITECTURE.md for the map.
 
+pub mod access;
 pub mod classify;
 pub mod classify_rules;
 pub mod cli;

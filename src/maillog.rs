@@ -35,7 +35,15 @@ impl MailLog {
                     std::fs::create_dir_all(dir)?;
                 }
                 Ok(MailLog {
-                    out: Some(OpenOptions::new().create(true).append(true).open(p)?),
+                    out: Some({
+                        let f = OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(p)
+                            .map_err(crate::access::at(p))?;
+                        crate::access::private(p)?;
+                        f
+                    }),
                 })
             }
             _ => Ok(MailLog { out: None }),

@@ -43,6 +43,10 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
             Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
         }
     }
+    // Not a problem of the file: the same file works outside the sandbox.
+    if let Some(w) = crate::transport::confinement(&cfg.transport_config()) {
+        eprintln!("warning: {w}");
+    }
     let data = cfg.data_dir();
     if data.exists() && !data.is_dir() {
         problems.push(format!(

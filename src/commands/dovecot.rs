@@ -132,9 +132,12 @@ fn passwd(cfg: &Config) -> String {
         .collect()
 }
 
+/// Written 0640 whatever the umask: the passwd file holds password hashes.
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp)?;
+    let mut f = fs::File::create(&tmp).map_err(crate::access::at(&tmp))?;
+    f.set_permissions(fs::Permissions::from_mode(0o640))?;
     f.write_all(data)?;
     f.sync_all()?;
     fs::rename(&tmp, path)?;

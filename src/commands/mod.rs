@@ -50,13 +50,17 @@ pub struct Context {
 }
 
 impl Context {
-    /// Loads the configuration and applies `--data-dir` (relative to the working directory).
+    /// Loads the configuration and applies `--data-dir` (relative to the working directory),
+    /// then settles who the process acts as and its file modes (`access`) before anything in
+    /// the data directory is touched.
     pub fn load(&self) -> Result<Config, Failure> {
         let mut cfg = Config::locate(self.config.as_deref())?;
         self.apply(&mut cfg)?;
         if self.announce.replace(false) {
             eprintln!("{}", announcement(&cfg));
         }
+        crate::access::settle(&cfg)
+            .map_err(|e| Failure::new(crate::cli::EX_TEMPFAIL, e.to_string()))?;
         Ok(cfg)
     }
 

@@ -32,6 +32,9 @@ pub struct Dovecot {
     /// (Dovecot refuses uid 0); default: the owner of the data directory.
     pub mail_uid: Option<u32>,
     pub mail_gid: Option<u32>,
+    /// A group (name or number) Dovecot's mail processes run in: the store belongs to it and is
+    /// group-writable (files 0660, folders 2770). Unset: files 0640, folders 0750.
+    pub store_group: Option<String>,
 }
 
 impl Default for Dovecot {
@@ -41,6 +44,7 @@ impl Default for Dovecot {
             admins: Vec::new(),
             mail_uid: None,
             mail_gid: None,
+            store_group: None,
         }
     }
 }

@@ -81,8 +81,13 @@ pub fn split_refers(v: &str) -> (&str, &str) {
 pub fn append(path: &Path, line: &HistoryLine) -> io::Result<()> {
     let mut s = serde_json::to_string(line).map_err(io::Error::other)?;
     s.push('\n');
-    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
-    f.write_all(s.as_bytes())
+    let at = crate::access::at(path);
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(crate::access::at(path))?;
+    f.write_all(s.as_bytes()).map_err(at)
 }
 
 /// The events an outgoing article records (`kind` autoresponse, notification, answer,

@@ -137,10 +137,14 @@ pub struct Engine {
 impl Engine {
     /// Opens store and index under `data_dir`, then finishes whatever a crash interrupted.
     pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
-        std::fs::create_dir_all(data_dir)?;
+        std::fs::create_dir_all(data_dir).map_err(crate::access::at(data_dir))?;
+        crate::access::share_store(cfg).map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
         let durable = cfg.general.durable;
         let store = Arc::new(Store::open(data_dir, durable)?);
         let (index, damaged) = Index::open_or_set_aside(&data_dir.join("index.sqlite"), durable)?;
+        for ext in ["", "-wal", "-shm"] {
+            crate::access::private(&data_dir.join(format!("index.sqlite{ext}")))?;
+        }
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
             p => Some(data_dir.join(p)),

@@ -138,6 +138,8 @@ impl Sender {
     /// transport, then one commit and one sync record the whole group.
     pub fn send_due(&mut self) -> Result<Sent, SenderError> {
         let mut total = Sent::default();
+        // Lines an earlier round could not append.
+        self.append_lines()?;
         loop {
             let now = chrono::Utc::now().timestamp();
             let due = self.index.due(now, GROUP)?;
@@ -174,9 +176,7 @@ impl Sender {
                 }
             }
             // The group's event-log lines, made durable together.
-            if let Err(e) = self.store.sync() {
-                tracing::warn!("outbox: syncing event logs: {e}");
-            }
+            self.append_lines()?;
             self.note_outage(&tried);
             for (q, t) in &tried {
                 match t {
@@ -270,8 +270,8 @@ impl Sender {
     }
 
     /// Records what became of one mail, at once: a commit that survives a crash of the process
-    /// (not a power loss, which may resend the last few), then its event-log line and the
-    /// mail log.
+    /// (not a power loss, which may resend the last few), with its event-log line to append,
+    /// then the mail log.
     fn record(&mut self, q: &Queued, t: &Try, now: i64) -> Result<(), SenderError> {
         let at = stamp();
         let to = q.rcpts.join(", ");
@@ -299,11 +299,21 @@ impl Sender {
                 line = Some(("send-failed", detail, key));
             }
         }
+        // The event-log line that tells a later `reindex` this mail is done is committed with
+        // the state, and leaves the index only once it is durable in the ticket's folder.
+        if let Some((event, detail, key)) = line {
+            let line = HistoryLine {
+                at: at.clone(),
+                event: event.into(),
+                detail,
+                key,
+                value: None,
+            };
+            let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
+            tx.add_pending_line(&q.ticket, &json)?;
+        }
         tx.commit()?;
         self.index.end_lazy()?;
-        if let Some((event, detail, key)) = line {
-            self.event_line(q, event, &detail, &key, &at);
-        }
         let to = q.rcpts.join(",");
         match t {
             Try::Sent(answer) => self.log.fields(&[
@@ -449,23 +459,42 @@ impl Sender {
         }
     }
 
-    /// The event-log line that tells `reindex` this mail is done. Best effort: the index
-    /// already knows, and a lost line only matters to a later reindex.
-    fn event_line(&self, q: &Queued, event: &str, detail: &str, key: &str, at: &str) {
-        let folder = match self.folder(&q.ticket) {
-            Ok(Some(f)) => f,
-            _ => return,
-        };
-        let line = HistoryLine {
-            at: at.to_string(),
-            event: event.into(),
-            detail: detail.into(),
-            key: key.into(),
-            value: None,
-        };
-        if let Err(e) = history::append(&self.store.history_path(&folder), &line) {
-            tracing::warn!(ticket = %q.ticket, "event log: {e}");
+    /// Appends the outbox's committed event-log lines (`sent:`, `failed:`) to their tickets'
+    /// event logs, makes them durable, and only then lets the index forget them. A line that
+    /// cannot be appended (a folder made unwritable, a full disk) stays in the index, is
+    /// reported as an error naming the file, and is tried again next round and at every start:
+    /// without it a rebuilt index would send the mail again.
+    fn append_lines(&mut self) -> Result<(), SenderError> {
+        let mut done = Vec::new();
+        for (id, ticket, json) in self.index.pending_lines()? {
+            let Ok(line) = serde_json::from_str::<HistoryLine>(&json) else {
+                continue;
+            };
+            if !(line.key.starts_with("sent:") || line.key.starts_with("failed:")) {
+                continue;
+            }
+            let Some(folder) = self.folder(&ticket)? else {
+                continue;
+            };
+            match history::append(&self.store.history_path(&folder), &line) {
+                Ok(()) => done.push(id),
+                Err(e) => tracing::error!(
+                    ticket = %ticket,
+                    "event log not written, kept in the index and retried: {e}"
+                ),
+            }
         }
+        if done.is_empty() {
+            return Ok(());
+        }
+        self.store.sync()?;
+        let tx = self.index.begin_lazy()?;
+        for id in done {
+            tx.clear_pending_line(id)?;
+        }
+        tx.commit()?;
+        self.index.end_lazy()?;
+        Ok(())
     }
 }
 

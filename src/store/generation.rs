@@ -37,6 +37,6 @@ pub fn read(root: &Path) -> io::Result<Option<Generation>> {
 /// Replaces the marker atomically (write aside, rename).
 pub fn write(root: &Path, g: Generation) -> io::Result<()> {
     let tmp = root.join(format!("{FILE}.{}", std::process::id()));
-    fs::write(&tmp, format!("{} {}\n", g.store, g.count))?;
-    fs::rename(&tmp, root.join(FILE))
+    fs::write(&tmp, format!("{} {}\n", g.store, g.count)).map_err(crate::access::at(&tmp))?;
+    fs::rename(&tmp, root.join(FILE)).map_err(crate::access::at(&tmp))
 }

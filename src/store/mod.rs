@@ -42,9 +42,11 @@ impl Store {
     /// Opens (creating when needed) the store and this process's staging area under `data_dir`.
     pub fn open(data_dir: &Path, durable: bool) -> io::Result<Store> {
         let root = data_dir.join("store");
-        fs::create_dir_all(&root)?;
-        layout::make_maildir(&root, false)?;
-        let staging = staging::Area::open(&data_dir.join("staging"))?;
+        let at = crate::access::at;
+        fs::create_dir_all(&root).map_err(at(&root))?;
+        layout::make_maildir(&root, false).map_err(at(&root))?;
+        let area = data_dir.join("staging");
+        let staging = staging::Area::open(&area).map_err(at(&area))?;
         let store = Store {
             root,
             staging,
@@ -88,9 +90,10 @@ impl Store {
                 match fs::create_dir(&dir) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(crate::access::at(&dir)(e)),
                 }
-                layout::make_maildir(&dir, !matches!(f, Folder::Ticket { .. }))?;
+                layout::make_maildir(&dir, !matches!(f, Folder::Ticket { .. }))
+                    .map_err(crate::access::at(&dir))?;
                 created = true;
             }
             self.remember(name);
@@ -111,9 +114,10 @@ impl Store {
         match fs::create_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(crate::access::at(&dir)(e)),
         }
-        layout::make_maildir(&dir, !matches!(folder, Folder::Ticket { .. }))?;
+        layout::make_maildir(&dir, !matches!(folder, Folder::Ticket { .. }))
+            .map_err(crate::access::at(&dir))?;
         self.remember(name);
         Ok(())
     }
@@ -162,8 +166,11 @@ impl Store {
     pub fn place(&self, staged: &Path, folder: &Folder, file: &str) -> io::Result<PathBuf> {
         let sub = if file.contains(":2,") { "cur" } else { "new" };
         let target = self.root.join(folder.dir_name()).join(sub).join(file);
-        fs::rename(staged, &target)?;
-        Ok(target)
+        match fs::rename(staged, &target) {
+            // NotFound is a question the caller answers (the folder was renamed meanwhile).
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(crate::access::at(&target)(e)),
+            r => r.map(|_| target),
+        }
     }
 
     /// Where an article is now: Dovecot moves files from new/ to cur/ and appends flags.
@@ -184,11 +191,8 @@ impl Store {
             }
         }
         self.forget(from);
-        fs::rename(
-            self.root.join(from.dir_name()),
-            self.root.join(to.dir_name()),
-        )?;
-        Ok(())
+        let target = self.root.join(to.dir_name());
+        fs::rename(self.root.join(from.dir_name()), &target).map_err(crate::access::at(&target))
     }
 
     /// The staged files of this process and of processes that died (the caller decides which

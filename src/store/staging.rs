@@ -63,9 +63,11 @@ impl Area {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&staged.path)?;
-        f.write_all(head)?;
-        f.write_all(body)
+            .open(&staged.path)
+            .map_err(crate::access::at(&staged.path))?;
+        f.write_all(head)
+            .and_then(|_| f.write_all(body))
+            .map_err(crate::access::at(&staged.path))
     }
 
     /// Whether `path` lies in this process's area or in one whose process is gone.

@@ -270,11 +270,21 @@ pub fn build(cfg: &TransportConfig, data_dir: &Path) -> Result<Box<dyn Transport
             )
         }
         Kind::Smtp => Box::new(SmtpSender::new(&cfg.smtp)?),
-        Kind::Sendmail => Box::new(SendmailTransport::new(
-            &cfg.sendmail,
-            Duration::from_secs(cfg.sendmail_timeout_seconds),
-        )),
+        Kind::Sendmail => {
+            if let Some(w) = confinement(cfg) {
+                tracing::warn!("{w}");
+            }
+            Box::new(SendmailTransport::new(
+                &cfg.sendmail,
+                Duration::from_secs(cfg.sendmail_timeout_seconds),
+            ))
+        }
     })
+}
+
+/// Why the configured transport cannot work in this process, if it cannot.
+pub fn confinement(cfg: &TransportConfig) -> Option<&'static str> {
+    (cfg.transport == Kind::Sendmail && sendmail::no_new_privileges()).then_some(sendmail::CONFINED)
 }
 
 /// `localhost`, `localhost.` or a loopback IP literal (brackets allowed: `[::1]`).

@@ -21,6 +21,22 @@ use std::time::{Duration, Instant};
 
 use super::{Envelope, SendError, Transport};
 
+/// Whether this process may never gain privileges (systemd's `NoNewPrivileges=`, which the
+/// shipped unit sets and `RestrictSUIDSGID=`/`SystemCallFilter=` imply): a set-group-ID helper
+/// such as Postfix's `postdrop` then runs without its group and cannot queue the mail, and
+/// `ProtectSystem=strict` keeps the MTA's spool read-only besides.
+pub fn no_new_privileges() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.split_once(':').is_some_and(|(k, v)| k == "NoNewPrivs" && v.trim() == "1"))
+    })
+}
+
+/// What `check` and the daemon say when sendmail is configured where it cannot work.
+pub const CONFINED: &str = "transport = \"sendmail\" runs without new privileges here (systemd \
+    NoNewPrivileges=, as in the shipped unit): Postfix's set-group-ID postdrop cannot queue mail \
+    that way. Use transport = \"smtp\" to the local MTA (host 127.0.0.1, port 25) instead";
+
 /// Exit codes that mean "this mail will never go out this way".
 const PERMANENT_EXITS: &[i32] = &[65, 67, 68];
 /// At most this much of sendmail's stderr goes into an error message.

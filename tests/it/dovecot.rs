@@ -2,6 +2,7 @@
 //! fetched byte for byte, and per-queue ACLs.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 use crate::harness::{drop_mail, mail, post, Desk};
 use crate::services::{imap_fetch_all, imap_list, imap_select_ok, imap_try, require, Dovecot};
@@ -150,6 +151,11 @@ password-hash = "{PLAIN}adminpw"
 queues = ["Support", "Billing"]
 "#;
     let desk = Desk::with("", agents);
+    // As on a server: the data directory belongs to the user Dovecot's mail processes run as
+    // (postdesk, run as root here, acts as that user).
+    fs::set_permissions(desk.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::create_dir_all(&desk.data).unwrap();
+    std::os::unix::fs::chown(&desk.data, Some(65534), Some(65534)).unwrap();
     let md = desk.maildir("in");
     post(
         &md,
@@ -190,6 +196,18 @@ queues = ["Support", "Billing"]
         "{acl}"
     );
 
+    // The passwd file is 0640 (it holds password hashes): Dovecot's auth process, which runs
+    // as its internal user, reads it through its group.
+    let passwd = desk.data.join("dovecot/passwd");
+    let mode = fs::metadata(&passwd).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    let dovecot_gid = fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("dovecot:x:")?.split(':').next()?.parse().ok());
+    for p in [&passwd, &desk.data.join("dovecot")] {
+        std::os::unix::fs::chown(p, None, dovecot_gid).unwrap();
+    }
     let store = desk.data.join("store");
     let dv = Dovecot::start_generated(&store, &desk.data.join("dovecot"));
     dv.chown_store();

@@ -4,6 +4,7 @@ mod services;
 
 mod harness;
 
+mod access;
 mod agent_mail;
 mod answers;
 mod config;
