@@ -5,7 +5,8 @@
 # unless one already exists (then it is left alone).
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-lmtpd spamassassin spamd spamc clamav-daemon python3-aiosmtpd openssl ca-certificates)
+PACKAGES=(dovecot-imapd dovecot-lmtpd spamassassin spamd spamc clamav-daemon python3-aiosmtpd openssl ca-certificates
+    systemd binutils dpkg-dev)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps.sh: must run as root" >&2

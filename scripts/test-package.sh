@@ -23,7 +23,7 @@ getent passwd postdesk >/dev/null || fail "no postdesk user"
 getent group postdesk >/dev/null || fail "no postdesk group"
 [ "$(stat -c %U:%G:%a /var/lib/postdesk)" = postdesk:postdesk:750 ] || fail "/var/lib/postdesk: $(stat -c %U:%G:%a /var/lib/postdesk)"
 [ "$(stat -c %G:%a /etc/postdesk/postdesk.toml)" = postdesk:640 ] || fail "postdesk.toml: $(stat -c %G:%a /etc/postdesk/postdesk.toml)"
-file /usr/bin/postdesk | grep -q ', stripped' || fail "/usr/bin/postdesk is not stripped"
+! readelf -S /usr/bin/postdesk | grep -qE '\.(symtab|debug_info)' || fail "/usr/bin/postdesk is not stripped"
 for f in /etc/postdesk/templates/en/new-ticket.txt /etc/postdesk/filters/10-spam-virus.sieve; do
     grep -qx "$f" /var/lib/dpkg/info/postdesk.conffiles || fail "$f is not a conffile"
 done
