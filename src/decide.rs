@@ -27,7 +27,7 @@ pub struct Policy<'a> {
     pub scheme: &'a Scheme,
     pub stranger: StrangerPolicy,
     pub on_closed: &'a dyn Fn(&str) -> ClosedPolicy,
-    /// Agents' addresses: always participants.
+    /// Agents' addresses: never participants on this path (agents act through reply addresses).
     pub agents: &'a [String],
     /// Whether a Message-ID is one of ours (its MAC verifies), a forgery of ours, or foreign.
     pub own_id: &'a dyn Fn(&str) -> OwnId,
@@ -160,11 +160,16 @@ pub fn decide<L: Lookup>(
         .unwrap_or_default();
     let mut stranger = false;
     if via != Via::Bounce {
-        let known = policy.agents.contains(&author)
-            || (!author.is_empty() && index.is_participant(&ticket.number, &author)?);
+        // An agent's address here did not come through the agent's reply address: a From
+        // anyone can write, so it earns nothing a participant has.
+        let agent = policy.agents.contains(&author);
+        let known =
+            !agent && !author.is_empty() && index.is_participant(&ticket.number, &author)?;
         if !known {
             let who = if author.is_empty() {
                 "an unknown sender".to_string()
+            } else if agent {
+                format!("{author} (an agent's address, but not through the agent's reply address)")
             } else {
                 author.clone()
             };

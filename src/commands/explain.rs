@@ -8,7 +8,7 @@ use crate::commands::Context;
 use crate::decide::Decision;
 use crate::index::Index;
 use crate::intake::Rules;
-use crate::outgoing::{build, policy};
+use crate::outgoing::{build, policy, recipients};
 
 pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -113,6 +113,15 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
         ),
     };
     println!("decision:       {d}");
+    if let Decision::FollowUp { ticket, .. } = &plan.decision {
+        let opening = index.answer_parties(&ticket.number)?.opening;
+        let customer = opening
+            .map(|(from, reply)| reply.unwrap_or_else(|| recipients::parse_display(&from).address));
+        let wanted = recipients::wanted(f, customer.as_deref(), &rules.own, &rules.agents);
+        if let Some(s) = recipients::wanted_sentence(&wanted) {
+            println!("recipients:     {s}");
+        }
+    }
     let queue = match &plan.decision {
         Decision::New { queue, .. } => queue.clone(),
         Decision::FollowUp { ticket, .. }

@@ -13,7 +13,7 @@ mod rows;
 mod schema;
 mod write;
 
-pub use outbox::{Attribute, Queued, ThreadHead};
+pub use outbox::{AnswerParties, Attribute, Queued, ThreadHead};
 pub use rows::{Article, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};
 

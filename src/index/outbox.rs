@@ -82,6 +82,39 @@ fn thread_head(c: &Connection, number: &str) -> Result<Option<ThreadHead>> {
     .optional()?)
 }
 
+/// What an answer's recipients are made of (see `outgoing::recipients`): the opening article's
+/// From and answer address, and the To and Cc lists of the agents' earlier answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerParties {
+    pub opening: Option<(String, Option<String>)>,
+    pub accepted: Vec<String>,
+}
+
+fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
+    // The opening article: the one that created the ticket, else the first one from outside
+    // that is not a stranger's.
+    let opening = c
+        .prepare_cached(
+            "SELECT from_addr, reply_addr FROM articles
+             WHERE ticket = ?1 AND direction = 'in' AND stranger = 0
+             ORDER BY event = 'created' DESC, received, id LIMIT 1",
+        )?
+        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let mut st = c.prepare_cached(
+        "SELECT to_addrs, cc_addrs FROM articles
+         WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer' ORDER BY received, id",
+    )?;
+    let mut accepted = Vec::new();
+    for row in st.query_map([number], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (to, cc) = row?;
+        accepted.extend([to, cc].into_iter().filter(|l| !l.is_empty()));
+    }
+    Ok(AnswerParties { opening, accepted })
+}
+
 fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
     let mut st =
         c.prepare_cached("SELECT address FROM participants WHERE ticket = ?1 ORDER BY address")?;
@@ -130,6 +163,10 @@ impl Tx<'_> {
 
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
         participants_of(self.conn(), number)
+    }
+
+    pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
+        answer_parties(self.conn(), number)
     }
 
     /// Queues a mail; `q.id`, `q.state` and `q.attempts` are ignored.
@@ -349,5 +386,9 @@ impl Index {
 
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
         participants_of(&self.conn, number)
+    }
+
+    pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
+        answer_parties(&self.conn, number)
     }
 }

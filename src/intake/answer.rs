@@ -1,5 +1,5 @@
 //! An agent's mail to a ticket's reply address: commands at its top change the ticket, the rest
-//! is relayed to the customer and the other participants from the queue's address (or, for a
+//! is relayed to the customer and the participants agents accepted (`outgoing::recipients`) from the queue's address (or, for a
 //! note, only filed). The agent's mail is filed as written (direction `agent`), the relayed mail
 //! as an outgoing article queued in the same commit. A command that cannot be carried out holds
 //! the whole mail back: nothing changes, nothing is sent, the agent gets a notice saying why.
@@ -10,13 +10,13 @@ use super::apply::{folder_of, record, After};
 use super::history::{self, HistoryLine};
 use super::outbound::{stage_out, Clock};
 use super::{IntakeError, Message, Rules};
-use crate::facts::{Facts, Mailbox};
+use crate::facts::Facts;
 use crate::index::{Attribute, NewArticle, State, TicketRef, Tx};
 use crate::outgoing::agent::AgentMail;
 use crate::outgoing::build::{self, TicketView};
 use crate::outgoing::commands::{self, Command};
+use crate::outgoing::recipients::{self, Parties};
 use crate::outgoing::text;
-use crate::route::base_address;
 use crate::store::{trace, Store};
 
 /// What became of an agent's mail, for the outcome and the mail log.
@@ -84,10 +84,17 @@ pub(super) fn answer<'a>(
         .map(|q| q.language.clone())
         .unwrap_or_else(|| "en".into());
     let head = tx.thread_head(&t.number)?;
-    let customer = head
-        .as_ref()
-        .map(|h| parse_display(&h.from))
-        .unwrap_or_default();
+    let parties = tx.answer_parties(&t.number)?;
+    let rcpts = recipients::answer(&Parties {
+        opening: parties
+            .opening
+            .as_ref()
+            .map(|(from, reply)| (from.as_str(), reply.as_deref())),
+        accepted_before: &parties.accepted,
+        answer: facts,
+        own: &rules.own,
+        agents: &rules.agents,
+    });
     let view = TicketView::new(cfg, t, &facts.subject, &clock.at);
     let mut ctx = build::context(
         cfg,
@@ -97,8 +104,8 @@ pub(super) fn answer<'a>(
         crate::template::Event::FollowUp,
     );
     ctx.customer = crate::template::Customer {
-        name: customer.name.clone(),
-        address: customer.address.clone(),
+        name: rcpts.name.clone(),
+        address: rcpts.to.clone().unwrap_or_default(),
     };
     ctx.agent = Some(crate::template::Agent {
         name: mail.name.clone(),
@@ -158,10 +165,7 @@ pub(super) fn answer<'a>(
     }
     let mut said = Vec::new();
     // Where the answer goes, checked before anything changes.
-    let recipient = head
-        .as_ref()
-        .and_then(|h| h.reply_addr.clone())
-        .or_else(|| (!customer.address.is_empty()).then(|| customer.address.clone()));
+    let recipient = rcpts.to.clone();
     if !note && recipient.is_none() && problems.is_empty() {
         problems.push("the ticket has no customer address to answer".into());
     }
@@ -244,12 +248,7 @@ pub(super) fn answer<'a>(
         });
     }
     let recipient = recipient.expect("checked above");
-    let rcpt_base = base_address(&recipient);
-    let cc: Vec<String> = tx
-        .participants_of(&t.number)?
-        .into_iter()
-        .filter(|p| *p != rcpt_base && !rules.agents.contains(p) && !rules.own.contains(p))
-        .collect();
+    let cc = rcpts.cc;
     let mut body = String::new();
     if let Some(r) = response {
         body.push_str(r.trim_end());
@@ -353,15 +352,4 @@ fn find_agent<'r>(rules: &'r Rules, who: &str) -> Option<&'r crate::config::Agen
             || a.address == w
             || a.address.split('@').next() == Some(w.as_str())
     })
-}
-
-/// "Name <addr>" or "addr", as the index stores a sender.
-fn parse_display(s: &str) -> Mailbox {
-    match (s.rfind('<'), s.rfind('>')) {
-        (Some(l), Some(r)) if l < r => Mailbox {
-            name: Some(s[..l].trim().trim_matches('"').to_string()).filter(|n| !n.is_empty()),
-            address: s[l + 1..r].trim().to_ascii_lowercase(),
-        },
-        _ => Mailbox::new(s),
-    }
 }

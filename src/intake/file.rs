@@ -162,10 +162,16 @@ pub fn build_article(
     }
 }
 
-/// Addresses that become participants of the ticket: the author, Reply-To, To and Cc, except
-/// our own queue addresses.
+/// Addresses that become participants of the ticket (who may follow up without the stranger
+/// policy; answers go only to whom `outgoing::recipients` names): the author, Reply-To, To and
+/// Cc, except our own queue addresses and agents. A mail from an agent's address that reached
+/// this path was not proven to be the agent's and makes nobody a participant.
 pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let author = facts.author().map(|m| base_address(&m.address));
+    if author.is_some_and(|a| rules.agents.contains(&a)) {
+        return out;
+    }
     let all = facts
         .author()
         .into_iter()
@@ -174,7 +180,12 @@ pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
         .chain(facts.cc.iter());
     for m in all {
         let a = base_address(&m.address);
-        if a.is_empty() || !a.contains('@') || rules.own.contains(&a) || out.contains(&a) {
+        if a.is_empty()
+            || !a.contains('@')
+            || rules.own.contains(&a)
+            || rules.agents.contains(&a)
+            || out.contains(&a)
+        {
             continue;
         }
         out.push(a);

@@ -13,6 +13,7 @@ use crate::facts::{Facts, Mailbox};
 use crate::index::{Queued, TicketRef, Tx};
 use crate::outgoing::build::{self, OutMail, TicketView};
 use crate::outgoing::policy::{self, Counts, Inputs, Limits, Verdict};
+use crate::outgoing::recipients;
 use crate::outgoing::text;
 use crate::store::{trace, Store};
 use crate::template::Event;
@@ -217,6 +218,27 @@ pub(super) fn respond(
         }
     }
 
+    // A follow-up never adds recipients; say whom it named, so an agent can add them on purpose.
+    let mut warnings = Vec::new();
+    if let Decision::FollowUp { .. } = decision {
+        let opening = tx.answer_parties(&t.number)?.opening;
+        let customer = opening
+            .map(|(from, reply)| reply.unwrap_or_else(|| recipients::parse_display(&from).address));
+        let wanted = recipients::wanted(facts, customer.as_deref(), &rules.own, &rules.agents);
+        if let Some(sentence) = recipients::wanted_sentence(&wanted) {
+            said.push(sentence.clone());
+            let line = HistoryLine {
+                at: clock.at.clone(),
+                event: "recipients-not-added".into(),
+                detail: sentence.clone(),
+                key: format!("wanted:{}", facts.digest),
+                value: None,
+            };
+            record(tx, after, t, line)?;
+            warnings.push(sentence);
+        }
+    }
+
     let automatic_on_closed =
         matches!(decision, Decision::FollowUp { .. }) && t.state == crate::index::State::Closed;
     if switches.agent_notify && !automatic_on_closed {
@@ -233,7 +255,7 @@ pub(super) fn respond(
             .queue(&t.queue)
             .map(|q| q.language.clone())
             .unwrap_or_else(|| lang.clone());
-        match mailer.notify(&ctx, &agent_lang, &agents, facts, rng) {
+        match mailer.notify(&ctx, &agent_lang, &agents, facts, &warnings, rng) {
             Ok(Some(mail)) => {
                 said.push(format!("agents notified ({})", mail.rcpts.join(", ")));
                 stage_out(store, tx, after, t, mail, clock)?;

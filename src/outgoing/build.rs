@@ -272,6 +272,7 @@ impl Mailer<'_> {
         lang: &str,
         agents: &[Mailbox],
         facts: &Facts,
+        warnings: &[String],
         rng: &mut impl rand::Rng,
     ) -> Result<Option<OutMail>, String> {
         let (cfg, out) = (self.cfg, self.out);
@@ -280,7 +281,14 @@ impl Mailer<'_> {
         }
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
-        let rendered = self.render("agent-notify", lang, ctx)?;
+        let mut rendered = self.render("agent-notify", lang, ctx)?;
+        // postdesk's own warnings, below the admin's template: never customer text as code.
+        for w in warnings {
+            if !rendered.body.ends_with('\n') {
+                rendered.body.push('\n');
+            }
+            rendered.body.push_str(&format!("\n[postdesk] {w}\n"));
+        }
         let number = &ctx.ticket.number;
         let reply = Address {
             name: from.name.clone(),

@@ -15,6 +15,7 @@ pub mod config;
 pub mod greeting;
 pub mod msgid;
 pub mod policy;
+pub mod recipients;
 pub mod secret;
 pub mod sender;
 pub mod text;

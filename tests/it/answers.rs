@@ -38,7 +38,7 @@ fn agents_answer_note_and_command_from_a_mail_client() {
         .to_string();
     assert!(addr.starts_with(&format!("support+{n}-")), "{addr}");
     let answer = format!(
-        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] Card blocked\r\nMessage-ID: <ans1@company.example>\r\nIn-Reply-To: <c1@example.org>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n#priority high\r\n#owner alice\r\n\r\nYour card is unblocked again.\r\n\r\n> My card is blocked.\r\n"
+        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nCc: tom@example.org\r\nSubject: Re: [Ticket#{n}] Card blocked\r\nMessage-ID: <ans1@company.example>\r\nIn-Reply-To: <c1@example.org>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n#priority high\r\n#owner alice\r\n\r\nYour card is unblocked again.\r\n\r\n> My card is blocked.\r\n"
     );
     drop_mail(&md, answer.as_bytes());
     let out = desk.drain(&md);
@@ -48,7 +48,7 @@ fn agents_answer_note_and_command_from_a_mail_client() {
     let (raw, env) = got.last().unwrap();
     assert!(
         env.contains("tom@example.org"),
-        "other participants get it: {env}"
+        "whom the agent named in Cc gets it: {env}"
     );
     assert!(
         !raw.to_ascii_lowercase().contains("alice@company.example"),

@@ -22,6 +22,7 @@ mod matching;
 mod mutations;
 mod notices;
 mod outgoing;
+mod recipients;
 mod scanning;
 mod status;
 mod trace;
