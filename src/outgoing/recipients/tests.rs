@@ -11,13 +11,15 @@ fn agents() -> Vec<String> {
 
 #[test]
 fn the_customer_and_whom_agents_named() {
-    let mut mail = Facts::default();
-    mail.to = vec![Mailbox::new("support+1-abc@company.example")];
-    mail.cc = vec![
-        Mailbox::new("tom@example.org"),
-        Mailbox::new("alice@company.example"),
-        Mailbox::new("Jane@example.org"),
-    ];
+    let mail = Facts {
+        to: vec![Mailbox::new("support+1-abc@company.example")],
+        cc: vec![
+            Mailbox::new("tom@example.org"),
+            Mailbox::new("alice@company.example"),
+            Mailbox::new("Jane@example.org"),
+        ],
+        ..Facts::default()
+    };
     let before = vec!["\"Doe, Bob\" <bob@example.org>, support@company.example".to_string()];
     let r = answer(&Parties {
         opening: Some(("Jane Doe <jane@example.org>", Some("jane@example.org"))),
