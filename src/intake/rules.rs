@@ -203,6 +203,24 @@ impl Rules {
                 .map(|q| q.on_closed)
                 .unwrap_or(ClosedPolicy::Reopen)
         };
+        // An agent acts only on tickets of their own queues; elsewhere their mail is a
+        // customer's (and, from an agent's address, no participant's).
+        let mut agent = agent;
+        if let Detected::Agent(mail) = &agent {
+            if let Some(t) = lookup.ticket(&mail.number)? {
+                let theirs = self.cfg.agents.iter().any(|a| {
+                    a.address == mail.address
+                        && a.queues.iter().any(|q| q.eq_ignore_ascii_case(&t.queue))
+                });
+                if !theirs {
+                    agent = Detected::OtherQueue {
+                        number: t.number,
+                        agent: mail.name.clone(),
+                        queue: t.queue,
+                    };
+                }
+            }
+        }
         if let Detected::Agent(mail) = &agent {
             let plan = self.agent_plan(&facts, mail, &agent, lookup)?;
             return Ok(match plan {

@@ -29,6 +29,12 @@ pub enum Detected {
         number: String,
         from: String,
     },
+    /// An agent writing to a ticket of a queue that is not theirs: handled as customer mail.
+    OtherQueue {
+        number: String,
+        agent: String,
+        queue: String,
+    },
     /// A reply address whose MAC does not verify: handled as customer mail.
     Forged {
         number: String,
@@ -48,6 +54,13 @@ impl Detected {
             )),
             Detected::NotAnAgent { number, from } => Some(format!(
                 "addressed to the reply address of ticket {number}, but {from} is not an agent: handled as customer mail"
+            )),
+            Detected::OtherQueue {
+                number,
+                agent,
+                queue,
+            } => Some(format!(
+                "agent {agent} wrote to ticket {number}, but queue {queue} is not one of theirs: handled as customer mail"
             )),
             Detected::Forged { number } => Some(format!(
                 "addressed to a forged reply address for ticket {number}: handled as customer mail"

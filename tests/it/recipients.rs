@@ -176,3 +176,29 @@ fn an_agents_cc_is_accepted_and_kept() {
     rcpts.sort();
     assert_eq!(rcpts, vec!["jane@example.org", "tom@example.org"]);
 }
+
+#[test]
+fn an_agent_of_another_queue_cannot_act_on_a_ticket() {
+    let sink = SmtpSink::start();
+    let desk = desk_with(
+        sink.port,
+        "[[agent]]\nname = \"Bob Billing\"\naddress = \"bob@company.example\"\nqueues = [\"Billing\"]\n",
+    );
+    let md = desk.maildir("in");
+    let n = opened(&desk, &md);
+    let addr = reply_address(&desk, &n);
+    let before = sink.messages().len();
+    let mail = format!("From: bob@company.example\r\nTo: {addr}\r\nSubject: Re: [Ticket#{n}] Card blocked\r\nMessage-ID: <bob1@company.example>\r\n\r\n#close\r\nNot my queue, but closing.\r\n");
+    let file = drop_mail(&md, mail.as_bytes());
+    let explained = desk.ok(&["explain", md.join("new").join(&file).to_str().unwrap()]);
+    assert!(explained.contains("is not one of theirs"), "{explained}");
+    let out = desk.drain(&md);
+    assert!(!out.contains("agent mails 1"), "{out}");
+    assert_eq!(desk.show(&n)["state"], "open", "no command obeyed");
+    assert!(
+        sink.messages()[before..]
+            .iter()
+            .all(|(_, env)| !env.contains("jane@example.org")),
+        "nothing relayed to the customer"
+    );
+}
