@@ -212,8 +212,10 @@ fn print_ticket(v: &TicketView) {
         println!("   From: {}", a.from);
         println!("   Subject: {}", a.subject);
         for att in &a.attachments {
+            // Escaped as `explain` does: a file name's control and bidi characters never
+            // reach the operator's terminal.
             println!(
-                "   Attachment: {} ({}, {} bytes)",
+                "   Attachment: {:?} ({}, {} bytes)",
                 att.filename, att.content_type, att.size
             );
         }

@@ -202,3 +202,19 @@ fn an_agent_of_another_queue_cannot_act_on_a_ticket() {
         "nothing relayed to the customer"
     );
 }
+
+#[test]
+fn ticket_show_escapes_attachment_names() {
+    let desk = Desk::new();
+    let md = desk.maildir("in");
+    let mail = "From: jane@example.org\r\nTo: support@company.example\r\nSubject: file\r\nMessage-ID: <att1@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee file\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''%1B%5D0%3Bpwned%07evil%E2%80%AEtxt.exe\r\n\r\nAAAA\r\n--b--\r\n";
+    drop_mail(&md, mail.as_bytes());
+    desk.drain(&md);
+    let n = crate::outgoing::only_ticket(&desk);
+    let shown = desk.ok(&["ticket", "show", &n]);
+    assert!(shown.contains("Attachment:"), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'),
+        "{shown:?}"
+    );
+}
