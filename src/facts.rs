@@ -81,6 +81,9 @@ pub struct Facts {
     pub size: u64,
     /// Set when the bytes do not look like a mail at all; the message is quarantined with this.
     pub unparseable: Option<String>,
+    /// Set when the MIME structure is nested deeper or has more parts than the limits allow: only
+    /// the top-level headers were read; the message is quarantined with this.
+    pub over_limits: Option<String>,
     /// Problems found that do not stop storing the message (e.g. a missing Message-ID).
     pub defects: Vec<String>,
 }

@@ -41,12 +41,16 @@ use crate::facts::{Facts, Mailbox};
 
 mod body;
 mod headers;
+mod limits;
+
+pub use limits::{Limits, Over};
 
 /// Longest `body_preview`, in characters.
 pub const PREVIEW_CHARS: usize = 4096;
 /// Caps that keep `Facts` small for pathological mail; what is dropped is noted as a defect.
 const MAX_RECIPIENTS: usize = 1000;
 const MAX_REFERENCES: usize = 200;
+const MALFORMED_PART: &str = "malformed MIME part kept as text";
 
 fn parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
@@ -71,8 +75,15 @@ fn parser() -> &'static MessageParser {
     })
 }
 
-/// Everything the pipeline needs to know about `raw`, never failing.
+/// Everything the pipeline needs to know about `raw`, never failing, within the default limits.
 pub fn parse(raw: &[u8]) -> Facts {
+    parse_within(raw, &Limits::default())
+}
+
+/// `parse` with the configured limits. A message over them is measured without being built
+/// (`limits`): only its top-level header block is parsed, `over_limits` says why, and its digest
+/// is the one it would have had, so a copy seen again is still a duplicate.
+pub fn parse_within(raw: &[u8], limits: &Limits) -> Facts {
     let mut facts = Facts {
         size: raw.len() as u64,
         ..Facts::default()
@@ -89,14 +100,33 @@ pub fn parse(raw: &[u8]) -> Facts {
         facts.defects.push("lines end with a bare CR".into());
     }
     let mail = strip_envelope_line(mail);
-    let parsed = match first_line_problem(mail) {
+    let problem = first_line_problem(mail);
+    let mut parse_input = mail;
+    if problem.is_none() {
+        if let Err(over) = limits::measure(mail, limits) {
+            parse_input = &mail[..header_block_end(mail)];
+            facts.over_limits = Some(over.to_string());
+        }
+    }
+    let parsed = match problem {
         Some(reason) => Err(reason.to_string()),
         // mail-parser promises not to panic; a bug there must still not take the daemon down.
-        None => std::panic::catch_unwind(|| parser().parse(mail))
+        None => std::panic::catch_unwind(|| parser().parse(parse_input))
             .map_err(|_| "the MIME parser failed on this message".to_string())
             .and_then(|m| m.ok_or_else(|| "no header field found".to_string())),
     };
     match parsed {
+        Ok(message) if facts.over_limits.is_some() => {
+            fill(&mut facts, mail, &message);
+            // What the header-only parse made of the body's first line means nothing.
+            facts.attachments.clear();
+            facts.body_preview.clear();
+            facts.returned_message_id = None;
+            facts.defects.retain(|d| d != MALFORMED_PART);
+            facts
+                .defects
+                .push("MIME body not read (over the limits)".into());
+        }
         Ok(message) => fill(&mut facts, mail, &message),
         Err(reason) => {
             facts.unparseable = Some(reason);
@@ -104,6 +134,14 @@ pub fn parse(raw: &[u8]) -> Facts {
         }
     }
     facts
+}
+
+/// Where the top-level header block ends (after its blank line), or the end of the mail.
+fn header_block_end(mail: &[u8]) -> usize {
+    let mut stream = MessageStream::new(mail);
+    let mut headers = Vec::new();
+    stream.parse_headers(parser(), &mut headers);
+    stream.offset().min(mail.len())
 }
 
 fn ends_lines_with_bare_cr(raw: &[u8]) -> bool {
@@ -358,7 +396,7 @@ fn defects(facts: &mut Facts, message: &Message<'_>, header_block: &[u8], len: u
         add("8-bit bytes in headers (not UTF-8)");
     }
     if message.parts.iter().any(|p| p.is_encoding_problem) {
-        add("malformed MIME part kept as text");
+        add(MALFORMED_PART);
     }
     for part in message.parts.iter().filter(|p| p.is_text()) {
         let charset = part.content_type().and_then(|ct| ct.attribute("charset"));

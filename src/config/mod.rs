@@ -160,6 +160,20 @@ pub struct Intake {
     pub batch_size: usize,
     /// Larger messages are quarantined with a reason instead of being filed.
     pub max_message_bytes: u64,
+    /// Messages with multiparts and nested messages deeper than this are quarantined unparsed.
+    pub max_mime_depth: usize,
+    /// Messages with more MIME parts than this (nested messages' included) are quarantined.
+    pub max_mime_parts: usize,
+}
+
+impl Intake {
+    /// The MIME limits `parse` measures a message against before building it.
+    pub fn mime_limits(&self) -> crate::parse::Limits {
+        crate::parse::Limits {
+            max_depth: self.max_mime_depth,
+            max_parts: self.max_mime_parts,
+        }
+    }
 }
 
 impl Default for Intake {
@@ -169,6 +183,8 @@ impl Default for Intake {
             rescan_seconds: 30,
             batch_size: 256,
             max_message_bytes: 64 << 20,
+            max_mime_depth: crate::parse::Limits::default().max_depth,
+            max_mime_parts: crate::parse::Limits::default().max_parts,
         }
     }
 }
@@ -323,6 +339,12 @@ impl Config {
         }
         if self.intake.batch_size == 0 || self.intake.batch_size > 10_000 {
             return Err("intake.batch-size is 1..=10000".into());
+        }
+        if !(1..=500).contains(&self.intake.max_mime_depth) {
+            return Err("intake.max-mime-depth is 1..=500".into());
+        }
+        if !(1..=1_000_000).contains(&self.intake.max_mime_parts) {
+            return Err("intake.max-mime-parts is 1..=1000000".into());
         }
         let mut sources = HashSet::new();
         for s in &self.sources {

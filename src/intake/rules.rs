@@ -104,7 +104,7 @@ impl Rules {
 
     /// `understand` with the scanners' results (the filters see them).
     pub fn understand_with(&self, raw: &[u8], scanned: Scanned) -> Understood {
-        let facts = parse::parse(raw);
+        let facts = parse::parse_within(raw, &self.cfg.intake.mime_limits());
         let own = OwnIdentity {
             addresses: &self.own,
             loop_value: &self.cfg.general.loop_value,
@@ -116,11 +116,13 @@ impl Rules {
                 "message of {} bytes exceeds intake.max-message-bytes",
                 raw.len()
             ))
+        } else if let Some(r) = &facts.unparseable {
+            Some(format!("not a mail message: {r}"))
         } else {
             facts
-                .unparseable
+                .over_limits
                 .as_ref()
-                .map(|r| format!("not a mail message: {r}"))
+                .map(|r| format!("not parsed: {r}"))
         };
         let agent = match &self.out {
             Some(out) => agent::detect(&facts, &out.signer, &self.cfg.agents),

@@ -76,7 +76,10 @@ pub fn rebuild(
                 }
             };
             let tr = trace::parse(&bytes);
-            let mut facts = crate::parse::parse(&bytes[tr.body_offset..]);
+            let mut facts = crate::parse::parse_within(
+                &bytes[tr.body_offset..],
+                &rules.cfg.intake.mime_limits(),
+            );
             // The stored copy's own Reply-To was renamed; the block says where answers go.
             if let Some(v) = tr.get(trace::ANSWER_TO) {
                 facts.reply_to = (!v.is_empty()).then(|| crate::facts::Mailbox::new(v));
@@ -232,7 +235,8 @@ pub fn rebuild(
             continue;
         };
         let tr = trace::parse(&bytes);
-        let facts = crate::parse::parse(&bytes[tr.body_offset..]);
+        let facts =
+            crate::parse::parse_within(&bytes[tr.body_offset..], &rules.cfg.intake.mime_limits());
         let q = Quarantined {
             file: f.file.clone(),
             digest: tr

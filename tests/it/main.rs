@@ -18,6 +18,7 @@ mod fixtures;
 mod imap;
 mod index_loss;
 mod logs;
+mod limits;
 mod matching;
 mod mutations;
 mod notices;
