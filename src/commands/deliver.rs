@@ -3,11 +3,17 @@
 //! message until the admin has fixed it instead of bouncing it to the customer. What the MTA is
 //! told names no paths: the detail goes to the system log (facility mail), and to the terminal
 //! when a person runs the command by hand.
+//!
+//! The one exception: a message over `intake.max-message-bytes` is refused permanently (EX_DATAERR with
+//! the RFC 3463 status 5.3.4 at the start of the output, which Postfix's pipe puts in the bounce),
+//! as an MTA's own size limit or an MDA over quota does: the sender learns at once, and the help
+//! desk never holds an unbounded copy or a cut one posing as the message. Maildir sources, whose
+//! file is already on disk, quarantine such a message whole instead.
 
 use std::ffi::CString;
 use std::io::{IsTerminal, Read};
 
-use crate::cli::{DeliverArgs, Failure, EX_TEMPFAIL};
+use crate::cli::{DeliverArgs, Failure, EX_DATAERR, EX_TEMPFAIL};
 use crate::commands::Context;
 use crate::intake::{Engine, Message, Outcome};
 
@@ -18,6 +24,13 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         .take(cfg.intake.max_message_bytes + 1)
         .read_to_end(&mut raw)
         .map_err(|e| Failure::new(EX_TEMPFAIL, format!("reading stdin: {e}")))?;
+    let max = cfg.intake.max_message_bytes;
+    if raw.len() as u64 > max {
+        eprintln!(
+            "5.3.4 message too big for this help desk: more than {max} bytes (intake.max-message-bytes); not delivered"
+        );
+        return Ok(EX_DATAERR);
+    }
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
     let name = format!(
         "{}.{}",

@@ -14,7 +14,9 @@ impl From<ReindexError> for Failure {
         match e {
             ReindexError::Index(e) => e.into(),
             ReindexError::Io(e) => e.into(),
-            e @ ReindexError::Duplicate { .. } => Failure::new(crate::cli::EX_DATAERR, e.to_string()),
+            e @ ReindexError::Duplicate { .. } => {
+                Failure::new(crate::cli::EX_DATAERR, e.to_string())
+            }
         }
     }
 }

@@ -32,7 +32,9 @@ impl Index {
     /// one went.
     pub fn open_or_set_aside(path: &Path, durable: bool) -> Result<(Index, Option<PathBuf>)> {
         let damage = match short_file(path) {
-            true => Some(IndexError::Corrupt("the file is shorter than its header says".into())),
+            true => Some(IndexError::Corrupt(
+                "the file is shorter than its header says".into(),
+            )),
             false => None,
         };
         let opened = Index::open(path, durable).and_then(|i| match damage {
@@ -75,8 +77,7 @@ fn short_file(path: &Path) -> bool {
     };
     let mut h = [0u8; 100];
     // The recorded size counts only when its "valid for" number matches the change counter.
-    if f.read_exact(&mut h).is_err() || &h[..16] != b"SQLite format 3\0" || h[92..96] != h[24..28]
-    {
+    if f.read_exact(&mut h).is_err() || &h[..16] != b"SQLite format 3\0" || h[92..96] != h[24..28] {
         return false;
     }
     let page = match u16::from_be_bytes([h[16], h[17]]) {

@@ -142,11 +142,26 @@ mod tests {
     #[test]
     fn an_index_behind_the_tree_or_of_another_store_is_rebuilt() {
         let no_tree = || panic!("the tree need not be looked at");
-        assert_eq!(judge(Some((7, 5)), true, Some(M), no_tree, 1), Verdict::Fresh);
-        assert_eq!(judge(Some((7, 6)), true, Some(M), no_tree, 1), Verdict::Fresh);
-        assert!(matches!(judge(Some((7, 4)), true, Some(M), no_tree, 1), Verdict::Rebuild(_)));
-        assert!(matches!(judge(Some((8, 9)), true, Some(M), no_tree, 1), Verdict::Rebuild(_)));
-        assert!(matches!(judge(None, false, Some(M), no_tree, 1), Verdict::Rebuild(_)));
+        assert_eq!(
+            judge(Some((7, 5)), true, Some(M), no_tree, 1),
+            Verdict::Fresh
+        );
+        assert_eq!(
+            judge(Some((7, 6)), true, Some(M), no_tree, 1),
+            Verdict::Fresh
+        );
+        assert!(matches!(
+            judge(Some((7, 4)), true, Some(M), no_tree, 1),
+            Verdict::Rebuild(_)
+        ));
+        assert!(matches!(
+            judge(Some((8, 9)), true, Some(M), no_tree, 1),
+            Verdict::Rebuild(_)
+        ));
+        assert!(matches!(
+            judge(None, false, Some(M), no_tree, 1),
+            Verdict::Rebuild(_)
+        ));
         assert_eq!(
             judge(Some((7, 3)), true, None, no_tree, 1),
             Verdict::Mark(Generation { store: 7, count: 3 })
@@ -155,7 +170,10 @@ mod tests {
 
     #[test]
     fn without_records_the_tree_decides() {
-        assert!(matches!(judge(None, false, None, || true, 9), Verdict::Rebuild(_)));
+        assert!(matches!(
+            judge(None, false, None, || true, 9),
+            Verdict::Rebuild(_)
+        ));
         let fresh = Verdict::Mark(Generation { store: 9, count: 0 });
         assert_eq!(judge(None, false, None, || false, 9), fresh);
         // An index from before markers is trusted once and marked.

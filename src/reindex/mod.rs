@@ -26,7 +26,10 @@ pub enum ReindexError {
          into it, or remove it from the store), then run `postdesk reindex`",
         folders.len(), folders.join(", ")
     )]
-    Duplicate { number: String, folders: Vec<String> },
+    Duplicate {
+        number: String,
+        folders: Vec<String>,
+    },
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -130,3 +130,46 @@ fn concurrent_deliveries_get_distinct_numbers() {
     assert_eq!(numbers.len(), 8);
     desk.fsck_clean();
 }
+
+#[test]
+fn a_message_over_the_size_limit_is_refused_whole_never_stored_cut() {
+    let desk = Desk::with("", "[intake]\nmax-message-bytes = 4096\n");
+    let body = "y".repeat(10_000);
+    let big = mail(
+        "a@b.example",
+        "support@company.example",
+        "big",
+        "big@y",
+        "",
+        &body,
+    );
+    let (code, out) = deliver(&desk, &big);
+    // A permanent failure the MTA bounces, with the RFC 3463 status first in the output.
+    assert_eq!(code, Some(65), "{out}");
+    assert!(out.starts_with("5.3.4 message too big"), "{out}");
+    assert!(out.contains("4096"), "{out}");
+    let stored = crate::harness::files_in(&desk.data.join("store/.Quarantine/new"));
+    assert!(stored.is_empty(), "a cut copy was stored: {stored:?}");
+    assert!(desk.tickets().is_empty());
+    // Exactly at the limit it is filed.
+    let fits = mail(
+        "a@b.example",
+        "support@company.example",
+        "fits",
+        "fits@y",
+        "",
+        "",
+    );
+    let pad = 4096 - fits.len();
+    let fits = mail(
+        "a@b.example",
+        "support@company.example",
+        "fits",
+        "fits@y",
+        "",
+        &"z".repeat(pad),
+    );
+    assert_eq!(fits.len(), 4096);
+    assert_eq!(deliver(&desk, &fits).0, Some(0));
+    assert_eq!(desk.tickets().len(), 1);
+}

@@ -116,14 +116,19 @@ fn a_garbled_index_is_set_aside_and_rebuilt() {
         fs::write(&p, bytes).unwrap();
     });
     let aside = |desk: &Desk| {
-        fs::read_dir(&desk.data)
-            .unwrap()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("index.sqlite.broken-"))
+        fs::read_dir(&desk.data).unwrap().flatten().any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("index.sqlite.broken-")
+        })
     };
     let desk = Desk::new();
     deliver(&desk, 0);
-    fs::write(desk.data.join("index.sqlite"), b"garbage, not a database at all").unwrap();
+    fs::write(
+        desk.data.join("index.sqlite"),
+        b"garbage, not a database at all",
+    )
+    .unwrap();
     desk.ok(&["reindex"]);
     assert!(aside(&desk), "the damaged file was not kept");
     each_in_its_own_ticket(&desk, 1);

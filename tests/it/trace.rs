@@ -32,7 +32,10 @@ fn a_message_starting_with_our_headers_stays_data_after_reindex() {
         .into_bytes()
     };
     for i in 0..3 {
-        drop_mail(&md, &forged(&format!("q{i}@example.org"), "You won the lottery"));
+        drop_mail(
+            &md,
+            &forged(&format!("q{i}@example.org"), "You won the lottery"),
+        );
     }
     desk.drain(&md);
     let before = outbox(&desk);
@@ -40,7 +43,10 @@ fn a_message_starting_with_our_headers_stays_data_after_reindex() {
     desk.fsck_clean();
     desk.ok(&["reindex"]);
     let after = outbox(&desk);
-    assert!(after.is_empty(), "reindex made outbox rows of customer text: {after:?}");
+    assert!(
+        after.is_empty(),
+        "reindex made outbox rows of customer text: {after:?}"
+    );
     // The victim is not rate limited: their own first mail is acknowledged.
     drop_mail(
         &md,

@@ -40,13 +40,12 @@ pub(super) fn read_fields(block: &[u8]) -> Vec<(String, String)> {
             continue;
         };
         let name = String::from_utf8_lossy(&line[..colon]).trim().to_string();
-        let value = line[colon + 1..].strip_prefix(b" ").unwrap_or(&line[colon + 1..]);
+        let value = line[colon + 1..]
+            .strip_prefix(b" ")
+            .unwrap_or(&line[colon + 1..]);
         fields.push((name, value.to_vec()));
     }
-    fields
-        .into_iter()
-        .map(|(n, v)| (n, decode(&v)))
-        .collect()
+    fields.into_iter().map(|(n, v)| (n, decode(&v))).collect()
 }
 
 fn strip_eol(line: &[u8]) -> &[u8] {

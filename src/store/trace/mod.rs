@@ -41,7 +41,6 @@ pub const ANSWER_TO: &str = "X-Postdesk-Answer-To";
 /// they belong to the block, not to the message.
 pub const ADDED: &str = "X-Postdesk-Added";
 
-
 /// An ordered list of (name, value) that renders to a header block.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
@@ -112,7 +111,9 @@ pub fn parse(bytes: &[u8]) -> Parsed {
 /// they are.
 fn block_length(bytes: &[u8]) -> Option<(usize, usize)> {
     let first = bytes.iter().take(80).position(|&b| b == b'\n')?;
-    let line = std::str::from_utf8(&bytes[..first]).ok()?.trim_end_matches('\r');
+    let line = std::str::from_utf8(&bytes[..first])
+        .ok()?
+        .trim_end_matches('\r');
     let (name, value) = line.split_once(':')?;
     if !name.eq_ignore_ascii_case(BLOCK) {
         return None;
