@@ -1,18 +1,24 @@
 //! `postdesk dovecot-config`: the files Dovecot needs to serve the ticket store to agents, made
 //! from postdesk's own queues and agents, so the two cannot drift apart:
 //!
-//! - `postdesk.conf`: the public namespace `Tickets/` over the store (Maildir++, separator `/`),
-//!   Dovecot's index and control files kept outside the store, the ACL plugin with a global ACL
-//!   file; and, when agents have `password-hash`, a passwd-file passdb/userdb for them. Include
-//!   it from dovecot.conf (`!include …/postdesk.conf`).
+//! - `postdesk.conf`: the public namespace `Tickets/` over the store of open tickets (Maildir++,
+//!   separator `/`, listed) and `Archive/` over the archive of closed tickets (`LAYOUT=fs`,
+//!   `list = no`: a mail client does not list it, but SELECT of `Archive/Queue/YYYY-MM/NUMBER`
+//!   opens it); Dovecot's index and control files outside the store, where postdesk moves them
+//!   along with a folder it renames; the ACL plugin with a global ACL file; what Debian's stock
+//!   configuration needs changed (the inbox namespace's separator, `first_valid_uid`, the
+//!   auth process's group); and, when agents have `password-hash`, a passwd-file passdb/userdb.
+//!   Include it from dovecot.conf (`!include …/postdesk.conf`).
 //! - `global-acl`: each agent gets the rights on their queues (two lines per queue: the queue
-//!   and every folder below it, closed area included), admins everything.
+//!   and every folder below it) and read and flag rights on their queues' archive, admins
+//!   everything.
 //! - `passwd` (only with password hashes).
 //!
 //! Rights: `lrwsti` read and flag, `e` expunge, `k` create and `x` delete — RENAME needs `x` on
 //! the ticket folder and `k` where it goes, so an agent can close a ticket (move it into the
-//! queue's Closed area) or move it into another queue of theirs, and postdesk adopts the move.
-//! Files are written atomically (temporary file, fsync, rename).
+//! queue's Closed folder, from where postdesk moves it into the archive) or move it into another
+//! queue of theirs, and postdesk adopts the move. Files are written atomically (temporary file,
+//! fsync, rename).
 
 use std::fs;
 use std::io::Write;
@@ -22,10 +28,14 @@ use std::path::{Path, PathBuf};
 use crate::cli::{Failure, EX_CONFIG};
 use crate::commands::Context;
 use crate::config::Config;
+use crate::store::dovecot as companions;
 
 /// Rights of an agent on their queues; of an admin on everything.
 const AGENT_RIGHTS: &str = "lrwstiekx";
 const ADMIN_RIGHTS: &str = "lrwstipekxa";
+/// In the archive: read and flag. Closed tickets change by postdesk (a reopen moves the folder
+/// back), and Dovecot cannot rename across namespaces anyway.
+const ARCHIVE_RIGHTS: &str = "lrwsti";
 
 pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -33,7 +43,13 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
     let dir = out.unwrap_or_else(|| data.join(&cfg.dovecot.dir));
     let dir = std::path::absolute(&dir).map_err(Failure::from)?;
     let store = std::path::absolute(data.join("store")).map_err(Failure::from)?;
-    for (what, p) in [("store", &store), ("output folder", &dir)] {
+    let archive =
+        std::path::absolute(data.join(crate::store::ARCHIVE_DIR)).map_err(Failure::from)?;
+    for (what, p) in [
+        ("store", &store),
+        ("archive", &archive),
+        ("output folder", &dir),
+    ] {
         let s = p.to_string_lossy();
         if s.contains([':', ' ', '\t', '\n', '%']) {
             return Err(Failure::new(
@@ -43,11 +59,25 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
         }
     }
     fs::create_dir_all(&store)?;
+    fs::create_dir_all(&archive)?;
     fs::create_dir_all(&dir)?;
     let meta = fs::metadata(&data)?;
     let uid = cfg.dovecot.mail_uid.unwrap_or(meta.uid());
     let gid = cfg.dovecot.mail_gid.unwrap_or(meta.gid());
-    for sub in ["index", "control", "home"] {
+    if uid == 0 {
+        return Err(Failure::new(
+            EX_CONFIG,
+            "Dovecot refuses mail access as uid 0: set [dovecot] mail-uid and mail-gid (the user \
+             owning the data directory), or chown the data directory to that user",
+        ));
+    }
+    for sub in [
+        companions::OPEN_INDEX,
+        companions::OPEN_CONTROL,
+        companions::ARCHIVE_INDEX,
+        companions::ARCHIVE_CONTROL,
+        companions::HOMES,
+    ] {
         let p = dir.join(sub);
         fs::create_dir_all(&p)?;
         // Dovecot's mail processes write there; as root, hand them over.
@@ -61,10 +91,16 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
     if with_passwd {
         write_atomic(&dir.join("passwd"), passwd(&cfg).as_bytes())?;
     }
-    write_atomic(
-        &dir.join("postdesk.conf"),
-        conf(&cfg, &store, &dir, uid, gid, with_passwd).as_bytes(),
-    )?;
+    let site = Site {
+        store: &store,
+        archive: &archive,
+        dir: &dir,
+        uid,
+        gid,
+        group: group_name(meta.gid()).filter(|_| meta.gid() != 0),
+        passwd: with_passwd,
+    };
+    write_atomic(&dir.join("postdesk.conf"), conf(&cfg, &site).as_bytes())?;
     println!(
         "wrote {}/postdesk.conf, global-acl{} for {} agents on {} queues; add to dovecot.conf:\n  !include {}/postdesk.conf",
         dir.display(),
@@ -73,28 +109,120 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
         cfg.queues.len(),
         dir.display()
     );
+    for note in notes(&cfg, &site) {
+        println!("note: {note}");
+    }
     Ok(0)
 }
 
-fn conf(cfg: &Config, store: &Path, dir: &Path, uid: u32, gid: u32, passwd: bool) -> String {
-    let (s, d) = (store.display(), dir.display());
+/// What the generated file cannot settle itself; printed for the admin.
+fn notes(cfg: &Config, site: &Site) -> Vec<String> {
+    let mut out = Vec::new();
+    for admin in &cfg.dovecot.admins {
+        let has = cfg
+            .agents
+            .iter()
+            .any(|a| a.login() == *admin && a.password_hash.is_some());
+        if !has {
+            out.push(format!(
+                "admin {admin:?} has no password-hash in any [[agent]]; Dovecot needs a passdb \
+                 entry for that login (an [[agent]] with login = {admin:?} and password-hash)"
+            ));
+        }
+    }
+    if site.passwd && site.group.is_none() {
+        out.push(format!(
+            "Dovecot's auth process (user dovecot) must be able to read {}/passwd",
+            site.dir.display()
+        ));
+    }
+    if site.passwd {
+        out.push(
+            "Debian's auth-system.conf.ext puts PAM first: each login of an agent then waits for \
+             PAM to fail (about 2 s); comment out `!include auth-system.conf.ext` in \
+             conf.d/10-auth.conf if the agents are the only IMAP users"
+                .into(),
+        );
+    }
+    out
+}
+
+/// The name of a group, for `extra_groups`.
+fn group_name(gid: u32) -> Option<String> {
+    let text = fs::read_to_string("/etc/group").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _pw = f.next()?;
+        (f.next()?.parse::<u32>().ok()? == gid).then(|| name.to_string())
+    })
+}
+
+/// What `conf` needs to know about the machine.
+struct Site<'a> {
+    store: &'a Path,
+    archive: &'a Path,
+    dir: &'a Path,
+    uid: u32,
+    gid: u32,
+    /// The data directory's group, for the auth process to read the passwd file.
+    group: Option<String>,
+    passwd: bool,
+}
+
+fn conf(cfg: &Config, site: &Site) -> String {
+    let (s, a, d) = (
+        site.store.display(),
+        site.archive.display(),
+        site.dir.display(),
+    );
     let mut c = format!(
         "# Generated by `postdesk dovecot-config` from {}. Do not edit: run it again after\n\
          # changing queues or agents. Include it from dovecot.conf: !include {d}/postdesk.conf\n\
          mail_plugins = $mail_plugins acl\n\
          protocol imap {{\n  mail_plugins = $mail_plugins imap_acl\n}}\n\
+         # Every listed namespace must use one separator (Debian's inbox has none set).\n\
+         namespace inbox {{\n  separator = /\n}}\n\
          namespace postdesk {{\n  type = public\n  separator = /\n  prefix = Tickets/\n  \
-         location = maildir:{s}:INDEX={d}/index:CONTROL={d}/control:INDEXPVT=~/postdesk\n  \
+         location = maildir:{s}:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}\n  \
          subscriptions = no\n  list = yes\n}}\n\
+         # Closed tickets, per queue and month of closing. Not listed (a mail client listing\n\
+         # everything would walk every ticket ever closed); SELECT by name opens one.\n\
+         namespace postdesk_archive {{\n  type = public\n  separator = /\n  prefix = Archive/\n  \
+         location = maildir:{a}:LAYOUT=fs:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}\n  \
+         subscriptions = no\n  list = no\n}}\n\
          plugin {{\n  acl = vfile:{d}/global-acl\n  acl_globals_only = yes\n}}\n",
-        cfg.file.display()
+        cfg.file.display(),
+        companions::OPEN_INDEX,
+        companions::OPEN_CONTROL,
+        companions::OPEN_PRIVATE,
+        companions::ARCHIVE_INDEX,
+        companions::ARCHIVE_CONTROL,
+        companions::ARCHIVE_PRIVATE,
     );
-    if passwd {
+    // Debian's default refuses system users (uid < 500) mail access.
+    if site.uid < 500 {
+        c += &format!(
+            "# The store's owner is a system user; Debian's default first_valid_uid is 500.\n\
+             first_valid_uid = {}\n",
+            site.uid
+        );
+    }
+    if site.passwd {
         c += &format!(
             "passdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/passwd\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/passwd\n  \
-             default_fields = uid={uid} gid={gid} home={d}/home/%u\n}}\n"
+             default_fields = uid={} gid={} home={d}/{}/%u mail=maildir:~/Maildir\n}}\n",
+            site.uid,
+            site.gid,
+            companions::HOMES
         );
+        if let Some(g) = &site.group {
+            c += &format!(
+                "# The auth process reads the passwd file in the data directory.\n\
+                 service auth {{\n  extra_groups = {g}\n}}\n"
+            );
+        }
     }
     c
 }
@@ -113,10 +241,17 @@ fn acl(cfg: &Config) -> String {
             ] {
                 lines.push(format!("{m} user={} {AGENT_RIGHTS}", a.login()));
             }
+            for m in [
+                format!("Archive/{}", q.name),
+                format!("Archive/{}/*", q.name),
+            ] {
+                lines.push(format!("{m} user={} {ARCHIVE_RIGHTS}", a.login()));
+            }
         }
     }
     for admin in &cfg.dovecot.admins {
         lines.push(format!("Tickets/* user={admin} {ADMIN_RIGHTS}"));
+        lines.push(format!("Archive/* user={admin} {ARCHIVE_RIGHTS}"));
     }
     lines.join("\n") + "\n"
 }

@@ -51,13 +51,14 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
             let Some(t) = index.ticket(&number)? else {
                 return Err(Failure::new(EX_DATAERR, format!("no ticket {number}")));
             };
-            let store_root = cfg.data_dir().join("store");
+            let tree = crate::store::Tree::at(&cfg.data_dir());
             let folder = Folder::ticket(&t.queue, &t.number, t.state == State::Closed);
             let articles: Vec<ArticleView> = index
                 .articles(&number)?
                 .into_iter()
                 .map(|a| {
-                    let path = crate::store::locate_in(&store_root, &folder, &a.file)
+                    let path = tree
+                        .locate(&folder, &a.file)
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     ArticleView {
@@ -94,7 +95,9 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 pending: t.pending.clone(),
                 customer_id: t.customer_id.clone(),
                 ticket: t,
-                folder: folder.imap_name(),
+                folder: tree
+                    .imap_name(&folder)
+                    .unwrap_or_else(|| format!("Tickets/{}", folder.imap_name())),
                 articles,
                 history,
             };

@@ -93,7 +93,10 @@ impl Engine {
         tx.set_ticket(number, &to.queue, to.state, &at)?;
         tx.add_history_keyed(number, &at, event, &detail, &key)?;
         tx.commit()?;
-        let mut said = format!("ticket {number} {event}: now {}", new.imap_name());
+        let mut said = format!(
+            "ticket {number} {event}: now {}",
+            self.store.imap_name(&new)
+        );
         let junk = &self.rules.cfg.scan.junk_queue;
         if let TicketChange::Move(q) = &what {
             let spam = if q.eq_ignore_ascii_case(junk) {

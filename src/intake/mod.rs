@@ -140,7 +140,11 @@ impl Engine {
         std::fs::create_dir_all(data_dir).map_err(crate::access::at(data_dir))?;
         crate::access::share_store(cfg).map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
         let durable = cfg.general.durable;
-        let store = Arc::new(Store::open(data_dir, durable)?);
+        let store = Arc::new(Store::open(
+            data_dir,
+            durable,
+            data_dir.join(&cfg.dovecot.dir),
+        )?);
         let (index, damaged) = Index::open_or_set_aside(&data_dir.join("index.sqlite"), durable)?;
         for ext in ["", "-wal", "-shm"] {
             crate::access::private(&data_dir.join(format!("index.sqlite{ext}")))?;

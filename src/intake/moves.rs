@@ -1,5 +1,6 @@
 //! Agents move tickets with their mail client: an IMAP RENAME of `Tickets/Support/N` to
-//! `Tickets/Support/Closed/N` (or into another queue) renames the ticket's folder in the tree.
+//! `Tickets/Support/Closed/N` (or into another queue) renames the ticket's folder in the tree;
+//! a ticket closed that way then moves on into the archive (`Archive/Support/YYYY-MM/N`).
 //! The tree is the truth, so postdesk adopts the move: the index follows, the ticket's event
 //! log records it, and a move into or out of the Junk queue teaches spamd.
 //!
@@ -59,15 +60,22 @@ impl Engine {
                 state: old_state,
             };
             let state = if *closed { State::Closed } else { State::Open };
+            let here = Folder::ticket(queue, &t.number, *closed);
+            let settled = || {
+                self.store
+                    .changed_at(&here)
+                    .is_ok_and(|c| now.duration_since(c).is_ok_and(|d| d >= SETTLED))
+            };
             if *queue == t.queue && state == t.state {
+                // Closed in the listed tree (an agent's move adopted before a crash, or a store
+                // from before the archive): the archive is where it belongs.
+                if *closed && settled() {
+                    self.store.rename_folder(&here, &here)?;
+                    self.store.sync()?;
+                }
                 continue;
             }
-            let here = Folder::ticket(queue, &t.number, *closed);
-            let settled = self
-                .store
-                .changed_at(&here)
-                .is_ok_and(|c| now.duration_since(c).is_ok_and(|d| d >= SETTLED));
-            if !settled {
+            if !settled() {
                 fresh = true; // perhaps postdesk's own rename in flight: look again soon
                 continue;
             }
@@ -112,6 +120,12 @@ impl Engine {
             tx.set_ticket(&t.number, &queue, state, &at)?;
             tx.add_history_keyed(&t.number, &at, event, &detail, &key)?;
             tx.commit()?;
+            if state == State::Closed {
+                // Out of the listed tree: Dovecot cannot rename across namespaces, so postdesk
+                // moves the folder into the archive (its Dovecot files with it).
+                self.store.rename_folder(&folder, &folder)?;
+                self.store.sync()?;
+            }
             let mut sentence = format!("ticket {} {event} {detail}", t.number);
             let junk = self.rules.cfg.scan.junk_queue.clone();
             if queue != t.queue

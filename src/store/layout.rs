@@ -1,4 +1,5 @@
-//! Folder names in the Maildir++ tree: `.Queue`, `.Queue.NUMBER`, `.Queue.Closed.NUMBER`.
+//! Folder names in the Maildir++ tree: `.Queue`, `.Queue.NUMBER`, and `.Queue.Closed.NUMBER`
+//! (closed tickets of stores from before the archive; new ones go to `archive::Roots`).
 //! Queue names are validated by the configuration (ASCII letters, digits, `-`, `_`), and ticket
 //! numbers are digits, so no name here can contain a `.` or `/` or leave the store.
 
@@ -76,20 +77,10 @@ impl Folder {
         }
     }
 
-    /// This folder preceded by the folders that contain it, outermost first.
+    /// This folder preceded by the folders that contain it, outermost first. An archived
+    /// ticket's month folders are the archive's business (`archive::Roots`).
     pub fn with_parents(&self) -> Vec<Folder> {
         match self {
-            Folder::Ticket {
-                queue,
-                closed: true,
-                ..
-            } => {
-                vec![
-                    Folder::Queue(queue.clone()),
-                    Folder::ClosedArea(queue.clone()),
-                    self.clone(),
-                ]
-            }
             Folder::Ticket { queue, .. } | Folder::ClosedArea(queue) => {
                 vec![Folder::Queue(queue.clone()), self.clone()]
             }

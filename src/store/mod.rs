@@ -1,18 +1,23 @@
-//! The ticket store: a Maildir++ tree that Dovecot serves as it is.
+//! The ticket store: a Maildir++ tree of open tickets that Dovecot serves as it is, and the
+//! archive of closed tickets beside it, served as a second namespace that is not listed.
 //!
 //! Only this module knows the on-disk layout:
 //! ```text
 //! <data-dir>/store/.Support/                       a queue (an empty, selectable mail folder)
 //! <data-dir>/store/.Support.2026112110000017/      an open ticket: cur/ new/ tmp/, one file per article
-//! <data-dir>/store/.Support.Closed/                the queue's closed area
-//! <data-dir>/store/.Support.Closed.2026112010000023/   a closed ticket
 //! <data-dir>/store/.Quarantine/                    messages that became no article, with the reason
+//! <data-dir>/archive/Support/2026-12/2026112010000023/   a ticket closed in December 2026 (LAYOUT=fs)
+//! <data-dir>/store/.Support.Closed.2026112010000023/     a closed ticket of a store from before the
+//!                                                  archive, until `migrate-layout` moves it
 //! <data-dir>/staging/<process>/                    files written but not yet committed
 //! ```
 //! Articles are written to the staging area, made durable, committed in the index, then renamed
 //! into the ticket folder's `new/`; a rename within one file system is atomic, so a reader sees
-//! a whole article or none. Nothing here edits a stored file in place.
+//! a whole article or none. Closing and reopening are one rename of the ticket's folder between
+//! the two trees. Nothing here edits a stored file in place.
 
+mod archive;
+pub mod dovecot;
 pub mod durable;
 pub mod generation;
 mod layout;
@@ -21,37 +26,46 @@ mod scan;
 mod staging;
 pub mod trace;
 
+pub use archive::{month_now, Found, Roots, ARCHIVE_DIR};
+pub use dovecot::Companions;
 pub use layout::{Folder, QUARANTINE};
 pub use scan::{ArticleFile, TreeTicket};
 pub use staging::Staged;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub struct Store {
-    root: PathBuf,
+    roots: Roots,
     staging: staging::Area,
     durable: bool,
-    known: Mutex<HashSet<String>>,
+    /// Folders seen complete, by logical name, with where they are on disk.
+    known: Mutex<HashMap<String, PathBuf>>,
+    dovecot: Companions,
 }
 
 impl Store {
-    /// Opens (creating when needed) the store and this process's staging area under `data_dir`.
-    pub fn open(data_dir: &Path, durable: bool) -> io::Result<Store> {
-        let root = data_dir.join("store");
+    /// Opens (creating when needed) the store, the archive and this process's staging area under
+    /// `data_dir`. `dovecot_dir`: where `dovecot-config` keeps Dovecot's files for the tree, which
+    /// follow a folder postdesk renames.
+    pub fn open(data_dir: &Path, durable: bool, dovecot_dir: PathBuf) -> io::Result<Store> {
+        let roots = Roots::at(data_dir);
         let at = crate::access::at;
-        fs::create_dir_all(&root).map_err(at(&root))?;
-        layout::make_maildir(&root, false).map_err(at(&root))?;
+        fs::create_dir_all(&roots.open).map_err(at(&roots.open))?;
+        layout::make_maildir(&roots.open, false).map_err(at(&roots.open))?;
+        fs::create_dir_all(&roots.archive).map_err(at(&roots.archive))?;
+        same_file_system(&roots.open, &roots.archive)?;
         let area = data_dir.join("staging");
         let staging = staging::Area::open(&area).map_err(at(&area))?;
         let store = Store {
-            root,
+            roots,
             staging,
             durable,
-            known: Mutex::new(HashSet::new()),
+            known: Mutex::new(HashMap::new()),
+            dovecot: Companions::at(dovecot_dir),
         };
         store.ensure_folder(&Folder::quarantine())?;
         Ok(store)
@@ -67,26 +81,56 @@ impl Store {
     }
 
     /// Makes everything written so far durable: one syncfs for the whole batch, which covers the
-    /// staged files' data and every rename and mkdir done before it. A no-op when not durable.
+    /// staged files' data and every rename and mkdir done before it (the archive is on the same
+    /// file system, checked at open). A no-op when not durable.
     pub fn sync(&self) -> io::Result<()> {
         if self.durable {
-            durable::syncfs(&self.root)?;
+            durable::syncfs(&self.roots.open)?;
         }
         Ok(())
     }
 
-    /// Creates a mail folder (and its queue/closed-area parents) if missing. Folders seen to be
-    /// complete are remembered, so the common case costs no system call.
+    /// Where a folder is on disk (a closed ticket: its month in the archive), or where it goes.
+    pub fn path_of(&self, folder: &Folder) -> PathBuf {
+        if let Some(p) = self
+            .known
+            .lock()
+            .expect("known folders")
+            .get(&folder.dir_name())
+        {
+            return p.clone();
+        }
+        self.roots.path(folder)
+    }
+
+    /// The name a folder has in agents' mail clients: `Tickets/Support/N` for an open ticket,
+    /// `Archive/Support/2026-12/N` for an archived one.
+    pub fn imap_name(&self, folder: &Folder) -> String {
+        imap_name_at(&self.roots, &self.path_of(folder), folder)
+    }
+
+    /// Creates a mail folder (and its queue parent) if missing. Folders seen to be complete are
+    /// remembered, so the common case costs no system call.
     pub fn ensure_folder(&self, folder: &Folder) -> io::Result<bool> {
         let mut created = false;
         for f in folder.with_parents() {
             let name = f.dir_name();
-            if self.known.lock().expect("known folders").contains(&name) {
+            if self
+                .known
+                .lock()
+                .expect("known folders")
+                .contains_key(&name)
+            {
                 continue;
             }
-            let dir = self.root.join(&name);
+            let dir = self.roots.path(&f);
             // All three: a crash may have stopped make_maildir half way.
             if !["cur", "new", "tmp"].iter().all(|s| dir.join(s).is_dir()) {
+                if let Some(parent) = dir.parent() {
+                    if parent != self.roots.open {
+                        fs::create_dir_all(parent)?;
+                    }
+                }
                 match fs::create_dir(&dir) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -96,7 +140,7 @@ impl Store {
                     .map_err(crate::access::at(&dir))?;
                 created = true;
             }
-            self.remember(name);
+            self.remember(name, dir);
         }
         Ok(created)
     }
@@ -104,13 +148,16 @@ impl Store {
     /// Creates the folder of a ticket opened just now: no look before the mkdir, since in a large
     /// store each look for a name that does not exist yet is a search of a large directory.
     pub fn create_fresh(&self, folder: &Folder) -> io::Result<()> {
+        if matches!(folder, Folder::Ticket { closed: true, .. }) {
+            return self.ensure_folder(folder).map(|_| ());
+        }
         for parent in folder.with_parents() {
             if parent != *folder {
                 self.ensure_folder(&parent)?;
             }
         }
         let name = folder.dir_name();
-        let dir = self.root.join(&name);
+        let dir = self.roots.open.join(&name);
         match fs::create_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -118,7 +165,7 @@ impl Store {
         }
         layout::make_maildir(&dir, !matches!(folder, Folder::Ticket { .. }))
             .map_err(crate::access::at(&dir))?;
-        self.remember(name);
+        self.remember(name, dir);
         Ok(())
     }
 
@@ -127,21 +174,24 @@ impl Store {
         if self.is_known(folder) {
             return true;
         }
-        let ok = self.root.join(folder.dir_name()).join("new").is_dir();
+        let Some(dir) = self.roots.find(folder) else {
+            return false;
+        };
+        let ok = dir.join("new").is_dir();
         if ok {
-            self.remember(folder.dir_name());
+            self.remember(folder.dir_name(), dir);
         }
         ok
     }
 
     /// The cache of known folders is bounded: it serves the queues and the tickets of recent
     /// batches, not the whole store.
-    fn remember(&self, name: String) {
+    fn remember(&self, name: String, dir: PathBuf) {
         let mut known = self.known.lock().expect("known folders");
         if known.len() >= 20_000 {
             known.clear();
         }
-        known.insert(name);
+        known.insert(name, dir);
     }
 
     /// Whether the folder was seen complete by this process (and not renamed by it since).
@@ -149,7 +199,7 @@ impl Store {
         self.known
             .lock()
             .expect("known folders")
-            .contains(&folder.dir_name())
+            .contains_key(&folder.dir_name())
     }
 
     /// Forgets what is known about a folder (it was renamed, perhaps by another process).
@@ -160,12 +210,11 @@ impl Store {
             .remove(&folder.dir_name());
     }
 
-    /// Moves a staged file into `folder`'s `new/` under its final name.
     /// Renames a staged file into a folder: into new/, or, when `file` carries Maildir flags
     /// (`NAME:2,S`), into cur/ as a mail client would have left it.
     pub fn place(&self, staged: &Path, folder: &Folder, file: &str) -> io::Result<PathBuf> {
         let sub = if file.contains(":2,") { "cur" } else { "new" };
-        let target = self.root.join(folder.dir_name()).join(sub).join(file);
+        let target = self.path_of(folder).join(sub).join(file);
         match fs::rename(staged, &target) {
             // NotFound is a question the caller answers (the folder was renamed meanwhile).
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(crate::access::at(&target)(e)),
@@ -175,24 +224,59 @@ impl Store {
 
     /// Where an article is now: Dovecot moves files from new/ to cur/ and appends flags.
     pub fn locate(&self, folder: &Folder, file: &str) -> Option<PathBuf> {
-        locate_in(&self.root, folder, file)
+        locate_at(&self.path_of(folder), file)
     }
 
     pub fn folder_exists(&self, folder: &Folder) -> bool {
-        self.root.join(folder.dir_name()).join("cur").is_dir()
+        if let Some(p) = self
+            .known
+            .lock()
+            .expect("known folders")
+            .get(&folder.dir_name())
+        {
+            if p.join("cur").is_dir() {
+                return true;
+            }
+        }
+        self.roots
+            .find(folder)
+            .is_some_and(|p| p.join("cur").is_dir())
     }
 
-    /// Renames a whole ticket folder (close, reopen, move to another queue). Like every other
-    /// change to the tree it becomes durable with the caller's next `sync`.
+    /// Renames a whole ticket folder (close, reopen, move to another queue): into the archive
+    /// (this month's folder) when it is closed, back into the listed tree when it opens again.
+    /// Dovecot's files for the folder follow it. Like every other change to the tree it becomes
+    /// durable with the caller's next `sync`.
     pub fn rename_folder(&self, from: &Folder, to: &Folder) -> io::Result<()> {
+        let src = self.roots.find(from).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no folder for {}", from.dir_name()),
+            )
+        })?;
+        // A closed ticket moved to another queue keeps its month; one closed now gets this one.
+        let month = self.roots.month_of(&src).unwrap_or_else(archive::month_now);
+        let dst = self.roots.fresh_path(to, &month);
         for parent in to.with_parents() {
             if parent != *to {
                 self.ensure_folder(&parent)?;
             }
         }
+        if let Some(parent) = dst.parent() {
+            if parent != self.roots.open {
+                fs::create_dir_all(parent)?;
+            }
+        }
         self.forget(from);
-        let target = self.root.join(to.dir_name());
-        fs::rename(self.root.join(from.dir_name()), &target).map_err(crate::access::at(&target))
+        self.forget(to);
+        fs::rename(&src, &dst).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("rename {} to {}: {e}", src.display(), dst.display()),
+            )
+        })?;
+        self.dovecot.follow(&self.roots, &src, &dst);
+        Ok(())
     }
 
     /// The staged files of this process and of processes that died (the caller decides which
@@ -206,43 +290,27 @@ impl Store {
         self.staging.is_abandoned(staged)
     }
 
-    /// The folder a ticket number has in the tree, in whichever queue or state.
+    /// The folder a ticket number has in the tree or the archive, in whichever queue or state.
     pub fn find_ticket(&self, number: &str) -> io::Result<Option<Folder>> {
-        let suffix = format!(".{number}");
-        for entry in fs::read_dir(&self.root)? {
-            let name = entry?.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !name.ends_with(&suffix) {
-                continue;
-            }
-            if let Some(f @ Folder::Ticket { .. }) = Folder::from_dir_name(name) {
-                return Ok(Some(f));
-            }
-        }
-        Ok(None)
+        Ok(self.roots.find_number(number)?.map(|f| f.folder))
     }
 
-    /// Every ticket folder in the tree (names only: nothing inside is read).
+    /// Every ticket folder in the listed tree (names only: nothing inside is read). Archived
+    /// tickets are not here: agents cannot rename them (Dovecot renames within a namespace
+    /// only), so there is nothing to adopt there.
     pub fn ticket_folders(&self) -> io::Result<Vec<Folder>> {
-        let mut out = Vec::new();
-        let entries = match fs::read_dir(&self.root) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            r => r?,
-        };
-        for entry in entries {
-            let name = entry?.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(f @ Folder::Ticket { .. }) = Folder::from_dir_name(name) {
-                out.push(f);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .roots
+            .open_tickets()?
+            .into_iter()
+            .map(|f| f.folder)
+            .collect())
     }
 
     /// When a folder last changed (a rename sets it: the directory's ctime).
     pub fn changed_at(&self, folder: &Folder) -> io::Result<std::time::SystemTime> {
         use std::os::unix::fs::MetadataExt;
-        let meta = fs::metadata(self.root.join(folder.dir_name()))?;
+        let meta = fs::metadata(self.path_of(folder))?;
         Ok(std::time::UNIX_EPOCH
             + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32))
     }
@@ -275,13 +343,34 @@ impl Store {
     }
 
     pub fn history_path(&self, folder: &Folder) -> PathBuf {
-        self.root.join(folder.dir_name()).join(layout::HISTORY_FILE)
+        self.path_of(folder).join(layout::HISTORY_FILE)
     }
 }
 
-/// `Store::locate` without opening a store (read-only commands).
-pub fn locate_in(root: &Path, folder: &Folder, file: &str) -> Option<PathBuf> {
-    let dir = root.join(folder.dir_name());
+/// A closed ticket on disk in the listed tree's old closed area moves to the archive on
+/// `migrate-layout`; until then its IMAP name is the old one.
+fn imap_name_at(roots: &Roots, dir: &Path, folder: &Folder) -> String {
+    match dir.strip_prefix(&roots.archive) {
+        Ok(rel) => format!("Archive/{}", rel.to_string_lossy()),
+        Err(_) => format!("Tickets/{}", folder.imap_name()),
+    }
+}
+
+/// The archive must be on the store's file system: a close is one rename, and one syncfs
+/// makes both trees durable.
+fn same_file_system(a: &Path, b: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if fs::metadata(a)?.dev() != fs::metadata(b)?.dev() {
+        return Err(io::Error::other(format!(
+            "{} and {} are on different file systems; the archive must be beside the store",
+            a.display(),
+            b.display()
+        )));
+    }
+    Ok(())
+}
+
+fn locate_at(dir: &Path, file: &str) -> Option<PathBuf> {
     let p = dir.join("new").join(file);
     if p.exists() {
         return Some(p);
@@ -298,29 +387,40 @@ pub fn locate_in(root: &Path, folder: &Folder, file: &str) -> Option<PathBuf> {
     })
 }
 
-/// The tree as it is on disk, for reading only (`reindex`, `fsck`): opening it creates and
-/// locks nothing.
+/// The tree as it is on disk, for reading only (`reindex`, `fsck`, `ticket show`): opening it
+/// creates and locks nothing.
 pub struct Tree {
-    root: PathBuf,
+    roots: Roots,
 }
 
 impl Tree {
     pub fn at(data_dir: &Path) -> Tree {
         Tree {
-            root: data_dir.join("store"),
+            roots: Roots::at(data_dir),
         }
     }
 
-    /// Every ticket folder with its article files; none when there is no store yet.
+    /// Every ticket folder with its article files, open and archived (and closed tickets still
+    /// in the old closed area while a migration runs); none when there is no store yet.
     pub fn tickets(&self) -> io::Result<Vec<TreeTicket>> {
-        match scan::tickets(&self.root) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            r => r,
-        }
+        let mut found = self.roots.open_tickets()?;
+        found.extend(self.roots.archived_tickets()?);
+        scan::tickets(found)
+    }
+
+    /// Where an article of `folder` is now.
+    pub fn locate(&self, folder: &Folder, file: &str) -> Option<PathBuf> {
+        locate_at(&self.roots.find(folder)?, file)
+    }
+
+    /// A ticket's folder's IMAP name, if it exists.
+    pub fn imap_name(&self, folder: &Folder) -> Option<String> {
+        let dir = self.roots.find(folder)?;
+        Some(imap_name_at(&self.roots, &dir, folder))
     }
 
     /// Every file in the quarantine folder.
     pub fn quarantine(&self) -> io::Result<Vec<ArticleFile>> {
-        scan::files(&self.root.join(Folder::quarantine().dir_name()))
+        scan::files(&self.roots.open.join(Folder::quarantine().dir_name()))
     }
 }

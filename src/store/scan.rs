@@ -1,9 +1,10 @@
-//! Walks the tree for `reindex` and `fsck`: every ticket folder and every article file in it.
+//! Reads ticket folders for `reindex` and `fsck`: every article file in each, and its event log.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::archive::Found;
 use super::layout::{Folder, HISTORY_FILE};
 
 #[derive(Debug, Clone)]
@@ -22,16 +23,10 @@ pub struct ArticleFile {
     pub path: PathBuf,
 }
 
-pub fn tickets(root: &Path) -> io::Result<Vec<TreeTicket>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(root)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(folder @ Folder::Ticket { .. }) = Folder::from_dir_name(name) else {
-            continue;
-        };
-        let dir = entry.path();
+/// The articles and event log of each ticket folder found.
+pub fn tickets(found: Vec<Found>) -> io::Result<Vec<TreeTicket>> {
+    let mut out = Vec::with_capacity(found.len());
+    for Found { folder, dir } in found {
         let history = dir.join(HISTORY_FILE);
         out.push(TreeTicket {
             folder,

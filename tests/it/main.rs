@@ -7,6 +7,7 @@ mod harness;
 mod access;
 mod agent_mail;
 mod answers;
+mod archive;
 mod config;
 mod corpus;
 mod crash;

@@ -221,7 +221,7 @@ fn closed_ticket_policies() {
     assert!(s.contains("new tickets 1, follow-ups 1"), "{s}");
     let show = desk.show(&sup);
     assert_eq!(show["state"], "open");
-    assert!(show["folder"].as_str().unwrap() == format!("Support/{sup}"));
+    assert!(show["folder"].as_str().unwrap() == format!("Tickets/Support/{sup}"));
     assert_eq!(desk.show(&pho)["state"], "closed");
     let linked: Vec<_> = desk
         .tickets()

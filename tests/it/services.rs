@@ -553,6 +553,11 @@ namespace inbox {{
         chown_r(&self.store, MAIL_UID, MAIL_UID);
     }
 
+    /// `chown -R 65534:65534` another tree Dovecot writes into (the archive).
+    pub fn chown_tree(&self, path: &Path) {
+        chown_r(path, MAIL_UID, MAIL_UID);
+    }
+
     /// Replaces the global ACL file; applies to the next login (sessions re-read it every 30 s).
     pub fn set_acl(&self, acl_lines: &[String]) {
         let mut acl = acl_lines.join("\n");

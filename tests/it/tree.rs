@@ -84,11 +84,29 @@ fn state_changes_are_folder_renames() {
         .to_string();
     let store = desk.data.join("store");
     assert!(store.join(format!(".Support.{n}")).is_dir());
-    desk.ok(&["ticket", "close", &n]);
+    let out = desk.ok(&["ticket", "close", &n]);
     assert!(!store.join(format!(".Support.{n}")).exists());
-    assert!(store.join(format!(".Support.Closed.{n}/cur")).is_dir());
+    assert!(!store.join(format!(".Support.Closed.{n}")).exists());
+    let month = chrono_month();
+    let archived = desk.data.join(format!("archive/Support/{month}/{n}"));
+    assert!(
+        archived.join("cur").is_dir(),
+        "closed tickets go to the archive"
+    );
+    assert!(
+        out.contains(&format!("now Archive/Support/{month}/{n}")),
+        "{out}"
+    );
+    assert_eq!(
+        desk.show(&n)["folder"],
+        format!("Archive/Support/{month}/{n}")
+    );
     desk.ok(&["ticket", "move", &n, "Billing"]);
-    assert!(store.join(format!(".Billing.Closed.{n}")).is_dir());
+    assert!(desk
+        .data
+        .join(format!("archive/Billing/{month}/{n}/cur"))
+        .is_dir());
+    assert!(!archived.exists());
     desk.ok(&["ticket", "reopen", &n]);
     let show = desk.show(&n);
     assert_eq!(
@@ -221,8 +239,16 @@ fn folders_moved_by_a_mail_client_are_adopted() {
         "{out}"
     );
     assert_eq!(desk.show(&n)["state"], "closed");
+    // Out of the listed tree, into the archive.
+    assert!(!store.join(format!(".Support.Closed.{n}")).exists());
+    let archived = desk
+        .data
+        .join(format!("archive/Support/{}/{n}", chrono_month()));
+    assert!(archived.join("cur").is_dir());
+    desk.fsck_clean();
+    desk.ok(&["ticket", "reopen", &n]);
     fs::rename(
-        store.join(format!(".Support.Closed.{n}")),
+        store.join(format!(".Support.{n}")),
         store.join(format!(".Billing.{n}")),
     )
     .unwrap();
@@ -254,4 +280,13 @@ fn folders_moved_by_a_mail_client_are_adopted() {
     let before = desk.show(&n);
     desk.ok(&["reindex"]);
     assert_eq!(desk.show(&n), before, "the event log carries the moves");
+}
+
+/// This month in UTC as the archive names it (`YYYY-MM`), from `date`.
+pub fn chrono_month() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

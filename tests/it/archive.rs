@@ -1,0 +1,168 @@
+//! Closed tickets live in the archive, which Dovecot serves as a namespace of its own that is
+//! not listed: an agent's client lists only open tickets, opens an archived one by name, and a
+//! close and reopen by postdesk keep UIDVALIDITY and the agent's seen flags (Dovecot's files
+//! follow the folder).
+
+use std::fs;
+
+use crate::harness::{post, Desk};
+use crate::services::{imap, imap_list, require, Dovecot};
+use crate::tree::chrono_month;
+
+const AGENTS: &str = r#"
+[dovecot]
+admins = ["admin"]
+mail-uid = 65534
+mail-gid = 65534
+
+[[agent]]
+name = "Carol"
+address = "carol@company.example"
+login = "carol"
+password-hash = "{PLAIN}carolpw"
+queues = ["Support"]
+
+[[agent]]
+name = "Admin"
+address = "admin@company.example"
+login = "admin"
+password-hash = "{PLAIN}adminpw"
+queues = ["Support", "Billing"]
+"#;
+
+/// UIDVALIDITY and UNSEEN of a mailbox as an agent sees it, or the server's answer if it fails.
+fn status(port: u16, user: &str, pass: &str, mailbox: &str) -> (u64, u64) {
+    let script = format!(
+        "typ, d = M.status(q({mailbox:?}), '(UIDVALIDITY UNSEEN MESSAGES)')\nout(typ, d[0].decode())"
+    );
+    let r = imap(port, user, pass, &script);
+    assert!(r.starts_with("OK"), "STATUS {mailbox}: {r}");
+    let num = |key: &str| -> u64 {
+        let i = r.find(key).unwrap_or_else(|| panic!("{key} in {r}")) + key.len() + 1;
+        r[i..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (num("UIDVALIDITY"), num("UNSEEN"))
+}
+
+#[test]
+fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
+    require("dovecot");
+    let desk = Desk::with("", AGENTS);
+    let md = desk.maildir("in");
+    for (subject, id) in [
+        ("Printer", "ar1@example.org"),
+        ("Scanner", "ar2@example.org"),
+    ] {
+        post(
+            &md,
+            "k@example.org",
+            "support@company.example",
+            subject,
+            id,
+            "",
+            "x",
+        );
+    }
+    desk.drain(&md);
+    let tickets = desk.tickets();
+    let num = |subject: &str| {
+        tickets.iter().find(|t| t["subject"] == subject).unwrap()["number"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (open, old) = (num("Printer"), num("Scanner"));
+    desk.ok(&["ticket", "close", &old]);
+    let out = desk.ok(&["dovecot-config"]);
+    assert!(out.contains("!include"), "{out}");
+    let conf = fs::read_to_string(desk.data.join("dovecot/postdesk.conf")).unwrap();
+    assert!(
+        conf.contains("prefix = Archive/") && conf.contains("list = no"),
+        "{conf}"
+    );
+    let acl = fs::read_to_string(desk.data.join("dovecot/global-acl")).unwrap();
+    assert!(acl.contains("Archive/Support/* user=carol lrwsti"), "{acl}");
+
+    let dv = Dovecot::start_generated(&desk.data.join("store"), &desk.data.join("dovecot"));
+    let hand_over = || {
+        dv.chown_store();
+        dv.chown_tree(&desk.data.join("archive"));
+    };
+    hand_over();
+    let month = chrono_month();
+    let listed = imap_list(dv.imap_port, "carol", "carolpw");
+    assert!(
+        listed.contains(&format!("Tickets/Support/{open}")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed
+            .iter()
+            .any(|m| m.contains(&old) || m.starts_with("Archive")),
+        "only open tickets are listed: {listed:?}"
+    );
+    // The archived ticket opens by name.
+    let archived = format!("Archive/Support/{month}/{old}");
+    let r = imap(
+        dv.imap_port,
+        "carol",
+        "carolpw",
+        &format!("typ, d = M.select(q({archived:?}))\nout(typ, d[0].decode())"),
+    );
+    let r = r.trim();
+    assert!(r.starts_with("OK ") && r != "OK 0", "{r}\n{}", dv.log());
+
+    // Carol reads everything in the open ticket.
+    let mailbox = format!("Tickets/Support/{open}");
+    let r = imap(
+        dv.imap_port,
+        "carol",
+        "carolpw",
+        &format!(
+            "M.select(q({mailbox:?}))\ntyp, _ = M.store('1:*', '+FLAGS', '\\\\Seen')\nout(typ)"
+        ),
+    );
+    assert_eq!(r.trim(), "OK");
+    let (validity, unseen) = status(dv.imap_port, "carol", "carolpw", &mailbox);
+    assert_eq!(unseen, 0);
+
+    // postdesk closes it: into the archive, Dovecot's files along.
+    desk.ok(&["ticket", "close", &open]);
+    hand_over();
+    let listed = imap_list(dv.imap_port, "carol", "carolpw");
+    assert!(!listed.iter().any(|m| m.contains(&open)), "{listed:?}");
+    let closed = format!("Archive/Support/{month}/{open}");
+    assert_eq!(
+        status(dv.imap_port, "carol", "carolpw", &closed),
+        (validity, 0),
+        "closing keeps UIDVALIDITY and seen flags\n{}",
+        dv.log()
+    );
+    // And reopens it: back in the listed tree, still read, same UIDVALIDITY.
+    desk.ok(&["ticket", "reopen", &open]);
+    hand_over();
+    assert_eq!(
+        status(dv.imap_port, "carol", "carolpw", &mailbox),
+        (validity, 0),
+        "reopening keeps UIDVALIDITY and seen flags\n{}",
+        dv.log()
+    );
+    // The ticket archived before Dovecot started comes back into the listed tree.
+    desk.ok(&["ticket", "reopen", &old]);
+    hand_over();
+    let listed = imap_list(dv.imap_port, "carol", "carolpw");
+    assert!(
+        listed.contains(&format!("Tickets/Support/{old}")),
+        "{listed:?}"
+    );
+    assert!(!desk
+        .data
+        .join(format!("archive/Support/{month}/{old}"))
+        .exists());
+    desk.fsck_clean();
+}
