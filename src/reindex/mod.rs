@@ -293,10 +293,7 @@ fn refuse_duplicates(tickets: &[crate::store::TreeTicket]) -> Result<(), Reindex
     let mut by_number: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for t in tickets {
         if let Folder::Ticket { number, .. } = &t.folder {
-            by_number
-                .entry(number)
-                .or_default()
-                .push(t.folder.dir_name());
+            by_number.entry(number).or_default().push(label(&t.dir));
         }
     }
     match by_number.into_iter().find(|(_, f)| f.len() > 1) {
@@ -305,6 +302,21 @@ fn refuse_duplicates(tickets: &[crate::store::TreeTicket]) -> Result<(), Reindex
             folders,
         }),
         None => Ok(()),
+    }
+}
+
+/// A folder as an admin finds it: `.Support.N` in the store, `Support/2026-12/N` in the archive.
+fn label(dir: &std::path::Path) -> String {
+    let parts: Vec<String> = dir
+        .iter()
+        .rev()
+        .take(3)
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if parts[0].starts_with('.') {
+        parts[0].clone()
+    } else {
+        parts.into_iter().rev().collect::<Vec<_>>().join("/")
     }
 }
 

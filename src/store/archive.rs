@@ -185,6 +185,21 @@ impl Roots {
         Ok(out)
     }
 
+    /// Whether the archive holds any ticket: stops at the first one.
+    pub fn has_archived(&self) -> io::Result<bool> {
+        for queue in self.archived_queues()? {
+            for month in self.months(&queue) {
+                let dir = self.archive.join(&queue).join(&month);
+                for entry in fs::read_dir(&dir)? {
+                    if entry?.file_name().to_str().is_some_and(is_number) {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
     fn archived_queues(&self) -> io::Result<Vec<String>> {
         let rd = match fs::read_dir(&self.archive) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -256,6 +271,7 @@ mod tests {
         assert_eq!(r.find_number("13").unwrap().unwrap().folder, o);
         assert_eq!(r.find_number("14").unwrap(), None);
         assert_eq!(r.archived_tickets().unwrap().len(), 2);
+        assert!(r.has_archived().unwrap());
         assert_eq!(r.open_tickets().unwrap().len(), 2);
         let fresh = Folder::ticket("Billing", "15", true);
         assert_eq!(

@@ -269,13 +269,17 @@ impl Store {
         }
         self.forget(from);
         self.forget(to);
-        fs::rename(&src, &dst).map_err(|e| {
+        self.move_dir(&src, &dst)
+    }
+
+    fn move_dir(&self, src: &Path, dst: &Path) -> io::Result<()> {
+        fs::rename(src, dst).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("rename {} to {}: {e}", src.display(), dst.display()),
             )
         })?;
-        self.dovecot.follow(&self.roots, &src, &dst);
+        self.dovecot.follow(&self.roots, src, dst);
         Ok(())
     }
 
@@ -317,23 +321,26 @@ impl Store {
 
     /// The store's generation marker (see `generation`).
     pub fn generation(&self) -> io::Result<Option<generation::Generation>> {
-        generation::read(&self.root)
+        generation::read(&self.roots.open)
     }
 
     pub fn set_generation(&self, g: generation::Generation) -> io::Result<()> {
-        generation::write(&self.root, g)
+        generation::write(&self.roots.open, g)
     }
 
     /// Whether the tree holds any ticket or quarantined message: stops at the first one, so a
     /// large store costs a few directory entries.
     pub fn has_contents(&self) -> io::Result<bool> {
-        for entry in fs::read_dir(&self.root)? {
+        for entry in fs::read_dir(&self.roots.open)? {
             let name = entry?.file_name();
             if let Some(Folder::Ticket { .. }) = name.to_str().and_then(Folder::from_dir_name) {
                 return Ok(true);
             }
         }
-        let q = self.root.join(Folder::quarantine().dir_name());
+        if self.roots.has_archived()? {
+            return Ok(true);
+        }
+        let q = self.roots.open.join(Folder::quarantine().dir_name());
         for sub in ["new", "cur"] {
             if fs::read_dir(q.join(sub))?.next().is_some() {
                 return Ok(true);
