@@ -64,13 +64,6 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
     let meta = fs::metadata(&data)?;
     let uid = cfg.dovecot.mail_uid.unwrap_or(meta.uid());
     let gid = cfg.dovecot.mail_gid.unwrap_or(meta.gid());
-    if uid == 0 {
-        return Err(Failure::new(
-            EX_CONFIG,
-            "Dovecot refuses mail access as uid 0: set [dovecot] mail-uid and mail-gid (the user \
-             owning the data directory), or chown the data directory to that user",
-        ));
-    }
     for sub in [
         companions::OPEN_INDEX,
         companions::OPEN_CONTROL,
@@ -118,6 +111,13 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
 /// What the generated file cannot settle itself; printed for the admin.
 fn notes(cfg: &Config, site: &Site) -> Vec<String> {
     let mut out = Vec::new();
+    if site.uid == 0 {
+        out.push(
+            "Dovecot refuses mail access as uid 0: set [dovecot] mail-uid and mail-gid (the \
+             user owning the data directory), or chown the data directory to that user"
+                .into(),
+        );
+    }
     for admin in &cfg.dovecot.admins {
         let has = cfg
             .agents

@@ -4,6 +4,7 @@
 //! follow the folder).
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 use crate::harness::{post, Desk};
 use crate::services::{imap, imap_list, require, Dovecot};
@@ -53,6 +54,10 @@ fn status(port: u16, user: &str, pass: &str, mailbox: &str) -> (u64, u64) {
 fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
     require("dovecot");
     let desk = Desk::with("", AGENTS);
+    // As on a server: the data directory belongs to the user Dovecot's mail processes run as.
+    fs::set_permissions(desk.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::create_dir_all(&desk.data).unwrap();
+    std::os::unix::fs::chown(&desk.data, Some(65534), Some(65534)).unwrap();
     let md = desk.maildir("in");
     for (subject, id) in [
         ("Printer", "ar1@example.org"),
@@ -88,6 +93,20 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
     let acl = fs::read_to_string(desk.data.join("dovecot/global-acl")).unwrap();
     assert!(acl.contains("Archive/Support/* user=carol lrwsti"), "{acl}");
 
+    // Dovecot's auth process reads the 0640 passwd file through its group.
+    let dovecot_gid = fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("dovecot:x:")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        });
+    for p in [desk.data.join("dovecot/passwd"), desk.data.join("dovecot")] {
+        std::os::unix::fs::chown(p, None, dovecot_gid).unwrap();
+    }
     let dv = Dovecot::start_generated(&desk.data.join("store"), &desk.data.join("dovecot"));
     let hand_over = || {
         dv.chown_store();
