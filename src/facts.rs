@@ -52,6 +52,8 @@ pub struct Facts {
     pub envelope_to: Vec<String>,
     /// Return-Path: `Some("")` for the null sender `<>`, `None` when absent.
     pub return_path: Option<String>,
+    /// The Return-Path's address as a mailbox, when it names one (the author of last resort).
+    pub envelope_from: Option<Mailbox>,
     /// The Date header as RFC 3339, when it parses.
     pub date: Option<String>,
     pub in_reply_to: Vec<String>,
@@ -106,8 +108,24 @@ impl Facts {
             .chain(self.cc.iter().map(|m| m.address.as_str()))
     }
 
-    /// Who wrote the message: From, else Sender, else the Return-Path.
+    /// Who wrote the message: From, else Reply-To, else Sender, else the envelope sender.
     pub fn author(&self) -> Option<&Mailbox> {
-        self.from.as_ref().or(self.sender.as_ref())
+        self.author_and_header().map(|(m, _)| m)
+    }
+
+    /// The header `author` was taken from: `From`, `Reply-To`, `Sender` or `Return-Path`.
+    pub fn author_header(&self) -> Option<&'static str> {
+        self.author_and_header().map(|(_, h)| h)
+    }
+
+    fn author_and_header(&self) -> Option<(&Mailbox, &'static str)> {
+        [
+            (&self.from, "From"),
+            (&self.reply_to, "Reply-To"),
+            (&self.sender, "Sender"),
+            (&self.envelope_from, "Return-Path"),
+        ]
+        .into_iter()
+        .find_map(|(m, header)| Some((m.as_ref()?, header)))
     }
 }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod decide;
+pub mod decode;
 pub mod facts;
 pub mod filter;
 pub mod imap;

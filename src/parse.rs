@@ -23,27 +23,29 @@
 //!   fetched over IMAP (CRLF) and one read from a Maildir (LF) of the same delivery agree.
 //! - `From: mailer-daemon` (one word, no address) is read as that local address, as Python's
 //!   `email` does; a From with no usable address at all (`<>`) leaves `from` empty, with a defect.
-//! - Headers in raw UTF-8 (RFC 6532) are fine; other 8-bit header bytes are a defect, and such a
-//!   subject is read as windows-1252.
+//! - Subjects, display names and attachment names are decoded by `decode` (split encoded words
+//!   joined, RFC 2231 pieces joined, undeclared 8-bit bytes read in the charset that fits).
+//!   Headers in raw UTF-8 (RFC 6532) are fine; other 8-bit header bytes are still a defect.
 //! - Only the header fields we use get a structured parse; the rest are skipped (their raw bytes
 //!   stay reachable through the offsets), a good part of the speed-up over the default parser.
 
 use std::sync::OnceLock;
 
 use mail_parser::decoders::charsets::map::charset_decoder;
-use mail_parser::parsers::MessageStream;
-use mail_parser::{
-    Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
-};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders};
 use sha2::{Digest, Sha256};
 
+use crate::decode::{Fallback, HeaderText};
 use crate::facts::{Facts, Mailbox};
 
+mod addresses;
 mod body;
 mod headers;
 mod limits;
 
 pub use limits::{Limits, Over};
+
+use addresses::{addresses, capped, plausible, salvage_address};
 
 /// Longest `body_preview`, in characters.
 pub const PREVIEW_CHARS: usize = 4096;
@@ -190,18 +192,22 @@ fn fill(facts: &mut Facts, mail: &[u8], message: &Message<'_>) {
     let root = message.root_part();
     let body_at = (root.offset_body as usize).min(mail.len());
     let header_block = &mail[..body_at];
+    let mut text = HeaderText::new(Fallback::new(header_block, || declared_charsets(message)));
 
-    facts.subject = subject(message, mail);
-    facts.from = first_mailbox(message.from());
-    facts.sender = first_mailbox(message.sender());
-    facts.reply_to = first_mailbox(message.reply_to());
-    facts.to = mailboxes(
-        message.header_values(HeaderName::To),
+    facts.subject = subject(&mut text, root, mail);
+    let mut first = |name| addresses(&mut text, root, mail, name).into_iter().next();
+    facts.from = first(HeaderName::From)
+        .filter(|m| plausible(&m.address))
+        .or_else(|| raw_values(root, mail, HeaderName::From).find_map(salvage_address));
+    facts.sender = first(HeaderName::Sender);
+    facts.reply_to = first(HeaderName::ReplyTo);
+    facts.to = capped(
+        addresses(&mut text, root, mail, HeaderName::To),
         &mut facts.defects,
         "To",
     );
-    facts.cc = mailboxes(
-        message.header_values(HeaderName::Cc),
+    facts.cc = capped(
+        addresses(&mut text, root, mail, HeaderName::Cc),
         &mut facts.defects,
         "Cc",
     );
@@ -219,40 +225,46 @@ fn fill(facts: &mut Facts, mail: &[u8], message: &Message<'_>) {
         .filter(|d| d.is_valid())
         .map(|d| d.to_rfc3339());
     headers::read_raw(facts, mail, root);
+    facts.envelope_from = facts
+        .return_path
+        .as_deref()
+        .filter(|a| plausible(a) && a.contains('@'))
+        .map(Mailbox::new);
     body::content_type(facts, root);
-    body::attachments(facts, message);
+    body::attachments(facts, message, &mut text);
     facts.returned_message_id = body::returned_message_id(facts, message);
     facts.body_preview = body::preview(message);
     facts.digest = digest(mail, root, body_at);
     defects(facts, message, header_block, mail.len());
 }
 
-/// The decoded subject. Raw 8-bit subjects that are not UTF-8 come from old mailers writing
-/// windows-1252 (a superset of Latin-1); read them so rather than as replacement characters.
-fn subject(message: &Message<'_>, mail: &[u8]) -> String {
-    let decoded = message.subject().unwrap_or_default();
-    if !decoded.contains('\u{FFFD}') {
-        return clean(decoded);
-    }
-    let header = message
-        .root_part()
-        .headers()
+/// The decoded subject (see `decode`); of several Subject fields the last, as mail-parser reads.
+fn subject(text: &mut HeaderText<'_>, root: &MessagePart<'_>, mail: &[u8]) -> String {
+    raw_values(root, mail, HeaderName::Subject)
+        .last()
+        .map(|raw| clean(&text.unstructured(raw)))
+        .unwrap_or_default()
+}
+
+/// The raw bytes of every `name` header of a part, in order.
+fn raw_values<'m>(
+    part: &'m MessagePart<'_>,
+    mail: &'m [u8],
+    name: HeaderName<'static>,
+) -> impl Iterator<Item = &'m [u8]> + 'm {
+    part.headers()
         .iter()
-        .find(|h| h.name == HeaderName::Subject);
-    let raw = header.and_then(|h| mail.get(h.offset_start as usize..h.offset_end as usize));
-    match (
-        raw.filter(|r| std::str::from_utf8(r).is_err()),
-        charset_decoder(b"windows-1252"),
-    ) {
-        (Some(raw), Some(cp1252)) => {
-            let text = cp1252(raw);
-            match MessageStream::new(text.as_bytes()).parse_unstructured() {
-                HeaderValue::Text(t) => clean(&t),
-                _ => clean(decoded),
-            }
-        }
-        _ => clean(decoded),
-    }
+        .filter(move |h| h.name == name)
+        .filter_map(move |h| mail.get(h.offset_start as usize..h.offset_end as usize))
+}
+
+/// What every charset parameter of the message's parts names, for undeclared 8-bit headers.
+fn declared_charsets(message: &Message<'_>) -> Vec<String> {
+    let charsets = message
+        .parts
+        .iter()
+        .filter_map(|p| p.content_type()?.attribute("charset"));
+    charsets.map(str::to_string).collect()
 }
 
 /// Decoded text made safe for a single header line and a log: controls become spaces.
@@ -265,45 +277,6 @@ fn clean(text: &str) -> String {
 
 fn is_unsafe(c: char) -> bool {
     c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-}
-
-fn mailbox(addr: &mail_parser::Addr<'_>) -> Option<Mailbox> {
-    let name = addr.name.as_deref().map(clean).filter(|n| !n.is_empty());
-    let address = addr.address.as_deref().map(clean).unwrap_or_default();
-    if address.is_empty() {
-        // `From: mailer-daemon` is a local address, as Python's email reads it, not a name.
-        let token = name.filter(|n| !n.contains(char::is_whitespace) && addr.address.is_none())?;
-        return Some(Mailbox::new(&token));
-    }
-    Some(Mailbox {
-        name,
-        ..Mailbox::new(&address)
-    })
-}
-
-fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
-    address?.iter().find_map(mailbox)
-}
-
-fn mailboxes<'a>(
-    values: impl Iterator<Item = &'a HeaderValue<'a>>,
-    defects: &mut Vec<String>,
-    header: &str,
-) -> Vec<Mailbox> {
-    let mut out = Vec::new();
-    for addr in values
-        .filter_map(HeaderValue::as_address)
-        .flat_map(|a| a.iter())
-    {
-        if out.len() == MAX_RECIPIENTS {
-            defects.push(format!(
-                "more than {MAX_RECIPIENTS} {header} addresses, rest ignored"
-            ));
-            break;
-        }
-        out.extend(mailbox(addr));
-    }
-    out
 }
 
 fn ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {

@@ -33,8 +33,13 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
             .unwrap_or("(none)".into())
     );
     println!(
-        "from:           {}",
-        f.author().map(|m| m.display()).unwrap_or_default()
+        "from:           {}{}",
+        f.author().map(|m| m.display()).unwrap_or_default(),
+        match f.author_header() {
+            Some("From") => String::new(),
+            Some(header) => format!(" (taken from {header}: From has no address)"),
+            None => " (no address in From, Reply-To, Sender or Return-Path)".into(),
+        }
     );
     println!("subject:        {}", f.subject);
     println!(

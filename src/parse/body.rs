@@ -1,9 +1,10 @@
 //! What the MIME parts say: the content type, the attachment list, the Message-ID a bounce
 //! returns, and a plain-text preview of the first text body.
 
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
-use super::{clean, is_unsafe, parser, PREVIEW_CHARS};
+use super::{clean, is_unsafe, parser, raw_values, PREVIEW_CHARS};
+use crate::decode::HeaderText;
 use crate::facts::{Attachment, Facts};
 
 fn mime_type(part: &MessagePart<'_>) -> Option<String> {
@@ -23,11 +24,12 @@ pub(super) fn content_type(facts: &mut Facts, root: &MessagePart<'_>) {
     }
 }
 
-pub(super) fn attachments(facts: &mut Facts, message: &Message<'_>) {
+pub(super) fn attachments(facts: &mut Facts, message: &Message<'_>, text: &mut HeaderText<'_>) {
+    let mail: &[u8] = &message.raw_message;
     facts.attachments = message
         .attachments()
         .map(|part| Attachment {
-            filename: part.attachment_name().unwrap_or_default().to_string(),
+            filename: file_name(part, mail, text),
             content_type: mime_type(part).unwrap_or_else(|| {
                 if part.is_message() {
                     "message/rfc822"
@@ -39,6 +41,15 @@ pub(super) fn attachments(facts: &mut Facts, message: &Message<'_>) {
             size: part.len() as u64,
         })
         .collect();
+}
+
+/// The part's file name as `decode` reads it, else as mail-parser does; controls as spaces.
+fn file_name(part: &MessagePart<'_>, mail: &[u8], text: &mut HeaderText<'_>) -> String {
+    let disposition = raw_values(part, mail, HeaderName::ContentDisposition).next();
+    let content_type = raw_values(part, mail, HeaderName::ContentType).next();
+    let decoded = text.file_name(disposition, content_type);
+    let name = decoded.as_deref().or_else(|| part.attachment_name());
+    name.map(clean).unwrap_or_default()
 }
 
 pub(super) fn returned_message_id(facts: &Facts, message: &Message<'_>) -> Option<String> {

@@ -73,7 +73,10 @@ fn corpus_decoded_text() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     let list = root.join("files.tsv");
     if !list.exists() {
-        eprintln!("decoded-text snapshot skipped: {} does not exist", root.display());
+        eprintln!(
+            "decoded-text snapshot skipped: {} does not exist",
+            root.display()
+        );
         return;
     }
     let snapshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus-decoded.tsv");
@@ -82,15 +85,23 @@ fn corpus_decoded_text() {
         let file = line.split('\t').next().unwrap();
         let facts = postdesk::parse::parse(&std::fs::read(root.join(file)).unwrap());
         let sender = facts.author().map(|m| m.display()).unwrap_or_default();
-        let names: Vec<&str> = facts.attachments.iter().map(|a| a.filename.as_str()).collect();
-        let row = [file, &facts.subject, &sender, &names.join(" | ")].map(|f| f.replace(['\t', '\n'], " "));
+        let names: Vec<&str> = facts
+            .attachments
+            .iter()
+            .map(|a| a.filename.as_str())
+            .collect();
+        let row = [file, &facts.subject, &sender, &names.join(" | ")]
+            .map(|f| f.replace(['\t', '\n'], " "));
         now.push_str(&row.join("\t"));
         now.push('\n');
     }
     let before = std::fs::read_to_string(&snapshot).unwrap_or_default();
     let rows = |text: &str| -> std::collections::BTreeMap<String, Vec<String>> {
         let split = |l: &str| l.split('\t').map(str::to_string).collect::<Vec<_>>();
-        text.lines().skip(1).map(|l| (split(l)[0].clone(), split(l))).collect()
+        text.lines()
+            .skip(1)
+            .map(|l| (split(l)[0].clone(), split(l)))
+            .collect()
     };
     let (old, new) = (rows(&before), rows(&now));
     let mut changed = [0usize; 3];
@@ -99,7 +110,12 @@ fn corpus_decoded_text() {
             let was = old.get(file).and_then(|r| r.get(i + 1));
             if was != row.get(i + 1) {
                 *count += 1;
-                eprintln!("{file} {}: {:?} -> {:?}", ["subject", "sender", "attachments"][i], was, row[i + 1]);
+                eprintln!(
+                    "{file} {}: {:?} -> {:?}",
+                    ["subject", "sender", "attachments"][i],
+                    was,
+                    row[i + 1]
+                );
             }
         }
     }
@@ -111,5 +127,8 @@ fn corpus_decoded_text() {
         std::fs::write(&snapshot, &now).unwrap();
         return;
     }
-    assert!(before == now, "decoded text changed; review the lines above and re-run with POSTDESK_BLESS=1");
+    assert!(
+        before == now,
+        "decoded text changed; review the lines above and re-run with POSTDESK_BLESS=1"
+    );
 }
