@@ -4,6 +4,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::rows::{Article, Event, Quarantined, State, Ticket};
 use super::{Index, Result};
+use crate::store::names::order_key;
 
 const TICKET_COLUMNS: &str =
     "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
@@ -103,7 +104,13 @@ impl Index {
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map([number], article_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut articles: Vec<Article> = rows.collect::<rusqlite::Result<_>>()?;
+        // Receipt time, then the file name's own time and counter read as numbers (a plain
+        // string order puts `…M99990…` after `…M100010…`).
+        articles.sort_by(|a, b| {
+            (&a.received, order_key(&a.file)).cmp(&(&b.received, order_key(&b.file)))
+        });
+        Ok(articles)
     }
 
     pub fn all_articles(&self) -> Result<Vec<Article>> {

@@ -12,6 +12,7 @@ use crate::index::{Attribute, Index, IndexError, Quarantined, Queued, State, Tic
 use crate::intake::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
+use crate::store::names::order_key;
 use crate::store::{trace, Folder, Tree};
 
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +137,10 @@ pub fn rebuild(
             a.direction = direction;
             rows.push((a, refers, parts, side));
         }
-        rows.sort_by(|x, y| (&x.0.received, &x.0.file).cmp(&(&y.0.received, &y.0.file)));
+        // The order `ticket show` uses: receipt time, then the name's time and counter as numbers.
+        rows.sort_by(|x, y| {
+            (&x.0.received, order_key(&x.0.file)).cmp(&(&y.0.received, order_key(&y.0.file)))
+        });
         let first = rows
             .iter()
             .find(|r| r.0.event == "created")
