@@ -290,3 +290,86 @@ pub fn chrono_month() -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// Every file under `dir`, depth first.
+fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for p in files_in(dir) {
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn articles_keep_their_order_across_the_unpadded_microsecond_boundary() {
+    let desk = Desk::new();
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "c@example.org",
+        "support@company.example",
+        "Order",
+        "o1@example.org",
+        "",
+        "Text",
+    );
+    desk.drain(&md);
+    let number = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let mut files = Vec::new();
+    walk(desk.path(), &mut files);
+    let mut articles: Vec<_> = files
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(&number))
+        .filter(|p| {
+            p.parent()
+                .is_some_and(|d| d.ends_with("cur") || d.ends_with("new"))
+        })
+        .collect();
+    assert!(
+        articles.len() >= 2,
+        "the mail and what postdesk sent: {articles:?}"
+    );
+    // In filing order, the mail first, then what answers it; renamed to …M99990…, …M100010…,
+    // …M100020…: as strings the answers would come first.
+    let before = desk.show(&number);
+    let order: Vec<String> = before["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let path = a["path"].as_str().unwrap();
+            path.rsplit('/').next().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(before["articles"][0]["direction"], "in");
+    for path in &articles {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let base = name.split(':').next().unwrap();
+        let i = order
+            .iter()
+            .position(|f| f.split(':').next() == Some(base))
+            .unwrap();
+        let usec = [99990, 100010, 100020, 100030][i];
+        let flags = name
+            .split_once(':')
+            .map(|(_, f)| format!(":{f}"))
+            .unwrap_or_default();
+        let renamed = format!("1700000000.M{usec}P1Q{i}.host,S=1{flags}");
+        fs::rename(path, path.with_file_name(renamed)).unwrap();
+    }
+    desk.ok(&["reindex"]);
+    let after = desk.show(&number);
+    let directions = |show: &serde_json::Value| -> Vec<String> {
+        let list = show["articles"].as_array().unwrap().iter();
+        list.map(|a| a["direction"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(directions(&after), directions(&before), "{after}");
+    assert!(after["articles"][0]["path"]
+        .as_str()
+        .unwrap()
+        .contains("M99990"));
+    desk.fsck_clean();
+}
