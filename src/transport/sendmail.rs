@@ -76,9 +76,7 @@ impl Transport for SendmailTransport {
     fn send(&self, env: &Envelope, raw: &[u8]) -> Result<String, SendError> {
         env.check()?;
         let prog = self.program.display();
-        let mut child = self
-            .command(env)
-            .spawn()
+        let mut child = spawn(&mut self.command(env))
             .map_err(|e| SendError::Transient(format!("cannot run {prog}: {e}")))?;
 
         let data = unix_line_endings(raw);
@@ -116,6 +114,25 @@ impl Transport for SendmailTransport {
     fn describe(&self) -> String {
         format!("sendmail {}", self.program.display())
     }
+}
+
+/// Starts the program. "Text file busy" (ETXTBSY) means the file is still open for writing
+/// somewhere: the program is being installed or upgraded, or another thread of a process that
+/// just wrote it forked meanwhile and its child holds the descriptor until its own exec. Both
+/// pass within moments, so the start is tried again a few times before it counts as a failure.
+fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    const ETXTBSY: i32 = 26;
+    let mut delay = Duration::from_millis(20);
+    for _ in 0..6 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    cmd.spawn()
 }
 
 fn classify(status: ExitStatus, prog: &str, err_text: &str) -> Result<String, SendError> {
