@@ -113,7 +113,20 @@ pub enum TicketCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Close a ticket (its folder moves to the queue's Closed area).
+    /// Find tickets, open or archived, by number, customer address (a word with `@`) or words of
+    /// the subject (every term must match); prints each one's state, queue and the folder name
+    /// to open in a mail client.
+    Find {
+        #[arg(required = true, value_name = "TERM")]
+        terms: Vec<String>,
+        /// At most this many tickets, most recently changed first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print a JSON array of {number, state, queue, folder, subject, customer, updated}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a ticket (its folder moves into the archive).
     Close { number: String },
     /// Reopen a closed ticket.
     Reopen { number: String },

@@ -1,11 +1,11 @@
-//! `postdesk ticket list|show|close|reopen|move`.
+//! `postdesk ticket list|show|find|close|reopen|move`.
 
 use serde::Serialize;
 
 use crate::cli::{Failure, TicketCommand, EX_DATAERR, EX_USAGE};
 use crate::commands::Context;
 use crate::facts::Attachment;
-use crate::index::{Event, Index, State, Ticket};
+use crate::index::{Event, Index, Query, State, Ticket};
 use crate::intake::{Engine, TicketChange};
 use crate::store::Folder;
 
@@ -95,9 +95,7 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 pending: t.pending.clone(),
                 customer_id: t.customer_id.clone(),
                 ticket: t,
-                folder: tree
-                    .imap_name(&folder)
-                    .unwrap_or_else(|| format!("Tickets/{}", folder.imap_name())),
+                folder: folder_name(&tree, &folder),
                 articles,
                 history,
             };
@@ -110,6 +108,36 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 print_ticket(&view);
             }
             Ok(0)
+        }
+        TicketCommand::Find { terms, limit, json } => {
+            let q = Query::parse(&terms.join(" "));
+            if q.is_empty() {
+                return Err(Failure::new(EX_USAGE, "nothing to find"));
+            }
+            let index = Index::open_readonly(&index_path)?;
+            let tree = crate::store::Tree::at(&cfg.data_dir());
+            let found: Vec<Found> = index
+                .find(&q, None, limit)?
+                .into_iter()
+                .map(|t| Found::of(&tree, t))
+                .collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&found).expect("serialisable")
+                );
+            } else {
+                for f in &found {
+                    println!(
+                        "{:<16}  {:<6} {:<10} {}  {}",
+                        f.number, f.state, f.queue, f.folder, f.subject
+                    );
+                }
+                if found.is_empty() {
+                    eprintln!("no ticket matches");
+                }
+            }
+            Ok(if found.is_empty() { 1 } else { 0 })
         }
         TicketCommand::Close { number } => change(&cfg, &number, TicketChange::Close),
         TicketCommand::Reopen { number } => change(&cfg, &number, TicketChange::Reopen),
@@ -135,6 +163,40 @@ fn change(cfg: &crate::config::Config, number: &str, what: TicketChange) -> Resu
         }
         None => Err(Failure::new(EX_DATAERR, format!("no ticket {number}"))),
     }
+}
+
+/// A ticket `ticket find` found, with the folder an agent opens (`Archive/...` for an archived
+/// one, which mail clients do not list).
+#[derive(Serialize)]
+struct Found {
+    number: String,
+    state: &'static str,
+    queue: String,
+    folder: String,
+    subject: String,
+    customer: String,
+    updated: String,
+}
+
+impl Found {
+    fn of(tree: &crate::store::Tree, t: Ticket) -> Found {
+        let folder = Folder::ticket(&t.queue, &t.number, t.state == State::Closed);
+        Found {
+            folder: folder_name(tree, &folder),
+            number: t.number,
+            state: t.state.as_str(),
+            queue: t.queue,
+            subject: t.subject,
+            customer: t.customer,
+            updated: t.updated,
+        }
+    }
+}
+
+/// The name an agent's mail client opens the folder by (where it would be, if it is missing).
+fn folder_name(tree: &crate::store::Tree, folder: &Folder) -> String {
+    tree.imap_name(folder)
+        .unwrap_or_else(|| format!("Tickets/{}", folder.imap_name()))
 }
 
 /// `ticket show --json`: the fields of `ticket list --json`, with `articles` the array itself.

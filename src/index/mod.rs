@@ -4,6 +4,7 @@
 //! fast (Message-IDs, digests, participants, counters) and what the CLI prints. No other module
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
+mod find;
 mod generation;
 mod lookup;
 mod outbox;
@@ -13,6 +14,7 @@ mod rows;
 mod schema;
 mod write;
 
+pub use find::Query;
 pub use outbox::{AnswerParties, Attribute, Queued, ThreadHead};
 pub use rows::{Article, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};

@@ -6,12 +6,12 @@ use super::rows::{Article, Event, Quarantined, State, Ticket};
 use super::{Index, Result};
 use crate::store::names::order_key;
 
-const TICKET_COLUMNS: &str =
+pub(super) const TICKET_COLUMNS: &str =
     "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
      (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending,
      t.customer_id";
 
-fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
+pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let state: String = r.get(2)?;
     Ok(Ticket {
         number: r.get(0)?,

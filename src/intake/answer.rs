@@ -79,6 +79,7 @@ pub(super) fn answer<'a>(
     let mut to = t.clone();
     let mut changes: Vec<(&'static str, String, Option<String>)> = Vec::new();
     let mut response: Option<String> = None;
+    let mut find: Option<&str> = None;
     let lang = cfg
         .queue(&t.queue)
         .map(|q| q.language.clone())
@@ -114,6 +115,10 @@ pub(super) fn answer<'a>(
     for c in &parsed.commands {
         match c {
             Command::Note => note = true,
+            Command::Find(text) => {
+                note = true;
+                find = Some(text);
+            }
             Command::Close => {
                 to.state = State::Closed;
                 changes.push(("closed", format!("by {} (mail command)", mail.name), None));
@@ -241,6 +246,11 @@ pub(super) fn answer<'a>(
     }
     if note {
         said.push(format!("note by {}", mail.name));
+        if let Some(text) = find {
+            said.push(super::find::answer_find(
+                store, tx, after, rules, mail, &to, text, clock, rng,
+            )?);
+        }
         return Ok(Answered {
             ticket: to,
             said,

@@ -16,6 +16,7 @@ mod answer;
 mod apply;
 mod change;
 mod file;
+mod find;
 mod freshness;
 pub mod history;
 pub mod inspect;

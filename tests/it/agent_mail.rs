@@ -9,13 +9,13 @@ use crate::outgoing::{body, desk, header, only_ticket, to};
 use crate::services::SmtpSink;
 
 /// The ticket's reply address, as the agent's mail client finds it in the stored article.
-fn reply_address(desk: &Desk, n: &str) -> String {
+pub(crate) fn reply_address(desk: &Desk, n: &str) -> String {
     let show = desk.show(n);
     let stored = std::fs::read_to_string(show["articles"][0]["path"].as_str().unwrap()).unwrap();
     header(&stored, "Reply-To").unwrap()
 }
 
-fn agent_mail(reply_to: &str, n: &str, id: &str, text: &str) -> String {
+pub(crate) fn agent_mail(reply_to: &str, n: &str, id: &str, text: &str) -> String {
     format!(
         "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] Printer\r\nMessage-ID: <{id}@company.example>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}"
     )

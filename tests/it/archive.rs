@@ -74,13 +74,7 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
         );
     }
     desk.drain(&md);
-    let tickets = desk.tickets();
-    let num = |subject: &str| {
-        tickets.iter().find(|t| t["subject"] == subject).unwrap()["number"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let num = |subject: &str| desk.number_of(subject);
     let (open, old) = (num("Printer"), num("Scanner"));
     desk.ok(&["ticket", "close", &old]);
     let out = desk.ok(&["dovecot-config"]);

@@ -107,6 +107,16 @@ impl Desk {
             .clone()
     }
 
+    /// The number of the ticket with this subject.
+    pub fn number_of(&self, subject: &str) -> String {
+        let tickets = self.tickets();
+        let t = tickets.iter().find(|t| t["subject"] == subject);
+        t.unwrap_or_else(|| panic!("no ticket {subject:?}"))["number"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub fn show(&self, number: &str) -> serde_json::Value {
         self.json(&["ticket", "show", number, "--json"])
     }

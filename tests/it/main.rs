@@ -15,6 +15,7 @@ mod daemon;
 mod deliver;
 mod dovecot;
 mod filters;
+mod find;
 mod fixtures;
 mod imap;
 mod index_loss;

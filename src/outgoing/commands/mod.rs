@@ -69,6 +69,9 @@ pub enum Command {
     Template(String),
     /// The whole mail becomes an internal note and is not sent.
     Note,
+    /// `#find NUMBER` (or an address, or subject words): the agent is told where the tickets
+    /// are, archived ones included; the mail becomes a note.
+    Find(String),
 }
 
 impl Command {
@@ -82,6 +85,7 @@ impl Command {
             Command::Priority(_) => "priority",
             Command::Template(_) => "template",
             Command::Note => "note",
+            Command::Find(_) => "find",
         }
     }
 }
@@ -105,8 +109,10 @@ pub struct Parsed {
 }
 
 const WORDS: &[&str] = &[
-    "close", "pending", "queue", "owner", "priority", "template", "note",
+    "close", "pending", "queue", "owner", "priority", "template", "note", "find",
 ];
+/// A `#find` text is at most this long.
+const MAX_FIND: usize = 200;
 /// Queue names, logins and template names are at most this long.
 const MAX_NAME: usize = 64;
 
@@ -188,6 +194,11 @@ fn command(word: &str, arg: &str) -> Result<Command, String> {
         "owner" => {
             name(arg, "login", |c| !c.is_whitespace() && !c.is_control()).map(Command::Owner)
         }
+        "find" if arg.is_empty() => Err("missing ticket number, address or words".into()),
+        "find" if arg.chars().count() > MAX_FIND => {
+            Err(format!("#find takes at most {MAX_FIND} characters"))
+        }
+        "find" => Ok(Command::Find(arg.to_string())),
         _ => Err(format!("unknown command #{word}")),
     }
 }

@@ -180,3 +180,19 @@ fn empty_and_blank_bodies() {
     assert_eq!(parse("\n\n").body, "\n\n");
     assert_eq!(parse("#note").commands, vec![Command::Note]);
 }
+
+#[test]
+fn find_takes_any_text() {
+    let p = parse("#find 2026112010000023\n\nThanks");
+    assert_eq!(p.commands, vec![Command::Find("2026112010000023".into())]);
+    assert_eq!(p.body, "Thanks");
+    let p = parse("#Find jane@example.org printer\n");
+    assert_eq!(
+        p.commands,
+        vec![Command::Find("jane@example.org printer".into())]
+    );
+    for bad in ["#find".to_string(), format!("#find {}", "x".repeat(201))] {
+        let p = parse(&bad);
+        assert!(p.commands.is_empty() && p.errors.len() == 1, "{bad}: {p:?}");
+    }
+}
