@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
         }
         let mut soon = false;
         match engine.adopt_moves() {
-            Ok((_, fresh)) => soon = fresh,
+            Ok(a) => soon = a.fresh,
             Err(e) => tracing::error!("adopting folders moved by agents: {e}"),
         }
         let wait = if soon || imap_failing {

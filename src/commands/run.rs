@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
         return crate::daemon::run(ctx, cfg, sources);
     }
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
-    for moved in engine.adopt_moves()?.0 {
+    for moved in engine.adopt_moves()?.said {
         println!("{moved}");
     }
     let stop = AtomicBool::new(false);

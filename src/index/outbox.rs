@@ -311,20 +311,20 @@ impl Index {
         self.end_lazy()
     }
 
-    /// Every ticket's number, queue and state (for comparing with the folders in the tree).
-    pub fn ticket_locations(&self) -> Result<Vec<(String, String, super::State)>> {
+    /// A ticket's queue and state (for comparing with where its folder is), by its number.
+    pub fn ticket_location(&self, number: &str) -> Result<Option<(String, super::State)>> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT number, queue, state FROM tickets")?;
-        let rows = st.query_map([], |r| {
-            let state: String = r.get(2)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                super::State::parse(&state).unwrap_or(super::State::Open),
-            ))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .prepare_cached("SELECT queue, state FROM tickets WHERE number = ?1")?;
+        Ok(st
+            .query_row([number], |r| {
+                let state: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    super::State::parse(&state).unwrap_or(super::State::Open),
+                ))
+            })
+            .optional()?)
     }
 
     /// Whether a schema upgrade added facts that only a rebuild from the tree can fill in.

@@ -28,6 +28,7 @@ mod recover;
 mod rules;
 
 pub use change::TicketChange;
+pub use moves::Adopted;
 pub use file::{build_article, participants};
 pub use history::HistoryLine;
 pub use inspect::Scanned;
@@ -133,6 +134,9 @@ pub struct Engine {
     log: MailLog,
     /// Told when a batch queued outgoing mail.
     waker: Option<std::sync::Arc<crate::outgoing::sender::Waker>>,
+    /// The listed tree's change time at the last look for folders agents moved that left
+    /// nothing to look at again (`moves`).
+    moves_seen: Option<std::time::SystemTime>,
 }
 
 impl Engine {
@@ -157,6 +161,7 @@ impl Engine {
         let log = MailLog::open(log_path.as_deref())?;
         let mut engine = Engine {
             placer: place::Placer::default(),
+            moves_seen: None,
             data_dir: data_dir.to_path_buf(),
             rules: Arc::new(Rules::with_outgoing(cfg, true).map_err(IntakeError::Config)?),
             store,

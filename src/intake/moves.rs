@@ -11,7 +11,7 @@
 //! no ticket, a queue that is not configured, two folders with one number) is left alone and
 //! logged: `fsck` shows it and `reindex` adopts the tree as it is.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
@@ -31,13 +31,30 @@ struct Old {
 /// A folder must have been still this long before its location is adopted.
 const SETTLED: Duration = Duration::from_secs(2);
 
+/// What one look for moved folders did.
+#[derive(Debug, Default)]
+pub struct Adopted {
+    /// A sentence per adopted move.
+    pub said: Vec<String>,
+    /// A move was seen that is too fresh to adopt yet: look again in a few seconds.
+    pub fresh: bool,
+    /// Ticket folders compared with the index: none when the listed tree has not changed since
+    /// the last look, else its ticket folders (bounded by the open tickets, never the archive).
+    pub looked: usize,
+}
+
 impl Engine {
-    /// Adopts ticket folders that agents moved; returns a sentence per adopted move, and whether
-    /// a move was seen that is too fresh to adopt yet (look again in a few seconds).
-    pub fn adopt_moves(&mut self) -> Result<(Vec<String>, bool), IntakeError> {
+    /// Adopts ticket folders that agents moved. Costs one stat when the listed tree has not
+    /// changed since the last look; otherwise a read of the listed tree and an index lookup per
+    /// ticket folder in it. Archived tickets are never read: agents cannot rename them.
+    pub fn adopt_moves(&mut self) -> Result<Adopted, IntakeError> {
         self.flush()?;
         let now = SystemTime::now();
-        let mut by_number: HashMap<String, Option<Folder>> = HashMap::new();
+        let stamp = self.store.listed_changed_at()?;
+        if self.moves_seen == Some(stamp) {
+            return Ok(Adopted::default());
+        }
+        let mut by_number: BTreeMap<String, Option<Folder>> = BTreeMap::new();
         for f in self.store.ticket_folders()? {
             let Folder::Ticket { number, .. } = &f else {
                 continue;
@@ -50,10 +67,16 @@ impl Engine {
         }
         let mut said = Vec::new();
         let mut fresh = false;
-        for (number, old_queue, old_state) in self.index.ticket_locations()? {
-            let Some(Some(Folder::Ticket { queue, closed, .. })) = by_number.get(&number) else {
+        let mut looked = 0;
+        for (number, found) in &by_number {
+            let Some(Folder::Ticket { queue, closed, .. }) = found else {
                 continue;
             };
+            let Some((old_queue, old_state)) = self.index.ticket_location(number)? else {
+                continue;
+            };
+            looked += 1;
+            let number = number.clone();
             let t = Old {
                 number,
                 queue: old_queue,
@@ -69,9 +92,13 @@ impl Engine {
             if *queue == t.queue && state == t.state {
                 // Closed in the listed tree (an agent's move adopted before a crash, or a store
                 // from before the archive): the archive is where it belongs.
-                if *closed && settled() {
-                    self.store.rename_folder(&here, &here)?;
-                    self.store.sync()?;
+                if *closed {
+                    if settled() {
+                        self.store.rename_folder(&here, &here)?;
+                        self.store.sync()?;
+                    } else {
+                        fresh = true;
+                    }
                 }
                 continue;
             }
@@ -137,6 +164,85 @@ impl Engine {
             tracing::info!("{sentence}");
             said.push(sentence);
         }
-        Ok((said, fresh))
+        // Remember this look only when nothing waits and the directory had been still for a
+        // while: a rename within the same clock tick as `stamp` would not change it.
+        let still = now.duration_since(stamp).is_ok_and(|d| d >= SETTLED);
+        self.moves_seen = (!fresh && still).then_some(stamp);
+        Ok(Adopted {
+            said,
+            fresh,
+            looked,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use crate::config::Config;
+    use crate::index::State;
+    use crate::intake::Engine;
+
+    fn set_mtime(dir: &Path, t: SystemTime) {
+        let f = fs::File::open(dir).unwrap();
+        f.set_times(fs::FileTimes::new().set_modified(t)).unwrap();
+    }
+
+    #[test]
+    fn a_look_costs_the_open_tree_when_it_changed_and_nothing_when_it_did_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cfg = Config::parse(
+            &format!(
+                "[general]\ndata-dir = {:?}\n[[queue]]\nname = \"Support\"\naddresses = [\"support@company.example\"]\n[[queue]]\nname = \"Billing\"\n",
+                tmp.path().join("var")
+            ),
+            &repo.join("postdesk.toml"),
+        )
+        .unwrap();
+        let data = cfg.data_dir();
+        let mut engine = Engine::open(&cfg, &data).unwrap();
+        let tx = engine.index_mut().begin().unwrap();
+        for n in 1..=200u32 {
+            let (open, dir) = if n <= 3 {
+                (true, data.join(format!("store/.Support.{n}")))
+            } else {
+                (false, data.join(format!("archive/Support/2026-01/{n}")))
+            };
+            let state = if open { State::Open } else { State::Closed };
+            tx.insert_ticket(
+                &n.to_string(),
+                "Support",
+                state,
+                "s",
+                "c@example.org",
+                "2026-01-01",
+                None,
+            )
+            .unwrap();
+            for sub in ["cur", "new", "tmp"] {
+                fs::create_dir_all(dir.join(sub)).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        let store = data.join("store");
+        let long_ago = SystemTime::now() - Duration::from_secs(60);
+        set_mtime(&store, long_ago);
+
+        let a = engine.adopt_moves().unwrap();
+        assert_eq!((a.looked, a.fresh, a.said.len()), (3, false, 0), "{a:?}");
+        let a = engine.adopt_moves().unwrap();
+        assert_eq!(a.looked, 0, "the listed tree did not change: {a:?}");
+
+        // An agent moves a ticket: the next look reads the open tree again (never the 197
+        // archived tickets), and keeps looking while the move is too fresh to adopt.
+        fs::rename(store.join(".Support.2"), store.join(".Billing.2")).unwrap();
+        let a = engine.adopt_moves().unwrap();
+        assert_eq!((a.looked, a.fresh), (3, true), "{a:?}");
+        let a = engine.adopt_moves().unwrap();
+        assert_eq!((a.looked, a.fresh), (3, true), "{a:?}");
     }
 }

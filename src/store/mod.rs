@@ -311,6 +311,12 @@ impl Store {
             .collect())
     }
 
+    /// When the listed tree's own directory last changed (its mtime): every folder created,
+    /// renamed or removed in it sets it, so an unchanged time means no agent renamed a ticket.
+    pub fn listed_changed_at(&self) -> io::Result<std::time::SystemTime> {
+        fs::metadata(&self.roots.open)?.modified()
+    }
+
     /// When a folder last changed (a rename sets it: the directory's ctime).
     pub fn changed_at(&self, folder: &Folder) -> io::Result<std::time::SystemTime> {
         use std::os::unix::fs::MetadataExt;
