@@ -56,6 +56,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// The key behind reply addresses and Message-IDs.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Rebuild the index from the folder tree alone.
     Reindex,
     /// Compare the tree and the index; exit 1 when they differ.
@@ -70,6 +73,12 @@ pub enum Command {
         #[arg(value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Write a new key; the replaced one is still accepted for outgoing.secret-grace-days.
+    Rotate,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,9 @@ pub struct Facts {
     /// x-autorespond, x-auto-response-suppress, x-mailer, x-failed-recipients, x-ms-exchange-*
     /// inbox rules, and the like. Repeated headers appear repeatedly.
     pub headers: Vec<(String, String)>,
+    /// Received and Authentication-Results headers, names lowercased, values unfolded, top to
+    /// bottom (the first few dozen): where an agent's proof is looked for.
+    pub trace_headers: Vec<(String, String)>,
     /// Top-level MIME type, lowercased, e.g. `text/plain`, `multipart/report`.
     pub content_type: String,
     /// The `report-type` parameter of a multipart/report, lowercased.

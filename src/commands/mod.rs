@@ -7,6 +7,7 @@ mod dovecot;
 mod explain;
 mod outbox;
 mod run;
+mod secret;
 mod status;
 mod ticket;
 mod tree;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Outbox(o) => outbox::outbox(&ctx, o),
         Command::Status { json } => status::status(&ctx, json),
         Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),
+        Command::Secret(s) => secret::secret(&ctx, s),
         Command::Reindex => tree::reindex(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),
         Command::GenerateDocs { out } => docs::generate(&out),

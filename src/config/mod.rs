@@ -50,6 +50,9 @@ pub struct Config {
     pub queues: Vec<Queue>,
     #[serde(default, rename = "agent")]
     pub agents: Vec<Agent>,
+    /// `[agents]`: what proves an agent's mail besides the reply address and the From.
+    #[serde(default, rename = "agents")]
+    pub agent_proof: crate::outgoing::proof::ProofConfig,
     #[serde(default)]
     pub outgoing: Outgoing,
     #[serde(default)]
@@ -232,7 +235,8 @@ pub struct Agent {
     pub address: String,
     #[serde(default)]
     pub queues: Vec<String>,
-    /// The agent's IMAP login at Dovecot; default: `address`.
+    /// The agent's login at Dovecot (IMAP) and at the site's MTA (SMTP AUTH, which
+    /// `[agents] require-proof = "smtp-auth"` checks); default: `address`.
     #[serde(default)]
     pub login: Option<String>,
     /// For `postdesk dovecot-config`'s passwd file: a Dovecot password hash such as
@@ -381,6 +385,10 @@ impl Config {
             }
         }
         self.scan.validate().map_err(|e| format!("[scan]: {e}"))?;
+        self.agent_proof.validate()?;
+        if self.outgoing.secret_grace_days > 3650 {
+            return Err("[outgoing]: secret-grace-days is 0..=3650".into());
+        }
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());
         }

@@ -256,11 +256,14 @@ pub(super) fn respond(
             .map(|q| q.language.clone())
             .unwrap_or_else(|| lang.clone());
         match mailer.notify(&ctx, &agent_lang, &agents, facts, &warnings, rng) {
-            Ok(Some(mail)) => {
-                said.push(format!("agents notified ({})", mail.rcpts.join(", ")));
-                stage_out(store, tx, after, t, mail, clock)?;
+            Ok(mails) if mails.is_empty() => {}
+            Ok(mails) => {
+                let rcpts: Vec<String> = mails.iter().flat_map(|m| m.rcpts.clone()).collect();
+                said.push(format!("agents notified ({})", rcpts.join(", ")));
+                for mail in mails {
+                    stage_out(store, tx, after, t, mail, clock)?;
+                }
             }
-            Ok(None) => {}
             Err(e) => {
                 tracing::error!(ticket = %t.number, "agent notice: {e}");
                 suppress(

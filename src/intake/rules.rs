@@ -43,6 +43,8 @@ pub struct Understood {
     pub agent: Detected,
     /// What the filters (and scanners) decided.
     pub inspection: Inspection,
+    /// When it was understood (Unix seconds): which retired keys still verify.
+    pub now: i64,
 }
 
 /// Everything decided about one message before anything is written: what `explain` prints.
@@ -124,8 +126,15 @@ impl Rules {
                 .as_ref()
                 .map(|r| format!("not parsed: {r}"))
         };
+        let now = chrono::Utc::now().timestamp();
         let agent = match &self.out {
-            Some(out) => agent::detect(&facts, &out.signer, &self.cfg.agents),
+            Some(out) => agent::detect(
+                &facts,
+                &out.signer,
+                &self.cfg.agents,
+                &self.cfg.agent_proof,
+                now,
+            ),
             None => Detected::None,
         };
         let mut route = route;
@@ -157,6 +166,7 @@ impl Rules {
             quarantine,
             agent,
             inspection,
+            now,
         }
     }
 
@@ -172,6 +182,7 @@ impl Rules {
             quarantine,
             agent,
             inspection,
+            now,
         } = u;
         // A message quarantined before is a duplicate, like any other.
         if quarantine.is_some() {
@@ -245,7 +256,7 @@ impl Rules {
             });
         }
         let own_id = |id: &str| match &self.out {
-            Some(out) if !out.ephemeral => out.own_id(id),
+            Some(out) if !out.ephemeral => out.own_id(id, now),
             _ => OwnId::NotOurs,
         };
         let policy = Policy {

@@ -264,8 +264,8 @@ impl Mailer<'_> {
         })
     }
 
-    /// A notice to the queue's agents; replying to it answers the ticket (the reply address carries
-    /// the ticket's secret, so it goes only to agents).
+    /// The notices to the queue's agents, one each: replying to an agent's notice answers the
+    /// ticket through that agent's own reply address, which works only with that agent's From.
     pub fn notify(
         &self,
         ctx: &Context,
@@ -274,10 +274,10 @@ impl Mailer<'_> {
         facts: &Facts,
         warnings: &[String],
         rng: &mut impl rand::Rng,
-    ) -> Result<Option<OutMail>, String> {
+    ) -> Result<Vec<OutMail>, String> {
         let (cfg, out) = (self.cfg, self.out);
         if agents.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
@@ -290,41 +290,47 @@ impl Mailer<'_> {
             rendered.body.push_str(&format!("\n[postdesk] {w}\n"));
         }
         let number = &ctx.ticket.number;
-        let reply = Address {
-            name: from.name.clone(),
-            email: out.signer.reply_address(&from.email, number, false),
-        };
-        let note = out.signer.reply_address(&from.email, number, true);
-        let o = Outgoing {
-            from,
-            to: agents
-                .iter()
-                .map(|m| Address {
-                    name: m.name.clone(),
-                    email: m.address.clone(),
-                })
-                .collect(),
-            cc: Vec::new(),
-            reply_to: Some(reply),
-            subject: tagged(cfg, rendered.subject.as_deref(), number, &facts.subject),
-            message_id: out.signer.message_id(number, &out.domain, rng),
-            in_reply_to: facts.message_id.clone(),
-            references: facts.message_id.iter().cloned().collect(),
-            date: Utc::now(),
-            auto: Auto::Generated,
-            loop_value: cfg.general.loop_value.clone(),
-            language: Some(lang.to_string()),
-            extra: vec![("X-Postdesk-Note-Address".into(), note)],
-            body: rendered.body,
-            attachments: Vec::new(),
-        };
-        Ok(Some(OutMail {
-            kind: "notification",
-            event: "agent-notify".into(),
-            bytes: compose::build(&o).map_err(|e| e.to_string())?,
-            env_from: None,
-            rcpts: agents.iter().map(|m| m.address.clone()).collect(),
-        }))
+        let subject = tagged(cfg, rendered.subject.as_deref(), number, &facts.subject);
+        let mut mails = Vec::with_capacity(agents.len());
+        for agent in agents {
+            let reply = Address {
+                name: from.name.clone(),
+                email: out
+                    .signer
+                    .agent_reply_address(&from.email, number, &agent.address, false),
+            };
+            let note = out
+                .signer
+                .agent_reply_address(&from.email, number, &agent.address, true);
+            let o = Outgoing {
+                from: from.clone(),
+                to: vec![Address {
+                    name: agent.name.clone(),
+                    email: agent.address.clone(),
+                }],
+                cc: Vec::new(),
+                reply_to: Some(reply),
+                subject: subject.clone(),
+                message_id: out.signer.message_id(number, &out.domain, rng),
+                in_reply_to: facts.message_id.clone(),
+                references: facts.message_id.iter().cloned().collect(),
+                date: Utc::now(),
+                auto: Auto::Generated,
+                loop_value: cfg.general.loop_value.clone(),
+                language: Some(lang.to_string()),
+                extra: vec![("X-Postdesk-Note-Address".into(), note)],
+                body: rendered.body.clone(),
+                attachments: Vec::new(),
+            };
+            mails.push(OutMail {
+                kind: "notification",
+                event: "agent-notify".into(),
+                bytes: compose::build(&o).map_err(|e| e.to_string())?,
+                env_from: None,
+                rcpts: vec![agent.address.clone()],
+            });
+        }
+        Ok(mails)
     }
 
     /// An agent's answer as the customer receives it: from the queue, to the customer and the other

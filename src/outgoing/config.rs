@@ -24,11 +24,19 @@ pub struct Outgoing {
     /// The key that authenticates our Message-IDs and agents' reply addresses; relative to
     /// data-dir. Created (32 random bytes, mode 0600) when missing.
     pub secret_file: PathBuf,
+    /// After `postdesk secret rotate`, addresses and Message-IDs made with the replaced key are
+    /// accepted for this many days.
+    pub secret_grace_days: u32,
     /// A mail that could not be delivered for this long is given up and reported.
     pub max_age_hours: u64,
 }
 
 impl Outgoing {
+    /// `secret-grace-days` in seconds.
+    pub fn grace_seconds(&self) -> i64 {
+        i64::from(self.secret_grace_days) * 86_400
+    }
+
     pub fn transport_config(&self) -> TransportConfig {
         TransportConfig {
             transport: self.transport,
@@ -51,6 +59,7 @@ impl Default for Outgoing {
             sendmail_timeout_seconds: t.sendmail_timeout_seconds,
             domain: String::new(),
             secret_file: PathBuf::from("secret"),
+            secret_grace_days: 30,
             max_age_hours: 120,
         }
     }

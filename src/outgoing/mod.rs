@@ -15,6 +15,7 @@ pub mod config;
 pub mod greeting;
 pub mod msgid;
 pub mod policy;
+pub mod proof;
 pub mod recipients;
 pub mod secret;
 pub mod sender;
@@ -44,11 +45,22 @@ impl Outbound {
     /// Loads the key (creating it when `create`) and compiles the templates.
     pub fn load(cfg: &Config, create: bool) -> Result<Outbound, String> {
         let path = cfg.data_dir().join(&cfg.outgoing.secret_file);
-        let (key, ephemeral) = match secret::load(&path, create) {
+        let (keys, ephemeral) = match secret::load(&path, create) {
             Ok(Some(k)) => (k, false),
-            Ok(None) => (rand::random::<[u8; 32]>().to_vec(), true),
+            Ok(None) => (
+                secret::Keys {
+                    current: rand::random::<[u8; 32]>().to_vec(),
+                    retired: Vec::new(),
+                },
+                true,
+            ),
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
+        // Retired keys end their grace at a fixed time; the signer checks it at each use.
+        let mut signer = Signer::new(&keys.current);
+        for (key, until) in keys.graces(cfg.outgoing.grace_seconds()) {
+            signer = signer.with_retired(key, until);
+        }
         let templates = Templates::load(&cfg.templates_dir()).map_err(|errs| {
             errs.iter()
                 .map(|e| e.to_string())
@@ -65,7 +77,7 @@ impl Outbound {
             }
         }
         Ok(Outbound {
-            signer: Signer::new(&key),
+            signer,
             templates: Arc::new(templates),
             domain,
             domains,
@@ -76,8 +88,8 @@ impl Outbound {
 
 impl Outbound {
     /// Whether a referenced Message-ID is one of ours.
-    pub fn own_id(&self, id: &str) -> crate::decide::OwnId {
-        match self.signer.check_message_id(id, &self.domains) {
+    pub fn own_id(&self, id: &str, now: i64) -> crate::decide::OwnId {
+        match self.signer.check_message_id(id, &self.domains, now) {
             IdVerdict::Ours(n) => crate::decide::OwnId::Ours(n),
             IdVerdict::Forged { .. } => crate::decide::OwnId::Forged,
             IdVerdict::NotOurs => crate::decide::OwnId::NotOurs,

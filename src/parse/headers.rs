@@ -14,6 +14,9 @@ const MAX_HEADER_VALUE_CHARS: usize = 1000;
 
 const MAX_LANGUAGES: usize = 16;
 
+/// Received and Authentication-Results headers kept from the top (the site's own are the first).
+const MAX_TRACE_HEADERS: usize = 50;
+
 /// Headers copied into `Facts::headers`, lowercase.
 const CLASSIFICATION_HEADERS: &[&str] = &[
     "auto-submitted",
@@ -86,6 +89,12 @@ pub(super) fn read_raw(facts: &mut Facts, mail: &[u8], root: &MessagePart<'_>) {
                 if !address.is_empty() && facts.envelope_to.len() < super::MAX_RECIPIENTS {
                     facts.envelope_to.push(address.to_lowercase());
                 }
+            }
+        } else if is("received") || is("authentication-results") {
+            if facts.trace_headers.len() < MAX_TRACE_HEADERS {
+                facts
+                    .trace_headers
+                    .push((name.to_ascii_lowercase(), value()));
             }
         } else if is("return-path") && facts.return_path.is_none() {
             facts.return_path = return_path(&value());

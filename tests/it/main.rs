@@ -6,6 +6,7 @@ mod harness;
 
 mod access;
 mod agent_mail;
+mod agent_proof;
 mod answers;
 mod archive;
 mod config;

@@ -8,9 +8,15 @@
 //!   lowercase base32hex (`0-9a-v`) and `mac = HMAC(key, "msgid\0" + number + "." + random)`.
 //! - Reply address: `<local>+<number>-<mac>@<domain>`, `mac = HMAC(key, "reply\0" + number)`;
 //!   a note address: `<local>+<number>-note-<mac>@<domain>`, `mac = HMAC(key, "note\0" + number)`.
+//!   This is the queue's shared form, in the stored copies all of a queue's agents read.
+//! - An agent's own reply address has the same shape, its MAC bound to the agent too:
+//!   `HMAC(key, "agent-reply\0" + number + "\0" + agent address)` (`agent-note` for a note). It
+//!   is only in the notices sent to that agent, and works only with that agent's From.
 //!
 //! Each MAC is the first 8 bytes of the HMAC, written as 16 lowercase hex digits. The prefixes
-//! (`msgid`, `reply`, `note`) keep one kind of MAC from being replayed as another. Checking is
+//! (`msgid`, `reply`, `note`, `agent-reply`, `agent-note`) keep one kind of MAC from being
+//! replayed as another. Keys a rotation retired still verify (never sign) until their grace
+//! period ends; the caller passes the time. Checking is
 //! case-insensitive on the random part, the MAC and the domain (MTAs and clients may change case)
 //! and compares the MAC in constant time. What comes in is customer data: nothing here panics on
 //! it, and the work is bounded by its length.
@@ -47,6 +53,9 @@ pub struct ReplyTarget {
     pub note: bool,
     /// The address without its `+detail`, lowercased, e.g. `support@company.example`.
     pub base: String,
+    /// The agent an agent's own address is bound to (their configured address); `None` for the
+    /// queue's shared form.
+    pub agent: Option<String>,
 }
 
 /// What [`Signer::parse_reply_address`] concluded.
@@ -65,6 +74,8 @@ pub enum ReplyCheck {
 #[derive(Clone)]
 pub struct Signer {
     key: Vec<u8>,
+    /// Keys a rotation retired, each with the end of its grace period (Unix seconds).
+    retired: Vec<(Vec<u8>, i64)>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -78,7 +89,24 @@ impl Signer {
     pub fn new(secret: &[u8]) -> Signer {
         Signer {
             key: secret.to_vec(),
+            retired: Vec::new(),
         }
+    }
+
+    /// Also accepts what `key` signed, until `until` (Unix seconds).
+    pub fn with_retired(mut self, key: &[u8], until: i64) -> Signer {
+        self.retired.push((key.to_vec(), until));
+        self
+    }
+
+    /// The keys that verify at `now`: the current one first, then retired ones still in grace.
+    fn keys_at(&self, now: i64) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(self.key.as_slice()).chain(
+            self.retired
+                .iter()
+                .filter(move |(_, until)| now < *until)
+                .map(|(k, _)| k.as_slice()),
+        )
     }
 
     /// `<number>.<random>.<mac>@<domain>`, without angle brackets. `number` must be ASCII digits
@@ -88,14 +116,17 @@ impl Signer {
         let random: String = (0..RANDOM_LEN)
             .map(|_| char::from(RANDOM_ALPHABET[rng.random_range(0..RANDOM_ALPHABET.len())]))
             .collect();
-        let mac = self.mac_hex(&[b"msgid\0", number.as_bytes(), b".", random.as_bytes()]);
+        let mac = mac_hex(
+            &self.key,
+            &[b"msgid\0", number.as_bytes(), b".", random.as_bytes()],
+        );
         format!("{number}.{random}.{mac}@{domain}")
     }
 
     /// Whether `id` (with or without angle brackets) is one of our Message-IDs. A valid MAC makes
     /// it ours whatever its domain (the configured domain may have changed since); a wrong MAC is
     /// reported as forged only under one of `domains`, since another site could use our shape.
-    pub fn check_message_id(&self, id: &str, domains: &[String]) -> IdVerdict {
+    pub fn check_message_id(&self, id: &str, domains: &[String], now: i64) -> IdVerdict {
         let id = strip_brackets(id);
         let Some((local, domain)) = id.rsplit_once('@') else {
             return IdVerdict::NotOurs;
@@ -120,6 +151,7 @@ impl Signer {
         if self.verify(
             &[b"msgid\0", number.as_bytes(), b".", random.as_bytes()],
             &tag,
+            now,
         ) {
             IdVerdict::Ours(number.to_string())
         } else if domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
@@ -131,33 +163,43 @@ impl Signer {
         }
     }
 
-    /// The address an agent's mail client replies to: `<local>+<number>-<mac>@<domain>`, or
-    /// `<local>+<number>-note-<mac>@<domain>` for a note. `queue_address` is the queue's address
-    /// (`support@company.example`); a `+detail` it already has is dropped. Queue addresses come
-    /// from validated configuration; one without `@` gets the detail appended to the whole string.
+    /// The queue's shared reply address, as the stored copies carry it:
+    /// `<local>+<number>-<mac>@<domain>`, or `<local>+<number>-note-<mac>@<domain>` for a note.
+    /// `queue_address` is the queue's address (`support@company.example`); a `+detail` it already
+    /// has is dropped. Queue addresses come from validated configuration; one without `@` gets
+    /// the detail appended to the whole string.
     pub fn reply_address(&self, queue_address: &str, number: &str, note: bool) -> String {
-        debug_assert!(is_number(number), "ticket numbers are digits: {number:?}");
-        let queue_address = queue_address.trim();
-        let (local, domain) = match queue_address.rsplit_once('@') {
-            Some((l, d)) => (l, Some(d)),
-            None => (queue_address, None),
-        };
-        let local = local.split('+').next().unwrap_or(local);
-        let (kind, infix): (&[u8], &str) = if note {
-            (b"note\0", "-note-")
+        let kind: &[u8] = if note { b"note\0" } else { b"reply\0" };
+        let mac = mac_hex(&self.key, &[kind, number.as_bytes()]);
+        with_detail(queue_address, number, note, &mac)
+    }
+
+    /// The reply address of one agent (their configured address, lowercased): the same shape as
+    /// the shared one, but accepted only with that agent's From.
+    pub fn agent_reply_address(
+        &self,
+        queue_address: &str,
+        number: &str,
+        agent: &str,
+        note: bool,
+    ) -> String {
+        let kind: &[u8] = if note {
+            b"agent-note\0"
         } else {
-            (b"reply\0", "-")
+            b"agent-reply\0"
         };
-        let mac = self.mac_hex(&[kind, number.as_bytes()]);
-        match domain {
-            Some(d) => format!("{local}+{number}{infix}{mac}@{d}"),
-            None => format!("{local}+{number}{infix}{mac}"),
-        }
+        let mac = mac_hex(
+            &self.key,
+            &[kind, number.as_bytes(), b"\0", agent.as_bytes()],
+        );
+        with_detail(queue_address, number, note, &mac)
     }
 
     /// Checks an address (`a@b`, `<a@b>` or `Name <a@b>`) for a reply `+detail`. The detail is
-    /// taken after the first `+` of the local part; the MAC and `note` are case-insensitive.
-    pub fn parse_reply_address(&self, addr: &str) -> ReplyCheck {
+    /// taken after the first `+` of the local part; the MAC and `note` are case-insensitive. The
+    /// MAC is tried as the shared form, then as the own address of each of `agents` (configured
+    /// addresses, lowercased), under every key that verifies at `now`.
+    pub fn parse_reply_address(&self, addr: &str, agents: &[String], now: i64) -> ReplyCheck {
         let addr = bare_address(addr);
         let Some((local, domain)) = addr.rsplit_once('@') else {
             return ReplyCheck::NotReply;
@@ -179,12 +221,28 @@ impl Signer {
         if base_local.is_empty() || domain.is_empty() {
             return ReplyCheck::NotReply;
         }
-        let kind: &[u8] = if note { b"note\0" } else { b"reply\0" };
-        if self.verify(&[kind, number.as_bytes()], &tag) {
+        let (kind, agent_kind): (&[u8], &[u8]) = if note {
+            (b"note\0", b"agent-note\0")
+        } else {
+            (b"reply\0", b"agent-reply\0")
+        };
+        let bound = if self.verify(&[kind, number.as_bytes()], &tag, now) {
+            Some(None)
+        } else {
+            agents
+                .iter()
+                .find(|a| {
+                    let parts = [agent_kind, number.as_bytes(), b"\0", a.as_bytes()];
+                    self.verify(&parts, &tag, now)
+                })
+                .map(|a| Some(a.clone()))
+        };
+        if let Some(agent) = bound {
             ReplyCheck::Valid(ReplyTarget {
                 number: number.to_string(),
                 note,
                 base: format!("{base_local}@{domain}").to_ascii_lowercase(),
+                agent,
             })
         } else {
             ReplyCheck::Forged {
@@ -193,26 +251,44 @@ impl Signer {
         }
     }
 
-    fn hmac(&self, parts: &[&[u8]]) -> HmacSha256 {
-        // HMAC takes keys of any length; new_from_slice cannot fail for it.
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC accepts any key length");
-        for p in parts {
-            mac.update(p);
-        }
-        mac
+    /// Constant-time comparison of the leftmost bytes of the HMAC with `tag`, under each key
+    /// that verifies at `now`.
+    fn verify(&self, parts: &[&[u8]], tag: &[u8; MAC_HEX / 2], now: i64) -> bool {
+        self.keys_at(now)
+            .any(|key| hmac(key, parts).verify_truncated_left(tag).is_ok())
     }
+}
 
-    fn mac_hex(&self, parts: &[&[u8]]) -> String {
-        let bytes = self.hmac(parts).finalize().into_bytes();
-        bytes[..MAC_HEX / 2]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+fn hmac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+    // HMAC takes keys of any length; new_from_slice cannot fail for it.
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    for p in parts {
+        mac.update(p);
     }
+    mac
+}
 
-    /// Constant-time comparison of the leftmost bytes of the HMAC with `tag`.
-    fn verify(&self, parts: &[&[u8]], tag: &[u8; MAC_HEX / 2]) -> bool {
-        self.hmac(parts).verify_truncated_left(tag).is_ok()
+fn mac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let bytes = hmac(key, parts).finalize().into_bytes();
+    bytes[..MAC_HEX / 2]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `<local>+<number>[-note]-<mac>@<domain>` from a queue address.
+fn with_detail(queue_address: &str, number: &str, note: bool, mac: &str) -> String {
+    debug_assert!(is_number(number), "ticket numbers are digits: {number:?}");
+    let queue_address = queue_address.trim();
+    let (local, domain) = match queue_address.rsplit_once('@') {
+        Some((l, d)) => (l, Some(d)),
+        None => (queue_address, None),
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    let infix = if note { "-note-" } else { "-" };
+    match domain {
+        Some(d) => format!("{local}+{number}{infix}{mac}@{d}"),
+        None => format!("{local}+{number}{infix}{mac}"),
     }
 }
 

@@ -7,6 +7,8 @@ fn signer() -> Signer {
     Signer::new(b"0123456789abcdef0123456789abcdef")
 }
 
+const NOW: i64 = 1_780_000_000;
+
 fn domains() -> Vec<String> {
     vec!["company.example".to_string()]
 }
@@ -52,12 +54,18 @@ fn message_id_round_trip() {
     let s = signer();
     let id = id("2016010110000019");
     let ours = IdVerdict::Ours("2016010110000019".into());
-    assert_eq!(s.check_message_id(&id, &domains()), ours);
-    assert_eq!(s.check_message_id(&format!(" <{id}> "), &domains()), ours);
-    assert_eq!(s.check_message_id(&id.to_uppercase(), &domains()), ours);
+    assert_eq!(s.check_message_id(&id, &domains(), NOW), ours);
+    assert_eq!(
+        s.check_message_id(&format!(" <{id}> "), &domains(), NOW),
+        ours
+    );
+    assert_eq!(
+        s.check_message_id(&id.to_uppercase(), &domains(), NOW),
+        ours
+    );
     // A valid MAC is ours under any domain (the domain is not signed).
     let moved = id.replace("company.example", "old.example");
-    assert_eq!(s.check_message_id(&moved, &[]), ours);
+    assert_eq!(s.check_message_id(&moved, &[], NOW), ours);
 }
 
 #[test]
@@ -69,19 +77,19 @@ fn tampered_message_ids_are_forged_under_our_domains() {
         let bad = tamper(&id, i);
         assert!(
             matches!(
-                s.check_message_id(&bad, &domains()),
+                s.check_message_id(&bad, &domains(), NOW),
                 IdVerdict::Forged { .. }
             ),
             "{bad}"
         );
         assert_eq!(
-            s.check_message_id(&bad, &["other.example".into()]),
+            s.check_message_id(&bad, &["other.example".into()], NOW),
             IdVerdict::NotOurs
         );
     }
     let other = Signer::new(b"another secret");
     assert_eq!(
-        other.check_message_id(&id, &domains()),
+        other.check_message_id(&id, &domains(), NOW),
         IdVerdict::Forged {
             number: "2016010110000019".into()
         }
@@ -104,7 +112,7 @@ fn foreign_message_ids_are_not_ours() {
         "ü.abcdefghijkl.0123456789abcdef@company.example",
     ] {
         assert_eq!(
-            s.check_message_id(id, &domains()),
+            s.check_message_id(id, &domains(), NOW),
             IdVerdict::NotOurs,
             "{id}"
         );
@@ -113,7 +121,10 @@ fn foreign_message_ids_are_not_ours() {
         "{}.abcdefghijkl.0123456789abcdef@company.example",
         "1".repeat(65)
     );
-    assert_eq!(s.check_message_id(&long, &domains()), IdVerdict::NotOurs);
+    assert_eq!(
+        s.check_message_id(&long, &domains(), NOW),
+        IdVerdict::NotOurs
+    );
 }
 
 #[test]
@@ -130,10 +141,14 @@ fn reply_address_round_trip() {
         number: "2016010110000019".into(),
         note: false,
         base: "support@company.example".into(),
+        agent: None,
     });
-    assert_eq!(s.parse_reply_address(&a), want);
-    assert_eq!(s.parse_reply_address(&a.to_uppercase()), want);
-    assert_eq!(s.parse_reply_address(&format!("Support Desk <{a}>")), want);
+    assert_eq!(s.parse_reply_address(&a, &[], NOW), want);
+    assert_eq!(s.parse_reply_address(&a.to_uppercase(), &[], NOW), want);
+    assert_eq!(
+        s.parse_reply_address(&format!("Support Desk <{a}>"), &[], NOW),
+        want
+    );
 
     let n = s.reply_address("Support+old@Company.Example", "42", true);
     assert!(n.starts_with("Support+42-note-"), "{n}");
@@ -141,9 +156,10 @@ fn reply_address_round_trip() {
         number: "42".into(),
         note: true,
         base: "support@company.example".into(),
+        agent: None,
     });
-    assert_eq!(s.parse_reply_address(&n), want);
-    assert_eq!(s.parse_reply_address(&n.to_uppercase()), want);
+    assert_eq!(s.parse_reply_address(&n, &[], NOW), want);
+    assert_eq!(s.parse_reply_address(&n.to_uppercase(), &[], NOW), want);
 }
 
 #[test]
@@ -153,20 +169,26 @@ fn tampered_reply_addresses_are_forged() {
     let n = s.reply_address("support@company.example", "2016010110000019", true);
     let forged = |n: &str| ReplyCheck::Forged { number: n.into() };
     assert_eq!(
-        s.parse_reply_address(&tamper(&a, 10)),
+        s.parse_reply_address(&tamper(&a, 10), &[], NOW),
         forged("2006010110000019")
     );
     assert_eq!(
-        s.parse_reply_address(&tamper(&a, 30)),
+        s.parse_reply_address(&tamper(&a, 30), &[], NOW),
         forged("2016010110000019")
     );
     // A reply MAC does not work as a note MAC, nor the other way round.
     let swapped = a.replace("19-", "19-note-");
-    assert_eq!(s.parse_reply_address(&swapped), forged("2016010110000019"));
-    let swapped = n.replace("-note-", "-");
-    assert_eq!(s.parse_reply_address(&swapped), forged("2016010110000019"));
     assert_eq!(
-        Signer::new(b"other").parse_reply_address(&a),
+        s.parse_reply_address(&swapped, &[], NOW),
+        forged("2016010110000019")
+    );
+    let swapped = n.replace("-note-", "-");
+    assert_eq!(
+        s.parse_reply_address(&swapped, &[], NOW),
+        forged("2016010110000019")
+    );
+    assert_eq!(
+        Signer::new(b"other").parse_reply_address(&a, &[], NOW),
         forged("2016010110000019")
     );
 }
@@ -187,11 +209,112 @@ fn other_addresses_are_not_replies() {
         "support+123-0123456789abcdef0@company.example",
         "Name <support@company.example>",
     ] {
-        assert_eq!(s.parse_reply_address(a), ReplyCheck::NotReply, "{a}");
+        assert_eq!(
+            s.parse_reply_address(a, &[], NOW),
+            ReplyCheck::NotReply,
+            "{a}"
+        );
     }
 }
 
 #[test]
 fn debug_hides_the_key() {
     assert!(!format!("{:?}", signer()).contains("0123"));
+}
+
+#[test]
+fn an_agents_own_address_is_bound_to_the_agent() {
+    let s = signer();
+    let agents = vec![
+        "alice@company.example".to_string(),
+        "bob@company.example".to_string(),
+    ];
+    let a = s.agent_reply_address(
+        "support@company.example",
+        "42",
+        "bob@company.example",
+        false,
+    );
+    assert!(
+        a.starts_with("support+42-") && a.ends_with("@company.example"),
+        "{a}"
+    );
+    assert_ne!(a, s.reply_address("support@company.example", "42", false));
+    let want = |note| {
+        ReplyCheck::Valid(ReplyTarget {
+            number: "42".into(),
+            note,
+            base: "support@company.example".into(),
+            agent: Some("bob@company.example".into()),
+        })
+    };
+    assert_eq!(s.parse_reply_address(&a, &agents, NOW), want(false));
+    let n = s.agent_reply_address("support@company.example", "42", "bob@company.example", true);
+    assert_eq!(s.parse_reply_address(&n, &agents, NOW), want(true));
+    // Without bob among the agents (removed from the configuration) it verifies as nothing.
+    assert_eq!(
+        s.parse_reply_address(&a, &agents[..1], NOW),
+        ReplyCheck::Forged {
+            number: "42".into()
+        }
+    );
+    // An agent's MAC is not the shared one for another ticket, nor a note's.
+    let other = a.replace("+42-", "+43-");
+    assert!(matches!(
+        s.parse_reply_address(&other, &agents, NOW),
+        ReplyCheck::Forged { .. }
+    ));
+    let as_note = a.replace("+42-", "+42-note-");
+    assert!(matches!(
+        s.parse_reply_address(&as_note, &agents, NOW),
+        ReplyCheck::Forged { .. }
+    ));
+}
+
+#[test]
+fn a_retired_key_verifies_until_its_grace_ends_and_signs_nothing() {
+    let old = signer();
+    let addr = old.reply_address("support@company.example", "42", false);
+    let own = old.agent_reply_address(
+        "support@company.example",
+        "42",
+        "alice@company.example",
+        false,
+    );
+    let id = id("42");
+    let agents = vec!["alice@company.example".to_string()];
+    let until = NOW + 30 * 86_400;
+    let new = Signer::new(b"a new key, thirty-two bytes long")
+        .with_retired(b"0123456789abcdef0123456789abcdef", until);
+    for t in [NOW, until - 1] {
+        assert!(matches!(
+            new.parse_reply_address(&addr, &agents, t),
+            ReplyCheck::Valid(_)
+        ));
+        assert!(matches!(
+            new.parse_reply_address(&own, &agents, t),
+            ReplyCheck::Valid(_)
+        ));
+        assert_eq!(
+            new.check_message_id(&id, &domains(), t),
+            IdVerdict::Ours("42".into())
+        );
+    }
+    assert!(matches!(
+        new.parse_reply_address(&addr, &agents, until),
+        ReplyCheck::Forged { .. }
+    ));
+    assert!(matches!(
+        new.parse_reply_address(&own, &agents, until),
+        ReplyCheck::Forged { .. }
+    ));
+    assert!(matches!(
+        new.check_message_id(&id, &domains(), until),
+        IdVerdict::Forged { .. }
+    ));
+    // The new key signs.
+    assert_ne!(
+        new.reply_address("support@company.example", "42", false),
+        addr
+    );
 }
