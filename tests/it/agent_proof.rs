@@ -280,3 +280,77 @@ fn after_a_rotation_old_addresses_work_for_the_grace_period_only() {
         explain(&desk, &agent_mail("", alice, &new_own, &n, "g")).contains("by agent Alice Agent")
     );
 }
+
+#[test]
+fn the_daemon_signs_with_the_new_key_after_a_reload() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        while !f() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let desk = Desk::with(
+        "",
+        "[intake]\nrescan-seconds = 1\n[[source]]\nname = \"inbox\"\nmaildir = \"inbox\"\n",
+    );
+    let md = desk.maildir("inbox");
+    let mut child = desk
+        .cmd()
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let notices = || {
+        files_in(&desk.data.join("outbox/new"))
+            .iter()
+            .map(|f| fs::read_to_string(f).unwrap())
+            .filter(|m| header(m, "X-Postdesk-Note-Address").is_some())
+            .count()
+    };
+    post(
+        &md,
+        "Jane Doe <jane@example.org>",
+        "support@company.example",
+        "Printer",
+        "d1@example.org",
+        "",
+        "It jams.",
+    );
+    wait_for("the first notice", &|| notices() == 1);
+    let n = only_ticket(&desk);
+    let before = notice_address(&desk, "alice@company.example");
+
+    desk.ok(&["secret", "rotate"]);
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::thread::sleep(Duration::from_millis(800));
+    post(
+        &md,
+        "Jane Doe <jane@example.org>",
+        "support@company.example",
+        &format!("Re: [Ticket#{n}] Printer"),
+        "d2@example.org",
+        "",
+        "Still jams.",
+    );
+    wait_for("the second notice", &|| notices() == 2);
+    let after = notice_address(&desk, "alice@company.example");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_ne!(before, after, "the reloaded daemon signs with the new key");
+    // Both work: the new one under the current key, the old one in its grace period.
+    for to in [&before, &after] {
+        let said = explain(&desk, &agent_mail("", "alice@company.example", to, &n, "d"));
+        assert!(said.contains("by agent Alice Agent"), "{said}");
+    }
+}
