@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-lmtpd spamassassin spamd spamc clamav-daemon python3-aiosmtpd openssl ca-certificates
-    systemd binutils dpkg-dev)
+    systemd binutils dpkg-dev postfix)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps.sh: must run as root" >&2
@@ -42,6 +42,8 @@ if [ ! -e "$POLICY" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Postfix unconfigured: the tests run private instances of it and never touch /etc/postfix's.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
 echo "install-test-deps.sh: done"

@@ -40,6 +40,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let mut watcher = watch(&sources, &cfg.data_dir().join("store"), tx.clone())?;
     let mut rules_watcher = watch_rules(&cfg, tx.clone());
     let mut imap = ImapSources::start(&cfg, tx.clone());
+    let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
+        .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -160,6 +162,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     rules_watcher = watch_rules(&new, tx.clone());
                     imap.stop();
                     imap = ImapSources::start(&new, tx.clone());
+                    reload_lmtp(&mut lmtp, &new, &waker);
                     if !explicit_sources {
                         sources = source::configured(&new);
                         watcher = watch(&sources, &new.data_dir().join("store"), tx.clone())?;
@@ -178,6 +181,9 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     drop(watcher);
     drop(rules_watcher);
     imap.stop();
+    if let Some(l) = lmtp {
+        l.stop();
+    }
     outbox.stop();
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
@@ -304,6 +310,23 @@ impl OutboxThread {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+/// The LMTP listener after a reload: the same one told the new configuration, or (its `[lmtp]`
+/// table changed) a new one. One that cannot listen is logged; mail waits in the MTA's queue.
+fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &Arc<Waker>) {
+    if let Some(l) = lmtp {
+        if l.reconfigure(new) {
+            return;
+        }
+    }
+    if let Some(old) = lmtp.take() {
+        old.stop();
+    }
+    match crate::lmtp::Listener::start(new, Some(waker.clone())) {
+        Ok(l) => *lmtp = l,
+        Err(e) => tracing::error!("{e}; LMTP is off until the next reload"),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod filter;
 pub mod imap;
 pub mod index;
 pub mod intake;
+pub mod lmtp;
 pub mod logging;
 pub mod maillog;
 pub mod number;

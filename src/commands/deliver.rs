@@ -15,7 +15,7 @@ use std::io::{IsTerminal, Read};
 
 use crate::cli::{DeliverArgs, Failure, EX_DATAERR, EX_TEMPFAIL};
 use crate::commands::Context;
-use crate::intake::{Engine, Message, Outcome};
+use crate::intake::{Engine, Message, TEMPORARY};
 
 pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -47,23 +47,11 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
     };
     let outcome = engine.process(std::slice::from_ref(&msg))?;
     engine.flush()?;
-    match outcome.first() {
-        Some(Outcome::Created { ticket, .. }) => println!("stored: new ticket {ticket}"),
-        Some(Outcome::FollowUp { ticket, .. }) => println!("stored: follow-up to ticket {ticket}"),
-        Some(Outcome::Duplicate { .. }) => println!("stored: duplicate of a message already filed"),
-        Some(Outcome::Quarantined { reason }) => println!("stored in quarantine: {reason}"),
-        Some(Outcome::Answered { ticket, note, .. }) => println!(
-            "stored: {} to ticket {ticket}",
-            if *note { "note" } else { "answer" }
-        ),
-        None => {}
+    if let Some(o) = outcome.first() {
+        println!("{}", o.summary());
     }
     Ok(0)
 }
-
-/// The text an MTA receives for any failure; it goes back to the sender in delay notices.
-pub const TEMPORARY: &str =
-    "temporary failure, the message stays with the mail system and is retried (details in the system log)";
 
 /// Turns any failure of `deliver` into a temporary one, logging its detail where only the
 /// machine's admins read it.

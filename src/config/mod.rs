@@ -12,7 +12,7 @@ use crate::number::{Generator, Scheme};
 
 mod sections;
 use crate::outgoing::config::{Autoresponse, Outgoing, QueueSwitches, Switches};
-pub use sections::{Dovecot, Filters};
+pub use sections::{Dovecot, Filters, Lmtp, LmtpListen};
 
 /// Where the configuration is looked for when `--config` is not given.
 pub const SEARCH_PATH: &[&str] = &["/etc/postdesk/postdesk.toml", "./postdesk.toml"];
@@ -63,6 +63,8 @@ pub struct Config {
     pub scan: crate::scan::ScanConfig,
     #[serde(default)]
     pub dovecot: Dovecot,
+    #[serde(default)]
+    pub lmtp: Lmtp,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -389,6 +391,7 @@ impl Config {
         if self.outgoing.secret_grace_days > 3650 {
             return Err("[outgoing]: secret-grace-days is 0..=3650".into());
         }
+        self.lmtp.validate().map_err(|e| format!("[lmtp]: {e}"))?;
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());
         }

@@ -83,6 +83,28 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// What became of the message, in one line for whoever handed it in (an MTA's pipe or
+    /// LMTP client).
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Created { ticket, .. } => format!("stored: new ticket {ticket}"),
+            Outcome::FollowUp { ticket, .. } => format!("stored: follow-up to ticket {ticket}"),
+            Outcome::Duplicate { .. } => "stored: duplicate of a message already filed".into(),
+            Outcome::Quarantined { reason } => format!("stored in quarantine: {reason}"),
+            Outcome::Answered { ticket, note, .. } => format!(
+                "stored: {} to ticket {ticket}",
+                if *note { "note" } else { "answer" }
+            ),
+        }
+    }
+}
+
+/// What an MTA is told of any failure to take a message (it goes back to the sender in delay
+/// notices, so it names nothing of this machine); the detail goes to the system log.
+pub const TEMPORARY: &str =
+    "temporary failure, the message stays with the mail system and is retried (details in the system log)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
     #[error(transparent)]
@@ -143,7 +165,8 @@ impl Engine {
     /// Opens store and index under `data_dir`, then finishes whatever a crash interrupted.
     pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
         std::fs::create_dir_all(data_dir).map_err(crate::access::at(data_dir))?;
-        crate::access::share_store(cfg).map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
+        crate::access::share_store(cfg)
+            .map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
         let durable = cfg.general.durable;
         let store = Arc::new(Store::open(
             data_dir,

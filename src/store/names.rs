@@ -4,11 +4,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// One counter for the whole process: two engines in one process (the daemon's and its LMTP
+/// listener's) write into the same tree, so their names must differ too.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
 #[derive(Debug)]
 pub struct UniqueNames {
     host: String,
     pid: u32,
-    seq: AtomicU64,
 }
 
 impl Default for UniqueNames {
@@ -16,7 +19,6 @@ impl Default for UniqueNames {
         UniqueNames {
             host: hostname(),
             pid: std::process::id(),
-            seq: AtomicU64::new(0),
         }
     }
 }
@@ -27,7 +29,7 @@ impl UniqueNames {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         format!(
             "{}.M{}P{}Q{}.{},S={size}",
             now.as_secs(),
@@ -62,7 +64,7 @@ pub fn order_key(name: &str) -> (u64, u64, u64, &str) {
 }
 
 /// The host name with `/`, `:` and `,` escaped as the Maildir convention asks.
-fn hostname() -> String {
+pub fn hostname() -> String {
     let raw =
         std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
     let h: String = raw

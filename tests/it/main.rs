@@ -21,6 +21,7 @@ mod fixtures;
 mod imap;
 mod index_loss;
 mod limits;
+mod lmtp;
 mod logs;
 mod matching;
 mod mutations;
