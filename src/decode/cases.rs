@@ -46,7 +46,7 @@ fn cases() {
         .filter(|p| p.extension().is_some_and(|e| e == "test"))
         .collect();
     files.sort();
-    for class in ["split-", "rfc2231-", "8bit-", "address-"] {
+    for class in ["split-", "rfc2231-", "8bit-", "address-", "jis-"] {
         let n = files
             .iter()
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(class))

@@ -9,8 +9,12 @@
 //! writes its headers in the charset it writes its body in); what chardetng guesses from the
 //! header block; windows-1252 as the last resort. The guess costs a pass over the header block,
 //! so it is made once per message and only when such a header exists.
+//!
+//! ISO-2022-JP is 7-bit: a header written in it raw (no encoded words, as some Japanese mailers
+//! do) is valid ASCII with escape sequences. Text that switches to JIS X 0208 (`ESC $ B` or
+//! `ESC $ @`) and reads as ISO-2022-JP without errors is read so.
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, ISO_2022_JP, UTF_8, WINDOWS_1252};
 use mail_parser::decoders::charsets::map::charset_decoder;
 
 /// `bytes` read in the charset `label` (an RFC 2231 language suffix `*lang` is ignored);
@@ -47,6 +51,9 @@ impl<'a> Fallback<'a> {
 
     /// `bytes` as text: UTF-8 when they are, else in the message's fallback charset.
     pub fn text(&mut self, bytes: &[u8]) -> String {
+        if let Some(text) = iso_2022_jp(bytes) {
+            return text;
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => text.to_string(),
             Err(_) if mostly_utf8(bytes) => String::from_utf8_lossy(bytes).into_owned(),
@@ -87,6 +94,21 @@ impl<'a> Fallback<'a> {
     }
 }
 
+/// Whether undeclared text switches to JIS X 0208 as ISO-2022-JP does (`ESC $ B`, `ESC $ @`).
+pub fn looks_iso_2022_jp(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| w == b"\x1b$B" || w == b"\x1b$@")
+}
+
+/// `bytes` read as ISO-2022-JP when they look like it and decode without errors.
+fn iso_2022_jp(bytes: &[u8]) -> Option<String> {
+    if !looks_iso_2022_jp(bytes) {
+        return None;
+    }
+    ISO_2022_JP
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|text| text.into_owned())
+}
+
 /// UTF-8 with a few broken sequences (a name cut in the middle of a character): legacy 8-bit
 /// text seldom forms valid multi-byte UTF-8 sequences, so four good ones per bad one say UTF-8.
 fn mostly_utf8(bytes: &[u8]) -> bool {
@@ -122,6 +144,17 @@ mod tests {
     fn a_declared_charset_comes_before_the_detector() {
         let mut fallback = Fallback::new(b"", || vec!["koi8-r".into()]);
         assert_eq!(fallback.text(b"\xf0\xd2\xc9"), "При");
+    }
+
+    #[test]
+    fn raw_iso_2022_jp_is_read_as_such() {
+        let mut fallback = Fallback::new(b"", Vec::new);
+        // 日本語 between ESC $ B and ESC ( B.
+        assert_eq!(fallback.text(b"a \x1b$BF|K\\8l\x1b(B b"), "a 日本語 b");
+        // An escape that is not ISO-2022-JP's stays as it was.
+        assert_eq!(fallback.text(b"a \x1b[1m b"), "a \x1b[1m b");
+        // Broken ISO-2022-JP (an odd byte in two-byte mode) is not read as it.
+        assert!(!fallback.text(b"\x1b$BF\x1b(B").contains('日'));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Header text as a reader sees it: RFC 2047 words joined across a split character, RFC 2231
-//! parameter pieces joined before their charset applies, and undeclared 8-bit bytes read in the
-//! charset that fits the message (see `charset`). `parse` decodes every subject, display name and
+//! parameter pieces joined before their charset applies, undeclared 8-bit bytes read in the
+//! charset that fits the message, and raw ISO-2022-JP (see `charset`). `parse` decodes every subject, display name and
 //! attachment name through here, so the index, `ticket`, `explain` and the templates all show
 //! the same text; the stored bytes are never changed.
 
@@ -28,7 +28,10 @@ impl<'a> HeaderText<'a> {
     /// An address header rewritten for a parser that reads RFC 6532 UTF-8 and single encoded
     /// words, or `None` when it needs no rewriting (plain UTF-8 with at most one encoded word).
     pub fn address(&mut self, raw: &[u8]) -> Option<Vec<u8>> {
-        if std::str::from_utf8(raw).is_ok() && !words::has_several(raw) {
+        if std::str::from_utf8(raw).is_ok()
+            && !words::has_several(raw)
+            && !charset::looks_iso_2022_jp(raw)
+        {
             return None;
         }
         Some(words::merge(raw, &mut self.fallback))
