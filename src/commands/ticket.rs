@@ -62,8 +62,10 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     ArticleView {
+                        seq: a.seq,
                         message_id: a.message_id,
                         from: a.from,
+                        author_header: a.author_header,
                         to: a.to,
                         cc: a.cc,
                         subject: a.subject,
@@ -223,8 +225,12 @@ struct TicketView {
 
 #[derive(Serialize)]
 struct ArticleView {
+    /// The article's place in the ticket, assigned when it was filed.
+    seq: u64,
     message_id: Option<String>,
     from: String,
+    /// Which header `from` came from (From, Reply-To, Sender, Return-Path).
+    author_header: Option<String>,
     to: String,
     cc: String,
     subject: String,
@@ -265,16 +271,16 @@ fn print_ticket(v: &TicketView) {
             .unwrap_or_default()
     );
     println!();
-    for (i, a) in v.articles.iter().enumerate() {
+    for a in &v.articles {
         println!(
             "#{} {} {} [{}] {}",
-            i + 1,
-            a.received,
-            a.direction,
-            a.classification,
-            a.event
+            a.seq, a.received, a.direction, a.classification, a.event
         );
-        println!("   From: {}", a.from);
+        match a.author_header.as_deref() {
+            None => println!("   From: (no address)"),
+            Some("From") => println!("   From: {}", a.from),
+            Some(h) => println!("   From: {}  (no address in From; taken from {h})", a.from),
+        }
         println!("   Subject: {}", a.subject);
         for att in &a.attachments {
             // Escaped as `explain` does: a file name's control and bidi characters never

@@ -16,6 +16,7 @@ mod write;
 
 pub use find::Query;
 pub use outbox::{AnswerParties, Attribute, Queued, ThreadHead};
+pub use read::article_order;
 pub use rows::{Article, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};
 

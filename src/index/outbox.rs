@@ -69,7 +69,7 @@ fn thread_head(c: &Connection, number: &str) -> Result<Option<ThreadHead>> {
     Ok(c.prepare_cached(
         "SELECT message_id, reply_addr, subject, from_addr FROM articles
              WHERE ticket = ?1 AND direction = 'in' AND classification = 'normal'
-             ORDER BY received DESC, id DESC LIMIT 1",
+             ORDER BY seq DESC, received DESC, id DESC LIMIT 1",
     )?
     .query_row([number], |r| {
         Ok(ThreadHead {
@@ -97,13 +97,13 @@ fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
         .prepare_cached(
             "SELECT from_addr, reply_addr FROM articles
              WHERE ticket = ?1 AND direction = 'in' AND stranger = 0
-             ORDER BY event = 'created' DESC, received, id LIMIT 1",
+             ORDER BY event = 'created' DESC, seq, received, id LIMIT 1",
         )?
         .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let mut st = c.prepare_cached(
         "SELECT to_addrs, cc_addrs FROM articles
-         WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer' ORDER BY received, id",
+         WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer' ORDER BY seq, received, id",
     )?;
     let mut accepted = Vec::new();
     for row in st.query_map([number], |r| {

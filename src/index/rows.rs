@@ -52,11 +52,17 @@ pub struct Ticket {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Article {
     pub ticket: String,
+    /// Its place among the ticket's articles: assigned at commit (one more than the ticket's
+    /// last), written into its trace block, so `reindex` reproduces it from the tree.
+    pub seq: u64,
     /// Maildir base name of the article's file.
     pub file: String,
     pub message_id: Option<String>,
     pub digest: String,
     pub from: String,
+    /// The header `from` was taken from: `From`, `Reply-To`, `Sender` or `Return-Path`; `None`
+    /// when the message names no address at all.
+    pub author_header: Option<String>,
     pub to: String,
     pub cc: String,
     pub subject: String,

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     owner    TEXT,
     priority TEXT NOT NULL DEFAULT 'normal',
     pending  TEXT,
-    customer_id TEXT
+    customer_id TEXT,
+    customer_address TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
 CREATE TABLE IF NOT EXISTS articles (
@@ -40,14 +41,23 @@ CREATE TABLE IF NOT EXISTS articles (
     size           INTEGER NOT NULL,
     attachments    TEXT NOT NULL,
     staged         TEXT,
-    reply_addr     TEXT
+    reply_addr     TEXT,
+    seq            INTEGER NOT NULL DEFAULT 0,
+    author_header  TEXT
 );
-CREATE INDEX IF NOT EXISTS articles_ticket ON articles(ticket);
+CREATE INDEX IF NOT EXISTS articles_ticket ON articles(ticket, seq);
 CREATE INDEX IF NOT EXISTS articles_message_id ON articles(message_id);
 CREATE INDEX IF NOT EXISTS articles_staged ON articles(staged) WHERE staged IS NOT NULL;
 CREATE TABLE IF NOT EXISTS participants (
     ticket  TEXT NOT NULL,
     address TEXT NOT NULL,
+    PRIMARY KEY (ticket, address)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accepted (
+    ticket  TEXT NOT NULL,
+    address TEXT NOT NULL,
+    added   INTEGER NOT NULL,
+    at      TEXT NOT NULL,
     PRIMARY KEY (ticket, address)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
@@ -132,6 +142,19 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              INSERT OR REPLACE INTO counters(key, value) VALUES ('reindex-needed', 1);",
         )?;
     }
+    if (1..3).contains(&v) {
+        // Version 3: each article's place in its ticket (assigned at commit, kept in its trace
+        // block), the header its author came from, the customer address an agent set with
+        // `#customer`, and the participants agents accepted with `#cc` (the `accepted` table,
+        // created below). A rebuild from the tree fills them in for the articles already there.
+        conn.execute_batch(
+            "ALTER TABLE articles ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE articles ADD COLUMN author_header TEXT;
+             ALTER TABLE tickets ADD COLUMN customer_address TEXT;
+             DROP INDEX IF EXISTS articles_ticket;
+             INSERT OR REPLACE INTO counters(key, value) VALUES ('reindex-needed', 1);",
+        )?;
+    }
     conn.execute_batch(SCHEMA)?;
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(())
@@ -139,8 +162,60 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 
 pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
-        "DELETE FROM articles; DELETE FROM participants; DELETE FROM history; DELETE FROM counters;
+        "DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
          DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox;
          DELETE FROM autoreplies; DELETE FROM pending_lines;",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index of version 2 gains the sequence, author header, customer address and accepted
+    /// participants, and asks for the rebuild that fills them in.
+    #[test]
+    fn version_2_is_upgraded_and_asks_for_a_rebuild() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE tickets (number TEXT PRIMARY KEY, queue TEXT NOT NULL,
+                state TEXT NOT NULL, subject TEXT NOT NULL, customer TEXT NOT NULL,
+                created TEXT NOT NULL, updated TEXT NOT NULL, refers TEXT, owner TEXT,
+                priority TEXT NOT NULL DEFAULT 'normal', pending TEXT, customer_id TEXT)
+                WITHOUT ROWID;
+             CREATE TABLE articles (id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, file TEXT NOT NULL
+                UNIQUE, message_id TEXT, received TEXT NOT NULL, staged TEXT, reply_addr TEXT);
+             CREATE INDEX articles_ticket ON articles(ticket);
+             CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO articles(ticket, file, received) VALUES ('1', 'a', 'x');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+        let (seq, header): (i64, Option<String>) = conn
+            .query_row("SELECT seq, author_header FROM articles", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((seq, header), (0, None));
+        conn.execute_batch(
+            "SELECT customer_address FROM tickets; SELECT added, at FROM accepted;
+             SELECT 1 FROM counters WHERE key = 'reindex-needed';",
+        )
+        .unwrap();
+        let flagged: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM counters WHERE key = 'reindex-needed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(flagged, 1);
+        // Opening it again changes nothing.
+        migrate(&conn).unwrap();
+    }
 }

@@ -87,8 +87,9 @@ impl<'a> Tx<'a> {
             .prepare_cached(
                 "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
                     subject, date, received, direction, classification, event, bounce_of, stranger,
-                    size, attachments, staged, reply_addr)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                    size, attachments, staged, reply_addr, seq, author_header)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                    ?18, ?19, ?20, ?21)",
             )?
             .execute(params![
                 a.ticket,
@@ -110,11 +111,22 @@ impl<'a> Tx<'a> {
                 attachments,
                 new.staged,
                 a.reply_addr,
+                a.seq as i64,
+                a.author_header,
             ])?;
         self.tx
             .prepare_cached("UPDATE tickets SET updated = max(updated, ?2) WHERE number = ?1")?
             .execute(params![a.ticket, a.received])?;
         Ok(self.tx.last_insert_rowid())
+    }
+
+    /// The sequence the ticket's next article gets: one more than its last.
+    pub fn next_seq(&self, number: &str) -> Result<u64> {
+        let v: i64 = self
+            .tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM articles WHERE ticket = ?1")?
+            .query_row([number], |r| r.get(0))?;
+        Ok(v as u64)
     }
 
     pub fn add_participant(&self, number: &str, address: &str) -> Result<()> {

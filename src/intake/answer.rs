@@ -331,6 +331,8 @@ fn file_agent_mail<'a>(
         .add(trace::EVENT, event)
         .add(trace::AGENT, agent);
     tr.fields.extend(base.fields);
+    let seq = tx.next_seq(&t.number)?;
+    tr.add(trace::SEQUENCE, seq.to_string());
     let head = tr.render(&msg.raw);
     let staged = store.reserve((head.len() + msg.raw.len()) as u64);
     let mut article = super::build_article(
@@ -344,6 +346,7 @@ fn file_agent_mail<'a>(
     );
     article.direction = "agent".into();
     article.reply_addr = None;
+    article.seq = seq;
     let staged_path = staged.path.to_string_lossy().into_owned();
     tx.insert_article(&NewArticle {
         article: &article,

@@ -41,6 +41,8 @@ pub(super) fn file_article<'a>(
     rules: &Rules,
 ) -> Result<(), IntakeError> {
     tr.fields.extend(base.fields);
+    let seq = tx.next_seq(&t.number)?;
+    tr.add(trace::SEQUENCE, seq.to_string());
     // The copy agents read answers through postdesk: its Reply-To is the ticket's reply address.
     let mut body = Cow::Borrowed(&msg.raw[..]);
     let mut added: Vec<Vec<u8>> = Vec::new();
@@ -90,6 +92,7 @@ pub(super) fn file_article<'a>(
     );
     // The size of the message as stored (its Reply-To renamed), as reindex reads it.
     article.size = body.len() as u64;
+    article.seq = seq;
     let staged_path = staged.path.to_string_lossy().into_owned();
     tx.insert_article(&NewArticle {
         article: &article,
@@ -142,10 +145,12 @@ pub fn build_article(
     };
     Article {
         ticket: t.number.clone(),
+        seq: 0,
         file: file.to_string(),
         message_id: facts.message_id.clone(),
         digest: facts.digest.clone(),
         from: facts.author().map(Mailbox::display).unwrap_or_default(),
+        author_header: facts.author_header().map(str::to_string),
         to: join(&facts.to),
         cc: join(&facts.cc),
         subject: facts.subject.clone(),

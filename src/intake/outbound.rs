@@ -35,7 +35,8 @@ pub(super) fn stage_out(
     mail: OutMail,
     clock: &Clock,
 ) -> Result<(), IntakeError> {
-    let (head, facts) = out_head(&mail, t, &clock.at);
+    let seq = tx.next_seq(&t.number)?;
+    let (head, facts) = out_head(&mail, t, &clock.at, seq);
     let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
     let staged_path = staged.path.to_string_lossy().into_owned();
     record_out(
@@ -43,7 +44,7 @@ pub(super) fn stage_out(
         &mail,
         &facts,
         t,
-        &staged.file,
+        (&staged.file, seq),
         &staged_path,
         &clock.at,
         clock.now,
@@ -53,9 +54,10 @@ pub(super) fn stage_out(
     Ok(())
 }
 
-/// The trace block an outgoing article is stored with (ticket, direction, envelope, digest), and
-/// the mail's facts, which its index row is built from as reindex would.
-pub fn out_head(mail: &OutMail, t: &TicketRef, at: &str) -> (Vec<u8>, Facts) {
+/// The trace block an outgoing article is stored with (ticket, direction, envelope, digest, its
+/// sequence in the ticket), and the mail's facts, which its index row is built from as reindex
+/// would.
+pub fn out_head(mail: &OutMail, t: &TicketRef, at: &str, seq: u64) -> (Vec<u8>, Facts) {
     let facts = crate::parse::parse(&mail.bytes);
     let mut tr = trace::Trace::default();
     tr.add(trace::TICKET, &t.number)
@@ -69,19 +71,21 @@ pub fn out_head(mail: &OutMail, t: &TicketRef, at: &str) -> (Vec<u8>, Facts) {
         )
         .add(trace::ENVELOPE_TO, mail.rcpts.join(", "))
         .add(trace::RECEIVED, at)
-        .add(trace::DIGEST, &facts.digest);
+        .add(trace::DIGEST, &facts.digest)
+        .add(trace::SEQUENCE, seq.to_string());
     (tr.render(&mail.bytes), facts)
 }
 
-/// The rows of an outgoing article staged as `staged_path`: the article, its history event,
-/// the rate-limit entries of an autoresponse, and its place in the outbox.
+/// The rows of an outgoing article (its file name and sequence) staged as `staged_path`: the
+/// article, its history event, the rate-limit entries of an autoresponse, and its place in the
+/// outbox.
 #[allow(clippy::too_many_arguments)]
 pub fn record_out(
     tx: &Tx,
     mail: &OutMail,
     facts: &Facts,
     t: &TicketRef,
-    file: &str,
+    (file, seq): (&str, u64),
     staged_path: &str,
     at: &str,
     now: i64,
@@ -98,6 +102,7 @@ pub fn record_out(
     article.direction = "out".into();
     article.classification = mail.kind.into();
     article.reply_addr = None;
+    article.seq = seq;
     tx.insert_article(&crate::index::NewArticle {
         article: &article,
         staged: Some(staged_path),

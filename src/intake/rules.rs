@@ -18,6 +18,10 @@ use super::inspect::{self, Effect, Inspection, Scanned};
 use crate::parse;
 use crate::route::{self, Route};
 
+/// Why a mail that would open a ticket but names no address is quarantined.
+pub const NO_ADDRESS: &str = "no sender address: neither From, Reply-To, Sender nor the \
+     envelope sender (Return-Path) names one, so a ticket would have no customer to answer";
+
 pub struct Rules {
     pub cfg: Config,
     pub scheme: Scheme,
@@ -269,6 +273,20 @@ impl Rules {
         let mut plan = decide::decide(&facts, &class, &route, &policy, lookup)?;
         if let Some(step) = agent.step() {
             plan.steps.insert(0, step);
+        }
+        // A ticket is a conversation with a customer: a mail that names no address anywhere
+        // cannot be answered, acknowledged or told apart from a stranger's. It is held for an
+        // admin, as mail without a usable sender is, rather than opening a ticket whose customer
+        // is a name alone or nothing.
+        if matches!(plan.decision, Decision::New { .. }) && facts.author().is_none() {
+            return Ok(Analysis {
+                facts,
+                class,
+                route,
+                plan: None,
+                quarantine: Some(NO_ADDRESS.into()),
+                inspection,
+            });
         }
         Ok(Analysis {
             facts,

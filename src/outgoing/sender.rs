@@ -389,18 +389,21 @@ impl Sender {
         );
         let at = stamp();
         let now = chrono::Utc::now().timestamp();
-        let (head, facts) = crate::intake::out_head(&mail, &tref, &at);
+        // The sequence is drawn inside the transaction that records the article, so no other
+        // writer gives the ticket's next article the same one.
+        let tx = self.index.begin()?;
+        let seq = tx.next_seq(&tref.number)?;
+        let (head, facts) = crate::intake::out_head(&mail, &tref, &at, seq);
         let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
         self.store.write_staged(&staged, &head, &mail.bytes)?;
         self.store.sync()?;
         let staged_path = staged.path.to_string_lossy().into_owned();
-        let tx = self.index.begin()?;
         crate::intake::record_out(
             &tx,
             &mail,
             &facts,
             &tref,
-            &staged.file,
+            (&staged.file, seq),
             &staged_path,
             &at,
             now,

@@ -8,7 +8,9 @@ pub use diff::{compare, Difference};
 use std::io::Read;
 
 use crate::classify::{Classification, Kind};
-use crate::index::{Attribute, Index, IndexError, Quarantined, Queued, State, TicketRef};
+use crate::index::{
+    article_order, Attribute, Index, IndexError, Quarantined, Queued, State, TicketRef,
+};
 use crate::intake::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
@@ -80,14 +82,7 @@ pub fn rebuild(
                 }
             };
             let tr = trace::parse(&bytes);
-            let mut facts = crate::parse::parse_within(
-                &bytes[tr.body_offset..],
-                &rules.cfg.intake.mime_limits(),
-            );
-            // The stored copy's own Reply-To was renamed; the block says where answers go.
-            if let Some(v) = tr.get(trace::ANSWER_TO) {
-                facts.reply_to = (!v.is_empty()).then(|| crate::facts::Mailbox::new(v));
-            }
+            let facts = stored_facts(&bytes[tr.body_offset..], &tr, rules);
             let kind = tr
                 .get(trace::CLASSIFICATION)
                 .and_then(Kind::from_str)
@@ -135,18 +130,19 @@ pub fn rebuild(
                 _ => Side::In,
             };
             a.direction = direction;
-            rows.push((a, refers, parts, side));
+            a.seq = tr
+                .get(trace::SEQUENCE)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            rows.push((a, (refers, parts, side)));
         }
-        // The order `ticket show` uses: receipt time, then the name's time and counter as numbers.
-        rows.sort_by(|x, y| {
-            (&x.0.received, order_key(&x.0.file)).cmp(&(&y.0.received, order_key(&y.0.file)))
-        });
+        number_unsequenced(&mut rows);
         let first = rows
             .iter()
             .find(|r| r.0.event == "created")
             .or(rows.first());
         let (subject, customer, created, refers) = match first {
-            Some((a, refers, _, _)) => (
+            Some((a, (refers, _, _))) => (
                 a.subject.clone(),
                 a.from.clone(),
                 a.received.clone(),
@@ -167,7 +163,7 @@ pub fn rebuild(
             Some(h) => history::read(h)?,
             None => Vec::new(),
         };
-        for (a, refers, parts, side) in &rows {
+        for (a, (refers, parts, side)) in &rows {
             tx.insert_article(&crate::index::NewArticle {
                 article: a,
                 staged: None,
@@ -290,6 +286,47 @@ pub fn rebuild(
     progress(total, total);
     tx.commit()?;
     Ok(counts)
+}
+
+/// Articles stored before sequences existed (no `X-Postdesk-Sequence`) are numbered 1, 2, ...
+/// by receipt time, then their file name's time and counter read as numbers, as the index
+/// numbered them when it was upgraded; articles written since keep the sequence their block
+/// carries. `rows` ends in the order `ticket show` lists them.
+fn number_unsequenced<T>(rows: &mut [(crate::index::Article, T)]) {
+    rows.sort_by(|x, y| {
+        (&x.0.received, order_key(&x.0.file)).cmp(&(&y.0.received, order_key(&y.0.file)))
+    });
+    let mut next = 0;
+    for r in rows.iter_mut().filter(|r| r.0.seq == 0) {
+        next += 1;
+        r.0.seq = next;
+    }
+    rows.sort_by(|x, y| article_order(&x.0).cmp(&article_order(&y.0)));
+}
+
+/// A stored article's facts as intake read them. The copy's own Reply-To was renamed
+/// `X-Original-Reply-To` when the block says where answers go (`X-Postdesk-Answer-To`): the
+/// message is read with it restored, so its author (a From without an address falls back to
+/// Reply-To) and names read as they did on arrival; should that not give the recorded answer
+/// address, the block's value stands. The size is the stored copy's, as intake records it.
+fn stored_facts(stored: &[u8], tr: &trace::Parsed, rules: &Rules) -> crate::facts::Facts {
+    let limits = rules.cfg.intake.mime_limits();
+    let Some(answer_to) = tr.get(trace::ANSWER_TO) else {
+        return crate::parse::parse_within(stored, &limits);
+    };
+    let wanted = (!answer_to.is_empty()).then(|| answer_to.to_string());
+    if let Some(original) = trace::restore_reply_to(stored) {
+        let mut facts = crate::parse::parse_within(&original, &limits);
+        if crate::outgoing::policy::answer_address(&facts) == wanted {
+            facts.size = stored.len() as u64;
+            return facts;
+        }
+    }
+    let mut facts = crate::parse::parse_within(stored, &limits);
+    if crate::outgoing::policy::answer_address(&facts) != wanted {
+        facts.reply_to = wanted.as_deref().map(crate::facts::Mailbox::new);
+    }
+    facts
 }
 
 /// The first ticket number held by more than one folder, with the folders' names.

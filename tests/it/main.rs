@@ -9,6 +9,7 @@ mod agent_mail;
 mod agent_proof;
 mod answers;
 mod archive;
+mod authors;
 mod config;
 mod corpus;
 mod crash;

@@ -302,9 +302,9 @@ fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-#[test]
-fn articles_keep_their_order_across_the_unpadded_microsecond_boundary() {
-    let desk = Desk::new();
+/// A ticket with a mail and what postdesk sent for it, and the paths of its article files in
+/// the order `ticket show` lists them.
+fn ticket_with_articles(desk: &Desk) -> (String, Vec<std::path::PathBuf>) {
     let md = desk.maildir("in");
     post(
         &md,
@@ -319,7 +319,7 @@ fn articles_keep_their_order_across_the_unpadded_microsecond_boundary() {
     let number = desk.tickets()[0]["number"].as_str().unwrap().to_string();
     let mut files = Vec::new();
     walk(desk.path(), &mut files);
-    let mut articles: Vec<_> = files
+    let articles: Vec<_> = files
         .into_iter()
         .filter(|p| p.to_string_lossy().contains(&number))
         .filter(|p| {
@@ -331,42 +331,113 @@ fn articles_keep_their_order_across_the_unpadded_microsecond_boundary() {
         articles.len() >= 2,
         "the mail and what postdesk sent: {articles:?}"
     );
-    // In filing order, the mail first, then what answers it; renamed to …M99990…, …M100010…,
-    // …M100020…: as strings the answers would come first.
-    let before = desk.show(&number);
-    let order: Vec<String> = before["articles"]
+    let show = desk.show(&number);
+    assert_eq!(show["articles"][0]["direction"], "in");
+    let base = |p: &std::path::Path| {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        name.split(':').next().unwrap().to_string()
+    };
+    let listed: Vec<_> = show["articles"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| {
-            let path = a["path"].as_str().unwrap();
-            path.rsplit('/').next().unwrap().to_string()
+            let p = std::path::Path::new(a["path"].as_str().unwrap());
+            articles
+                .iter()
+                .find(|f| base(f) == base(p))
+                .unwrap()
+                .clone()
         })
         .collect();
-    assert_eq!(before["articles"][0]["direction"], "in");
-    for path in &articles {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let base = name.split(':').next().unwrap();
-        let i = order
-            .iter()
-            .position(|f| f.split(':').next() == Some(base))
-            .unwrap();
-        let usec = [99990, 100010, 100020, 100030][i];
-        let flags = name
-            .split_once(':')
-            .map(|(_, f)| format!(":{f}"))
-            .unwrap_or_default();
-        let renamed = format!("1700000000.M{usec}P1Q{i}.host,S=1{flags}");
-        fs::rename(path, path.with_file_name(renamed)).unwrap();
+    assert_eq!(listed.len(), articles.len());
+    (number, listed)
+}
+
+/// Renames an article file to `1700000000.M<usec>P1Q<q>…`, keeping its Maildir flags.
+fn rename_to(path: &std::path::Path, usec: u32, q: usize) {
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let flags = name
+        .split_once(':')
+        .map(|(_, f)| format!(":{f}"))
+        .unwrap_or_default();
+    let renamed = format!("1700000000.M{usec}P1Q{q}.host,S=1{flags}");
+    fs::rename(path, path.with_file_name(renamed)).unwrap();
+}
+
+/// An article as postdesk wrote it before sequences existed: its trace block without
+/// `X-Postdesk-Sequence` (the block's length adjusted).
+fn strip_sequence(path: &std::path::Path) {
+    let bytes = fs::read(path).unwrap();
+    let first = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let head = String::from_utf8(bytes[..first].to_vec()).unwrap();
+    let (name, len) = head.trim_end().rsplit_once(' ').unwrap();
+    let len: usize = len.parse().unwrap();
+    let block = &bytes[first..first + len];
+    let mut kept = Vec::new();
+    for line in block.split_inclusive(|&b| b == b'\n') {
+        if !line.starts_with(b"X-Postdesk-Sequence:") {
+            kept.extend_from_slice(line);
+        }
+    }
+    assert!(kept.len() < block.len(), "{path:?} had a sequence");
+    let eol = if head.ends_with("\r\n") { "\r\n" } else { "\n" };
+    let mut out = format!("{name} {}{eol}", kept.len()).into_bytes();
+    out.extend_from_slice(&kept);
+    out.extend_from_slice(&bytes[first + len..]);
+    fs::write(path, out).unwrap();
+}
+
+fn directions_and_seqs(show: &serde_json::Value) -> Vec<(String, u64)> {
+    let list = show["articles"].as_array().unwrap().iter();
+    list.map(|a| {
+        (
+            a["direction"].as_str().unwrap().to_string(),
+            a["seq"].as_u64().unwrap(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn sequences_assigned_at_filing_survive_reindex_whatever_the_file_names() {
+    let desk = Desk::new();
+    let (number, articles) = ticket_with_articles(&desk);
+    let before = desk.show(&number);
+    let filed = directions_and_seqs(&before);
+    let seqs: Vec<u64> = filed.iter().map(|(_, s)| *s).collect();
+    assert_eq!(seqs, (1..=articles.len() as u64).collect::<Vec<_>>());
+    // Names on both sides of the unpadded-microsecond boundary, against the filing order: the
+    // mail gets the name that sorts last (as numbers and as strings), the last reply …M99990….
+    let n = articles.len();
+    let usecs = &[99990, 100010, 100020, 100030][..n];
+    for (i, path) in articles.iter().enumerate() {
+        rename_to(path, usecs[n - 1 - i], i);
     }
     desk.ok(&["reindex"]);
     let after = desk.show(&number);
-    let directions = |show: &serde_json::Value| -> Vec<String> {
-        let list = show["articles"].as_array().unwrap().iter();
-        list.map(|a| a["direction"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(directions(&after), directions(&before), "{after}");
+    assert_eq!(directions_and_seqs(&after), filed, "{after}");
+    assert!(after["articles"][0]["path"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("M{}", usecs[n - 1])));
+    desk.fsck_clean();
+}
+
+#[test]
+fn articles_without_a_sequence_are_ordered_across_the_unpadded_microsecond_boundary() {
+    let desk = Desk::new();
+    let (number, articles) = ticket_with_articles(&desk);
+    let filed = directions_and_seqs(&desk.show(&number));
+    // Written before sequences existed, in filing order …M99990…, …M100010…, …M100020…: as
+    // strings the answers would come first.
+    for (i, path) in articles.iter().enumerate() {
+        strip_sequence(path);
+        rename_to(path, [99990, 100010, 100020, 100030][i], i);
+    }
+    desk.ok(&["reindex"]);
+    let after = desk.show(&number);
+    assert_eq!(directions_and_seqs(&after), filed, "{after}");
     assert!(after["articles"][0]["path"]
         .as_str()
         .unwrap()

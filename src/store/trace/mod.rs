@@ -27,6 +27,9 @@ pub const REASON: &str = "X-Postdesk-Reason";
 pub const SOURCE: &str = "X-Postdesk-Source";
 pub const RECEIVED: &str = "X-Postdesk-Received";
 pub const DIGEST: &str = "X-Postdesk-Digest";
+/// An article's place among its ticket's articles (1, 2, ...), assigned at commit. Articles
+/// stored before it existed are numbered by `store::names::order_key` when the index is rebuilt.
+pub const SEQUENCE: &str = "X-Postdesk-Sequence";
 /// Outgoing articles: the envelope they are sent with (`<>` for the null sender).
 pub const ENVELOPE_FROM: &str = "X-Postdesk-Envelope-From";
 pub const ENVELOPE_TO: &str = "X-Postdesk-Envelope-To";
@@ -149,22 +152,7 @@ pub fn header_line(message: &[u8], name: &str, value: &str) -> Vec<u8> {
 /// The message with each top-level `Reply-To:` header renamed `X-Original-Reply-To:`; `None`
 /// when it has none.
 pub fn rename_reply_to(message: &[u8]) -> Option<Vec<u8>> {
-    let mut starts = Vec::new();
-    let mut pos = 0;
-    while pos < message.len() {
-        let line_end = message[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(message.len(), |i| pos + i + 1);
-        let line = &message[pos..line_end];
-        if line == b"\n" || line == b"\r\n" {
-            break;
-        }
-        if line.len() >= 9 && line[..9].eq_ignore_ascii_case(b"reply-to:") {
-            starts.push(pos);
-        }
-        pos = line_end;
-    }
+    let starts = header_starts(message, b"reply-to:");
     if starts.is_empty() {
         return None;
     }
@@ -177,6 +165,45 @@ pub fn rename_reply_to(message: &[u8]) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(&message[last..]);
     Some(out)
+}
+
+/// The message as it arrived, from a stored copy whose Reply-To `rename_reply_to` renamed:
+/// each top-level `X-Original-Reply-To:` back to `Reply-To:`; `None` when it has none.
+pub fn restore_reply_to(stored: &[u8]) -> Option<Vec<u8>> {
+    const PREFIX: usize = "X-Original-".len();
+    let starts = header_starts(stored, b"x-original-reply-to:");
+    if starts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(stored.len());
+    let mut last = 0;
+    for s in starts {
+        out.extend_from_slice(&stored[last..s]);
+        last = s + PREFIX;
+    }
+    out.extend_from_slice(&stored[last..]);
+    Some(out)
+}
+
+/// Where each top-level header line whose name (with its colon, lowercase) is `name` starts.
+fn header_starts(message: &[u8], name: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    while pos < message.len() {
+        let line_end = message[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(message.len(), |i| pos + i + 1);
+        let line = &message[pos..line_end];
+        if line == b"\n" || line == b"\r\n" {
+            break;
+        }
+        if line.len() >= name.len() && line[..name.len()].eq_ignore_ascii_case(name) {
+            starts.push(pos);
+        }
+        pos = line_end;
+    }
+    starts
 }
 
 fn uses_crlf(message: &[u8]) -> bool {
@@ -263,6 +290,7 @@ mod tests {
             b"From: a@b\nX-Original-Reply-To: c@d\nSubject: x\n\nReply-To: body\n"
         );
         assert_eq!(rename_reply_to(b"From: a@b\n\nReply-To: x\n"), None);
+        assert_eq!(restore_reply_to(&renamed).unwrap(), msg);
         let mut t = Trace::default();
         t.add(ANSWER_TO, "c@d").add(ADDED, "1");
         let mut all = t.render(msg);
