@@ -14,6 +14,7 @@ mod config;
 mod corpus;
 mod crash;
 mod daemon;
+mod decoded;
 mod deliver;
 mod dovecot;
 mod filters;
