@@ -7,7 +7,7 @@
 //! `quick_check` run, since a checkpoint in another process may briefly write page 1 before
 //! the pages it grows the file by.
 
-use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::{Index, IndexError, Result};
@@ -69,7 +69,7 @@ impl Index {
 
 /// Whether the file is shorter than the size its header records.
 fn short_file(path: &Path) -> bool {
-    let Ok(mut f) = std::fs::File::open(path) else {
+    let Some(f) = header_file(path) else {
         return false;
     };
     let Ok(len) = f.metadata().map(|m| m.len()) else {
@@ -77,7 +77,10 @@ fn short_file(path: &Path) -> bool {
     };
     let mut h = [0u8; 100];
     // The recorded size counts only when its "valid for" number matches the change counter.
-    if f.read_exact(&mut h).is_err() || &h[..16] != b"SQLite format 3\0" || h[92..96] != h[24..28] {
+    if f.read_exact_at(&mut h, 0).is_err()
+        || &h[..16] != b"SQLite format 3\0"
+        || h[92..96] != h[24..28]
+    {
         return false;
     }
     let page = match u16::from_be_bytes([h[16], h[17]]) {
@@ -86,6 +89,27 @@ fn short_file(path: &Path) -> bool {
     };
     let pages = u64::from(u32::from_be_bytes([h[28], h[29], h[30], h[31]]));
     len < page * pages
+}
+
+/// The descriptor the header is read through, kept open for the life of the process, one per
+/// file: POSIX locks belong to the process, and closing any descriptor of the index file would
+/// drop the locks SQLite's connections in this process hold on it (the daemon opens a second
+/// engine for its LMTP listener while the first one is in use).
+fn header_file(path: &Path) -> Option<std::sync::Arc<std::fs::File>> {
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::{Arc, Mutex};
+    type Kept = Vec<((u64, u64), Arc<std::fs::File>)>;
+    static KEPT: Mutex<Kept> = Mutex::new(Vec::new());
+    let m = std::fs::metadata(path).ok()?;
+    let key = (m.dev(), m.ino());
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, f)) = kept.iter().find(|(k, _)| *k == key) {
+        return Some(f.clone());
+    }
+    let f = Arc::new(std::fs::File::open(path).ok()?);
+    let m = f.metadata().ok()?;
+    kept.push(((m.dev(), m.ino()), f.clone()));
+    Some(f)
 }
 
 fn set_aside(path: &Path) -> Result<PathBuf> {

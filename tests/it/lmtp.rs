@@ -23,6 +23,10 @@ impl Daemon {
         let notify = desk.path().join("notify.sock");
         let _ = std::fs::remove_file(&notify);
         let sock = UnixDatagram::bind(&notify).unwrap();
+        // As root on a data dir of another user, the daemon becomes that user before it
+        // reports: it must be able to write to the socket.
+        std::fs::set_permissions(&notify, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let stderr = desk.path().join("daemon.log");
@@ -248,6 +252,23 @@ fn lmtp_files_a_message_once_and_answers_each_recipient_after_the_commit() {
         .starts_with("250 2.0.0 <billing@company.example> stored: new ticket"));
     assert!(c.say("QUIT").starts_with("221"));
     assert_eq!(desk.tickets().len(), 2);
+    // `deliver` beside the daemon, then LMTP again: the daemon's two engines keep their locks
+    // on the index while other processes write it and close theirs (all three are filed).
+    let piped = to_support("c@example.org", "Piped", "lmtp3@example.org", "x\n");
+    let mut child = desk
+        .cmd()
+        .arg("deliver")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&piped).unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut c = Client::tcp(port);
+    let msg4 = to_support("d@example.org", "After deliver", "lmtp4@example.org", "x\n");
+    let r = c.deliver("d@example.org", &["support@company.example"], &msg4);
+    assert!(r[0].starts_with("250 2.0.0"), "{r:?}");
+    assert_eq!(desk.tickets().len(), 4);
     desk.fsck_clean();
 }
 
