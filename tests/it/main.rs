@@ -28,6 +28,7 @@ mod logs;
 mod matching;
 mod mutations;
 mod notices;
+mod postfix;
 mod outgoing;
 mod recipients;
 mod scanning;
