@@ -453,3 +453,26 @@ fn lmtp_listen_must_be_loopback_or_a_socket() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[lmtp]") && err.contains("loopback"), "{err}");
 }
+
+#[test]
+fn lmtp_a_changed_listen_address_takes_effect_on_reload() {
+    let (desk, port) = lmtp_desk("");
+    let daemon = Daemon::start(&desk);
+    let moved = free_port();
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    // Saving the configuration reloads it, as SIGHUP does.
+    std::fs::write(
+        &desk.config,
+        text.replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{moved}")),
+    )
+    .unwrap();
+    wait_for("the new address", || {
+        TcpStream::connect(("127.0.0.1", moved)).is_ok()
+    });
+    wait_for("the old address closed", || {
+        TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
+    let msg = to_support("a@example.org", "Moved", "moved@example.org", "x\n");
+    let r = Client::tcp(moved).deliver("a@example.org", &["support@company.example"], &msg);
+    assert!(r[0].starts_with("250 2.0.0"), "{r:?}\n{}", daemon.log());
+}
