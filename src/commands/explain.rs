@@ -119,9 +119,7 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     };
     println!("decision:       {d}");
     if let Decision::FollowUp { ticket, .. } = &plan.decision {
-        let opening = index.answer_parties(&ticket.number)?.opening;
-        let customer = opening
-            .map(|(from, reply)| reply.unwrap_or_else(|| recipients::parse_display(&from).address));
+        let customer = recipients::customer(&index.answer_parties(&ticket.number)?);
         let wanted = recipients::wanted(f, customer.as_deref(), &rules.own, &rules.agents);
         if let Some(s) = recipients::wanted_sentence(&wanted) {
             println!("recipients:     {s}");

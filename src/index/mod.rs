@@ -15,7 +15,7 @@ mod schema;
 mod write;
 
 pub use find::Query;
-pub use outbox::{AnswerParties, Attribute, Queued, ThreadHead};
+pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use read::article_order;
 pub use rows::{Article, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};

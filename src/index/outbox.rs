@@ -83,11 +83,25 @@ fn thread_head(c: &Connection, number: &str) -> Result<Option<ThreadHead>> {
 }
 
 /// What an answer's recipients are made of (see `outgoing::recipients`): the opening article's
-/// From and answer address, and the To and Cc lists of the agents' earlier answers.
+/// From and answer address, the customer address an agent set (`#customer`), the To and Cc
+/// lists of the agents' earlier answers with their times, and the participants agents accepted
+/// or removed with `#cc`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AnswerParties {
     pub opening: Option<(String, Option<String>)>,
-    pub accepted: Vec<String>,
+    pub customer: Option<String>,
+    /// (received, `Name <a>, b`) of each earlier answer.
+    pub accepted: Vec<(String, String)>,
+    /// The latest `#cc` change of each address, oldest first.
+    pub cc: Vec<Accepted>,
+}
+
+/// A participant an agent accepted (`#cc a@x`) or removed (`#cc -a@x`), and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub address: String,
+    pub added: bool,
+    pub at: String,
 }
 
 fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
@@ -101,18 +115,60 @@ fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
         )?
         .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
+    let customer = c
+        .prepare_cached("SELECT customer_address FROM tickets WHERE number = ?1")?
+        .query_row([number], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten();
     let mut st = c.prepare_cached(
-        "SELECT to_addrs, cc_addrs FROM articles
+        "SELECT received, to_addrs, cc_addrs FROM articles
          WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer' ORDER BY seq, received, id",
     )?;
     let mut accepted = Vec::new();
     for row in st.query_map([number], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })? {
-        let (to, cc) = row?;
-        accepted.extend([to, cc].into_iter().filter(|l| !l.is_empty()));
+        let (at, to, cc) = row?;
+        accepted.extend(
+            [to, cc]
+                .into_iter()
+                .filter(|l| !l.is_empty())
+                .map(|l| (at.clone(), l)),
+        );
     }
-    Ok(AnswerParties { opening, accepted })
+    let cc = accepted_of(c, Some(number))?
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    Ok(AnswerParties {
+        opening,
+        customer,
+        accepted,
+        cc,
+    })
+}
+
+/// The `#cc` changes of one ticket or of all: (ticket, change), by ticket and time.
+fn accepted_of(c: &Connection, number: Option<&str>) -> Result<Vec<(String, Accepted)>> {
+    let mut st = c.prepare_cached(
+        "SELECT ticket, address, added, at FROM accepted WHERE ?1 IS NULL OR ticket = ?1
+         ORDER BY ticket, at, address",
+    )?;
+    let rows = st.query_map([number], |r| {
+        Ok((
+            r.get(0)?,
+            Accepted {
+                address: r.get(1)?,
+                added: r.get(2)?,
+                at: r.get(3)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
@@ -123,6 +179,28 @@ fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
 }
 
 impl Tx<'_> {
+    /// The customer an agent set (`#customer`): answers go there, and lists show it.
+    pub fn set_customer(&self, number: &str, address: &str, at: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE tickets SET customer = ?2, customer_address = ?2, updated = max(updated, ?3)
+                 WHERE number = ?1",
+            )?
+            .execute(params![number, address, at])?;
+        Ok(())
+    }
+
+    /// A participant an agent accepted or removed (`#cc`); the latest change per address counts.
+    pub fn set_accepted(&self, number: &str, change: &Accepted) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO accepted(ticket, address, added, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(ticket, address) DO UPDATE SET added = excluded.added, at = excluded.at",
+            )?
+            .execute(params![number, change.address, change.added, change.at])?;
+        Ok(())
+    }
+
     pub fn set_attribute(&self, number: &str, attr: &Attribute, at: &str) -> Result<()> {
         let (sql, value) = match attr {
             Attribute::Owner(v) => (
@@ -390,5 +468,10 @@ impl Index {
 
     pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
         answer_parties(&self.conn, number)
+    }
+
+    /// Every ticket's `#cc` changes (for fsck).
+    pub fn all_accepted(&self) -> Result<Vec<(String, Accepted)>> {
+        accepted_of(&self.conn, None)
     }
 }

@@ -7,16 +7,18 @@
 use std::borrow::Cow;
 
 use super::apply::{folder_of, record, After};
+use super::attributes;
 use super::history::{self, HistoryLine};
 use super::outbound::{stage_out, Clock};
 use super::{IntakeError, Message, Rules};
 use crate::facts::Facts;
-use crate::index::{Attribute, NewArticle, State, TicketRef, Tx};
+use crate::index::{Accepted, NewArticle, State, TicketRef, Tx};
 use crate::outgoing::agent::AgentMail;
 use crate::outgoing::build::{self, TicketView};
 use crate::outgoing::commands::{self, Command};
 use crate::outgoing::recipients::{self, Parties};
 use crate::outgoing::text;
+use crate::route::base_address;
 use crate::store::{trace, Store};
 
 /// What became of an agent's mail, for the outcome and the mail log.
@@ -85,17 +87,41 @@ pub(super) fn answer<'a>(
         .map(|q| q.language.clone())
         .unwrap_or_else(|| "en".into());
     let head = tx.thread_head(&t.number)?;
-    let parties = tx.answer_parties(&t.number)?;
-    let rcpts = recipients::answer(&Parties {
-        opening: parties
-            .opening
-            .as_ref()
-            .map(|(from, reply)| (from.as_str(), reply.as_deref())),
-        accepted_before: &parties.accepted,
-        answer: facts,
-        own: &rules.own,
-        agents: &rules.agents,
-    });
+    let mut parties = tx.answer_parties(&t.number)?;
+    // `#customer` and `#cc` decide this answer's recipients already.
+    let ours = |a: &str| {
+        let b = base_address(a);
+        rules.own.contains(&b) || rules.agents.contains(&b)
+    };
+    let mut cc = std::mem::take(&mut parties.cc);
+    for c in &parsed.commands {
+        match c {
+            Command::Customer(a) if ours(a) => {
+                problems.push(format!("#customer {a}: our own or an agent's address"))
+            }
+            Command::Customer(a) => parties.customer = Some(a.clone()),
+            Command::Cc(list) => {
+                for ch in list {
+                    if ch.added && ours(&ch.address) {
+                        problems.push(format!("#cc {}: our own or an agent's address", ch.address));
+                    }
+                    cc.push(Accepted {
+                        address: ch.address.clone(),
+                        added: ch.added,
+                        at: clock.at.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let rcpts = recipients::answer(&Parties::of(
+        &parties,
+        &cc,
+        facts,
+        &rules.own,
+        &rules.agents,
+    ));
     let view = TicketView::new(cfg, t, &facts.subject, &clock.at);
     let mut ctx = build::context(
         cfg,
@@ -166,13 +192,30 @@ pub(super) fn answer<'a>(
                 Ok(None) => problems.push(format!("#template {name}: no such standard response")),
                 Err(e) => problems.push(format!("#template {name}: {e}")),
             },
+            Command::Customer(a) => changes.push((
+                "customer",
+                format!("set to {a} by {}", mail.name),
+                Some(a.clone()),
+            )),
+            Command::Cc(list) => {
+                for ch in list {
+                    let did = if ch.added { "accepted" } else { "removed" };
+                    changes.push((
+                        "cc",
+                        format!("{} {did} as a participant by {}", ch.address, mail.name),
+                        Some(attributes::cc_value(&ch.address, ch.added)),
+                    ));
+                }
+            }
         }
     }
     let mut said = Vec::new();
     // Where the answer goes, checked before anything changes.
     let recipient = rcpts.to.clone();
     if !note && recipient.is_none() && problems.is_empty() {
-        problems.push("the ticket has no customer address to answer".into());
+        problems.push(
+            "the ticket has no customer address to answer: set one with #customer ADDRESS".into(),
+        );
     }
     let held = !problems.is_empty();
     if held {
@@ -193,12 +236,7 @@ pub(super) fn answer<'a>(
     )?;
     for (i, (ev, detail, value)) in changes.into_iter().enumerate() {
         if let Some(v) = &value {
-            let attr = match ev {
-                "owner" => Attribute::Owner(v.clone()),
-                "priority" => Attribute::Priority(v.clone()),
-                _ => Attribute::Pending(v.clone()),
-            };
-            tx.set_attribute(&to.number, &attr, &clock.at)?;
+            attributes::apply(tx, &to.number, ev, v, &clock.at)?;
         }
         said.push(format!("{ev} {detail}"));
         let line = HistoryLine {

@@ -14,6 +14,7 @@
 
 mod answer;
 mod apply;
+pub mod attributes;
 mod change;
 mod file;
 mod find;
@@ -28,10 +29,10 @@ mod recover;
 mod rules;
 
 pub use change::TicketChange;
-pub use moves::Adopted;
 pub use file::{build_article, participants};
 pub use history::HistoryLine;
 pub use inspect::Scanned;
+pub use moves::Adopted;
 pub use outbound::{out_head, record_out};
 pub use rules::{Analysis, Rules, Understood};
 

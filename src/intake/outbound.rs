@@ -226,9 +226,7 @@ pub(super) fn respond(
     // A follow-up never adds recipients; say whom it named, so an agent can add them on purpose.
     let mut warnings = Vec::new();
     if let Decision::FollowUp { .. } = decision {
-        let opening = tx.answer_parties(&t.number)?.opening;
-        let customer = opening
-            .map(|(from, reply)| reply.unwrap_or_else(|| recipients::parse_display(&from).address));
+        let customer = recipients::customer(&tx.answer_parties(&t.number)?);
         let wanted = recipients::wanted(facts, customer.as_deref(), &rules.own, &rules.agents);
         if let Some(sentence) = recipients::wanted_sentence(&wanted) {
             said.push(sentence.clone());

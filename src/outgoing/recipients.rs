@@ -1,11 +1,14 @@
 //! Who receives an agent's answer. Only the ticket's customer (the answer address of the mail
-//! that opened the ticket) and the people an agent accepted (whom an agent's own answer named in
-//! To or Cc, now or before) — never an address a follow-up brought along: a Reply-To or Cc in an
-//! incoming mail is the sender's wish, and the sender may be a stranger or a forger. Pure: the
-//! caller reads the opening article and the agents' earlier answers from the index, which
-//! `reindex` rebuilds from the stored articles, so the recipients after a rebuild are the same.
+//! that opened the ticket, or the address an agent set with `#customer`) and the people an agent
+//! accepted (whom an agent's own answer named in To or Cc, now or before, or added with `#cc`,
+//! unless a later `#cc -address` removed them) — never an address a follow-up brought along: a
+//! Reply-To or Cc in an incoming mail is the sender's wish, and the sender may be a stranger or a
+//! forger. Pure: the caller reads the opening article, the agents' earlier answers and their
+//! commands from the index, which `reindex` rebuilds from the stored articles and the event log,
+//! so the recipients after a rebuild are the same.
 
 use crate::facts::{Facts, Mailbox};
+use crate::index::{Accepted, AnswerParties};
 use crate::route::base_address;
 
 /// The recipients of one answer.
@@ -23,13 +26,50 @@ pub struct Recipients {
 pub struct Parties<'a> {
     /// The opening article: its From as stored (`Name <addr>`) and its answer address.
     pub opening: Option<(&'a str, Option<&'a str>)>,
-    /// The To and Cc lists (`Name <a>, b`) of the agents' earlier answers.
-    pub accepted_before: &'a [String],
+    /// The customer address an agent set (`#customer`), which replaces the opener's.
+    pub customer: Option<&'a str>,
+    /// The times and To and Cc lists (`Name <a>, b`) of the agents' earlier answers.
+    pub accepted_before: &'a [(String, String)],
+    /// `#cc` changes, oldest first: those stored for the ticket, then this mail's.
+    pub cc: &'a [Accepted],
     /// The agent's mail being relayed.
     pub answer: &'a Facts,
     /// Our own addresses and the agents': never recipients of an answer.
     pub own: &'a [String],
     pub agents: &'a [String],
+}
+
+impl<'a> Parties<'a> {
+    /// The parties the index recorded for a ticket, for `answer`.
+    pub fn of(
+        p: &'a AnswerParties,
+        cc: &'a [Accepted],
+        answer: &'a Facts,
+        own: &'a [String],
+        agents: &'a [String],
+    ) -> Parties<'a> {
+        Parties {
+            opening: p
+                .opening
+                .as_ref()
+                .map(|(from, reply)| (from.as_str(), reply.as_deref())),
+            customer: p.customer.as_deref(),
+            accepted_before: &p.accepted,
+            cc,
+            answer,
+            own,
+            agents,
+        }
+    }
+}
+
+/// The ticket's customer address: the one an agent set, else the opening mail's answer address.
+pub fn customer(p: &AnswerParties) -> Option<String> {
+    p.customer.clone().or_else(|| {
+        p.opening
+            .as_ref()
+            .map(|(from, reply)| reply.clone().unwrap_or_else(|| parse_display(from).address))
+    })
 }
 
 pub fn answer(p: &Parties) -> Recipients {
@@ -38,7 +78,16 @@ pub fn answer(p: &Parties) -> Recipients {
         !b.contains('@') || p.own.contains(&b) || p.agents.contains(&b)
     };
     let mut r = Recipients::default();
-    if let Some((from, reply)) = p.opening {
+    if let Some(address) = p.customer.filter(|a| !ours(a)) {
+        r.to = Some(address.to_string());
+        // The opener's name greets the set customer only when it is the same address.
+        if let Some((from, _)) = p.opening {
+            let shown = parse_display(from);
+            if base_address(&shown.address) == base_address(address) {
+                r.name = shown.name;
+            }
+        }
+    } else if let Some((from, reply)) = p.opening {
         let shown = parse_display(from);
         let address = reply
             .map(str::to_string)
@@ -51,9 +100,23 @@ pub fn answer(p: &Parties) -> Recipients {
             r.to = Some(address);
         }
     }
-    let earlier = p.accepted_before.iter().flat_map(|l| split_list(l));
+    // The latest `#cc` change of an address: a removal drops it from answers named before it.
+    let last_change = |b: &str| p.cc.iter().rev().find(|c| base_address(&c.address) == b);
+    let earlier = p.accepted_before.iter().flat_map(|(at, list)| {
+        split_list(list)
+            .into_iter()
+            .filter(move |m| match last_change(&base_address(&m.address)) {
+                Some(c) if !c.added => at.as_str() >= c.at.as_str(),
+                _ => true,
+            })
+    });
+    let added =
+        p.cc.iter()
+            .filter(|c| c.added && last_change(&base_address(&c.address)) == Some(c))
+            .map(|c| Mailbox::new(&c.address));
+    // This answer's own To and Cc: the agent addressed it so.
     let now = p.answer.to.iter().chain(p.answer.cc.iter()).cloned();
-    for m in earlier.chain(now) {
+    for m in earlier.chain(added).chain(now) {
         let b = base_address(&m.address);
         if ours(&m.address)
             || r.to.as_deref().map(base_address) == Some(b.clone())
@@ -102,7 +165,7 @@ pub fn wanted(
 pub fn wanted_sentence(wanted: &[String]) -> Option<String> {
     (!wanted.is_empty()).then(|| {
         format!(
-            "this follow-up names {} besides the ticket's customer; not added as recipients of answers (an agent adds people by naming them in an answer's Cc)",
+            "this follow-up names {} besides the ticket's customer; not added as recipients of answers (an agent adds people with #cc or by naming them in an answer's Cc)",
             wanted.join(", ")
         )
     })

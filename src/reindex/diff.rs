@@ -49,6 +49,13 @@ pub fn compare(live: &Index, tree: &Index) -> Result<Vec<Difference>, IndexError
             .collect())
     };
     diff_maps("participant", &parts(live)?, &parts(tree)?, &mut out);
+    let accepted = |i: &Index| -> Result<BTreeMap<String, String>, IndexError> {
+        Ok(i.all_accepted()?
+            .into_iter()
+            .map(|(t, a)| (format!("{t} {}", a.address), format!("{a:?}")))
+            .collect())
+    };
+    diff_maps("accepted", &accepted(live)?, &accepted(tree)?, &mut out);
     let history = |i: &Index| -> Result<BTreeMap<String, String>, IndexError> {
         let mut m = BTreeMap::new();
         for e in i.all_history()? {

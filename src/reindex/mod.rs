@@ -8,9 +8,7 @@ pub use diff::{compare, Difference};
 use std::io::Read;
 
 use crate::classify::{Classification, Kind};
-use crate::index::{
-    article_order, Attribute, Index, IndexError, Quarantined, Queued, State, TicketRef,
-};
+use crate::index::{article_order, Index, IndexError, Quarantined, Queued, State, TicketRef};
 use crate::intake::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
@@ -211,16 +209,7 @@ pub fn rebuild(
                 tx.set_ticket(number, queue, tref.state, &line.at)?;
             }
             if let Some(v) = &line.value {
-                let attr = match line.event.as_str() {
-                    "owner" => Some(Attribute::Owner(v.clone())),
-                    "priority" => Some(Attribute::Priority(v.clone())),
-                    "pending" => Some(Attribute::Pending(v.clone())),
-                    "customer-id" => Some(Attribute::CustomerId(v.clone())),
-                    _ => None,
-                };
-                if let Some(attr) = attr {
-                    tx.set_attribute(number, &attr, &line.at)?;
-                }
+                crate::intake::attributes::apply(&tx, number, &line.event, v, &line.at)?;
             }
         }
         if let Some((key, value)) = counter_of(rules, number) {

@@ -53,27 +53,11 @@ fn agent_answers(
     n: &str,
     id: &str,
 ) -> (Vec<String>, String) {
-    let addr = reply_address(desk, n);
-    let before = sink.messages().len();
-    let answer = format!("From: Alice Agent <alice@company.example>\r\nTo: {addr}\r\nSubject: Re: [Ticket#{n}] Card blocked\r\nMessage-ID: <{id}@company.example>\r\n\r\n#template password-reset\r\nYour temporary password is 123456.\r\n");
-    drop_mail(md, answer.as_bytes());
-    let out = desk.drain(md);
+    let text = "#template password-reset\r\nYour temporary password is 123456.";
+    let (rcpts, mut sent, out) = agent_mail(desk, md, sink, n, id, text);
     assert!(out.contains("agent mails 1"), "{out}");
-    let all = sink.messages();
-    let answers: Vec<_> = all[before..]
-        .iter()
-        .filter(|(raw, _)| String::from_utf8_lossy(raw).contains("temporary password"))
-        .collect();
-    assert_eq!(answers.len(), 1, "one answer sent");
-    let (raw, env) = answers[0];
-    let env: serde_json::Value = serde_json::from_str(env).unwrap();
-    let rcpts = env["rcpt_tos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    (rcpts, String::from_utf8_lossy(raw).into_owned())
+    assert_eq!(sent.len(), 1, "one answer sent");
+    (rcpts, sent.remove(0))
 }
 
 #[test]
@@ -217,4 +201,136 @@ fn ticket_show_escapes_attachment_names() {
         !shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'),
         "{shown:?}"
     );
+}
+
+/// An agent's mail to the ticket with `text` as its body; returns the sorted envelope
+/// recipients of what it relayed to outside addresses (none when it was held or a note), those
+/// mails, and the drain's summary.
+fn agent_mail(
+    desk: &Desk,
+    md: &std::path::Path,
+    sink: &SmtpSink,
+    n: &str,
+    id: &str,
+    text: &str,
+) -> (Vec<String>, Vec<String>, String) {
+    let addr = reply_address(desk, n);
+    let before = sink.messages().len();
+    let mail = format!("From: Alice Agent <alice@company.example>\r\nTo: {addr}\r\nSubject: Re: [Ticket#{n}] Card blocked\r\nMessage-ID: <{id}@company.example>\r\n\r\n{text}\r\n");
+    drop_mail(md, mail.as_bytes());
+    let out = desk.drain(md);
+    let (mut rcpts, mut sent) = (Vec::new(), Vec::new());
+    for (raw, env) in &sink.messages()[before..] {
+        let env: serde_json::Value = serde_json::from_str(env).unwrap();
+        let to: Vec<String> = env["rcpt_tos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        if !to.iter().any(|r| r == "alice@company.example") {
+            rcpts.extend(to);
+            sent.push(String::from_utf8_lossy(raw).into_owned());
+        }
+    }
+    rcpts.sort();
+    (rcpts, sent, out)
+}
+
+#[test]
+fn customer_and_cc_commands_choose_who_gets_answers() {
+    let sink = SmtpSink::start();
+    let desk = desk_with(sink.port, "");
+    let md = desk.maildir("in");
+    let n = opened(&desk, &md);
+    let (rcpts, _, _) = agent_mail(
+        &desk,
+        &md,
+        &sink,
+        &n,
+        "c1",
+        "#customer <Office@Example.org>\r\n#cc bob@example.org, carl@example.org\r\n\r\nAnswer one.",
+    );
+    assert_eq!(
+        rcpts,
+        ["bob@example.org", "carl@example.org", "office@example.org"]
+    );
+    assert_eq!(desk.tickets()[0]["customer"], "office@example.org");
+    let h = history(&desk, &n);
+    assert!(
+        h.contains("set to office@example.org by Alice Agent")
+            && h.contains("bob@example.org accepted as a participant by Alice Agent"),
+        "{h}"
+    );
+    // Removed, Bob gets no later answer; Carl is kept without being named again.
+    let (rcpts, _, _) = agent_mail(
+        &desk,
+        &md,
+        &sink,
+        &n,
+        "c2",
+        "#cc -bob@example.org\r\n\r\nTwo.",
+    );
+    assert_eq!(rcpts, ["carl@example.org", "office@example.org"]);
+    let (rcpts, _, _) = agent_mail(&desk, &md, &sink, &n, "c3", "Three.");
+    assert_eq!(rcpts, ["carl@example.org", "office@example.org"]);
+    // A note sets them without sending anything.
+    let (rcpts, _, _) = agent_mail(
+        &desk,
+        &md,
+        &sink,
+        &n,
+        "c4",
+        "#note\r\n#cc dan@example.org\r\n\r\nDan is Jane's manager.",
+    );
+    assert!(rcpts.is_empty(), "{rcpts:?}");
+    // Rebuilt from the tree, the ticket has the same customer and participants.
+    desk.fsck_clean();
+    desk.ok(&["reindex"]);
+    desk.fsck_clean();
+    assert_eq!(desk.tickets()[0]["customer"], "office@example.org");
+    let (rcpts, _, _) = agent_mail(&desk, &md, &sink, &n, "c5", "Five.");
+    assert_eq!(
+        rcpts,
+        ["carl@example.org", "dan@example.org", "office@example.org"]
+    );
+}
+
+#[test]
+fn customer_and_cc_commands_refuse_our_addresses_and_non_addresses() {
+    let sink = SmtpSink::start();
+    let desk = desk_with(sink.port, "");
+    let md = desk.maildir("in");
+    let n = opened(&desk, &md);
+    for (id, text, why) in [
+        (
+            "r1",
+            "#customer support@company.example\r\n\r\nx",
+            "our own or an agent's address",
+        ),
+        (
+            "r2",
+            "#cc alice@company.example\r\n\r\nx",
+            "our own or an agent's address",
+        ),
+        (
+            "r3",
+            "#customer Jane Doe\r\n\r\nx",
+            "#customer takes one address",
+        ),
+        ("r4", "#cc mallory\r\n\r\nx", "is not a mail address"),
+    ] {
+        let (rcpts, _, _) = agent_mail(&desk, &md, &sink, &n, id, text);
+        assert!(rcpts.is_empty(), "{text}: held, nothing sent: {rcpts:?}");
+        let notice = to(&sink, "alice@company.example");
+        let last = body(&notice.last().unwrap().0);
+        assert!(
+            last.contains("filed but not sent") && last.contains(why),
+            "{text}: {last}"
+        );
+    }
+    assert_eq!(desk.tickets()[0]["customer"], "Jane Doe <jane@example.org>");
+    let (rcpts, _, _) = agent_mail(&desk, &md, &sink, &n, "r5", "Plain.");
+    assert_eq!(rcpts, ["jane@example.org"]);
+    desk.fsck_clean();
 }

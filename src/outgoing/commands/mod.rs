@@ -14,7 +14,7 @@
 //! - A known command with a bad argument (`#pending tomorrow`, `#queue` alone, `#close now`) is
 //!   reported as a [`CommandError`] and still stripped: it was meant as an instruction.
 //! - The same command twice: the last one wins ([`Parsed::commands`] holds at most one of each
-//!   kind, in the order of their last occurrence).
+//!   kind, in the order of their last occurrence); `#cc` lines add up instead.
 //! - The rest of the body is returned byte for byte, with its own line endings (CRLF or LF).
 //!   A body without commands comes back unchanged (less the BOM).
 
@@ -72,6 +72,19 @@ pub enum Command {
     /// `#find NUMBER` (or an address, or subject words): the agent is told where the tickets
     /// are, archived ones included; the mail becomes a note.
     Find(String),
+    /// `#customer ADDRESS`: answers go to this address from now on (lowercased, brackets
+    /// removed); the caller refuses our own and agents' addresses.
+    Customer(String),
+    /// `#cc a@x b@y -c@z`: participants an agent accepts (later answers go to them too) or
+    /// removes; several `#cc` lines add up, in order.
+    Cc(Vec<CcChange>),
+}
+
+/// One address of a `#cc` line: `a@x` or `+a@x` accepts it, `-a@x` removes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CcChange {
+    pub address: String,
+    pub added: bool,
 }
 
 impl Command {
@@ -86,6 +99,8 @@ impl Command {
             Command::Template(_) => "template",
             Command::Note => "note",
             Command::Find(_) => "find",
+            Command::Customer(_) => "customer",
+            Command::Cc(_) => "cc",
         }
     }
 }
@@ -109,8 +124,10 @@ pub struct Parsed {
 }
 
 const WORDS: &[&str] = &[
-    "close", "pending", "queue", "owner", "priority", "template", "note", "find",
+    "close", "pending", "queue", "owner", "priority", "template", "note", "find", "customer", "cc",
 ];
+/// A `#cc` line names at most this many addresses.
+const MAX_CC: usize = 20;
 /// A `#find` text is at most this long.
 const MAX_FIND: usize = 200;
 /// Queue names, logins and template names are at most this long.
@@ -149,6 +166,17 @@ pub fn parse(body: &str) -> Parsed {
         seen_command = true;
         let arg = trimmed[1 + word.len()..].trim();
         match command(&word.to_ascii_lowercase(), arg) {
+            Ok(Command::Cc(more)) => {
+                // `#cc` lines add up where other commands replace one another.
+                let earlier = out.commands.iter_mut().find_map(|c| match c {
+                    Command::Cc(list) => Some(list),
+                    _ => None,
+                });
+                match earlier {
+                    Some(list) => list.extend(more),
+                    None => out.commands.push(Command::Cc(more)),
+                }
+            }
             Ok(cmd) => {
                 out.commands.retain(|c| c.word() != cmd.word());
                 out.commands.push(cmd);
@@ -199,8 +227,68 @@ fn command(word: &str, arg: &str) -> Result<Command, String> {
             Err(format!("#find takes at most {MAX_FIND} characters"))
         }
         "find" => Ok(Command::Find(arg.to_string())),
+        "customer" => match arg.split_whitespace().count() {
+            0 => Err("missing address".into()),
+            1 => address(arg).map(Command::Customer),
+            _ => Err("#customer takes one address".into()),
+        },
+        "cc" => cc(arg),
         _ => Err(format!("unknown command #{word}")),
     }
+}
+
+/// `a@x b@y, -c@z`: whitespace or commas between addresses, `-` before one to remove it.
+fn cc(arg: &str) -> Result<Command, String> {
+    let words: Vec<&str> = arg
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return Err("missing address: #cc a@example.org, or #cc -a@example.org to remove".into());
+    }
+    if words.len() > MAX_CC {
+        return Err(format!("#cc takes at most {MAX_CC} addresses a line"));
+    }
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        let (added, a) = match w.strip_prefix('-') {
+            Some(rest) => (false, rest),
+            None => (true, w.strip_prefix('+').unwrap_or(w)),
+        };
+        out.push(CcChange {
+            address: address(a)?,
+            added,
+        });
+    }
+    Ok(Command::Cc(out))
+}
+
+/// One mail address, `local@domain` or `<local@domain>`, lowercased: no display name, no
+/// quoting, nothing a header could be built from other than the address itself.
+fn address(arg: &str) -> Result<String, String> {
+    let a = arg.trim();
+    let a = a
+        .strip_prefix('<')
+        .and_then(|x| x.strip_suffix('>'))
+        .unwrap_or(a);
+    let bad = || format!("{arg:?} is not a mail address (local@domain)");
+    let (local, domain) = a.rsplit_once('@').ok_or_else(bad)?;
+    let ok_char = |c: char| c.is_ascii_graphic() && !"<>()[]\\,;:\"@".contains(c);
+    if a.len() > 254
+        || local.is_empty()
+        || !local.chars().all(ok_char)
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || !domain.contains('.')
+        || domain.starts_with(['.', '-'])
+        || domain.ends_with(['.', '-'])
+        || !domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(bad());
+    }
+    Ok(a.to_ascii_lowercase())
 }
 
 fn no_argument(arg: &str, cmd: Command) -> Result<Command, String> {

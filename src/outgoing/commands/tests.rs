@@ -196,3 +196,54 @@ fn find_takes_any_text() {
         assert!(p.commands.is_empty() && p.errors.len() == 1, "{bad}: {p:?}");
     }
 }
+
+#[test]
+fn customer_and_cc() {
+    let p = parse(
+        "#customer <Jane@Example.ORG>\n#cc bob@example.org, +carl@example.org\n#cc -Dan@example.org\nHi\n",
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let change = |a: &str, added| CcChange {
+        address: a.into(),
+        added,
+    };
+    assert_eq!(
+        p.commands,
+        vec![
+            Command::Customer("jane@example.org".into()),
+            Command::Cc(vec![
+                change("bob@example.org", true),
+                change("carl@example.org", true),
+                change("dan@example.org", false),
+            ]),
+        ]
+    );
+    assert_eq!(p.body, "Hi\n");
+}
+
+#[test]
+fn customer_and_cc_take_addresses_only() {
+    for line in [
+        "#customer",
+        "#customer Jane Doe <jane@example.org>",
+        "#customer jane",
+        "#customer jane@localhost",
+        "#customer \"a b\"@example.org",
+        "#customer a@b@example.org",
+        "#customer a@exa_mple.org",
+        "#cc",
+        "#cc bob@example.org, Bob",
+        "#cc -",
+        "#cc a@example.org;b@example.org",
+    ] {
+        let p = parse(&format!("{line}\nText\n"));
+        assert_eq!(p.errors.len(), 1, "{line}: {p:?}");
+        assert!(p.commands.is_empty(), "{line}: {p:?}");
+    }
+    // A header-like line after a command is the answer's text, never a header.
+    let p = parse("#cc a@example.org\r\nBcc: x@example.org\r\n");
+    assert_eq!(p.body, "Bcc: x@example.org\r\n");
+    let many: Vec<String> = (0..21).map(|i| format!("a{i}@example.org")).collect();
+    let p = parse(&format!("#cc {}\nText\n", many.join(" ")));
+    assert_eq!(p.errors.len(), 1);
+}

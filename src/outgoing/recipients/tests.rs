@@ -20,10 +20,15 @@ fn the_customer_and_whom_agents_named() {
         ],
         ..Facts::default()
     };
-    let before = vec!["\"Doe, Bob\" <bob@example.org>, support@company.example".to_string()];
+    let before = vec![(
+        "2026-01-01T00:00:00Z".to_string(),
+        "\"Doe, Bob\" <bob@example.org>, support@company.example".to_string(),
+    )];
     let r = answer(&Parties {
         opening: Some(("Jane Doe <jane@example.org>", Some("jane@example.org"))),
+        customer: None,
         accepted_before: &before,
+        cc: &[],
         answer: &mail,
         own: &own(),
         agents: &agents(),
@@ -38,7 +43,9 @@ fn an_agent_is_never_the_customer_nor_greeted() {
     let mail = Facts::default();
     let r = answer(&Parties {
         opening: Some(("Alice <alice@company.example>", None)),
+        customer: None,
         accepted_before: &[],
+        cc: &[],
         answer: &mail,
         own: &own(),
         agents: &agents(),
@@ -47,7 +54,9 @@ fn an_agent_is_never_the_customer_nor_greeted() {
     // The opener's Reply-To is where answers go; the opener's name then greets no one else.
     let r = answer(&Parties {
         opening: Some(("Jane <jane@example.org>", Some("office@example.org"))),
+        customer: None,
         accepted_before: &[],
+        cc: &[],
         answer: &mail,
         own: &own(),
         agents: &agents(),
@@ -70,4 +79,79 @@ fn what_a_follow_up_wanted_to_add() {
         wanted(&f, Some("jane@example.org"), &own(), &agents()),
         vec!["mallory@evil.example", "spy@evil.example"]
     );
+}
+
+fn change(address: &str, added: bool, at: &str) -> Accepted {
+    Accepted {
+        address: address.into(),
+        added,
+        at: at.into(),
+    }
+}
+
+#[test]
+fn the_customer_an_agent_set_and_the_cc_changes() {
+    let mail = Facts {
+        cc: vec![Mailbox::new("eve@example.org")],
+        ..Facts::default()
+    };
+    let before = vec![
+        (
+            "2026-01-01T10:00:00Z".to_string(),
+            "bob@example.org, carl@example.org".to_string(),
+        ),
+        (
+            "2026-01-03T10:00:00Z".to_string(),
+            "dan@example.org".to_string(),
+        ),
+    ];
+    let cc = vec![
+        // Removed after the answer that named him.
+        change("bob@example.org", false, "2026-01-02T10:00:00Z"),
+        // Removed, then named again by a later answer.
+        change("dan@example.org", false, "2026-01-02T10:00:00Z"),
+        change("fay@example.org", true, "2026-01-02T10:00:00Z"),
+        // Added, then removed.
+        change("gil@example.org", true, "2026-01-02T10:00:00Z"),
+        change("gil@example.org", false, "2026-01-04T10:00:00Z"),
+        // Never ours.
+        change("alice@company.example", true, "2026-01-02T10:00:00Z"),
+    ];
+    let r = answer(&Parties {
+        opening: Some(("Jane Doe <jane@example.org>", None)),
+        customer: Some("office@example.org"),
+        accepted_before: &before,
+        cc: &cc,
+        answer: &mail,
+        own: &own(),
+        agents: &agents(),
+    });
+    assert_eq!(r.to.as_deref(), Some("office@example.org"));
+    assert_eq!(r.name, None);
+    assert_eq!(
+        r.cc,
+        vec![
+            "carl@example.org",
+            "dan@example.org",
+            "fay@example.org",
+            "eve@example.org"
+        ]
+    );
+    // Set to the opener's own address, the opener is greeted again.
+    let r = answer(&Parties {
+        customer: Some("jane@example.org"),
+        accepted_before: &[],
+        cc: &[],
+        ..Parties {
+            opening: Some(("Jane Doe <jane@example.org>", Some("desk@example.org"))),
+            customer: None,
+            accepted_before: &[],
+            cc: &[],
+            answer: &mail,
+            own: &own(),
+            agents: &agents(),
+        }
+    });
+    assert_eq!(r.to.as_deref(), Some("jane@example.org"));
+    assert_eq!(r.name.as_deref(), Some("Jane Doe"));
 }
