@@ -119,8 +119,9 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     };
     println!("decision:       {d}");
     if let Decision::FollowUp { ticket, .. } = &plan.decision {
-        let customer = recipients::customer(&index.answer_parties(&ticket.number)?);
-        let wanted = recipients::wanted(f, customer.as_deref(), &rules.own, &rules.agents);
+        let parties = index.answer_parties(&ticket.number)?;
+        let receiving = recipients::receiving(&parties, &rules.own, &rules.agents);
+        let wanted = recipients::wanted(f, &receiving, &rules.own, &rules.agents);
         if let Some(s) = recipients::wanted_sentence(&wanted) {
             println!("recipients:     {s}");
         }

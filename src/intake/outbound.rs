@@ -226,8 +226,9 @@ pub(super) fn respond(
     // A follow-up never adds recipients; say whom it named, so an agent can add them on purpose.
     let mut warnings = Vec::new();
     if let Decision::FollowUp { .. } = decision {
-        let customer = recipients::customer(&tx.answer_parties(&t.number)?);
-        let wanted = recipients::wanted(facts, customer.as_deref(), &rules.own, &rules.agents);
+        let parties = tx.answer_parties(&t.number)?;
+        let receiving = recipients::receiving(&parties, &rules.own, &rules.agents);
+        let wanted = recipients::wanted(facts, &receiving, &rules.own, &rules.agents);
         if let Some(sentence) = recipients::wanted_sentence(&wanted) {
             said.push(sentence.clone());
             let line = HistoryLine {

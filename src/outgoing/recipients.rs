@@ -63,13 +63,12 @@ impl<'a> Parties<'a> {
     }
 }
 
-/// The ticket's customer address: the one an agent set, else the opening mail's answer address.
-pub fn customer(p: &AnswerParties) -> Option<String> {
-    p.customer.clone().or_else(|| {
-        p.opening
-            .as_ref()
-            .map(|(from, reply)| reply.clone().unwrap_or_else(|| parse_display(from).address))
-    })
+/// Who an answer without To or Cc of its own would go to now: the customer, then the accepted
+/// participants.
+pub fn receiving(p: &AnswerParties, own: &[String], agents: &[String]) -> Vec<String> {
+    let nobody = Facts::default();
+    let r = answer(&Parties::of(p, &p.cc, &nobody, own, agents));
+    r.to.into_iter().chain(r.cc).collect()
 }
 
 pub fn answer(p: &Parties) -> Recipients {
@@ -129,16 +128,17 @@ pub fn answer(p: &Parties) -> Recipients {
     r
 }
 
-/// The addresses a customer's follow-up names (Reply-To, To, Cc) besides the ticket's customer
-/// and our own: they would have received answers if a follow-up could add recipients. `explain`
-/// and the agents' notice show them, so an agent can add them on purpose.
+/// The addresses a customer's follow-up names (Reply-To, To, Cc) besides those that receive
+/// answers already (`receiving`) and our own: they would have received answers if a follow-up
+/// could add recipients. `explain` and the agents' notice show them, so an agent can add them
+/// on purpose.
 pub fn wanted(
     facts: &Facts,
-    customer: Option<&str>,
+    receiving: &[String],
     own: &[String],
     agents: &[String],
 ) -> Vec<String> {
-    let customer = customer.map(base_address);
+    let receiving: Vec<String> = receiving.iter().map(|a| base_address(a)).collect();
     let mut out: Vec<String> = Vec::new();
     let named = facts
         .author()
@@ -151,7 +151,7 @@ pub fn wanted(
         if !b.contains('@')
             || own.contains(&b)
             || agents.contains(&b)
-            || customer.as_ref() == Some(&b)
+            || receiving.contains(&b)
             || out.contains(&b)
         {
             continue;

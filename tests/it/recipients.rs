@@ -274,6 +274,23 @@ fn customer_and_cc_commands_choose_who_gets_answers() {
     assert_eq!(rcpts, ["carl@example.org", "office@example.org"]);
     let (rcpts, _, _) = agent_mail(&desk, &md, &sink, &n, "c3", "Three.");
     assert_eq!(rcpts, ["carl@example.org", "office@example.org"]);
+    // A follow-up from Jane (no longer the customer) naming Carl (accepted) and Zed (not):
+    // Carl receives answers already.
+    let file = post(
+        &md,
+        "Jane Doe <jane@example.org>",
+        "support@company.example",
+        &format!("Re: [Ticket#{n}] Card blocked"),
+        "f1@example.org",
+        "Cc: carl@example.org, zed@example.org\r\n",
+        "Thanks.",
+    );
+    let explained = desk.ok(&["explain", md.join("new").join(&file).to_str().unwrap()]);
+    assert!(
+        explained.contains("names jane@example.org, zed@example.org besides"),
+        "{explained}"
+    );
+    desk.drain(&md);
     // A note sets them without sending anything.
     let (rcpts, _, _) = agent_mail(
         &desk,

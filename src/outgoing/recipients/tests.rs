@@ -76,8 +76,18 @@ fn what_a_follow_up_wanted_to_add() {
         Mailbox::new("jane@example.org"),
     ];
     assert_eq!(
-        wanted(&f, Some("jane@example.org"), &own(), &agents()),
+        wanted(&f, &["jane@example.org".into()], &own(), &agents()),
         vec!["mallory@evil.example", "spy@evil.example"]
+    );
+    // Someone agents accepted already is no wish of the follow-up's.
+    assert_eq!(
+        wanted(
+            &f,
+            &["jane@example.org".into(), "Spy@evil.example".into()],
+            &own(),
+            &agents()
+        ),
+        vec!["mallory@evil.example"]
     );
 }
 
