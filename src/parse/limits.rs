@@ -14,11 +14,20 @@
 //! multipart, the parts of nested messages). Encoded nested messages are measured by a call
 //! into the decoded bytes; mail-parser follows at most `ENCODED_LEVELS` of those, so that
 //! recursion has a fixed bound whatever the input.
+//!
+//! Most mail is plainly within the limits, and for it the walk is skipped: every part after the
+//! root begins after a boundary delimiter, and every multipart level opens at one, so a message
+//! with fewer `--` than the limits allow cannot pass them through multiparts alone; nesting
+//! beyond that needs a Content-Type naming a nested message or a digest in a header block, and
+//! header blocks begin at the top or after a `--`. A message that may have either is walked.
+//! The bound costs one vectorised search for `--` and a look at header text only. A test over
+//! the corpus checks that the walk agrees wherever the bound spares it.
 
 use std::sync::OnceLock;
 
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
+use memchr::memmem;
 
 /// Levels of base64/quoted-printable `message/*` parts mail-parser decodes and parses.
 const ENCODED_LEVELS: usize = 3;
@@ -88,6 +97,9 @@ fn reader() -> &'static MessageParser {
 
 /// Checks `mail` against `limits` without building it.
 pub fn measure(mail: &[u8], limits: &Limits) -> Result<(), Over> {
+    if plainly_within(mail, limits) {
+        return Ok(());
+    }
     let mut parts = 0;
     walk(mail, limits, 0, ENCODED_LEVELS, &mut parts)
 }
@@ -219,6 +231,83 @@ fn walk(
             }
         }
     }
+}
+
+/// Whether `mail` cannot pass `limits` whatever its structure (see the module's notes). False
+/// means "walk it", not "over".
+fn plainly_within(mail: &[u8], limits: &Limits) -> bool {
+    let bound = limits.max_parts.min(limits.max_depth);
+    // The root and a part after each `--`: at most `starts` parts, and fewer levels.
+    let mut starts = 1;
+    if starts > bound {
+        return false;
+    }
+    let mut covered = 0;
+    for at in std::iter::once(0).chain(memmem::find_iter(mail, b"--")) {
+        if at > 0 {
+            starts += 1;
+            if starts > bound {
+                return false;
+            }
+        }
+        // A header block may begin here and runs to the first blank line; blocks that begin
+        // inside one already read end where it ends, so every byte is read once.
+        if at < covered {
+            continue;
+        }
+        let end = at + header_end(&mail[at..]);
+        if nests(&mail[at..end]) {
+            return false;
+        }
+        covered = end;
+    }
+    true
+}
+
+/// Where the first blank line begins (the end of a header block), or the whole length. Reads
+/// only as far as that line.
+fn header_end(text: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', text)
+        .find(|&lf| matches!(&text[lf + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
+        .map_or(text.len(), |lf| lf + 1)
+}
+
+/// Whether header text has a Content-Type field whose value names a nested message or a
+/// digest (in any letter case; the field runs to a line break not followed by white space).
+fn nests(headers: &[u8]) -> bool {
+    let mut rest = headers;
+    while let Some(at) = find_ignoring_case(rest, b"content-type") {
+        rest = &rest[at + b"content-type".len()..];
+        let mut end = 0;
+        while let Some(lf) = memchr::memchr(b'\n', &rest[end..]) {
+            end += lf + 1;
+            if !matches!(rest.get(end), Some(b' ' | b'\t')) {
+                break;
+            }
+        }
+        if end == 0 {
+            end = rest.len();
+        }
+        let value = &rest[..end];
+        if find_ignoring_case(value, b"message").is_some()
+            || find_ignoring_case(value, b"digest").is_some()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Where a lower-case ASCII `word` first occurs in `text`, in any letter case.
+fn find_ignoring_case(text: &[u8], word: &[u8]) -> Option<usize> {
+    let first = word[0];
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), text).find(|&at| {
+        text[at..].len() >= word.len()
+            && text[at..at + word.len()]
+                .iter()
+                .zip(word)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
 }
 
 /// mail-parser's reading of a Content-Type: a multipart, a nested message, or a leaf. Inside a

@@ -215,3 +215,79 @@ fn a_message_over_the_limits_keeps_its_headers_and_its_digest() {
     assert_eq!(over.digest, full.digest);
     assert_eq!(full.attachments.len(), 1);
 }
+
+/// The walk without the quick bound in front of it.
+fn walked(raw: &[u8], limits: &Limits) -> Result<(), Over> {
+    let mut parts = 0;
+    walk(raw, limits, 0, ENCODED_LEVELS, &mut parts)
+}
+
+#[test]
+fn nesting_in_any_letter_case_or_by_digest_is_walked() {
+    let shouting = String::from_utf8(nested_messages(101))
+        .unwrap()
+        .replace("message/rfc822", "MeSsAgE/RFC822");
+    assert!(!plainly_within(shouting.as_bytes(), &Limits::default()));
+    assert_eq!(
+        measure(shouting.as_bytes(), &Limits::default()),
+        Err(Over::Depth(100))
+    );
+    // In a digest a part without a Content-Type is a message: its header block says "digest".
+    let digest = format!(
+        "{HEAD}Content-Type: Multipart/DIGEST; boundary=x\n\n--x\n\nSubject: in\n\nbody\n--x--\n"
+    );
+    assert!(!plainly_within(digest.as_bytes(), &Limits::default()));
+    let plain = many_parts(3);
+    assert!(plainly_within(&plain, &Limits::default()));
+    assert!(!plainly_within(
+        &plain,
+        &Limits {
+            max_depth: 100,
+            max_parts: 3
+        }
+    ));
+}
+
+/// Over every corpus mail and a range of limits: wherever the quick bound says "within", the
+/// walk agrees, so the bound never lets a message past a limit the walk would catch.
+#[test]
+fn the_quick_bound_never_contradicts_the_walk_over_the_corpus() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut files = vec![root];
+    let (mut mails, mut skipped, mut spared_at_default) = (0, 0, 0);
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let raw = std::fs::read(&p).unwrap();
+        mails += 1;
+        if plainly_within(&raw, &Limits::default()) {
+            spared_at_default += 1;
+        }
+        for max in [1, 2, 3, 5, 10, 100] {
+            for limits in [
+                Limits {
+                    max_depth: max,
+                    max_parts: 10_000,
+                },
+                Limits {
+                    max_depth: 100,
+                    max_parts: max,
+                },
+            ] {
+                if plainly_within(&raw, &limits) {
+                    skipped += 1;
+                    assert_eq!(walked(&raw, &limits), Ok(()), "{} {limits:?}", p.display());
+                }
+            }
+        }
+    }
+    assert!(mails > 1000, "{mails} corpus mails");
+    // The bound must be worth having: most mail is spared the walk at the default limits.
+    assert!(skipped > 100, "the bound spared the walk {skipped} times");
+    assert!(
+        spared_at_default * 2 > mails,
+        "{spared_at_default} of {mails} spared at the default limits"
+    );
+}
