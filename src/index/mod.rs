@@ -25,6 +25,11 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+/// Prepared statements kept per connection: more than all the SQL the index runs (rusqlite keeps
+/// 16 by default, fewer than intake alone uses, so every filed message parsed and planned some of
+/// its statements again).
+const STATEMENT_CACHE: usize = 128;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     #[error("index: {0}")]
@@ -82,6 +87,7 @@ impl Index {
 
     fn try_open(path: &Path, durable: bool) -> Result<Index> {
         let conn = Connection::open(path)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
@@ -102,6 +108,7 @@ impl Index {
             return Index::open_memory();
         }
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(30))?;
         Ok(Index {
             conn,
@@ -112,6 +119,7 @@ impl Index {
     /// A fresh index in memory (fsck rebuilds the tree's view into one).
     pub fn open_memory() -> Result<Index> {
         let conn = Connection::open_in_memory()?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&conn)?;
         Ok(Index {
             conn,
