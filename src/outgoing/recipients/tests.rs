@@ -67,14 +67,16 @@ fn an_agent_is_never_the_customer_nor_greeted() {
 
 #[test]
 fn what_a_follow_up_wanted_to_add() {
-    let mut f = Facts::default();
-    f.from = Some(Mailbox::new("alice@company.example"));
-    f.reply_to = Some(Mailbox::new("mallory@evil.example"));
-    f.to = vec![Mailbox::new("support@company.example")];
-    f.cc = vec![
-        Mailbox::new("spy@evil.example"),
-        Mailbox::new("jane@example.org"),
-    ];
+    let f = Facts {
+        from: Some(Mailbox::new("alice@company.example")),
+        reply_to: Some(Mailbox::new("mallory@evil.example")),
+        to: vec![Mailbox::new("support@company.example")],
+        cc: vec![
+            Mailbox::new("spy@evil.example"),
+            Mailbox::new("jane@example.org"),
+        ],
+        ..Facts::default()
+    };
     assert_eq!(
         wanted(&f, &["jane@example.org".into()], &own(), &agents()),
         vec!["mallory@evil.example", "spy@evil.example"]
