@@ -61,6 +61,9 @@ pub enum Command {
     Secret(SecretCommand),
     /// Rebuild the index from the folder tree alone.
     Reindex,
+    /// Move closed tickets of a store from before the archive (`.Queue.Closed.N` in the listed
+    /// tree) into the archive; safe to interrupt and run again, with the daemon running.
+    MigrateLayout,
     /// Compare the tree and the index; exit 1 when they differ.
     Fsck {
         /// Print the differences as a JSON array of {what, key, index, tree} (empty: they agree).

@@ -5,6 +5,7 @@ mod deliver;
 mod docs;
 mod dovecot;
 mod explain;
+mod migrate;
 mod outbox;
 mod run;
 mod secret;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),
         Command::Secret(s) => secret::secret(&ctx, s),
         Command::Reindex => tree::reindex(&ctx),
+        Command::MigrateLayout => migrate::migrate_layout(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),
         Command::GenerateDocs { out } => docs::generate(&out),
     }

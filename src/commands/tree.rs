@@ -21,7 +21,7 @@ impl From<ReindexError> for Failure {
     }
 }
 
-fn progress(done: u64, total: u64) {
+pub(super) fn progress(done: u64, total: u64) {
     if total >= 1000 {
         let _ = write!(std::io::stderr(), "\r{done}/{total} tickets");
         if done == total {

@@ -143,6 +143,21 @@ impl Roots {
         Ok(None)
     }
 
+    /// Where a ticket folder that is no longer where it was listed is now: the same state and
+    /// queue first (a look per month), then anywhere by its number.
+    pub fn relocate(&self, folder: &Folder) -> io::Result<Option<Found>> {
+        if let Some(dir) = self.find(folder) {
+            return Ok(Some(Found {
+                folder: folder.clone(),
+                dir,
+            }));
+        }
+        match folder {
+            Folder::Ticket { number, .. } => self.find_number(number),
+            _ => Ok(None),
+        }
+    }
+
     /// Every ticket folder of the listed tree (names only).
     pub fn open_tickets(&self) -> io::Result<Vec<Found>> {
         let mut out = Vec::new();

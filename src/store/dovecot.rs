@@ -58,6 +58,30 @@ impl Companions {
         }
     }
 
+    /// Names of closed tickets' folders in the listed tree (`.Queue.Closed.N`) that Dovecot
+    /// keeps files for: the index, the control folder, each agent's private index.
+    pub fn stranded_closed(&self) -> Vec<String> {
+        let mut dirs = vec![self.dir.join(OPEN_INDEX), self.dir.join(OPEN_CONTROL)];
+        if let Ok(rd) = fs::read_dir(self.dir.join(HOMES)) {
+            dirs.extend(rd.flatten().map(|e| e.path().join(OPEN_PRIVATE)));
+        }
+        let mut out: Vec<String> = dirs
+            .iter()
+            .filter_map(|d| fs::read_dir(d).ok())
+            .flat_map(|rd| rd.flatten())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| {
+                matches!(
+                    super::layout::Folder::from_dir_name(n),
+                    Some(super::layout::Folder::Ticket { closed: true, .. })
+                )
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Dovecot's folders for a mail folder at `dir`, in a fixed order: index, control, then one
     /// private index per home found.
     fn places(&self, roots: &Roots, dir: &Path) -> Option<Vec<PathBuf>> {

@@ -21,6 +21,7 @@ pub mod dovecot;
 pub mod durable;
 pub mod generation;
 mod layout;
+pub mod migrate;
 pub mod names;
 mod scan;
 mod staging;
@@ -28,7 +29,7 @@ pub mod trace;
 
 pub use archive::{month_now, Found, Roots, ARCHIVE_DIR};
 pub use dovecot::Companions;
-pub use layout::{Folder, QUARANTINE};
+pub use layout::{Folder, HISTORY_FILE, QUARANTINE};
 pub use scan::{ArticleFile, TreeTicket};
 pub use staging::Staged;
 
@@ -418,7 +419,28 @@ impl Tree {
     pub fn tickets(&self) -> io::Result<Vec<TreeTicket>> {
         let mut found = self.roots.open_tickets()?;
         found.extend(self.roots.archived_tickets()?);
-        scan::tickets(found)
+        // A folder renamed while the tree is read (by `migrate-layout`, or a close in another
+        // process) is read where it is now, and once, though it was listed in both places.
+        let mut read = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            let mut f = f;
+            loop {
+                let t = scan::ticket(f.clone())?;
+                if t.dir.is_dir() {
+                    if read.insert(t.dir.clone()) {
+                        out.push(t);
+                    }
+                    break;
+                }
+                match self.roots.relocate(&f.folder)? {
+                    Some(now) => f = now,
+                    None => break, // removed meanwhile
+                }
+            }
+        }
+        out.sort_by(|a, b| a.dir.cmp(&b.dir));
+        Ok(out)
     }
 
     /// Where an article of `folder` is now.

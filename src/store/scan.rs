@@ -23,20 +23,15 @@ pub struct ArticleFile {
     pub path: PathBuf,
 }
 
-/// The articles and event log of each ticket folder found.
-pub fn tickets(found: Vec<Found>) -> io::Result<Vec<TreeTicket>> {
-    let mut out = Vec::with_capacity(found.len());
-    for Found { folder, dir } in found {
-        let history = dir.join(HISTORY_FILE);
-        out.push(TreeTicket {
-            folder,
-            articles: files(&dir)?,
-            history: history.exists().then_some(history),
-            dir,
-        });
-    }
-    out.sort_by(|a, b| a.dir.cmp(&b.dir));
-    Ok(out)
+/// The articles and event log of a ticket folder found.
+pub fn ticket(Found { folder, dir }: Found) -> io::Result<TreeTicket> {
+    let history = dir.join(HISTORY_FILE);
+    Ok(TreeTicket {
+        folder,
+        articles: files(&dir)?,
+        history: history.exists().then_some(history),
+        dir,
+    })
 }
 
 /// Message files in a mail folder's new/ and cur/, sorted by name (which starts with the time).

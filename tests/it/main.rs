@@ -26,6 +26,7 @@ mod limits;
 mod lmtp;
 mod logs;
 mod matching;
+mod migrate;
 mod mutations;
 mod notices;
 mod postfix;
