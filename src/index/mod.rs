@@ -36,6 +36,13 @@ pub enum IndexError {
     Sql(#[from] rusqlite::Error),
     #[error("index: {0}")]
     Corrupt(String),
+    /// Read-only commands do not upgrade the index; anything that takes mail does.
+    #[error(
+        "index: schema version {found} is older than this postdesk's ({}): start the daemon, or \
+         run `postdesk run --once` or `postdesk reindex`, to upgrade it",
+        schema::VERSION
+    )]
+    Outdated { found: i64 },
 }
 
 impl IndexError {
@@ -110,6 +117,10 @@ impl Index {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(30))?;
+        let found = schema::version(&conn)?;
+        if (1..schema::VERSION).contains(&found) {
+            return Err(IndexError::Outdated { found });
+        }
         Ok(Index {
             conn,
             durable: false,

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -123,8 +123,13 @@ CREATE TABLE IF NOT EXISTS seen_sources (
 ) WITHOUT ROWID;
 ";
 
+/// The schema version a database was written with (0: a new file).
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let v = version(conn)?;
     if v > VERSION {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "index schema version {v} is newer than this postdesk understands ({VERSION})"

@@ -424,17 +424,23 @@ fn sequences_assigned_at_filing_survive_reindex_whatever_the_file_names() {
     desk.fsck_clean();
 }
 
-#[test]
-fn articles_without_a_sequence_are_ordered_across_the_unpadded_microsecond_boundary() {
-    let desk = Desk::new();
-    let (number, articles) = ticket_with_articles(&desk);
+/// A ticket whose articles look as if written before sequences existed, named in filing order
+/// …M99990…, …M100010…, …M100020… (as strings the answers would come first); returns its
+/// number and the directions and sequences it had.
+fn written_before_sequences(desk: &Desk) -> (String, Vec<(String, u64)>) {
+    let (number, articles) = ticket_with_articles(desk);
     let filed = directions_and_seqs(&desk.show(&number));
-    // Written before sequences existed, in filing order …M99990…, …M100010…, …M100020…: as
-    // strings the answers would come first.
     for (i, path) in articles.iter().enumerate() {
         strip_sequence(path);
         rename_to(path, [99990, 100010, 100020, 100030][i], i);
     }
+    (number, filed)
+}
+
+#[test]
+fn articles_without_a_sequence_are_ordered_across_the_unpadded_microsecond_boundary() {
+    let desk = Desk::new();
+    let (number, filed) = written_before_sequences(&desk);
     desk.ok(&["reindex"]);
     let after = desk.show(&number);
     assert_eq!(directions_and_seqs(&after), filed, "{after}");
@@ -442,5 +448,53 @@ fn articles_without_a_sequence_are_ordered_across_the_unpadded_microsecond_bound
         .as_str()
         .unwrap()
         .contains("M99990"));
+    desk.fsck_clean();
+}
+
+#[test]
+fn an_index_of_the_previous_schema_is_upgraded_and_numbers_the_articles_already_filed() {
+    let desk = Desk::new();
+    // The tree and index as the previous version left them: no sequences in the trace blocks,
+    // names across the unpadded-microsecond boundary, schema version 2.
+    let (number, filed) = written_before_sequences(&desk);
+    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
+    db.execute_batch(
+        "DROP INDEX articles_ticket;
+         ALTER TABLE articles DROP COLUMN seq;
+         ALTER TABLE articles DROP COLUMN author_header;
+         ALTER TABLE tickets DROP COLUMN customer_address;
+         DROP TABLE accepted;
+         CREATE INDEX articles_ticket ON articles(ticket);
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(db);
+    // Reading commands do not upgrade it, and say what does.
+    let out = desk.run(&["ticket", "show", &number]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("schema version 2 is older"),
+        "{err}"
+    );
+    // The first command that takes mail upgrades it and rebuilds it from the tree.
+    let md = desk.maildir("later");
+    desk.drain(&md);
+    assert_eq!(directions_and_seqs(&desk.show(&number)), filed);
+    post(
+        &md,
+        "c@example.org",
+        "support@company.example",
+        &format!("Re: [Ticket#{number}] Order"),
+        "o2@example.org",
+        "",
+        "More",
+    );
+    desk.drain(&md);
+    let show = desk.show(&number);
+    let now = directions_and_seqs(&show);
+    assert_eq!(now[..filed.len()], filed[..], "{show}");
+    assert_eq!(now[filed.len()], ("in".to_string(), filed.len() as u64 + 1));
+    desk.ok(&["reindex"]);
+    assert_eq!(directions_and_seqs(&desk.show(&number)), now);
     desk.fsck_clean();
 }
