@@ -8,7 +8,8 @@
 //!   control characters or any of `<>,;:"()[]\`; anything else is an error, never passed on;
 //! - our own Message-ID must be a plain `left@right` id (an error otherwise); In-Reply-To and
 //!   References come from customers' mails, so ids of a bad shape there are dropped instead;
-//! - extra header names must match `[A-Za-z0-9-]+` and must not be one this module writes.
+//! - extra header names must match `[A-Za-z0-9-]+` and must not be one this module writes;
+//! - attachment names lose directory parts, bidirectional controls and the like (`filename`).
 //!
 //! mail-builder RFC 2047-encodes non-ASCII subjects, display names and text headers, picks
 //! quoted-printable or base64 for the body (lines stay within 78 characters), writes filenames
@@ -18,6 +19,7 @@
 //! `Auto-Submitted` (RFC 3834), `Precedence: bulk` and `X-Auto-Response-Suppress: All`, which
 //! keep well-behaved autoresponders from answering them.
 
+mod filename;
 #[cfg(test)]
 mod tests;
 
@@ -371,11 +373,7 @@ fn content_type(s: &str) -> ContentType<'static> {
 }
 
 fn attachment(a: &Attachment) -> MimePart<'_> {
-    let name = sanitize(&a.filename);
-    let name = match name.trim() {
-        "" => "attachment".to_string(),
-        n => n.to_string(),
-    };
+    let name = filename::attachment_name(&a.filename);
     MimePart::new(
         content_type(&a.content_type),
         BodyPart::Binary(a.data.as_slice().into()),

@@ -351,3 +351,33 @@ fn long_ascii_subjects_are_folded_not_encoded() {
     assert!(!subject.contains("=?"), "{subject}");
     assert_eq!(parse(&raw).subject(), Some(o.subject.as_str()));
 }
+
+#[test]
+fn attachment_names_cannot_name_paths_or_reorder_text() {
+    let mut o = outgoing();
+    o.attachments = [
+        "../../etc/passwd",
+        "/abs/path.txt",
+        "evil\u{202E}txt.exe",
+        "..",
+    ]
+    .iter()
+    .map(|n| Attachment {
+        filename: n.to_string(),
+        content_type: "application/octet-stream".into(),
+        data: b"x".to_vec(),
+    })
+    .collect();
+    let raw = build(&o).unwrap();
+    let m = parse(&raw);
+    let names: Vec<_> = m
+        .attachments()
+        .map(|a| a.attachment_name().unwrap())
+        .collect();
+    assert_eq!(names, ["passwd", "path.txt", "eviltxt.exe", "attachment"]);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains("etc/passwd") && !text.contains("/abs"),
+        "{text}"
+    );
+}
