@@ -118,6 +118,10 @@ impl Index {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(30))?;
         let found = schema::version(&conn)?;
+        if found == 0 {
+            // Being created by the first process that takes mail: nothing is in it yet.
+            return Index::open_memory();
+        }
         if (1..schema::VERSION).contains(&found) {
             return Err(IndexError::Outdated { found });
         }

@@ -128,7 +128,20 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
+/// Creates or upgrades the schema in one transaction: a process that dies half way leaves the
+/// index as it was, and other processes see either no schema or the whole of it.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match migrate_in_transaction(conn) {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
     let v = version(conn)?;
     if v > VERSION {
         return Err(rusqlite::Error::InvalidParameterName(format!(
@@ -177,13 +190,8 @@ pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
-    /// An index of version 2 gains the sequence, author header, customer address and accepted
-    /// participants, and asks for the rebuild that fills them in.
-    #[test]
-    fn version_2_is_upgraded_and_asks_for_a_rebuild() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE tickets (number TEXT PRIMARY KEY, queue TEXT NOT NULL,
+    /// The schema as version 2 wrote it, with one article.
+    const VERSION_2: &str = "CREATE TABLE tickets (number TEXT PRIMARY KEY, queue TEXT NOT NULL,
                 state TEXT NOT NULL, subject TEXT NOT NULL, customer TEXT NOT NULL,
                 created TEXT NOT NULL, updated TEXT NOT NULL, refers TEXT, owner TEXT,
                 priority TEXT NOT NULL DEFAULT 'normal', pending TEXT, customer_id TEXT)
@@ -193,9 +201,33 @@ mod tests {
              CREATE INDEX articles_ticket ON articles(ticket);
              CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
              INSERT INTO articles(ticket, file, received) VALUES ('1', 'a', 'x');
-             PRAGMA user_version = 2;",
-        )
-        .unwrap();
+             PRAGMA user_version = 2;";
+
+    /// An upgrade that fails part way leaves the index as it was, so that the next start can
+    /// try again instead of finding half of the new columns ("duplicate column").
+    #[test]
+    fn a_failed_upgrade_changes_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(VERSION_2).unwrap();
+        // The third of the step's statements fails: the first two must not stay.
+        conn.execute_batch("ALTER TABLE tickets ADD COLUMN customer_address TEXT;")
+            .unwrap();
+        assert!(migrate(&conn).is_err());
+        assert_eq!(version(&conn).unwrap(), 2);
+        assert!(conn.prepare("SELECT seq FROM articles").is_err());
+        assert!(conn.prepare("SELECT 1 FROM accepted").is_err());
+        conn.execute_batch("ALTER TABLE tickets DROP COLUMN customer_address;")
+            .unwrap();
+        migrate(&conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+    }
+
+    /// An index of version 2 gains the sequence, author header, customer address and accepted
+    /// participants, and asks for the rebuild that fills them in.
+    #[test]
+    fn version_2_is_upgraded_and_asks_for_a_rebuild() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(VERSION_2).unwrap();
         migrate(&conn).unwrap();
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -222,5 +254,18 @@ mod tests {
         assert_eq!(flagged, 1);
         // Opening it again changes nothing.
         migrate(&conn).unwrap();
+    }
+
+    /// A reader that opens the index while the first process to take mail is creating it sees
+    /// an empty index, not "no such table".
+    #[test]
+    fn an_index_being_created_reads_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let creator = Connection::open(&path).unwrap();
+        creator.execute_batch("BEGIN IMMEDIATE; CREATE TABLE t (x);").unwrap();
+        let reader = crate::index::Index::open_readonly(&path).unwrap();
+        assert!(reader.tickets(None, None).unwrap().is_empty());
+        creator.execute_batch("ROLLBACK").unwrap();
     }
 }
