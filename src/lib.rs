@@ -24,6 +24,7 @@ pub mod reindex;
 pub mod route;
 pub mod scan;
 pub mod source;
+pub mod space;
 pub mod status;
 pub mod store;
 pub mod template;

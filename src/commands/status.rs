@@ -1,5 +1,6 @@
 //! `postdesk status`: is the daemon running, how are its sources (state, last success, last
-//! error, backlog), what waits in the outbox, how many tickets are open.
+//! error, backlog), what waits in the outbox, how many tickets are open, how much room is left
+//! on the data directory's file system.
 
 use serde::Serialize;
 
@@ -19,6 +20,10 @@ struct Report {
     tickets_open: usize,
     tickets_closed: usize,
     quarantined: usize,
+    /// Free space and inodes of the data directory's file system.
+    disk: Option<crate::space::Space>,
+    /// Set when space or inodes run low.
+    disk_warning: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +66,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
             _ => {}
         }
     }
+    let disk = crate::space::of(&data).ok();
     let report = Report {
         config: std::path::absolute(&cfg.file)
             .unwrap_or_else(|_| cfg.file.clone())
@@ -83,6 +89,8 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
         tickets_open: index.tickets(None, Some(State::Open))?.len(),
         tickets_closed: index.tickets(None, Some(State::Closed))?.len(),
         quarantined: index.quarantined()?.len(),
+        disk,
+        disk_warning: disk.as_ref().and_then(crate::space::warning),
     };
     if json {
         println!(
@@ -141,5 +149,14 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
         "tickets: {} open, {} closed; quarantine: {}",
         report.tickets_open, report.tickets_closed, report.quarantined
     );
+    if let Some(d) = &report.disk {
+        println!(
+            "disk: {} of {} bytes free, {} of {} inodes free",
+            d.free_bytes, d.total_bytes, d.free_inodes, d.total_inodes
+        );
+    }
+    if let Some(w) = &report.disk_warning {
+        println!("warning: {w}");
+    }
     Ok(0)
 }

@@ -11,6 +11,9 @@
 //! 3. renames into the tree, on the placement thread, while batch N+1 is decided.
 //! 4. the next batch's `syncfs` and commit (or `Engine::flush`) make the renames durable and
 //!    mark the rows placed; only then does the source let go of batch N's messages.
+//!
+//! On a full disk a batch is filed in halves (`fit`): what fits is committed as above, the rest
+//! is never written and stays at its source.
 
 mod answer;
 mod apply;
@@ -18,6 +21,7 @@ pub mod attributes;
 mod change;
 mod file;
 mod find;
+mod fit;
 mod freshness;
 pub mod history;
 pub mod inspect;
@@ -30,6 +34,7 @@ mod rules;
 
 pub use change::TicketChange;
 pub use file::{build_article, participants};
+pub use fit::Filed;
 pub use history::HistoryLine;
 pub use inspect::Scanned;
 pub use moves::Adopted;
@@ -121,6 +126,9 @@ pub enum IntakeError {
     /// The tree cannot be indexed as it is (two folders with one number): an admin must look.
     #[error("{0}")]
     Tree(String),
+    /// The data directory's file system is full: what fitted was filed, the rest waits.
+    #[error("{0}")]
+    Full(String),
 }
 
 impl From<crate::reindex::ReindexError> for IntakeError {
@@ -144,6 +152,7 @@ impl IntakeError {
             IntakeError::Deferred(_) => true,
             // Mail waits at its source until an admin has looked.
             IntakeError::Tree(_) => true,
+            IntakeError::Full(_) => true,
         }
     }
 }
@@ -264,6 +273,13 @@ impl Engine {
     /// returns, but their placement is made durable by the next batch's flush or by `flush`.
     /// Let go of a batch's source messages only after the next `process` or `flush` succeeded.
     pub fn process(&mut self, batch: &[Message]) -> Result<Vec<Outcome>, IntakeError> {
+        let understood = self.understand(batch)?;
+        self.process_understood(batch, understood)
+    }
+
+    /// Scans (as many at once as configured) and understands a batch's messages, in order. A
+    /// scanner that cannot look and whose policy is tempfail defers the whole batch.
+    pub fn understand(&self, batch: &[Message]) -> Result<Vec<Understood>, IntakeError> {
         let understood = {
             let rules = &self.rules;
             let scans = match &rules.scanners {
@@ -285,7 +301,7 @@ impl Engine {
             }
             u
         };
-        self.process_understood(batch, understood)
+        Ok(understood)
     }
 
     /// `process` for messages already understood (by `Rules::understand`, in the same order).

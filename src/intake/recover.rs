@@ -2,7 +2,6 @@
 //! renames into the tree, and removes staged files that were never committed (their messages
 //! are still at their sources). Staging areas of live processes are left alone.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use super::IntakeError;
@@ -10,12 +9,29 @@ use crate::index::{Index, State};
 use crate::store::{Folder, Store};
 
 pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
+    // First, so a batch that failed on a full disk gives its space back before the index is
+    // written to below.
+    let mut removed = 0;
+    for f in store.orphaned_staged()? {
+        let name = f.to_string_lossy().into_owned();
+        if index.is_staged_known(&name)? {
+            continue;
+        }
+        match std::fs::remove_file(&f) {
+            Ok(()) => removed += 1,
+            // Removed by another process recovering at the same moment.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed staged files of uncommitted batches");
+    }
     let pending: Vec<_> = index
         .pending()?
         .into_iter()
         .filter(|p| store.is_abandoned(Path::new(&p.staged)))
         .collect();
-    let mut handled = HashSet::new();
     if !pending.is_empty() {
         tracing::warn!(
             count = pending.len(),
@@ -23,7 +39,6 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
         );
         let tx = index.begin()?;
         for p in &pending {
-            handled.insert(p.staged.clone());
             let folder = match &p.ticket {
                 Some(t) => Folder::ticket(&t.queue, &t.number, t.state == State::Closed),
                 None => Folder::quarantine(),
@@ -94,22 +109,6 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
             tx.clear_pending_line(*id)?;
         }
         tx.commit()?;
-    }
-    let mut removed = 0;
-    for f in store.orphaned_staged()? {
-        let name = f.to_string_lossy().into_owned();
-        if handled.contains(&name) || index.is_staged_known(&name)? {
-            continue;
-        }
-        match std::fs::remove_file(&f) {
-            Ok(()) => removed += 1,
-            // Removed by another process recovering at the same moment.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if removed > 0 {
-        tracing::info!(removed, "removed staged files of uncommitted batches");
     }
     Ok(())
 }

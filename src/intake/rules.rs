@@ -37,6 +37,7 @@ pub struct Rules {
 }
 
 /// What a message is, before the index is asked anything.
+#[derive(Clone)]
 pub struct Understood {
     pub facts: Facts,
     pub class: Classification,

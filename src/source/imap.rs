@@ -64,15 +64,16 @@ impl ImapIntake {
                         last_uid,
                     });
                 let items = self.src.fetch(&folder, since, BATCH)?;
-                let Some(last) = items.last().map(Item::checkpoint) else {
+                if items.is_empty() {
                     break;
-                };
+                }
+                let checkpoints: Vec<Checkpoint> = items.iter().map(Item::checkpoint).collect();
                 let mut uids = Vec::new();
                 let msgs: Vec<Message> = items
                     .into_iter()
                     .map(|it| match it {
                         Item::Mail(f) => {
-                            uids.push(f.uid);
+                            uids.push(Some(f.uid));
                             Message {
                                 raw: f.raw,
                                 source: source.clone(),
@@ -87,27 +88,41 @@ impl ImapIntake {
                             uid,
                             uidvalidity,
                             size,
-                        } => oversize(
-                            &source,
-                            &folder,
-                            uid,
-                            uidvalidity,
-                            size,
-                            self.cfg.max_message_bytes,
-                        ),
+                        } => {
+                            uids.push(None);
+                            oversize(
+                                &source,
+                                &folder,
+                                uid,
+                                uidvalidity,
+                                size,
+                                self.cfg.max_message_bytes,
+                            )
+                        }
                     })
                     .collect();
-                let outcomes = engine.process(&msgs)?;
-                engine.flush()?;
-                for o in &outcomes {
-                    summary.add(o);
+                let understood = engine.understand(&msgs)?;
+                // On a full disk the first messages may be filed and the rest not: those stay
+                // on the server, after the checkpoint.
+                let filed = engine.process_fitting(&msgs, understood);
+                let n = filed.outcomes.len();
+                if n > 0 {
+                    engine.flush()?;
+                    for o in &filed.outcomes {
+                        summary.add(o);
+                    }
+                    let last = &checkpoints[n - 1];
+                    engine
+                        .index_mut()
+                        .set_imap_checkpoint(&source, &folder, last.uidvalidity, last.last_uid)
+                        .map_err(IntakeError::from)?;
+                    let acked: Vec<u32> = uids[..n].iter().flatten().copied().collect();
+                    if !acked.is_empty() {
+                        self.src.acknowledge(&folder, &acked)?;
+                    }
                 }
-                engine
-                    .index_mut()
-                    .set_imap_checkpoint(&source, &folder, last.uidvalidity, last.last_uid)
-                    .map_err(IntakeError::from)?;
-                if !uids.is_empty() {
-                    self.src.acknowledge(&folder, &uids)?;
+                if let Some(e) = filed.rest {
+                    return Err(e.into());
                 }
             }
         }

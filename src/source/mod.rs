@@ -207,19 +207,23 @@ pub fn drain(
         // placement durable.
         let mut held: Option<(Vec<String>, Vec<Outcome>)> = None;
         for p in rx {
-            match engine.process_understood(&p.batch, p.understood) {
-                Ok(outcomes) => {
-                    progress.advance(outcomes.len());
-                    if let Some((names, outcomes)) = held.take() {
-                        let_go(src, &names, &outcomes, summary);
-                    }
-                    held = Some((p.names, outcomes));
+            let filed = engine.process_fitting(&p.batch, p.understood);
+            progress.advance(filed.outcomes.len());
+            let Some(e) = filed.rest else {
+                if let Some((names, outcomes)) = held.take() {
+                    let_go(src, &names, &outcomes, summary);
                 }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
+                held = Some((p.names, filed.outcomes));
+                continue;
+            };
+            // The part of the batch that fitted (on a full disk) is let go after the flush
+            // below, with the batch before it; the rest stays at the source.
+            let (mut names, mut outcomes) = held.take().unwrap_or_default();
+            names.extend(p.names.into_iter().take(filed.outcomes.len()));
+            outcomes.extend(filed.outcomes);
+            held = Some((names, outcomes));
+            result = Err(e);
+            break;
         }
         match engine.flush() {
             Ok(()) => {

@@ -16,6 +16,7 @@ mod crash;
 mod daemon;
 mod decoded;
 mod deliver;
+mod disk_full;
 mod dovecot;
 mod filters;
 mod find;
