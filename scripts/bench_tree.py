@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Tree benchmark: what agents' mail clients and intake cost in a store of many tickets, most of
+them closed (root; Debian's dovecot-imapd; python3 stdlib only).
+
+On a fresh journaled ext4 file system (a loop-mounted image, `mkfs.ext4` defaults) under
+--workdir it
+
+1. files -n tickets (default 1,000,000) through postdesk itself: generated new requests in
+   Maildir chunks of --chunk messages, each drained with `postdesk run --once --after delete`
+   (autoresponses off, so the store holds the tickets and nothing else);
+2. closes all but --open of them (default 5,000) as an agent's mail client does in the layout
+   from before the archive, a RENAME to `Tickets/Support/Closed/N` (`.Support.Closed.N`), with
+   the folders' times spread over --months months, then `postdesk reindex` (which reads that
+   layout) and `postdesk migrate-layout`, which moves them into the archive
+   (`archive/Support/YYYY-MM/N`), and `postdesk fsck` (unless --no-fsck);
+3. starts Dovecot with only what `postdesk dovecot-config` wrote (included from a file that
+   sets listeners, paths and logs, and the INBOX namespace as Debian's stock configuration does) and measures, as an agent with `lrwsti` on Support: LIST of
+   the queue (`Tickets/Support/*`) and of the whole tree (`*`), and SELECT of archived tickets
+   by name (`Archive/Support/YYYY-MM/N`, names from `postdesk ticket find`), cold (Dovecot
+   restarted; with --drop-caches the page cache dropped too) and warm (the median of --repeat runs);
+4. measures intake throughput (--intake new requests, `run --once`) into that store and into a
+   fresh store on the same file system.
+
+Each step's time is printed as it ends, so a run at -n 100000 gives the schedule of a run at
+1,000,000. The figures are printed as a table and as JSON (--json FILE too). Everything is
+removed at the end unless --keep.
+"""
+
+import argparse
+import imaplib
+import json
+import os
+import pathlib
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+UID = 65534  # Dovecot's mail processes and postdesk run as nobody on the store
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sh(*args, **kw):
+    return subprocess.run([str(a) for a in args], check=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def chown_r(path):
+    sh("chown", "-R", f"{UID}:{UID}", path)
+
+
+class Desk:
+    def __init__(self, binary, base, name):
+        self.binary = binary
+        self.dir = base / name
+        self.dir.mkdir()
+        self.data = self.dir / "var"
+        self.config = self.dir / "postdesk.toml"
+        shutil.copytree(ROOT / "templates", self.dir / "templates")
+        shutil.copytree(ROOT / "filters", self.dir / "filters")
+        self.config.write_text(
+            f"""[general]
+data-dir = "var"
+loop-value = "postdesk@company.example"
+
+[autoresponse]
+new-ticket = false
+agent-notify = false
+
+[dovecot]
+admins = ["admin"]
+mail-uid = {UID}
+mail-gid = {UID}
+
+[[queue]]
+name = "Support"
+addresses = ["support@company.example"]
+
+[[agent]]
+name = "Carol"
+address = "carol@company.example"
+login = "carol"
+password-hash = "{{PLAIN}}carolpw"
+queues = ["Support"]
+
+[[agent]]
+name = "Admin"
+address = "admin@company.example"
+login = "admin"
+password-hash = "{{PLAIN}}adminpw"
+queues = ["Support"]
+"""
+        )
+        self.data.mkdir()
+        chown_r(self.dir)
+
+    def run(self, *args, check=True):
+        r = subprocess.run(
+            [self.binary, "--config", self.config, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if check and r.returncode != 0:
+            sys.exit(f"postdesk {' '.join(map(str, args))}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def drain(self, count, tag):
+        """Files `count` generated new requests; returns the wall time of the drain."""
+        md = self.dir / f"in-{tag}"
+        for sub in ("new", "cur", "tmp"):
+            (md / sub).mkdir(parents=True)
+        host = socket.gethostname()
+        for i in range(count):
+            mid = f"{tag}.{i}@bench.example"
+            body = (
+                f"From: Customer {i} <c{i % 50000}@example.org>\r\n"
+                f"To: support@company.example\r\n"
+                f"Subject: Case {tag}-{i}: the printer jams again\r\n"
+                f"Message-ID: <{mid}>\r\n"
+                f"Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+                f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                f"Hello,\r\n\r\nthe printer on floor {i % 7} jams again.\r\n\r\nRegards\r\n"
+            ).encode()
+            (md / "new" / f"{1763900000 + i}.M{i}P1.{host}").write_bytes(body)
+        chown_r(md)
+        os.sync()
+        t = time.monotonic()
+        r = self.run("run", "--once", "--maildir", md, "--after", "delete")
+        wall = time.monotonic() - t
+        if f"processed {count}," not in r.stdout or "failed 0" not in r.stdout:
+            sys.exit(f"drain {tag}: {r.stdout}{r.stderr}")
+        shutil.rmtree(md)
+        return wall
+
+
+class Dovecot:
+    def __init__(self, work, generated):
+        self.dir = work / "dovecot-run"
+        self.generated = generated
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        d = self.dir
+        if d.exists():
+            shutil.rmtree(d)
+        for sub in ("run", "state"):
+            (d / sub).mkdir(parents=True)
+        conf = d / "dovecot.conf"
+        conf.write_text(
+            f"""base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+}}
+!include {self.generated}/postdesk.conf
+"""
+        )
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        log((d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else "")
+        sys.exit("dovecot did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
+    def login(self):
+        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=120)
+        m.login("carol", "carolpw")
+        return m
+
+
+def timed(f):
+    t = time.monotonic()
+    r = f()
+    return time.monotonic() - t, r
+
+
+def imap_ok(typ, data, what):
+    if typ != "OK":
+        sys.exit(f"{what}: {typ} {data}")
+    return data
+
+
+def drop_caches():
+    os.sync()
+    pathlib.Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def measure_imap(dv, archived, repeat, drop):
+    """Cold (Dovecot restarted; with `drop` the page cache dropped too) and warm figures for
+    LIST and SELECT."""
+    out = {}
+
+    def lists(m):
+        q = timed(lambda: imap_ok(*m.list('""', '"Tickets/Support/*"'), "LIST queue"))
+        a = timed(lambda: imap_ok(*m.list('""', '"*"'), "LIST *"))
+        return q, a
+
+    dv.stop()
+    if drop:
+        drop_caches()
+    dv.start()
+    m = dv.login()
+    (tq, q), (ta, a) = lists(m)
+    out["list_queue_cold_s"], out["list_all_cold_s"] = tq, ta
+    out["listed_queue"], out["listed_all"] = len(q), len(a)
+    if any(b"Archive" in x for x in a if isinstance(x, bytes)):
+        sys.exit("an archived folder was listed")
+    warm_q, warm_a = [], []
+    for _ in range(repeat):
+        (tq, _), (ta, _) = lists(m)
+        warm_q.append(tq)
+        warm_a.append(ta)
+    out["list_queue_warm_s"] = statistics.median(warm_q)
+    out["list_all_warm_s"] = statistics.median(warm_a)
+    m.logout()
+
+    dv.stop()
+    if drop:
+        drop_caches()
+    dv.start()
+    m = dv.login()
+    cold, warm = [], []
+    for name in archived:
+        t, data = timed(lambda: imap_ok(*m.select(f'"{name}"', readonly=True), f"SELECT {name}"))
+        if int(data[0]) < 1:
+            sys.exit(f"SELECT {name}: empty")
+        cold.append(t)
+        warm.append(timed(lambda: m.select(f'"{name}"', readonly=True))[0])
+    out["select_archived_cold_s"] = statistics.median(cold)
+    out["select_archived_cold_max_s"] = max(cold)
+    out["select_archived_warm_s"] = statistics.median(warm)
+    m.logout()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=1_000_000, help="tickets in the store")
+    ap.add_argument("--open", type=int, default=5000, help="of which open")
+    ap.add_argument("--chunk", type=int, default=100_000, help="messages per intake run while building")
+    ap.add_argument("--months", type=int, default=48, help="months the closed tickets spread over")
+    ap.add_argument("--intake", type=int, default=5000, help="messages for the throughput comparison")
+    ap.add_argument("--repeat", type=int, default=5, help="warm measurements (median)")
+    ap.add_argument("--selects", type=int, default=20, help="archived tickets to SELECT")
+    ap.add_argument("--binary", default=str(ROOT / "target/release/postdesk"))
+    ap.add_argument("--workdir", default="/tmp")
+    ap.add_argument("--image-gb", type=float, default=0, help="size of the ext4 image (default: from -n)")
+    ap.add_argument("--no-fsck", action="store_true")
+    ap.add_argument("--drop-caches", action="store_true",
+                    help="cold also means the page cache dropped (Dovecot's binaries are read from disk again)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: it mounts an ext4 image and starts Dovecot")
+    binary = pathlib.Path(a.binary).resolve()
+    if not binary.is_file():
+        sys.exit(f"{binary}: build it first (cargo build --release --locked)")
+
+    work = pathlib.Path(os.path.realpath(a.workdir)) / f"pd-bench-tree-{os.getpid()}"
+    work.mkdir()
+    img, mnt = work / "tree.img", work / "mnt"
+    # A ticket: its folder, cur/ new/ tmp/ (a block each), an article, inodes.
+    gb = a.image_gb or max(4.0, a.n * 24 * 1024 * 1.3 / 2**30 + 2)
+    figures = {"tickets": a.n, "open": a.open}
+    dv = None
+    try:
+        sh("truncate", "-s", f"{int(gb * 2**30)}", img)
+        sh("mkfs.ext4", "-q", "-F", img)
+        mnt.mkdir()
+        sh("mount", "-o", "loop", img, mnt)
+        os.chmod(work, 0o755)
+        os.chmod(mnt, 0o755)
+        log(f"ext4 image {gb:.1f} GiB at {mnt}")
+        desk = Desk(binary, mnt, "desk")
+
+        t0 = time.monotonic()
+        done = 0
+        while done < a.n:
+            k = min(a.chunk, a.n - done)
+            wall = desk.drain(k, f"b{done}")
+            done += k
+            log(f"built {done}/{a.n} tickets: this chunk {k / wall:,.0f} msg/s, "
+                f"{time.monotonic() - t0:,.0f} s so far")
+        figures["build_s"] = time.monotonic() - t0
+
+        store = desk.data / "store"
+        numbers = sorted(n.split(".")[2] for n in os.listdir(store)
+                         if n.startswith(".Support.") and n.count(".") == 2)
+        random.seed(7)
+        closed = set(random.sample(numbers, len(numbers) - a.open))
+        now = time.time()
+        t = time.monotonic()
+        for i, n in enumerate(sorted(closed)):
+            dst = store / f".Support.Closed.{n}"
+            os.rename(store / f".Support.{n}", dst)
+            when = now - (i % a.months) * 31 * 86400
+            os.utime(dst, (when, when))
+        figures["close_renames_s"] = time.monotonic() - t
+        log(f"closed {len(closed)} in the old layout in {figures['close_renames_s']:.0f} s")
+        for step in ("reindex", "migrate-layout"):
+            t = time.monotonic()
+            r = desk.run(step)
+            figures[step.replace("-", "_") + "_s"] = time.monotonic() - t
+            log(f"{step}: {r.stdout.strip()} ({figures[step.replace('-', '_') + '_s']:.0f} s)")
+        if not a.no_fsck:
+            t = time.monotonic()
+            r = desk.run("fsck", check=False)
+            figures["fsck_s"] = time.monotonic() - t
+            figures["fsck_clean"] = r.returncode == 0
+            log(f"fsck: {r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr} "
+                f"({figures['fsck_s']:.0f} s)")
+        entries = lambda d: len(os.listdir(d))
+        archive = desk.data / "archive" / "Support"
+        figures["listed_tree_entries"] = entries(store)
+        figures["largest_archive_month"] = max(entries(archive / m) for m in os.listdir(archive))
+
+        r = desk.run("dovecot-config")
+        generated = desk.data / "dovecot"
+        gid = int(next(l.split(":")[2] for l in open("/etc/group") if l.startswith("dovecot:")))
+        for p in (generated, generated / "passwd"):
+            os.chown(p, -1, gid)
+        chown_r(desk.data)
+        sample = random.sample(sorted(closed), min(a.selects, len(closed)))
+        archived = []
+        for n in sample:
+            found = json.loads(desk.run("ticket", "find", n, "--json").stdout)
+            archived.append(found[0]["folder"])
+        dv = Dovecot(work, generated)
+        figures.update(measure_imap(dv, archived, a.repeat, a.drop_caches))
+        dv.stop()
+
+        # Intake into this store and into a fresh one, same file system, same messages.
+        os.sync()
+        figures["intake_big_s"] = desk.drain(a.intake, "big")
+        fresh = Desk(binary, mnt, "fresh")
+        figures["intake_fresh_s"] = fresh.drain(a.intake, "big")
+        figures["intake_big_msg_s"] = a.intake / figures["intake_big_s"]
+        figures["intake_fresh_msg_s"] = a.intake / figures["intake_fresh_s"]
+        figures["intake_ratio"] = figures["intake_big_msg_s"] / figures["intake_fresh_msg_s"]
+    finally:
+        if dv:
+            dv.stop()
+        if not a.keep:
+            subprocess.run(["umount", str(mnt)], stderr=subprocess.DEVNULL)
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"kept {work} (mounted at {mnt})")
+
+    rows = [
+        ("tickets / open", f"{a.n:,} / {a.open:,}"),
+        ("build through postdesk", f"{figures['build_s']:,.0f} s ({a.n / figures['build_s']:,.0f} tickets/s)"),
+        ("reindex (old layout)", f"{figures['reindex_s']:,.0f} s"),
+        ("migrate-layout", f"{figures['migrate_layout_s']:,.0f} s ({(a.n - a.open) / figures['migrate_layout_s']:,.0f} folders/s)"),
+        ("fsck", "skipped" if a.no_fsck else f"{figures['fsck_s']:,.0f} s, clean: {figures['fsck_clean']}"),
+        ("entries: listed tree / largest archive month", f"{figures['listed_tree_entries']:,} / {figures['largest_archive_month']:,}"),
+        ("LIST queue cold / warm", f"{figures['list_queue_cold_s']:.3f} s / {figures['list_queue_warm_s']:.3f} s ({figures['listed_queue']:,} folders)"),
+        ("LIST * cold / warm", f"{figures['list_all_cold_s']:.3f} s / {figures['list_all_warm_s']:.3f} s ({figures['listed_all']:,} folders)"),
+        ("SELECT archived cold (median, max) / warm", f"{figures['select_archived_cold_s']:.4f} s, {figures['select_archived_cold_max_s']:.4f} s / {figures['select_archived_warm_s']:.4f} s"),
+        ("intake: this store / fresh", f"{figures['intake_big_msg_s']:,.0f} / {figures['intake_fresh_msg_s']:,.0f} msg/s ({figures['intake_ratio']:.3f}x)"),
+    ]
+    for k, v in rows:
+        print(f"{k:<45} {v}")
+    print(json.dumps(figures, indent=1))
+    if a.json:
+        pathlib.Path(a.json).write_text(json.dumps(figures, indent=1) + "\n")
+    ok = (figures["list_queue_cold_s"] < 1 and figures["list_all_cold_s"] < 1
+          and figures["list_queue_warm_s"] < 0.1 and figures["list_all_warm_s"] < 0.1
+          and figures["select_archived_warm_s"] < 0.1 and figures["intake_ratio"] > 0.95
+          and figures.get("fsck_clean", True))
+    print("targets met" if ok else "TARGETS NOT MET")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
