@@ -295,6 +295,24 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Notices to agents about mail from `sender` at or after `since` (unix seconds), and when
+    /// the oldest of them was sent.
+    pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2")?
+            .query_row(params![sender, since], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
+            })?)
+    }
+
+    pub fn add_notice(&self, sender: &str, at: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("INSERT INTO notices(sender, at) VALUES (?1, ?2)")?
+            .execute(params![sender, at])?;
+        Ok(())
+    }
+
     /// Makes every queued mail due now.
     pub fn retry_all_now(&self, now: i64) -> Result<usize> {
         Ok(self

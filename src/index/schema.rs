@@ -121,6 +121,12 @@ CREATE TABLE IF NOT EXISTS seen_sources (
     name   TEXT NOT NULL,
     PRIMARY KEY (source, name)
 ) WITHOUT ROWID;
+-- Notices to agents, by the sender of the mail they were about: the per-sender limit counts them.
+CREATE TABLE IF NOT EXISTS notices (
+    sender TEXT NOT NULL,
+    at     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notices_sender ON notices(sender, at);
 ";
 
 /// The schema version a database was written with (0: a new file).
@@ -182,7 +188,7 @@ pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
          DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox;
-         DELETE FROM autoreplies; DELETE FROM pending_lines;",
+         DELETE FROM autoreplies; DELETE FROM notices; DELETE FROM pending_lines;",
     )
 }
 

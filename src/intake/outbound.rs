@@ -15,6 +15,7 @@ use crate::outgoing::build::{self, OutMail, TicketView};
 use crate::outgoing::policy::{self, Counts, Inputs, Limits, Verdict};
 use crate::outgoing::recipients;
 use crate::outgoing::text;
+use crate::route::base_address;
 use crate::store::{trace, Store};
 use crate::template::Event;
 
@@ -259,6 +260,23 @@ pub(super) fn respond(
             .queue(&t.queue)
             .map(|q| q.language.clone())
             .unwrap_or_else(|| lang.clone());
+        // The same per-sender limit as autoresponses: an autoresponder that sends no
+        // Auto-Submitted must not flood the agents either.
+        let sender = facts
+            .author()
+            .map(|m| base_address(&m.address))
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "(no sender)".into());
+        let (sent, oldest) = tx.notices_about(&sender, clock.now - 86_400)?;
+        let limit = cfg.autoresponse.per_recipient_per_day;
+        match policy::notice_limit(&sender, sent, oldest, clock.now, limit) {
+            policy::Notice::Suppress(reason) => {
+                suppress(&mut said, tx, after, "notification", reason)?;
+                return Ok(said);
+            }
+            policy::Notice::Last(sentence) => warnings.push(sentence),
+            policy::Notice::Send => {}
+        }
         match mailer.notify(&ctx, &agent_lang, &agents, facts, &warnings, rng) {
             Ok(mails) if mails.is_empty() => {}
             Ok(mails) => {
@@ -267,6 +285,7 @@ pub(super) fn respond(
                 for mail in mails {
                     stage_out(store, tx, after, t, mail, clock)?;
                 }
+                tx.add_notice(&sender, clock.now)?;
             }
             Err(e) => {
                 tracing::error!(ticket = %t.number, "agent notice: {e}");

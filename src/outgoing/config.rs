@@ -77,7 +77,8 @@ pub struct Autoresponse {
     pub closed_new: bool,
     pub reject: bool,
     pub agent_notify: bool,
-    /// At most this many autoresponses to one address in 24 hours.
+    /// At most this many autoresponses to one address in 24 hours, and this many notices to the
+    /// agents about mail from one address.
     pub per_recipient_per_day: u32,
     /// More than this many autoresponses in one minute pause them all (an alarm is logged).
     pub circuit_breaker_per_minute: u32,

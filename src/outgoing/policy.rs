@@ -122,6 +122,35 @@ pub fn within_limits(to: &str, counts: Counts, limits: Limits) -> Result<(), Str
     Ok(())
 }
 
+/// Whether the agents get a notice about a mail from `sender`, under the same per-sender limit
+/// as autoresponses: `sent` notices about this sender's mail in the last 24 hours, the oldest
+/// of them sent at `oldest` (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Send,
+    /// The last one the limit lets through: it says for how long the next ones are held back.
+    Last(String),
+    Suppress(String),
+}
+
+pub fn notice_limit(sender: &str, sent: u32, oldest: Option<i64>, now: i64, limit: u32) -> Notice {
+    if sent >= limit {
+        return Notice::Suppress(format!(
+            "rate limit: {sent} notices about mail from {sender} in 24 hours (limit {limit})"
+        ));
+    }
+    if sent + 1 < limit {
+        return Notice::Send;
+    }
+    // The next notice may go when the oldest one counted leaves the 24 hours.
+    let until = oldest.unwrap_or(now).max(now - 86_400) + 86_400;
+    let minutes = (until - now + 59) / 60;
+    Notice::Last(format!(
+        "This is notice {limit} in 24 hours about mail from {sender}: further notices about mail \
+         from {sender} are held back for {minutes} minutes (the mail is still filed)."
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +244,28 @@ mod tests {
                 to: "desk@example.org".into()
             }
         );
+    }
+
+    #[test]
+    fn notices_per_sender() {
+        let now = 1_000_000;
+        assert_eq!(notice_limit("a@x", 0, None, now, 10), Notice::Send);
+        assert_eq!(
+            notice_limit("a@x", 8, Some(now - 60), now, 10),
+            Notice::Send
+        );
+        match notice_limit("a@x", 9, Some(now - 3600), now, 10) {
+            Notice::Last(s) => assert!(s.contains("held back for 1380 minutes"), "{s}"),
+            v => panic!("{v:?}"),
+        }
+        match notice_limit("a@x", 0, None, now, 1) {
+            Notice::Last(s) => assert!(s.contains("for 1440 minutes"), "{s}"),
+            v => panic!("{v:?}"),
+        }
+        match notice_limit("a@x", 10, Some(now - 60), now, 10) {
+            Notice::Suppress(r) => assert!(r.contains("10 notices about mail from a@x"), "{r}"),
+            v => panic!("{v:?}"),
+        }
     }
 
     #[test]

@@ -29,7 +29,8 @@ fn list_show_explain_templates_and_reindex_show_the_same_decoded_text() {
         .filter(|p| p.extension().is_some_and(|e| e == "test"))
         .collect();
     files.sort();
-    let desk = Desk::new();
+    // Most cases come from one customer: above the per-sender limits, so every case is answered.
+    let desk = Desk::with("", "[autoresponse]\nper-recipient-per-day = 100\n");
     let md = desk.maildir("in");
     let mut expected = Vec::new();
     for path in &files {

@@ -29,6 +29,7 @@ mod logs;
 mod matching;
 mod migrate;
 mod mutations;
+mod notice_limits;
 mod notices;
 mod postfix;
 mod outgoing;
