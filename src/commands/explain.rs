@@ -156,5 +156,21 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
         }
     };
     println!("autoresponse:   {answer}");
+    if matches!(
+        plan.decision,
+        Decision::New { .. } | Decision::FollowUp { .. }
+    ) && cfg.switches(&queue).agent_notify
+    {
+        let sender = policy::notice_sender(f);
+        let now = chrono::Utc::now().timestamp();
+        let (sent, oldest) = index.notices_about(&sender, now - 86_400)?;
+        let limit = cfg.autoresponse.per_recipient_per_day;
+        let notice = match policy::notice_limit(&sender, sent, oldest, now, limit) {
+            policy::Notice::Send => "to the queue's agents".to_string(),
+            policy::Notice::Last(s) => format!("to the queue's agents, saying: {s}"),
+            policy::Notice::Suppress(why) => format!("held back: {why}"),
+        };
+        println!("notice:         {notice}");
+    }
     Ok(0)
 }

@@ -171,6 +171,15 @@ fn accepted_of(c: &Connection, number: Option<&str>) -> Result<Vec<(String, Acce
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+fn notices_about(c: &Connection, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+    Ok(
+        c.prepare_cached("SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2")?
+            .query_row(params![sender, since], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
+            })?,
+    )
+}
+
 fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
     let mut st =
         c.prepare_cached("SELECT address FROM participants WHERE ticket = ?1 ORDER BY address")?;
@@ -298,12 +307,7 @@ impl Tx<'_> {
     /// Notices to agents about mail from `sender` at or after `since` (unix seconds), and when
     /// the oldest of them was sent.
     pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2")?
-            .query_row(params![sender, since], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
-            })?)
+        notices_about(self.conn(), sender, since)
     }
 
     pub fn add_notice(&self, sender: &str, at: i64) -> Result<()> {
@@ -482,6 +486,17 @@ impl Index {
 
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
         participants_of(&self.conn, number)
+    }
+
+    /// `Tx::notices_about`, read-only. An index no run has written to since the notices table
+    /// came has none: nothing was counted yet.
+    pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+        match notices_about(&self.conn, sender, since) {
+            Err(super::IndexError::Sql(e)) if e.to_string().contains("no such table: notices") => {
+                Ok((0, None))
+            }
+            r => r,
+        }
     }
 
     pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {

@@ -15,7 +15,6 @@ use crate::outgoing::build::{self, OutMail, TicketView};
 use crate::outgoing::policy::{self, Counts, Inputs, Limits, Verdict};
 use crate::outgoing::recipients;
 use crate::outgoing::text;
-use crate::route::base_address;
 use crate::store::{trace, Store};
 use crate::template::Event;
 
@@ -262,11 +261,7 @@ pub(super) fn respond(
             .unwrap_or_else(|| lang.clone());
         // The same per-sender limit as autoresponses: an autoresponder that sends no
         // Auto-Submitted must not flood the agents either.
-        let sender = facts
-            .author()
-            .map(|m| base_address(&m.address))
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "(no sender)".into());
+        let sender = policy::notice_sender(facts);
         let (sent, oldest) = tx.notices_about(&sender, clock.now - 86_400)?;
         let limit = cfg.autoresponse.per_recipient_per_day;
         match policy::notice_limit(&sender, sent, oldest, clock.now, limit) {

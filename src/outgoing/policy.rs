@@ -133,6 +133,15 @@ pub enum Notice {
     Suppress(String),
 }
 
+/// Whom the per-sender notice limit counts a message under: its author's address.
+pub fn notice_sender(facts: &Facts) -> String {
+    facts
+        .author()
+        .map(|m| base_address(&m.address))
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "(no sender)".into())
+}
+
 pub fn notice_limit(sender: &str, sent: u32, oldest: Option<i64>, now: i64, limit: u32) -> Notice {
     if sent >= limit {
         return Notice::Suppress(format!(

@@ -3,7 +3,7 @@
 //! about its mail stop there too; the last notice says so, the ticket's history records each
 //! one held back.
 
-use crate::harness::post;
+use crate::harness::{mail, post};
 use crate::outgoing::{body, desk, history, only_ticket, to};
 use crate::services::SmtpSink;
 
@@ -55,6 +55,25 @@ fn notices_about_one_senders_mail_stop_at_the_limit_and_the_last_one_says_so() {
             .count(),
         4,
         "{h}"
+    );
+    // explain says so before a mail is filed.
+    let next = desk.path().join("next.eml");
+    std::fs::write(
+        &next,
+        mail(
+            "bob@responder.example",
+            "support@company.example",
+            "Away",
+            "r99@responder.example",
+            "",
+            "I am away.",
+        ),
+    )
+    .unwrap();
+    let out = desk.ok(&["explain", next.to_str().unwrap()]);
+    assert!(
+        out.contains("notice:         held back: rate limit: 10 notices about mail from bob@"),
+        "{out}"
     );
     // Another sender's mail is not held back.
     post(
