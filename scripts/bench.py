@@ -28,6 +28,11 @@ Modes:
                        first Message-ID + From its customer. The rest thread by References only
                        to requests of the measured run (their numbers are not known in advance).
   --sizes 5000,20000   the plain benchmark at several N, to show peak RSS staying flat
+  --hostile            20 hostile messages (thousands of tiny or empty MIME parts, multiparts
+                       nested to the depth limit and far beyond it, tens of thousands of header
+                       lines, one large attachment), generated here; prints the peak RSS of the
+                       `run --once` that files them against the bound 10 x the largest message
+                       + 150 MB, and exits 1 when it is passed
   --scaling            the same M-message workload (--scaling-messages, default 5000) after
                        preloads of 1000 and 200000 tickets (--scaling-preloads), in separate
                        data dirs; prints cost-per-message ratios (wall and CPU)
@@ -653,6 +658,59 @@ def ticket_numbers(binary, case, k):
 
 
 # --------------------------------------------------------------------------------------------
+# Hostile messages (--hostile)
+# --------------------------------------------------------------------------------------------
+
+def hostile_message(i):
+    """The i-th hostile message (bytes): five kinds, each at four sizes."""
+    kind, step = i % 5, i // 5 + 1
+    head = ("From: Mallory <mallory@example.net>\r\nTo: %s\r\nSubject: hostile %02d\r\n"
+            "Message-ID: <hostile-%02d@example.net>\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+            "MIME-Version: 1.0\r\n" % (SUPPORT, i, i))
+    if kind == 0:
+        # Just within the part limit: every part is parsed, each empty.
+        n = 9990
+        parts = "".join("--b\r\n\r\n" if k % 2 else "--b\r\nContent-Type: text/plain\r\n\r\n"
+                        for k in range(n))
+        body = "Content-Type: multipart/mixed; boundary=b\r\n\r\n%s--b--\r\n" % parts
+    elif kind == 1:
+        # Far past the part limit: 250,000 empty parts per step (1.75 MB each).
+        n = 250_000 * step
+        body = "Content-Type: multipart/mixed; boundary=b\r\n\r\n%s--b--\r\n" % ("--b\r\n\r\n" * n)
+    elif kind == 2:
+        # Multiparts nested to just within the depth limit, a small text at the bottom.
+        levels = 99
+        open_ = "".join("Content-Type: multipart/mixed; boundary=l%d\r\n\r\n--l%d\r\n" % (k, k)
+                        for k in range(levels))
+        close = "".join("\r\n--l%d--\r\n" % k for k in reversed(range(levels)))
+        body = open_ + "Content-Type: text/plain\r\n\r\ndeep\r\n" + close
+    elif kind == 3:
+        # Nested messages far past the depth limit (100,000 levels per step).
+        levels = 100_000 * step
+        body = ("Content-Type: message/rfc822\r\n\r\n" * levels) + "\r\nbottom\r\n"
+    else:
+        # Tens of thousands of header lines, then a large base64 attachment.
+        headers = "".join("X-Filler-%d: %s\r\n" % (k, "v" * 60) for k in range(20_000 * step))
+        data = base64.encodebytes(os.urandom(1_000_000 * step)).decode().replace("\n", "\r\n")
+        body = (headers + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                "Content-Type: text/plain\r\n\r\nsee attachment\r\n--b\r\n"
+                "Content-Type: application/pdf; name=x.pdf\r\nContent-Transfer-Encoding: base64"
+                "\r\n\r\n" + data + "--b--\r\n")
+    return (head + body).encode()
+
+
+def gen_hostile(path, count=20):
+    """Writes `count` hostile messages into a Maildir; returns (count, largest, total bytes)."""
+    maildir(path)
+    largest = total = 0
+    for i in range(count):
+        raw = hostile_message(i)
+        largest, total = max(largest, len(raw)), total + len(raw)
+        (path / "new" / fname(i)).write_bytes(raw)
+    return count, largest, total
+
+
+# --------------------------------------------------------------------------------------------
 # Cases
 # --------------------------------------------------------------------------------------------
 
@@ -722,6 +780,25 @@ class Bench:
                    case=str(case))
         log("  %s" % res["summary_line"])
         log("  %s" % fmt_line(res))
+        return res
+
+
+    def hostile(self):
+        """Files 20 hostile messages in one `run --once`; returns the result with the bound."""
+        case = self.new_case("hostile")
+        count, largest, total = gen_hostile(case / "md")
+        log("  generated %d hostile messages, %.1f MB, the largest %.1f MB"
+            % (count, total / 1e6, largest / 1e6))
+        os.sync()
+        res = run_postdesk(self.binary, case, case / "md", "hostile", after=self.args.after)
+        s = res["summary"]
+        if s["processed"] != count or s["failed"] or res["left_in_maildir"]:
+            raise Mismatch("MISMATCH in hostile: %s, %d left in the Maildir"
+                           % (res["summary_line"], res["left_in_maildir"]))
+        bound_mb = 10 * largest / 1e6 + 150
+        peak_mb = res["maxrss_kib"] * 1024 / 1e6
+        res.update(largest=largest, total=total, bound_mb=bound_mb, peak_mb=peak_mb, case=str(case))
+        log("  %s" % res["summary_line"])
         return res
 
 
@@ -816,6 +893,8 @@ def main():
     ap.add_argument("--preload", type=int, default=0, metavar="K",
                     help="tickets created by an unmeasured run before the measured one")
     ap.add_argument("--sizes", metavar="N,N,...", help="run the plain benchmark at each N")
+    ap.add_argument("--hostile", action="store_true",
+                    help="peak RSS of filing 20 hostile messages, against its bound")
     ap.add_argument("--scaling", action="store_true",
                     help="the same workload after small and large preloads; cost ratio")
     ap.add_argument("--scaling-messages", type=int, default=5000, metavar="M")
@@ -845,6 +924,7 @@ def main():
     b = Bench(a)
     out = []
     results = {}
+    hostile_failed = False
     started = time.perf_counter()
     try:
         if a.sizes:
@@ -874,7 +954,23 @@ def main():
                    large, small, d1["wall_ms_per_msg"], d0["wall_ms_per_msg"],
                    d1["wall_ms_per_msg"] / d0["wall_ms_per_msg"], d1["cpu_ms_per_msg"],
                    d0["cpu_ms_per_msg"], d1["cpu_ms_per_msg"] / d0["cpu_ms_per_msg"]))
-        if not a.sizes and not a.scaling:
+        if a.hostile:
+            log("== hostile messages")
+            r = b.hostile()
+            results["hostile"] = [r]
+            within = r["peak_mb"] <= r["bound_mb"]
+            out.append(
+                "### Hostile messages: peak RSS against the bound\n\n"
+                "%d messages (tiny and empty MIME parts, nesting, header floods; %.1f MB, the "
+                "largest %.1f MB): %s in %.1f s.\n\nPeak RSS **%.1f MB**, bound 10 x %.1f MB + 150 MB = "
+                "%.1f MB: %s"
+                % (r["summary"]["processed"], r["total"] / 1e6, r["largest"] / 1e6, r["summary_line"], r["wall"],
+                   r["peak_mb"], r["largest"] / 1e6, r["bound_mb"],
+                   "within" if within else "EXCEEDED"))
+            if not within:
+                log("peak RSS %.1f MB exceeds the bound %.1f MB" % (r["peak_mb"], r["bound_mb"]))
+                hostile_failed = True
+        if not a.sizes and not a.scaling and not a.hostile:
             log("== N=%d preload=%d" % (a.messages, a.preload))
             r = b.one(a.messages, preload=a.preload, tag="n%d" % a.messages)
             results["run"] = [r]
@@ -896,6 +992,9 @@ def main():
     print("\n\n".join(out))
     print()
     print("%s" % machine(b.base, b.binary))
+    if a.hostile and not (a.sizes or a.scaling):
+        log("bench total %.1f s" % (time.perf_counter() - started))
+        return 1 if hostile_failed else 0
     print("Workload: %d%% follow-ups (threaded by In-Reply-To/References, same customer), "
           "%d%% with a 50-300 KB base64 PDF/TIFF attachment, 1-4 KB text otherwise; "
           "`run --once --after %s`, batch-size 256 (default); latency = mail log ms= "
@@ -904,7 +1003,7 @@ def main():
           "second of the run."
           % (round(a.followup_ratio * 100), round(a.attach_ratio * 100), a.after))
     log("bench total %.1f s" % (time.perf_counter() - started))
-    return 0
+    return 1 if hostile_failed else 0
 
 
 if __name__ == "__main__":
