@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let (tx, rx) = mpsc::channel::<Wake>();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_signals(tx.clone(), stop.clone())?;
-    let mut watcher = watch(&sources, &cfg.data_dir().join("store"), tx.clone())?;
+    let mut watcher = watch(&sources, &crate::store::open_tree(&cfg.data_dir()), tx.clone())?;
     let mut rules_watcher = watch_rules(&cfg, tx.clone());
     let mut imap = ImapSources::start(&cfg, tx.clone());
     let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
@@ -165,7 +165,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     reload_lmtp(&mut lmtp, &new, &waker);
                     if !explicit_sources {
                         sources = source::configured(&new);
-                        watcher = watch(&sources, &new.data_dir().join("store"), tx.clone())?;
+                        watcher = watch(&sources, &crate::store::open_tree(&new.data_dir()), tx.clone())?;
                     }
                     cfg = new;
                     tracing::info!(file = %cfg.file.display(), "configuration reloaded");

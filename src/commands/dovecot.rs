@@ -42,7 +42,7 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
     let data = cfg.data_dir();
     let dir = out.unwrap_or_else(|| data.join(&cfg.dovecot.dir));
     let dir = std::path::absolute(&dir).map_err(Failure::from)?;
-    let store = std::path::absolute(data.join("store")).map_err(Failure::from)?;
+    let store = std::path::absolute(crate::store::open_tree(&data)).map_err(Failure::from)?;
     let archive =
         std::path::absolute(data.join(crate::store::ARCHIVE_DIR)).map_err(Failure::from)?;
     for (what, p) in [

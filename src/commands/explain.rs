@@ -14,7 +14,7 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let raw = std::fs::read(file)
         .map_err(|e| Failure::new(EX_NOINPUT, format!("{}: {e}", file.display())))?;
-    let index = Index::open_readonly(&cfg.data_dir().join("index.sqlite"))?;
+    let index = Index::open_readonly(&crate::store::index_file(&cfg.data_dir()))?;
     let rules = Rules::with_outgoing(&cfg, false).map_err(|e| Failure::new(EX_CONFIG, e))?;
     let scanned = match rules.scan(&raw) {
         Ok(s) => s,

@@ -10,7 +10,7 @@ pub fn outbox(ctx: &Context, cmd: OutboxCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     match cmd {
         OutboxCommand::List { queued, json } => {
-            let index = Index::open_readonly(&cfg.data_dir().join("index.sqlite"))?;
+            let index = Index::open_readonly(&crate::store::index_file(&cfg.data_dir()))?;
             let rows: Vec<_> = index
                 .outbox(None)?
                 .into_iter()

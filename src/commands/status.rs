@@ -48,7 +48,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
     let snap = status::read(&data);
-    let index = Index::open_readonly(&data.join("index.sqlite"))?;
+    let index = Index::open_readonly(&crate::store::index_file(&data))?;
     let mut outbox = Outbox::default();
     for q in index.outbox(None)? {
         match q.state.as_str() {

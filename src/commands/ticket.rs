@@ -11,7 +11,7 @@ use crate::store::Folder;
 
 pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
-    let index_path = cfg.data_dir().join("index.sqlite");
+    let index_path = crate::store::index_file(&cfg.data_dir());
     match cmd {
         TicketCommand::List { queue, state, json } => {
             let state = match state.as_deref() {

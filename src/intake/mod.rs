@@ -183,9 +183,9 @@ impl Engine {
             durable,
             data_dir.join(&cfg.dovecot.dir),
         )?);
-        let (index, damaged) = Index::open_or_set_aside(&data_dir.join("index.sqlite"), durable)?;
-        for ext in ["", "-wal", "-shm"] {
-            crate::access::private(&data_dir.join(format!("index.sqlite{ext}")))?;
+        let (index, damaged) = Index::open_or_set_aside(&crate::store::index_file(&data_dir), durable)?;
+        for file in crate::store::index_files(&data_dir) {
+            crate::access::private(&file)?;
         }
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
@@ -243,7 +243,7 @@ impl Engine {
     }
 
     pub fn index_path(&self) -> std::path::PathBuf {
-        self.data_dir.join("index.sqlite")
+        crate::store::index_file(&self.data_dir)
     }
 
     /// Replaces the configuration (SIGHUP); store and index stay. A configuration whose

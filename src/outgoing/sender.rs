@@ -113,7 +113,7 @@ impl Sender {
         }
         let transport =
             transport::build(&cfg.transport_config(), data_dir).map_err(SenderError::Config)?;
-        let index = Index::open(&data_dir.join("index.sqlite"), cfg.general.durable)?;
+        let index = Index::open(&crate::store::index_file(data_dir), cfg.general.durable)?;
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
             p => Some(data_dir.join(p)),

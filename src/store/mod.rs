@@ -33,6 +33,31 @@ pub use layout::{Folder, HISTORY_FILE, QUARANTINE};
 pub use scan::{ArticleFile, TreeTicket};
 pub use staging::Staged;
 
+/// The index file under a data directory (SQLite keeps `-wal` and `-shm` files beside it).
+pub const INDEX_FILE: &str = "index.sqlite";
+/// This process's staging areas live in here.
+const STAGING_DIR: &str = "staging";
+
+/// Where the index of the store under `data_dir` is.
+pub fn index_file(data_dir: &Path) -> PathBuf {
+    data_dir.join(INDEX_FILE)
+}
+
+/// The index file and the files SQLite keeps beside it.
+pub fn index_files(data_dir: &Path) -> [PathBuf; 3] {
+    ["", "-wal", "-shm"].map(|ext| data_dir.join(format!("{INDEX_FILE}{ext}")))
+}
+
+/// The listed tree of open tickets (the Maildir++ root Dovecot serves).
+pub fn open_tree(data_dir: &Path) -> PathBuf {
+    Roots::at(data_dir).open
+}
+
+/// Where staging areas are made.
+pub fn staging_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(STAGING_DIR)
+}
+
 use std::collections::HashMap;
 use std::fs;
 use std::io;
@@ -59,7 +84,7 @@ impl Store {
         layout::make_maildir(&roots.open, false).map_err(at(&roots.open))?;
         fs::create_dir_all(&roots.archive).map_err(at(&roots.archive))?;
         same_file_system(&roots.open, &roots.archive)?;
-        let area = data_dir.join("staging");
+        let area = staging_dir(data_dir);
         let staging = staging::Area::open(&area).map_err(at(&area))?;
         let store = Store {
             roots,
