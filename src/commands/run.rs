@@ -111,7 +111,13 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             let error = r.err().map(|e| {
                 tracing::error!(source = %c.name, "{e}");
                 summary.failed += 1;
-                e.to_string()
+                let said = e.to_string();
+                // Intake's failures (a full disk) end the run like a Maildir's; the server's
+                // are in the status and do not stop other sources.
+                if let crate::source::imap::ImapDrainError::Intake(e) = e {
+                    failure = Some(e);
+                }
+                said
             });
             (snapshot.sources).push(status::drained(&c.name, "imap", error, None));
         }

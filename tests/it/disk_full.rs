@@ -1,12 +1,14 @@
 //! A nearly full disk: the data directory on a small tmpfs (the tests run as root, as in CI; a
 //! mount that fails fails the test). What fits is filed, the rest stays in the Maildir's new/
-//! and is filed by a later run once there is room; `status` warns before that.
+//! (or on the IMAP server, after the checkpoint) and is filed by a later run once there is room;
+//! `status` warns before that.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::harness::{drop_mail, files_in, mail, Desk};
+use crate::services::{imap_try, require, Dovecot};
 
 const MAILS: usize = 30;
 
@@ -129,5 +131,79 @@ fn a_full_disk_files_what_fits_and_leaves_the_rest_at_the_source() {
     subjects.sort();
     subjects.dedup();
     assert_eq!(subjects.len(), MAILS);
+    desk.fsck_clean();
+}
+
+#[test]
+fn an_imap_source_on_a_full_disk_keeps_what_did_not_fit_on_the_server() {
+    require("dovecot");
+    let desk = Desk::with(
+        "",
+        "[[imap]]\nname = \"mbox\"\nhost = \"127.0.0.1\"\nport = PORT\ntls = \"none\"\n\
+         user = \"desk\"\npassword-env = \"PD_IMAP_PW\"\nafter = \"delete\"\ntimeout-seconds = 5\n",
+    );
+    let store = desk.path().join("dvstore");
+    fs::create_dir_all(&store).unwrap();
+    let dv = Dovecot::start(&store, &[("desk", "pw")], &[]);
+    let config = fs::read_to_string(&desk.config).unwrap();
+    fs::write(
+        &desk.config,
+        config.replace("port = PORT", &format!("port = {}", dv.imap_port)),
+    )
+    .unwrap();
+    let script = format!(
+        "for i in range({MAILS}):\n    \
+         m = ('From: c%d@example.org\\r\\nTo: support@company.example\\r\\nSubject: imap %d\\r\\n'\n         \
+         'Message-ID: <full%d@example.org>\\r\\n\\r\\n' % (i, i, i)) + ('x' * 76 + '\\r\\n') * 2600\n    \
+         typ, _ = M.append('INBOX', None, None, m.encode())\n    assert typ == 'OK'\nout('ok')"
+    );
+    imap_try(dv.imap_port, "desk", "pw", &script).expect("append");
+    let inbox = || -> usize {
+        imap_try(
+            dv.imap_port,
+            "desk",
+            "pw",
+            "typ, data = M.select('INBOX', readonly=True)\nout(int(data[0]))",
+        )
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let _fs = Tmpfs::mount(&desk.data, "3m");
+    let run = || {
+        desk.cmd()
+            .args(["run", "--once"])
+            .env("PD_IMAP_PW", "pw")
+            .output()
+            .unwrap()
+    };
+
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("file system is full"), "{stderr}");
+    let filed = desk.tickets().len();
+    assert!(filed > 0 && filed < MAILS, "{filed}: {stderr}");
+    assert_eq!(
+        inbox(),
+        MAILS - filed,
+        "what was not filed is still on the server"
+    );
+
+    _fs.resize("64m");
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("duplicates 0"),
+        "the checkpoint passed what was filed: {stdout}"
+    );
+    assert_eq!(desk.tickets().len(), MAILS);
+    assert_eq!(inbox(), 0);
     desk.fsck_clean();
 }
