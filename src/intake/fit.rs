@@ -74,3 +74,26 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::IntakeError;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn full_is_no_space_no_inodes_or_quota_and_nothing_else() {
+        let store = |k: ErrorKind| IntakeError::Store(Error::new(k, "x"));
+        assert!(store(ErrorKind::StorageFull).is_disk_full());
+        assert!(store(ErrorKind::QuotaExceeded).is_disk_full());
+        assert!(IntakeError::Store(Error::from_raw_os_error(libc::ENOSPC)).is_disk_full());
+        assert!(!store(ErrorKind::PermissionDenied).is_disk_full());
+        assert!(!IntakeError::Deferred("spamd".into()).is_disk_full());
+        let sql = |code| {
+            IntakeError::Index(crate::index::IndexError::Sql(
+                rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+            ))
+        };
+        assert!(sql(rusqlite::ffi::SQLITE_FULL).is_disk_full());
+        assert!(!sql(rusqlite::ffi::SQLITE_BUSY).is_disk_full());
+    }
+}
