@@ -117,6 +117,9 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             Ok(a) => soon = a.fresh,
             Err(e) => tracing::error!("adopting folders moved by agents: {e}"),
         }
+        if let Err(e) = engine.housekeeping() {
+            tracing::error!("pruning the rate-limit counts: {e}");
+        }
         let wait = if soon || imap_failing {
             Duration::from_secs(2)
         } else if failed {

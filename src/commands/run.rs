@@ -78,6 +78,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     for moved in engine.adopt_moves()?.said {
         println!("{moved}");
     }
+    engine.housekeeping()?;
     let stop = AtomicBool::new(false);
     let mut summary = Summary::default();
     let mut failure = None;

@@ -325,12 +325,17 @@ impl Tx<'_> {
             .execute([now])?)
     }
 
-    /// Drops rate-limit entries older than `before`.
-    pub fn prune_autoreplies(&self, before: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("DELETE FROM autoreplies WHERE at < ?1")?
-            .execute([before])?;
-        Ok(())
+    /// Drops the autoresponse and notice counts from before `before` (unix seconds); returns
+    /// how many.
+    pub fn prune_rate_limits(&self, before: i64) -> Result<usize> {
+        let mut dropped = 0;
+        for sql in [
+            "DELETE FROM autoreplies WHERE at < ?1",
+            "DELETE FROM notices WHERE at < ?1",
+        ] {
+            dropped += self.conn().prepare_cached(sql)?.execute([before])?;
+        }
+        Ok(dropped)
     }
 
     pub fn mark_sent(&self, id: i64) -> Result<()> {
@@ -506,5 +511,24 @@ impl Index {
     /// Every ticket's `#cc` changes (for fsck).
     pub fn all_accepted(&self) -> Result<Vec<(String, Accepted)>> {
         accepted_of(&self.conn, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::index::Index;
+
+    #[test]
+    fn pruning_drops_only_counts_from_before_the_cut() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        for at in [100, 199, 200, 300] {
+            tx.add_autoreply("jane@example.org", at).unwrap();
+            tx.add_notice("jane@example.org", at).unwrap();
+        }
+        assert_eq!(tx.prune_rate_limits(200).unwrap(), 4);
+        assert_eq!(tx.notices_about("jane@example.org", 0).unwrap(), (2, Some(200)));
+        assert_eq!(tx.autoreplies_to("jane@example.org", 0).unwrap(), 2);
+        assert_eq!(tx.prune_rate_limits(200).unwrap(), 0);
     }
 }

@@ -127,6 +127,7 @@ CREATE TABLE IF NOT EXISTS notices (
     at     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notices_sender ON notices(sender, at);
+CREATE INDEX IF NOT EXISTS notices_at ON notices(at);
 ";
 
 /// The schema version a database was written with (0: a new file).

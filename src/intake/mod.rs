@@ -23,6 +23,7 @@ mod file;
 mod find;
 mod fit;
 mod freshness;
+mod housekeeping;
 pub mod history;
 pub mod inspect;
 mod moves;
@@ -169,6 +170,8 @@ pub struct Engine {
     /// The listed tree's change time at the last look for folders agents moved that left
     /// nothing to look at again (`moves`).
     moves_seen: Option<std::time::SystemTime>,
+    /// When the rate-limit counts were last pruned (`housekeeping`).
+    pruned: Option<std::time::Instant>,
 }
 
 impl Engine {
@@ -183,8 +186,8 @@ impl Engine {
             durable,
             data_dir.join(&cfg.dovecot.dir),
         )?);
-        let (index, damaged) = Index::open_or_set_aside(&crate::store::index_file(&data_dir), durable)?;
-        for file in crate::store::index_files(&data_dir) {
+        let (index, damaged) = Index::open_or_set_aside(&crate::store::index_file(data_dir), durable)?;
+        for file in crate::store::index_files(data_dir) {
             crate::access::private(&file)?;
         }
         let log_path = match cfg.general.mail_log.as_str() {
@@ -195,6 +198,7 @@ impl Engine {
         let mut engine = Engine {
             placer: place::Placer::default(),
             moves_seen: None,
+            pruned: None,
             data_dir: data_dir.to_path_buf(),
             rules: Arc::new(Rules::with_outgoing(cfg, true).map_err(IntakeError::Config)?),
             store,
