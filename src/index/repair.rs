@@ -38,7 +38,12 @@ impl Index {
             false => None,
         };
         let opened = Index::open(path, durable).and_then(|i| match damage {
-            Some(e) => i.quick_check().map(|_| i).map_err(|_| e),
+            // Only SQLite's own verdict says "damaged"; a busy database or a failed read is
+            // what it is (transient), not a reason to set the index aside.
+            Some(e) => i.quick_check().map(|_| i).map_err(|q| match q.is_corrupt() {
+                true => e,
+                false => q,
+            }),
             None => Ok(i),
         });
         match opened {
