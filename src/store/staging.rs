@@ -3,6 +3,10 @@
 //! Each process writes into its own subfolder and holds an exclusive lock on a file in it for
 //! its lifetime, so that recovery (in this or another process) can tell a dead writer's leftovers
 //! from a live writer's work in progress. `deliver` processes run beside the daemon.
+//!
+//! An area is born locked: it is made under a dotted name, its lock taken, and only then renamed
+//! to its own name. Otherwise another process's recovery could find it in the moment between
+//! the folder and the lock, take it for a dead writer's and remove it under its owner.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -12,6 +16,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::names::UniqueNames;
 
 const LOCK: &str = ".lock";
+/// The prefix of an area being made; recovery leaves such folders alone while they are young.
+const BIRTH: &str = ".birth-";
+/// A folder left in birth by a process that died there is removed after this long.
+const STILLBORN: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A staged file: where it is, the Maildir file name it will get, and its size.
 #[derive(Debug, Clone)]
@@ -34,11 +42,14 @@ impl Area {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let mine = base.join(format!("{}-{}", std::process::id(), now.as_nanos()));
-        fs::create_dir_all(&mine)?;
-        let lock = File::create(mine.join(LOCK))?;
+        let name = format!("{}-{}", std::process::id(), now.as_nanos());
+        let birth = base.join(format!("{BIRTH}{name}"));
+        fs::create_dir(&birth)?;
+        let lock = File::create(birth.join(LOCK))?;
         lock.try_lock()
             .map_err(|e| io::Error::other(format!("staging lock: {e}")))?;
+        let mine = base.join(name);
+        fs::rename(&birth, &mine)?;
         Ok(Area {
             base: base.to_path_buf(),
             mine,
@@ -93,6 +104,13 @@ impl Area {
             if !dir.is_dir() {
                 continue;
             }
+            if dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(BIRTH))
+            {
+                remove_stillborn(&dir);
+                continue;
+            }
             let ours = dir == self.mine;
             if !ours {
                 let Ok(lock) = File::open(dir.join(LOCK)) else {
@@ -125,6 +143,19 @@ impl Area {
     }
 }
 
+/// Removes a folder a process died in before it became an area (nothing was staged in it yet),
+/// once it is old enough that no process can still be making it.
+fn remove_stillborn(dir: &Path) {
+    let old = fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STILLBORN));
+    let free = File::open(dir.join(LOCK)).map_or(true, |l| l.try_lock().is_ok());
+    if old && free {
+        let _ = fs::remove_file(dir.join(LOCK));
+        let _ = fs::remove_dir(dir);
+    }
+}
+
 impl Drop for Area {
     fn drop(&mut self) {
         // Only an empty area is removed: anything left is for recovery to look at.
@@ -135,5 +166,41 @@ impl Drop for Area {
             let _ = fs::remove_file(self.mine.join(LOCK));
             let _ = fs::remove_dir(&self.mine);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_area_appears_under_its_name_already_locked() {
+        let base = tempfile::tempdir().unwrap();
+        let a = Area::open(base.path()).unwrap();
+        let lock = File::open(a.mine.join(LOCK)).unwrap();
+        assert!(lock.try_lock().is_err(), "the lock is held from the start");
+        let names: Vec<_> = fs::read_dir(base.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(!names[0].starts_with('.'), "{names:?}");
+    }
+
+    #[test]
+    fn recovery_leaves_an_area_in_birth_alone_until_it_is_stillborn() {
+        let base = tempfile::tempdir().unwrap();
+        let other = Area::open(base.path()).unwrap();
+        // Made, its lock file created but not yet locked: recovery must not take it.
+        let birth = base.path().join(format!("{BIRTH}1-2"));
+        fs::create_dir(&birth).unwrap();
+        File::create(birth.join(LOCK)).unwrap();
+        assert!(other.orphans().unwrap().is_empty());
+        assert!(birth.join(LOCK).exists());
+        let long_ago = SystemTime::now() - STILLBORN - Duration::from_secs(60);
+        File::open(&birth).unwrap().set_modified(long_ago).unwrap();
+        assert!(other.orphans().unwrap().is_empty());
+        assert!(!birth.exists(), "a stillborn area is removed");
     }
 }
