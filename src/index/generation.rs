@@ -4,7 +4,7 @@
 //! generation is behind the marker, or that belongs to another store, missed tickets of the
 //! tree and must be rebuilt before it hands out numbers again.
 
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 use super::{Index, Result, Tx};
 
@@ -14,44 +14,66 @@ const GENERATION: &str = "generation";
 impl Index {
     /// The store identity and generation the index recorded, if any.
     pub fn generation(&self) -> Result<Option<(u64, u64)>> {
-        let get = |key: &str| -> Result<Option<i64>> {
-            let mut st = self
-                .conn
-                .prepare_cached("SELECT value FROM counters WHERE key = ?1")?;
-            let mut rows = st.query([key])?;
-            Ok(match rows.next()? {
-                Some(r) => Some(r.get(0)?),
-                None => None,
-            })
-        };
-        Ok(match (get(STORE_ID)?, get(GENERATION)?) {
-            (Some(id), g) => Some((id as u64, g.unwrap_or(0) as u64)),
-            (None, _) => None,
-        })
+        generation(&self.conn)
     }
 
     /// Whether the index holds any ticket or quarantined message.
     pub fn has_contents(&self) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM tickets) OR EXISTS(SELECT 1 FROM quarantine)",
-            [],
-            |r| r.get(0),
-        )?)
+        has_contents(&self.conn)
     }
 
     /// Records the store identity and generation (a new store, or after a rebuild).
     pub fn set_generation(&mut self, store: u64, generation: u64) -> Result<()> {
         let tx = self.begin()?;
-        for (k, v) in [(STORE_ID, store), (GENERATION, generation)] {
-            tx.conn()
-                .prepare_cached("INSERT OR REPLACE INTO counters(key, value) VALUES (?1, ?2)")?
-                .execute(params![k, v as i64])?;
-        }
+        tx.set_generation(store, generation)?;
         tx.commit()
     }
 }
 
+fn generation(conn: &Connection) -> Result<Option<(u64, u64)>> {
+    let get = |key: &str| -> Result<Option<i64>> {
+        let mut st = conn.prepare_cached("SELECT value FROM counters WHERE key = ?1")?;
+        let mut rows = st.query([key])?;
+        Ok(match rows.next()? {
+            Some(r) => Some(r.get(0)?),
+            None => None,
+        })
+    };
+    Ok(match (get(STORE_ID)?, get(GENERATION)?) {
+        (Some(id), g) => Some((id as u64, g.unwrap_or(0) as u64)),
+        (None, _) => None,
+    })
+}
+
+fn has_contents(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM tickets) OR EXISTS(SELECT 1 FROM quarantine)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 impl Tx<'_> {
+    /// As `Index::generation`, inside the transaction (under the write lock).
+    pub fn generation(&self) -> Result<Option<(u64, u64)>> {
+        generation(self.conn())
+    }
+
+    /// As `Index::has_contents`, inside the transaction.
+    pub fn has_contents(&self) -> Result<bool> {
+        has_contents(self.conn())
+    }
+
+    /// Records the store identity and generation; they count once the transaction commits.
+    pub fn set_generation(&self, store: u64, generation: u64) -> Result<()> {
+        for (k, v) in [(STORE_ID, store), (GENERATION, generation)] {
+            self.conn()
+                .prepare_cached("INSERT OR REPLACE INTO counters(key, value) VALUES (?1, ?2)")?
+                .execute(params![k, v as i64])?;
+        }
+        Ok(())
+    }
+
     /// Counts one more generation (the transaction opens tickets); returns the store identity
     /// and the new generation, for the marker written after the commit.
     pub fn bump_generation(&self) -> Result<Option<(u64, u64)>> {

@@ -71,13 +71,17 @@ pub fn ensure(
     index: &mut Index,
     damaged: bool,
 ) -> Result<(), IntakeError> {
+    // Judged and marked under the index's write lock: processes starting together on a new
+    // store would otherwise each mark it with an identity of their own, and the next one to
+    // start would find index and tree disagreeing and rebuild under the others' commits.
+    let tx = index.begin()?;
     let marker = store.generation()?;
     let verdict = if damaged {
         Verdict::Rebuild("the index was damaged".into())
     } else {
         judge(
-            index.generation()?,
-            index.has_contents()?,
+            tx.generation()?,
+            tx.has_contents()?,
             marker,
             || store.has_contents().unwrap_or(true),
             new_id(),
@@ -86,11 +90,15 @@ pub fn ensure(
     match verdict {
         Verdict::Fresh => Ok(()),
         Verdict::Mark(g) => {
-            index.set_generation(g.store, g.count)?;
+            tx.set_generation(g.store, g.count)?;
+            // The tree's marker first: a crash before the commit leaves a marker the index
+            // does not know, which the next start rebuilds from the tree, never the reverse.
             store.set_generation(g)?;
+            tx.commit()?;
             Ok(())
         }
         Verdict::Rebuild(why) => {
+            drop(tx);
             tracing::warn!("{why}: rebuilding the index from the tree before taking mail");
             rebuild(cfg, data_dir, store, index)
         }
