@@ -42,7 +42,8 @@ if [ ! -e "$POLICY" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# Postfix unconfigured: the tests run private instances of it and never touch /etc/postfix's.
+# Postfix unconfigured: the integration tests run private instances of it; test-install.sh
+# configures the system's as README's install section says and puts /etc/postfix back after.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"

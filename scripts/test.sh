@@ -18,9 +18,12 @@ status=0
 cargo test --locked --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
-# The Debian package: build, install, check, deliver as the postdesk user, purge (root only).
+# The Debian package: build, install, check, deliver as the postdesk user, purge (root only);
+# then the README's install steps with the system's Postfix and Dovecot.
 if [ "$(id -u)" -eq 0 ] && [ "$status" -eq 0 ]; then
     if scripts/test-package.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+    # README's install section on this machine: Postfix by LMTP and pipe, Dovecot, an agent.
+    if scripts/test-install.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 fi
 echo
 echo "tests: ${passed} passed, ${failed} failed"
