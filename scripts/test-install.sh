@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README "Install (Debian 12)" on this machine, as a newcomer follows it: runs the section's ```sh
 # blocks as they stand on Debian's stock Postfix and Dovecot, sends one mail by SMTP that Postfix
-# hands to postdesk by LMTP and one by its pipe, logs in to Dovecot as the agent, reads the
+# hands to postdesk by LMTP and one by its pipe (their acknowledgements go back to Postfix), logs in to Dovecot as the agent, reads the
 # ticket, closes and reopens it and checks that its UIDVALIDITY stays and nothing is unread again;
 # then purges the package. Needs root on Debian 12 (scripts/install-test-deps.sh installed Postfix
 # and Dovecot). /etc/postfix, /etc/dovecot and what Debian's postfix configuration writes are put
@@ -204,6 +204,16 @@ for s in "Printer on fire:lmtp" "Scanner jammed:postfix"; do
     path=$(ticket_field "${s%%:*}" 't["articles"][0]["path"]')
     grep -qE "^X-Postdesk-Source: ${s##*:}(/|$)" "$path" || fail "\"${s%%:*}\" did not come by ${s##*:}: $(head -n 12 "$path")"
 done
+# The acknowledgements left through Postfix on 127.0.0.1:25 (the package's [outgoing]).
+for _ in $(seq 150); do
+    sent=$(as_postdesk postdesk outbox list --json | python3 -c '
+import json, sys
+print(sum(1 for m in json.load(sys.stdin) if m["state"] == "sent"))')
+    [ "$sent" -ge 2 ] && break
+    sleep 0.2
+done
+[ "$sent" -ge 2 ] || fail "Postfix took $sent acknowledgements of 2: $(as_postdesk postdesk outbox list)"
+say "acknowledgements handed to Postfix: $sent"
 step 5                      # Dovecot serves the tickets
 wait_port 143
 
