@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README "Install (Debian 12)" on this machine, as a newcomer follows it: runs the section's ```sh
 # blocks as they stand on Debian's stock Postfix and Dovecot, sends one mail by SMTP that Postfix
-# hands to postdesk by LMTP and one by its pipe (their acknowledgements go back to Postfix), logs in to Dovecot as the agent, reads the
-# ticket, closes and reopens it and checks that its UIDVALIDITY stays and nothing is unread again;
+# hands to postdesk by LMTP and one by its pipe (their acknowledgements go back to Postfix), logs
+# in to Dovecot as the agent, reads the ticket, closes and reopens it and checks that its
+# UIDVALIDITY stays and nothing is unread again;
 # then purges the package. Needs root on Debian 12 (scripts/install-test-deps.sh installed Postfix
 # and Dovecot). /etc/postfix, /etc/dovecot and what Debian's postfix configuration writes are put
 # back as they were, also when a step fails. Without systemd (a container), `systemctl` in the
