@@ -87,7 +87,12 @@ fn become_owner(data: &Path) -> Result<(), AccessError> {
             return Err(fail(io::Error::last_os_error()));
         }
     }
-    tracing::info!(uid = meta.uid(), gid, "running as the owner of {}", data.display());
+    tracing::info!(
+        uid = meta.uid(),
+        gid,
+        "running as the owner of {}",
+        data.display()
+    );
     Ok(())
 }
 
@@ -116,7 +121,13 @@ fn group_id(name: &str) -> Option<u32> {
     let mut out = std::ptr::null_mut();
     // SAFETY: as in `user`.
     let rc = unsafe {
-        libc::getgrnam_r(cname.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut out)
+        libc::getgrnam_r(
+            cname.as_ptr(),
+            &mut gr,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        )
     };
     (rc == 0 && !out.is_null()).then_some(gr.gr_gid)
 }

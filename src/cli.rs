@@ -59,6 +59,9 @@ pub enum Command {
     /// The key behind reply addresses and Message-IDs.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Who is who: copy the directory into the index, look entries up.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Rebuild the index from the folder tree alone.
     Reindex,
     /// Move closed tickets of a store from before the archive (`.Queue.Closed.N` in the listed
@@ -75,6 +78,19 @@ pub enum Command {
     GenerateDocs {
         #[arg(value_name = "DIR")]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Copy the directory file into the index now (the daemon does it when the file changes);
+    /// exit 65 naming every mistake in the file, which leaves the last good copy in force.
+    Sync,
+    /// Print, as JSON, the entry a mail address, a mail domain or a phone number (any written
+    /// form) belongs to; exit 1 when none does.
+    Lookup {
+        /// `someone@example.com`, `example.com` or `0541 1234-0`.
+        term: String,
     },
 }
 

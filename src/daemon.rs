@@ -369,9 +369,9 @@ fn watch(
     Ok(w)
 }
 
-/// Hot reload: a change to the configuration file, a template or a filter script asks for a
-/// reload, as SIGHUP does. Editors replace files (write a copy, rename it over): the folders are
-/// watched, not the files.
+/// Hot reload: a change to the configuration file, the directory file, a template or a filter
+/// script asks for a reload, as SIGHUP does. Editors replace files (write a copy, rename it
+/// over): the folders are watched, not the files.
 fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::RecommendedWatcher> {
     use notify::EventKind;
     let file_name = cfg.file.file_name().map(|n| n.to_os_string());
@@ -381,6 +381,8 @@ fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::Recommend
     };
     let rule_dirs = [cfg.templates_dir(), cfg.filters_dir()];
     let dirs = rule_dirs.clone();
+    let directory = cfg.directory.file.as_ref().map(|f| cfg.resolve(f));
+    let directory_file = directory.clone();
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
         if matches!(ev.kind, EventKind::Access(_)) {
@@ -389,6 +391,9 @@ fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::Recommend
         let relevant = ev.paths.iter().any(|p| {
             dirs.iter().any(|d| p.starts_with(d))
                 || (p.file_name().map(|n| n.to_os_string()) == file_name)
+                || directory_file
+                    .as_ref()
+                    .is_some_and(|f| f.file_name() == p.file_name())
         });
         if relevant {
             let _ = tx.send(Wake::Reload);
@@ -401,6 +406,16 @@ fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::Recommend
             "cannot watch {}: {e}; reload with SIGHUP",
             config_dir.display()
         );
+    }
+    // The directory file's folder, when it is not the configuration's.
+    let directory_dir = directory
+        .as_ref()
+        .and_then(|f| f.parent())
+        .filter(|d| !d.as_os_str().is_empty() && *d != config_dir);
+    if let Some(d) = directory_dir {
+        if let Err(e) = w.watch(d, RecursiveMode::NonRecursive) {
+            tracing::warn!("cannot watch {}: {e}; reload with SIGHUP", d.display());
+        }
     }
     for d in &rule_dirs {
         if d.is_dir() {

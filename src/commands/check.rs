@@ -43,6 +43,14 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
             Err(errs) => problems.extend(errs.iter().map(|e| e.to_string())),
         }
     }
+    if let Some(file) = &cfg.directory.file {
+        let queues: Vec<String> = cfg.queues.iter().map(|q| q.name.clone()).collect();
+        if let Err(errs) =
+            crate::directory::load(&cfg.resolve(file), &cfg.directory.numbering(), &queues)
+        {
+            problems.extend(errs.iter().map(|e| e.to_string()));
+        }
+    }
     // Not a problem of the file: the same file works outside the sandbox.
     if let Some(w) = crate::transport::confinement(&cfg.transport_config()) {
         eprintln!("warning: {w}");

@@ -2,6 +2,7 @@
 
 mod check;
 mod deliver;
+mod directory;
 mod docs;
 mod dovecot;
 mod explain;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Status { json } => status::status(&ctx, json),
         Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),
         Command::Secret(s) => secret::secret(&ctx, s),
+        Command::Directory(d) => directory::directory(&ctx, d),
         Command::Reindex => tree::reindex(&ctx),
         Command::MigrateLayout => migrate::migrate_layout(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),

@@ -65,6 +65,9 @@ pub struct Config {
     pub dovecot: Dovecot,
     #[serde(default)]
     pub lmtp: Lmtp,
+    /// `[directory]`: who is who (persons, organisations, services, groups).
+    #[serde(default)]
+    pub directory: crate::directory::DirectoryConfig,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -392,6 +395,9 @@ impl Config {
             return Err("[outgoing]: secret-grace-days is 0..=3650".into());
         }
         self.lmtp.validate().map_err(|e| format!("[lmtp]: {e}"))?;
+        self.directory
+            .validate()
+            .map_err(|e| format!("[directory]: {e}"))?;
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());
         }

@@ -4,6 +4,7 @@
 //! fast (Message-IDs, digests, participants, counters) and what the CLI prints. No other module
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
+mod directory;
 mod find;
 mod generation;
 mod lookup;
@@ -14,6 +15,7 @@ mod rows;
 mod schema;
 mod write;
 
+pub use directory::{Line, Loaded, Sender, DIRECTORY_FILE};
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use read::article_order;

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -130,6 +130,51 @@ CREATE INDEX IF NOT EXISTS notices_sender ON notices(sender, at);
 CREATE INDEX IF NOT EXISTS notices_at ON notices(at);
 ";
 
+/// Version 4: the directory (who is who), copied from its sources. Not derived from the tree:
+/// `clear` leaves it, and a fresh index loads it again from its sources.
+const DIRECTORY: &str = "
+CREATE TABLE IF NOT EXISTS directory_persons (
+    id           TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    organisation TEXT,
+    data         TEXT NOT NULL,
+    PRIMARY KEY (id, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS directory_persons_source ON directory_persons(source);
+CREATE TABLE IF NOT EXISTS directory_organisations (
+    id     TEXT NOT NULL,
+    source TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (id, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS directory_organisations_source ON directory_organisations(source);
+CREATE TABLE IF NOT EXISTS directory_services (
+    name   TEXT NOT NULL,
+    source TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (name, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory_groups (
+    name   TEXT NOT NULL,
+    source TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (name, source)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory_keys (
+    key    TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    id     TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (key, kind, id, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS directory_keys_source ON directory_keys(source);
+CREATE TABLE IF NOT EXISTS directory_sources (
+    source      TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    loaded      TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
 /// The schema version a database was written with (0: a new file).
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
@@ -181,6 +226,7 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
         )?;
     }
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(DIRECTORY)?;
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(())
 }
@@ -274,5 +320,24 @@ mod tests {
         let reader = crate::index::Index::open_readonly(&path).unwrap();
         assert!(reader.tickets(None, None).unwrap().is_empty());
         creator.execute_batch("ROLLBACK").unwrap();
+    }
+
+    /// An index of version 3 gains the directory's tables, empty, and needs no rebuild: the
+    /// directory comes from its sources, not from the tree.
+    #[test]
+    fn version_3_gains_the_directory_without_a_rebuild() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        migrate(&conn).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM directory_keys) + (SELECT count(*) FROM directory_sources)
+                      + (SELECT count(*) FROM counters WHERE key = 'reindex-needed')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
     }
 }

@@ -219,6 +219,16 @@ impl Engine {
                 damaged.is_some(),
             )?;
         }
+        // Intake goes on with the last good copy: a mistake in the file is the admin's to fix
+        // (`check` and the daemon's reload name it), not a reason to refuse mail.
+        match crate::directory::sync_file(cfg, &mut engine.index) {
+            Ok(crate::directory::Synced::Loaded {
+                persons,
+                organisations,
+            }) => tracing::info!(persons, organisations, "directory file loaded"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("directory file not loaded, the last good copy stays: {e}"),
+        }
         Ok(engine)
     }
 
@@ -250,10 +260,19 @@ impl Engine {
         crate::store::index_file(&self.data_dir)
     }
 
-    /// Replaces the configuration (SIGHUP); store and index stay. A configuration whose
-    /// templates do not compile is refused (the old one keeps running).
+    /// Replaces the configuration (SIGHUP); store and index stay, the directory file is copied
+    /// again if it changed. A configuration whose templates do not compile or whose directory
+    /// file has mistakes is refused (the old one keeps running).
     pub fn reconfigure(&mut self, cfg: &Config) -> Result<(), String> {
-        self.rules = Arc::new(Rules::with_outgoing(cfg, true)?);
+        let rules = Rules::with_outgoing(cfg, true)?;
+        if let crate::directory::Synced::Loaded {
+            persons,
+            organisations,
+        } = crate::directory::sync_file(cfg, &mut self.index)?
+        {
+            tracing::info!(persons, organisations, "directory file loaded");
+        }
+        self.rules = Arc::new(rules);
         Ok(())
     }
 

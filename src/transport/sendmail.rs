@@ -27,8 +27,10 @@ use super::{Envelope, SendError, Transport};
 /// `ProtectSystem=strict` keeps the MTA's spool read-only besides.
 pub fn no_new_privileges() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.split_once(':').is_some_and(|(k, v)| k == "NoNewPrivs" && v.trim() == "1"))
+        s.lines().any(|l| {
+            l.split_once(':')
+                .is_some_and(|(k, v)| k == "NoNewPrivs" && v.trim() == "1")
+        })
     })
 }
 

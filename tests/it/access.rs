@@ -58,20 +58,42 @@ fn walk(dir: &Path, out: &mut Vec<(std::path::PathBuf, fs::Metadata)>) {
 
 fn modes_under(desk: &Desk, umask: u32) {
     let md = desk.maildir("in");
-    drop_mail(&md, &mail("a@example.org", "support@company.example", "Drain", "d@x", "", "x"));
+    drop_mail(
+        &md,
+        &mail(
+            "a@example.org",
+            "support@company.example",
+            "Drain",
+            "d@x",
+            "",
+            "x",
+        ),
+    );
     let mut c = with_umask(desk.cmd(), umask);
     let out = c
         .args(["run", "--once", "--maildir", md.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = deliver(with_umask(desk.cmd(), umask), 1);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = with_umask(desk.cmd(), umask)
         .arg("dovecot-config")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -85,7 +107,12 @@ fn modes_do_not_follow_the_callers_umask() {
         let mut files = 0;
         for (p, m) in &all {
             let mode = m.permissions().mode() & 0o7777;
-            assert_eq!(mode & 0o007, 0, "umask {umask:o}: {} is {mode:o}", p.display());
+            assert_eq!(
+                mode & 0o007,
+                0,
+                "umask {umask:o}: {} is {mode:o}",
+                p.display()
+            );
             if p.starts_with(&store) {
                 let want = if m.is_dir() { 0o750 } else { 0o640 };
                 assert_eq!(mode, want, "umask {umask:o}: {}", p.display());
@@ -94,13 +121,19 @@ fn modes_do_not_follow_the_callers_umask() {
         }
         assert!(files >= 2, "no article files under {}", store.display());
         let passwd = desk.data.join("dovecot/passwd");
-        assert_eq!(fs::metadata(passwd).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(passwd).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 }
 
 #[test]
 fn a_dovecot_group_gets_the_store() {
-    let desk = Desk::with("", &format!("[dovecot]\nstore-group = \"{NOBODY}\"\n\n{AGENT}"));
+    let desk = Desk::with(
+        "",
+        &format!("[dovecot]\nstore-group = \"{NOBODY}\"\n\n{AGENT}"),
+    );
     modes_under(&desk, 0o077);
     let mut all = Vec::new();
     walk(&desk.data.join("store"), &mut all);
@@ -114,7 +147,11 @@ fn a_dovecot_group_gets_the_store() {
 
 fn as_root() {
     // SAFETY: geteuid has no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "this test runs as root (the suite does)");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test runs as root (the suite does)"
+    );
 }
 
 /// A desk whose data directory belongs to nobody, readable for nobody throughout.
@@ -132,7 +169,13 @@ fn all_owned_by_nobody(desk: &Desk) {
     walk(&desk.data, &mut all);
     assert!(all.len() > 5);
     for (p, m) in &all {
-        assert_eq!(m.uid(), NOBODY, "{} belongs to uid {}", p.display(), m.uid());
+        assert_eq!(
+            m.uid(),
+            NOBODY,
+            "{} belongs to uid {}",
+            p.display(),
+            m.uid()
+        );
     }
 }
 
@@ -140,7 +183,11 @@ fn all_owned_by_nobody(desk: &Desk) {
 fn as_root_every_command_acts_as_the_data_dirs_owner() {
     let desk = nobodys_desk(AGENT);
     let out = deliver(desk.cmd(), 1);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
     desk.ok(&["ticket", "close", &n]);
     desk.ok(&["dovecot-config"]);
@@ -153,17 +200,26 @@ fn as_root_every_command_acts_as_the_data_dirs_owner() {
 fn an_event_log_that_cannot_be_written_is_retried_and_nothing_is_sent_twice() {
     let desk = nobodys_desk("");
     let out = deliver(desk.cmd(), 1);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
     // A root-owned event log (an admin's command before this fix): the daemon cannot append.
-    let history = desk.data.join(format!("store/.Support.{n}/postdesk-history"));
+    let history = desk
+        .data
+        .join(format!("store/.Support.{n}/postdesk-history"));
     let kept = fs::read(&history).unwrap_or_default();
     fs::remove_file(&history).ok();
     fs::write(&history, &kept).unwrap();
     fs::set_permissions(&history, fs::Permissions::from_mode(0o644)).unwrap();
     let out = desk.run(&["run", "--once"]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(err.contains(&history.display().to_string()), "no path in: {err}");
+    assert!(
+        err.contains(&history.display().to_string()),
+        "no path in: {err}"
+    );
     let sent = |desk: &Desk| -> Vec<serde_json::Value> {
         desk.json(&["outbox", "list", "--json"])
             .as_array()
@@ -208,7 +264,10 @@ fn check_warns_that_sendmail_cannot_work_without_new_privileges() {
         .unwrap();
     assert!(confined.status.success());
     let err = String::from_utf8_lossy(&confined.stderr);
-    assert!(err.contains("NoNewPrivileges") && err.contains("transport = \"smtp\""), "{err}");
+    assert!(
+        err.contains("NoNewPrivileges") && err.contains("transport = \"smtp\""),
+        "{err}"
+    );
     let free = desk.run(&["check"]);
     assert!(!String::from_utf8_lossy(&free.stderr).contains("NoNewPrivileges"));
 }

@@ -41,13 +41,25 @@ fn an_agents_greeting_replaces_the_salutation_and_a_note_is_a_note() {
 
     drop_mail(
         &md,
-        agent_mail(&reply_to, &n, "g2", "Hello Jane,\r\n\r\nit works again.\r\n").as_bytes(),
+        agent_mail(
+            &reply_to,
+            &n,
+            "g2",
+            "Hello Jane,\r\n\r\nit works again.\r\n",
+        )
+        .as_bytes(),
     );
     desk.drain(&md);
     let got = to(&sink, "jane@example.org");
     let text = body(&got.last().unwrap().0);
-    assert!(text.contains("Hello Jane,") && text.contains("works again"), "{text}");
-    assert!(!text.contains("Dear"), "salutation in front of the agent's own: {text}");
+    assert!(
+        text.contains("Hello Jane,") && text.contains("works again"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Dear"),
+        "salutation in front of the agent's own: {text}"
+    );
 
     // Without a greeting the template's salutation stays.
     drop_mail(

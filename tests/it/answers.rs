@@ -79,9 +79,7 @@ fn agents_answer_note_and_command_from_a_mail_client() {
     drop_mail(&md, std.as_bytes());
     desk.drain(&md);
     let text = body(&to(&sink, "jane@example.org").last().unwrap().0);
-    let reset = text
-        .find("reset your password")
-        .expect(&text);
+    let reset = text.find("reset your password").expect(&text);
     assert!(
         reset < text.find("call us if").unwrap() && !text.contains("#template"),
         "{text}"

@@ -204,7 +204,13 @@ queues = ["Support", "Billing"]
     let dovecot_gid = fs::read_to_string("/etc/group")
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("dovecot:x:")?.split(':').next()?.parse().ok());
+        .find_map(|l| {
+            l.strip_prefix("dovecot:x:")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        });
     for p in [&passwd, &desk.data.join("dovecot")] {
         std::os::unix::fs::chown(p, None, dovecot_gid).unwrap();
     }

@@ -1,0 +1,83 @@
+//! `postdesk directory sync|lookup`: the directory's copy in the index, brought up to date or
+//! asked the questions intake and the phone integration ask.
+
+use serde_json::json;
+
+use crate::cli::{DirectoryCommand, Failure, EX_DATAERR};
+use crate::commands::Context;
+use crate::directory::{sync_file, Synced};
+use crate::index::{Index, Line};
+
+pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
+    let cfg = ctx.load()?;
+    let data = cfg.data_dir();
+    // Opened for writing even to look up: an index of an older version gains the tables first.
+    std::fs::create_dir_all(&data).map_err(crate::access::at(&data))?;
+    let mut index = Index::open(&data.join("index.sqlite"), cfg.general.durable)?;
+    match cmd {
+        DirectoryCommand::Sync => {
+            let done = sync_file(&cfg, &mut index).map_err(|e| {
+                Failure::new(
+                    EX_DATAERR,
+                    format!("{e}; the last good copy stays in force"),
+                )
+            })?;
+            match done {
+                Synced::None => println!("no directory file is configured"),
+                Synced::Unchanged => {
+                    println!("the directory file is unchanged since its last copy")
+                }
+                Synced::Loaded {
+                    persons,
+                    organisations,
+                } => println!(
+                    "directory file copied: {}, {}",
+                    super::count(persons, "person"),
+                    super::count(organisations, "organisation")
+                ),
+                Synced::Removed => {
+                    println!("the directory file is no longer configured: its entries were removed")
+                }
+            }
+            Ok(0)
+        }
+        DirectoryCommand::Lookup { term } => {
+            let term = term.trim();
+            let found = if term.contains('@') || term.chars().any(|c| c.is_alphabetic()) {
+                // An address, or a domain (no local part: only organisations match).
+                let address = if term.contains('@') {
+                    term.to_string()
+                } else {
+                    format!("@{term}")
+                };
+                let s = index.directory_sender(&address)?;
+                (s.person.is_some() || s.organisation.is_some())
+                    .then(|| json!({ "person": s.person, "organisation": s.organisation }))
+            } else {
+                let number = cfg
+                    .directory
+                    .numbering()
+                    .normalise(term)
+                    .map_err(|e| Failure::new(crate::cli::EX_USAGE, e))?;
+                index.directory_line(&number)?.map(|l| match l {
+                    Line::Person(p) => json!({ "number": number, "person": p }),
+                    Line::Organisation(o) => json!({ "number": number, "organisation": o }),
+                    Line::Service(s) => json!({ "number": number, "service": s }),
+                })
+            };
+            match found {
+                Some(v) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&v).expect("serialisable")
+                    );
+                    Ok(0)
+                }
+                None => {
+                    eprintln!("the directory knows no {term:?}");
+                    Ok(1)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Who is who: persons, organisations, services and groups from a directory file, copied into
+//! the index so that intake asks one indexed query per new ticket (`index::directory`).
+//!
+//! `model` is the data, `phone` brings numbers to E.164, `file` reads the admin's file
+//! strictly, `sync` copies a source into the index when it changed.
+
+mod file;
+mod model;
+pub mod phone;
+mod sync;
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+pub use file::{load, parse, DirectoryError};
+pub use model::{Directory, Group, Organisation, Person, Service, ServiceInstance};
+pub use phone::Numbering;
+pub use sync::{sync_file, Synced};
+
+/// `[directory]` in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct DirectoryConfig {
+    /// The directory file (TOML), relative to the configuration file; none: no file.
+    pub file: Option<PathBuf>,
+    /// Country calling code numbers written nationally are completed with (`49`).
+    pub country_code: String,
+    /// Area code (without the leading 0) numbers written locally are completed with.
+    pub area_code: String,
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        let n = Numbering::default();
+        DirectoryConfig {
+            file: None,
+            country_code: n.country_code,
+            area_code: n.area_code,
+        }
+    }
+}
+
+impl DirectoryConfig {
+    pub fn numbering(&self) -> Numbering {
+        Numbering {
+            country_code: self.country_code.clone(),
+            area_code: self.area_code.clone(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.numbering().validate()
+    }
+}

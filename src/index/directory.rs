@@ -1,0 +1,379 @@
+//! The directory's copy in the index: each entry as JSON under its source (`file`, later
+//! `ldap`), and one key table that every lookup goes through (`mail:ADDRESS`, `domain:DOMAIN`,
+//! `phone:+E164`), so a lookup is one indexed query however large the directory. Where two
+//! sources know the same key, the file's entry wins.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Index, Result, Tx};
+use crate::directory::{Directory, Organisation, Person, Service};
+
+/// Which source an entry came from; the file overrides the others.
+pub const DIRECTORY_FILE: &str = "file";
+
+/// What the directory says about a sender.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sender {
+    /// Found by their address.
+    pub person: Option<Person>,
+    /// The person's first organisation, or the one found by the sender's mail domain.
+    pub organisation: Option<Organisation>,
+}
+
+/// An entry a phone number belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Person(Person),
+    Organisation(Organisation),
+    Service(Service),
+}
+
+/// A source's fingerprint and when it was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub fingerprint: String,
+    pub at: String,
+}
+
+/// The sender's person (by address, `?1`) or organisation (by domain, `?2`), with the
+/// person's first organisation.
+const SENDER: &str = "SELECT p.data, o.data FROM directory_keys k
+             LEFT JOIN directory_persons p
+                    ON k.kind = 'person' AND p.id = k.id AND p.source = k.source
+             LEFT JOIN directory_organisations o
+                    ON o.id = (CASE k.kind WHEN 'person' THEN p.organisation ELSE k.id END)
+             WHERE k.key IN (?1, ?2) AND k.kind IN ('person', 'organisation')
+             ORDER BY k.key = ?1 DESC, k.source <> 'file', o.source <> 'file'
+             LIMIT 1";
+
+/// Whose number `?1` is.
+const LINE: &str = "SELECT k.kind, coalesce(p.data, o.data, s.data) FROM directory_keys k
+             LEFT JOIN directory_persons p
+                    ON k.kind = 'person' AND p.id = k.id AND p.source = k.source
+             LEFT JOIN directory_organisations o
+                    ON k.kind = 'organisation' AND o.id = k.id AND o.source = k.source
+             LEFT JOIN directory_services s
+                    ON k.kind = 'service' AND s.name = k.id AND s.source = k.source
+             WHERE k.key = ?1
+             ORDER BY k.kind <> 'person', k.kind <> 'organisation', k.source <> 'file'
+             LIMIT 1";
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("directory entries serialise")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+impl Tx<'_> {
+    /// Replaces everything `source` said with `dir`, and records its fingerprint.
+    pub fn replace_directory(
+        &self,
+        source: &str,
+        dir: &Directory,
+        fingerprint: &str,
+        at: &str,
+    ) -> Result<()> {
+        self.remove_directory(source)?;
+        let c = self.conn();
+        let mut key = c.prepare_cached(
+            "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut person = c.prepare_cached(
+            "INSERT INTO directory_persons(id, source, organisation, data) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for p in &dir.persons {
+            person.execute(params![p.id, source, p.organisations.first(), json(p)])?;
+            for a in &p.mail {
+                key.execute(params![format!("mail:{a}"), "person", p.id, source])?;
+            }
+            for n in p.phone.iter().chain(&p.fax) {
+                key.execute(params![format!("phone:{n}"), "person", p.id, source])?;
+            }
+        }
+        let mut org = c.prepare_cached(
+            "INSERT INTO directory_organisations(id, source, data) VALUES (?1, ?2, ?3)",
+        )?;
+        for o in &dir.organisations {
+            org.execute(params![o.id, source, json(o)])?;
+            for d in &o.domains {
+                key.execute(params![format!("domain:{d}"), "organisation", o.id, source])?;
+            }
+            for n in &o.phone {
+                key.execute(params![format!("phone:{n}"), "organisation", o.id, source])?;
+            }
+        }
+        let mut service = c.prepare_cached(
+            "INSERT INTO directory_services(name, source, data) VALUES (?1, ?2, ?3)",
+        )?;
+        for s in &dir.services {
+            service.execute(params![s.name, source, json(s)])?;
+            for n in &s.hotline {
+                key.execute(params![format!("phone:{n}"), "service", s.name, source])?;
+            }
+        }
+        let mut group = c.prepare_cached(
+            "INSERT INTO directory_groups(name, source, data) VALUES (?1, ?2, ?3)",
+        )?;
+        for g in &dir.groups {
+            group.execute(params![g.name, source, json(g)])?;
+        }
+        c.prepare_cached(
+            "INSERT INTO directory_sources(source, fingerprint, loaded) VALUES (?1, ?2, ?3)
+             ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, loaded = excluded.loaded",
+        )?
+        .execute(params![source, fingerprint, at])?;
+        Ok(())
+    }
+
+    /// Removes everything `source` said.
+    pub fn remove_directory(&self, source: &str) -> Result<()> {
+        for table in [
+            "directory_keys",
+            "directory_persons",
+            "directory_organisations",
+            "directory_services",
+            "directory_groups",
+            "directory_sources",
+        ] {
+            self.conn()
+                .prepare_cached(&format!("DELETE FROM {table} WHERE source = ?1"))?
+                .execute([source])?;
+        }
+        Ok(())
+    }
+
+    /// The directory's answer for a new ticket's sender (one query; see `sender`).
+    pub fn directory_sender(&self, address: &str) -> Result<Sender> {
+        sender(self.conn(), address)
+    }
+}
+
+/// The person with this address (and their first organisation), else the organisation of its
+/// mail domain: one indexed query, the file's entries first.
+fn sender(c: &Connection, address: &str) -> Result<Sender> {
+    let address = address.trim().to_ascii_lowercase();
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return Ok(Sender::default());
+    };
+    let row: Option<(Option<String>, Option<String>)> = c
+        .prepare_cached(SENDER)?
+        .query_row(
+            params![format!("mail:{address}"), format!("domain:{domain}")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((p, o)) = row else {
+        return Ok(Sender::default());
+    };
+    Ok(Sender {
+        person: p.as_deref().map(parse).transpose()?,
+        organisation: o.as_deref().map(parse).transpose()?,
+    })
+}
+
+/// Whose number this is (already E.164): persons before organisations before services, the
+/// file's entries first.
+fn line(c: &Connection, number: &str) -> Result<Option<Line>> {
+    let row: Option<(String, String)> = c
+        .prepare_cached(LINE)?
+        .query_row([format!("phone:{number}")], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        None => None,
+        Some((kind, data)) => Some(match kind.as_str() {
+            "person" => Line::Person(parse(&data)?),
+            "organisation" => Line::Organisation(parse(&data)?),
+            _ => Line::Service(parse(&data)?),
+        }),
+    })
+}
+
+impl Index {
+    pub fn directory_sender(&self, address: &str) -> Result<Sender> {
+        sender(&self.conn, address)
+    }
+
+    /// Whose line a number (E.164) is.
+    pub fn directory_line(&self, number: &str) -> Result<Option<Line>> {
+        line(&self.conn, number)
+    }
+
+    /// What was last loaded from a source.
+    pub fn directory_loaded(&self, source: &str) -> Result<Option<Loaded>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT fingerprint, loaded FROM directory_sources WHERE source = ?1")?
+            .query_row([source], |r| {
+                Ok(Loaded {
+                    fingerprint: r.get(0)?,
+                    at: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Entries per kind: persons, organisations, services, groups.
+    pub fn directory_counts(&self) -> Result<[u64; 4]> {
+        let mut out = [0; 4];
+        for (i, t) in [
+            "directory_persons",
+            "directory_organisations",
+            "directory_services",
+            "directory_groups",
+        ]
+        .iter()
+        .enumerate()
+        {
+            out[i] = self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{parse, Numbering};
+
+    fn directory(text: &str) -> Directory {
+        let n = Numbering {
+            country_code: "49".into(),
+            area_code: "541".into(),
+        };
+        parse(text, std::path::Path::new("d.toml"), &n, &[]).unwrap()
+    }
+
+    const FILE_TEXT: &str = r#"
+[[service]]
+name = "Online"
+hotline = ["0800 123456"]
+[[organisation]]
+id = "acme"
+name = "ACME GmbH"
+domains = ["acme.example"]
+phone = ["0541 1234-0"]
+[[person]]
+last-name = "Müller"
+mail = ["mm@acme.example"]
+phone = ["0541 1234-17"]
+fax = ["0541 1234-99"]
+organisations = ["acme"]
+"#;
+
+    fn load(index: &mut Index, source: &str, text: &str) {
+        let tx = index.begin().unwrap();
+        tx.replace_directory(source, &directory(text), "f", "now")
+            .unwrap();
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_sender_is_found_by_address_else_by_domain() {
+        let mut index = Index::open_memory().unwrap();
+        load(&mut index, DIRECTORY_FILE, FILE_TEXT);
+        let s = index.directory_sender("MM@acme.example").unwrap();
+        assert_eq!(s.person.unwrap().last_name, "Müller");
+        assert_eq!(s.organisation.unwrap().name, "ACME GmbH");
+        let s = index.directory_sender("someone@acme.example").unwrap();
+        assert!(s.person.is_none());
+        assert_eq!(s.organisation.unwrap().id, "acme");
+        assert_eq!(
+            index.directory_sender("x@other.example").unwrap(),
+            Sender::default()
+        );
+        assert_eq!(
+            index.directory_sender("no address").unwrap(),
+            Sender::default()
+        );
+    }
+
+    #[test]
+    fn numbers_find_persons_switchboards_and_hotlines() {
+        let mut index = Index::open_memory().unwrap();
+        load(&mut index, DIRECTORY_FILE, FILE_TEXT);
+        let who = |n: &str| index.directory_line(n).unwrap();
+        assert!(matches!(who("+49541123417"), Some(Line::Person(p)) if p.last_name == "Müller"));
+        assert!(matches!(who("+49541123499"), Some(Line::Person(_))));
+        assert!(matches!(who("+4954112340"), Some(Line::Organisation(o)) if o.id == "acme"));
+        assert!(matches!(who("+49800123456"), Some(Line::Service(s)) if s.name == "Online"));
+        assert_eq!(who("+4954199"), None);
+    }
+
+    #[test]
+    fn the_file_wins_and_a_new_copy_replaces_only_its_source() {
+        let mut index = Index::open_memory().unwrap();
+        load(
+            &mut index,
+            "ldap",
+            "[[person]]\nlast-name = \"Old\"\nmail = [\"mm@acme.example\"]\n\
+             [[person]]\nlast-name = \"Only\"\nmail = [\"only@ldap.example\"]\n",
+        );
+        load(&mut index, DIRECTORY_FILE, FILE_TEXT);
+        let name = |index: &Index, a: &str| {
+            index
+                .directory_sender(a)
+                .unwrap()
+                .person
+                .map(|p| p.last_name)
+        };
+        assert_eq!(name(&index, "mm@acme.example").as_deref(), Some("Müller"));
+        assert_eq!(name(&index, "only@ldap.example").as_deref(), Some("Only"));
+        // A new copy of the file without that person: the other source's entry shows again.
+        load(
+            &mut index,
+            DIRECTORY_FILE,
+            "[[person]]\nmail = [\"new@x.example\"]\n",
+        );
+        assert_eq!(name(&index, "mm@acme.example").as_deref(), Some("Old"));
+        assert!(index
+            .directory_sender("someone@acme.example")
+            .unwrap()
+            .organisation
+            .is_none());
+        assert_eq!(index.directory_counts().unwrap(), [3, 0, 0, 0]);
+        assert_eq!(
+            index
+                .directory_loaded(DIRECTORY_FILE)
+                .unwrap()
+                .unwrap()
+                .fingerprint,
+            "f"
+        );
+        let tx = index.begin().unwrap();
+        tx.remove_directory(DIRECTORY_FILE).unwrap();
+        tx.commit().unwrap();
+        assert!(index.directory_loaded(DIRECTORY_FILE).unwrap().is_none());
+        assert_eq!(index.directory_counts().unwrap(), [2, 0, 0, 0]);
+    }
+
+    /// Each lookup is answered from an index, never by reading a whole table.
+    #[test]
+    fn lookups_use_the_key_index() {
+        let index = Index::open_memory().unwrap();
+        let plan = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Vec<String> {
+            index
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(args, |r| r.get(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        for p in [
+            plan(SENDER, params!["mail:a@b", "domain:b"]),
+            plan(LINE, params!["phone:+491234567"]),
+        ] {
+            assert!(
+                !p.is_empty() && p.iter().all(|l| !l.starts_with("SCAN")),
+                "{p:?}"
+            );
+        }
+    }
+}
