@@ -4,7 +4,8 @@
 //! - `postdesk.conf`: the public namespace `Tickets/` over the store of open tickets (Maildir++,
 //!   separator `/`, listed) and `Archive/` over the archive of closed tickets (`LAYOUT=fs`,
 //!   `list = no`: a mail client does not list it, but SELECT of `Archive/Queue/YYYY-MM/NUMBER`
-//!   opens it); Dovecot's index and control files outside the store, where postdesk moves them
+//!   opens it), both without Dovecot's mailbox list index (building it opens every folder);
+//!   Dovecot's index and control files outside the store, where postdesk moves them
 //!   along with a folder it renames; the ACL plugin with a global ACL file; what Debian's stock
 //!   configuration needs changed (the inbox namespace's separator, `first_valid_uid`, the
 //!   auth process's group); and, when agents have `password-hash`, a passwd-file passdb/userdb.
@@ -183,13 +184,19 @@ fn conf(cfg: &Config, site: &Site) -> String {
          protocol imap {{\n  mail_plugins = $mail_plugins imap_acl\n}}\n\
          # Every listed namespace must use one separator (Debian's inbox has none set).\n\
          namespace inbox {{\n  separator = /\n}}\n\
+         # LISTINDEX= (empty): no mailbox list index for the ticket namespaces. Dovecot adds\n\
+         # each folder it has not seen to that index by opening it for its GUID (a\n\
+         # dovecot-uidlist written and synced per folder), and postdesk makes folders behind\n\
+         # its back: the first LIST after a store is built or migrated opened every open\n\
+         # ticket, the first SELECT in Archive/ every ticket ever closed. Without it LIST reads\n\
+         # the store's one directory and SELECT opens the one folder named.\n\
          namespace postdesk {{\n  type = public\n  separator = /\n  prefix = Tickets/\n  \
-         location = maildir:{s}:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}\n  \
+         location = maildir:{s}:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}:LISTINDEX=\n  \
          subscriptions = no\n  list = yes\n}}\n\
          # Closed tickets, per queue and month of closing. Not listed (a mail client listing\n\
          # everything would walk every ticket ever closed); SELECT by name opens one.\n\
          namespace postdesk_archive {{\n  type = public\n  separator = /\n  prefix = Archive/\n  \
-         location = maildir:{a}:LAYOUT=fs:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}\n  \
+         location = maildir:{a}:LAYOUT=fs:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}:LISTINDEX=\n  \
          subscriptions = no\n  list = no\n}}\n\
          plugin {{\n  acl = vfile:{d}/global-acl\n  acl_globals_only = yes\n}}\n",
         cfg.file.display(),

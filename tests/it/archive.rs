@@ -50,14 +50,37 @@ fn status(port: u16, user: &str, pass: &str, mailbox: &str) -> (u64, u64) {
     (num("UIDVALIDITY"), num("UNSEEN"))
 }
 
-#[test]
-fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
-    require("dovecot");
+/// Dovecot's auth process reads the 0640 passwd file in `generated` through its group.
+fn passwd_to_dovecot(generated: &std::path::Path) {
+    let dovecot_gid = fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("dovecot:x:")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        });
+    for p in [generated.join("passwd"), generated.to_path_buf()] {
+        std::os::unix::fs::chown(p, None, dovecot_gid).unwrap();
+    }
+}
+
+/// A desk whose data directory belongs, as on a server, to the user Dovecot's mail processes
+/// run as.
+fn served_desk() -> Desk {
     let desk = Desk::with("", AGENTS);
-    // As on a server: the data directory belongs to the user Dovecot's mail processes run as.
     fs::set_permissions(desk.path(), fs::Permissions::from_mode(0o755)).unwrap();
     fs::create_dir_all(&desk.data).unwrap();
     std::os::unix::fs::chown(&desk.data, Some(65534), Some(65534)).unwrap();
+    desk
+}
+
+#[test]
+fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
+    require("dovecot");
+    let desk = served_desk();
     let md = desk.maildir("in");
     for (subject, id) in [
         ("Printer", "ar1@example.org"),
@@ -87,20 +110,7 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
     let acl = fs::read_to_string(desk.data.join("dovecot/global-acl")).unwrap();
     assert!(acl.contains("Archive/Support/* user=carol lrwsti"), "{acl}");
 
-    // Dovecot's auth process reads the 0640 passwd file through its group.
-    let dovecot_gid = fs::read_to_string("/etc/group")
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("dovecot:x:")?
-                .split(':')
-                .next()?
-                .parse()
-                .ok()
-        });
-    for p in [desk.data.join("dovecot/passwd"), desk.data.join("dovecot")] {
-        std::os::unix::fs::chown(p, None, dovecot_gid).unwrap();
-    }
+    passwd_to_dovecot(&desk.data.join("dovecot"));
     let dv = Dovecot::start_generated(&desk.data.join("store"), &desk.data.join("dovecot"));
     let hand_over = || {
         dv.chown_store();
@@ -178,4 +188,88 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
         .join(format!("archive/Support/{month}/{old}"))
         .exists());
     desk.fsck_clean();
+}
+
+/// Dovecot's files of every folder under `dir` (index and control trees), by folder name.
+fn folders_with_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else if d != dir {
+                out.push(d.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn listing_opens_no_ticket_and_selecting_an_archived_one_opens_no_other() {
+    require("dovecot");
+    let desk = served_desk();
+    let md = desk.maildir("in");
+    let subjects = ["Alpha", "Bravo", "Charlie", "Delta"];
+    for (i, subject) in subjects.iter().enumerate() {
+        let id = format!("lo{i}@example.org");
+        post(
+            &md,
+            "k@example.org",
+            "support@company.example",
+            subject,
+            &id,
+            "",
+            "x",
+        );
+    }
+    desk.drain(&md);
+    let [a, b, c, d] = subjects.map(|s| desk.number_of(s));
+    desk.ok(&["ticket", "close", &c]);
+    desk.ok(&["ticket", "close", &d]);
+    desk.ok(&["dovecot-config"]);
+    let gen = desk.data.join("dovecot");
+    passwd_to_dovecot(&gen);
+    let dv = Dovecot::start_generated(&desk.data.join("store"), &gen);
+    dv.chown_store();
+    dv.chown_tree(&desk.data.join("archive"));
+
+    // Listing the tree lists the open tickets without opening any of them.
+    let listed = imap_list(dv.imap_port, "carol", "carolpw");
+    for n in [&a, &b] {
+        assert!(
+            listed.contains(&format!("Tickets/Support/{n}")),
+            "{listed:?}"
+        );
+    }
+    let opened = [
+        folders_with_files(&gen.join("index")),
+        folders_with_files(&gen.join("control")),
+    ];
+    assert_eq!(
+        opened,
+        [Vec::<String>::new(), Vec::new()],
+        "LIST opened tickets"
+    );
+
+    // Opening one archived ticket by name opens that one only.
+    let archived = format!("Archive/Support/{}/{c}", chrono_month());
+    let r = imap(
+        dv.imap_port,
+        "carol",
+        "carolpw",
+        &format!("typ, d = M.select(q({archived:?}))\nout(typ, d[0].decode())"),
+    );
+    let r = r.trim();
+    assert!(r.starts_with("OK ") && r != "OK 0", "{r}\n{}", dv.log());
+    for tree in ["archive-index", "archive-control"] {
+        assert_eq!(
+            folders_with_files(&gen.join(tree)),
+            vec![c.clone()],
+            "{tree}"
+        );
+    }
 }
