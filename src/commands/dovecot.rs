@@ -188,8 +188,9 @@ fn conf(cfg: &Config, site: &Site) -> String {
          # each folder it has not seen to that index by opening it for its GUID (a\n\
          # dovecot-uidlist written and synced per folder), and postdesk makes folders behind\n\
          # its back: the first LIST after a store is built or migrated opened every open\n\
-         # ticket, the first SELECT in Archive/ every ticket ever closed. Without it LIST reads\n\
-         # the store's one directory and SELECT opens the one folder named.\n\
+         # ticket, the first SELECT in Archive/ every ticket ever closed; and a session did not\n\
+         # list a ticket filed after it began. Without it LIST reads the store's one directory\n\
+         # and SELECT opens the one folder named.\n\
          namespace postdesk {{\n  type = public\n  separator = /\n  prefix = Tickets/\n  \
          location = maildir:{s}:INDEX={d}/{}:CONTROL={d}/{}:INDEXPVT=~/{}:LISTINDEX=\n  \
          subscriptions = no\n  list = yes\n}}\n\

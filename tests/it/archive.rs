@@ -272,4 +272,35 @@ fn listing_opens_no_ticket_and_selecting_an_archived_one_opens_no_other() {
             "{tree}"
         );
     }
+
+    // A session lists a ticket filed after it began (it does not wait for a new login).
+    let (listed, go) = (desk.path().join("listed"), desk.path().join("go"));
+    let script = format!(
+        "import os, time\n\
+         out(len(list_mailboxes('Tickets/Support/*')))\n\
+         open({listed:?}, 'w').close()\n\
+         while not os.path.exists({go:?}): time.sleep(0.05)\n\
+         for f, n in list_mailboxes('Tickets/Support/*'): out(n)"
+    );
+    let port = dv.imap_port;
+    let session = std::thread::spawn(move || imap(port, "carol", "carolpw", &script));
+    while !listed.exists() && !session.is_finished() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    post(
+        &md,
+        "k@example.org",
+        "support@company.example",
+        "Echo",
+        "lo9@example.org",
+        "",
+        "x",
+    );
+    desk.drain(&md);
+    dv.chown_store();
+    fs::write(&go, "").unwrap();
+    let out = session.join().unwrap();
+    let e = desk.number_of("Echo");
+    assert!(out.starts_with("2\n"), "{out}");
+    assert!(out.contains(&format!("Tickets/Support/{e}")), "{out}");
 }
