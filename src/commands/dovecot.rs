@@ -31,8 +31,15 @@ use crate::commands::Context;
 use crate::config::Config;
 use crate::store::dovecot as companions;
 
-/// Rights of an agent on their queues; of an admin on everything.
+/// Rights of an agent on their queues' tickets; of an admin on everything.
 const AGENT_RIGHTS: &str = "lrwstiekx";
+/// Of an agent on a queue's own folder, which holds no mail: everything but `l`. Dovecot shows a
+/// listed folder's children flag only after checking with a second listing of everything below
+/// it that the agent may see one of them (the ACL plugin), and a Maildir++ listing costs the
+/// square of a queue's open tickets: `LIST *` listed every queue twice. Unlisted, the queue is
+/// left out of `LIST *` (clients draw it as its tickets' parent), `LIST %` shows it `\Noselect`,
+/// and it stays selectable.
+const QUEUE_RIGHTS: &str = "rwstiekx";
 const ADMIN_RIGHTS: &str = "lrwstipekxa";
 /// In the archive: read and flag. Closed tickets change by postdesk (a reopen moves the folder
 /// back), and Dovecot cannot rename across namespaces anyway.
@@ -243,12 +250,16 @@ fn acl(cfg: &Config) -> String {
             .iter()
             .filter(|a| a.queues.iter().any(|x| x.eq_ignore_ascii_case(&q.name)))
         {
-            for m in [
-                format!("Tickets/{}", q.name),
-                format!("Tickets/{}/*", q.name),
-            ] {
-                lines.push(format!("{m} user={} {AGENT_RIGHTS}", a.login()));
-            }
+            lines.push(format!(
+                "Tickets/{} user={} {QUEUE_RIGHTS}",
+                q.name,
+                a.login()
+            ));
+            lines.push(format!(
+                "Tickets/{}/* user={} {AGENT_RIGHTS}",
+                q.name,
+                a.login()
+            ));
             for m in [
                 format!("Archive/{}", q.name),
                 format!("Archive/{}/*", q.name),

@@ -188,7 +188,8 @@ queues = ["Support", "Billing"]
     assert!(out.contains("!include"), "{out}");
     let acl = fs::read_to_string(desk.data.join("dovecot/global-acl")).unwrap();
     assert!(
-        acl.contains("Tickets/Support user=carol lrwstiekx"),
+        acl.contains("Tickets/Support user=carol rwstiekx")
+            && acl.contains("Tickets/Support/* user=carol lrwstiekx"),
         "{acl}"
     );
     assert!(
@@ -223,6 +224,8 @@ queues = ["Support", "Billing"]
         "{carol:?}"
     );
     assert!(!carol.iter().any(|m| m.contains("Billing")), "{carol:?}");
+    // The queue's own folder is not listed (listing it made Dovecot list the queue twice).
+    assert!(!carol.iter().any(|m| m == "Tickets/Support"), "{carol:?}");
     let bob = imap_list(dv.imap_port, "bob", "bobpw");
     assert!(bob.contains(&format!("Tickets/Billing/{bil}")), "{bob:?}");
     assert!(!bob.iter().any(|m| m.contains("Support")), "{bob:?}");
