@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-lmtpd spamassassin spamd spamc clamav-daemon python3-aiosmtpd openssl ca-certificates
-    systemd binutils dpkg-dev postfix)
+    systemd binutils dpkg-dev postfix slapd ldap-utils)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps.sh: must run as root" >&2
@@ -45,6 +45,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix unconfigured: the integration tests run private instances of it; test-install.sh
 # configures the system's as README's install section says and puts /etc/postfix back after.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# slapd without a database of its own: the LDAP tests start one with a throw-away configuration.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
 echo "install-test-deps.sh: done"

@@ -83,8 +83,10 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DirectoryCommand {
-    /// Copy the directory file into the index now (the daemon does it when the file changes);
-    /// exit 65 naming every mistake in the file, which leaves the last good copy in force.
+    /// Copy the directory file into the index now (the daemon does it when the file changes)
+    /// and read the LDAP directory now, writing what changed (the daemon does it every
+    /// refresh-seconds); exit 65 naming every mistake in the file, 75 when the LDAP server
+    /// cannot be read: the last good copy stays in force either way.
     Sync,
     /// Print, as JSON, the entry a mail address, a mail domain or a phone number (any written
     /// form) belongs to; exit 1 when none does.

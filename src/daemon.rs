@@ -37,11 +37,16 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let (tx, rx) = mpsc::channel::<Wake>();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_signals(tx.clone(), stop.clone())?;
-    let mut watcher = watch(&sources, &crate::store::open_tree(&cfg.data_dir()), tx.clone())?;
+    let mut watcher = watch(
+        &sources,
+        &crate::store::open_tree(&cfg.data_dir()),
+        tx.clone(),
+    )?;
     let mut rules_watcher = watch_rules(&cfg, tx.clone());
     let mut imap = ImapSources::start(&cfg, tx.clone());
     let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+    let mut directory = crate::directory::Refresher::start(&cfg, directory_changed);
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -166,9 +171,17 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     imap.stop();
                     imap = ImapSources::start(&new, tx.clone());
                     reload_lmtp(&mut lmtp, &new, &waker);
+                    if let Some(d) = directory.take() {
+                        d.stop();
+                    }
+                    directory = crate::directory::Refresher::start(&new, directory_changed);
                     if !explicit_sources {
                         sources = source::configured(&new);
-                        watcher = watch(&sources, &crate::store::open_tree(&new.data_dir()), tx.clone())?;
+                        watcher = watch(
+                            &sources,
+                            &crate::store::open_tree(&new.data_dir()),
+                            tx.clone(),
+                        )?;
                     }
                     cfg = new;
                     tracing::info!(file = %cfg.file.display(), "configuration reloaded");
@@ -188,6 +201,9 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
         l.stop();
     }
     outbox.stop();
+    if let Some(d) = directory {
+        d.stop();
+    }
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
 }
@@ -332,6 +348,9 @@ fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &A
         Err(e) => tracing::error!("{e}; LMTP is off until the next reload"),
     }
 }
+
+/// What follows the directory: Dovecot's ACL, rewritten when it was generated here.
+fn directory_changed(_cfg: &Config, _index: &mut crate::index::Index) {}
 
 fn reload(ctx: &Context) -> Result<Config, Failure> {
     ctx.load()

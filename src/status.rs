@@ -40,13 +40,19 @@ pub fn now() -> String {
 
 /// Writes the snapshot (temporary file, rename); a failure is only logged.
 pub fn write(data_dir: &Path, s: &Snapshot) {
-    let tmp = data_dir.join(format!("{FILE}.tmp"));
-    let r = serde_json::to_vec_pretty(s)
+    write_json(data_dir, FILE, s)
+}
+
+/// Writes `value` as `name` in the data directory (temporary file, rename); a failure is only
+/// logged: these files report, they are no truth anything depends on.
+pub fn write_json<T: Serialize>(data_dir: &Path, name: &str, value: &T) {
+    let tmp = data_dir.join(format!("{name}.tmp"));
+    let r = serde_json::to_vec_pretty(value)
         .map_err(std::io::Error::other)
         .and_then(|b| std::fs::write(&tmp, b))
-        .and_then(|()| std::fs::rename(&tmp, data_dir.join(FILE)));
+        .and_then(|()| std::fs::rename(&tmp, data_dir.join(name)));
     if let Err(e) = r {
-        tracing::warn!("status file: {e}");
+        tracing::warn!("{name}: {e}");
     }
 }
 

@@ -3,9 +3,10 @@
 
 use serde_json::json;
 
-use crate::cli::{DirectoryCommand, Failure, EX_DATAERR};
+use crate::cli::{DirectoryCommand, Failure, EX_DATAERR, EX_TEMPFAIL};
 use crate::commands::Context;
-use crate::directory::{sync_file, Synced};
+use crate::config::Config;
+use crate::directory::{forget_ldap, refresh_and_record, sync_file, Synced};
 use crate::index::{Index, Line};
 
 pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
@@ -39,6 +40,7 @@ pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
                     println!("the directory file is no longer configured: its entries were removed")
                 }
             }
+            sync_ldap(&cfg, &mut index)?;
             Ok(0)
         }
         DirectoryCommand::Lookup { term } => {
@@ -80,4 +82,48 @@ pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
             }
         }
     }
+}
+
+/// Reads the LDAP directory now, with progress on stderr; or removes its entries when it is no
+/// longer configured.
+fn sync_ldap(cfg: &Config, index: &mut Index) -> Result<(), Failure> {
+    let Some(l) = &cfg.directory.ldap else {
+        if forget_ldap(cfg, index).map_err(|e| Failure::new(EX_TEMPFAIL, e))? {
+            println!("LDAP is no longer configured: its entries were removed");
+        }
+        return Ok(());
+    };
+    eprintln!("reading {} ...", l.url);
+    let mut progress = |n: u64| eprintln!("  {n} entries read");
+    let done = refresh_and_record(cfg, index, &mut progress).map_err(|e| {
+        let since = index
+            .directory_loaded(crate::directory::ldap::SOURCE)
+            .ok()
+            .flatten()
+            .map(|l| format!(" (read {})", l.at))
+            .unwrap_or_default();
+        Failure::new(
+            EX_TEMPFAIL,
+            format!("{e}; the last good copy{since} stays in force"),
+        )
+    })?;
+    println!(
+        "LDAP directory read in {:.1} s: {}, {}, {}; {} written (new or changed), {} removed",
+        done.seconds,
+        super::count(done.persons as usize, "person"),
+        super::count(done.organisations as usize, "organisation"),
+        super::count(done.groups as usize, "group"),
+        done.written,
+        done.removed
+    );
+    for n in &done.notes {
+        println!("note: left out {n}");
+    }
+    if done.notes_total > done.notes.len() as u64 {
+        println!(
+            "note: {} more values left out",
+            done.notes_total - done.notes.len() as u64
+        );
+    }
+    Ok(())
 }

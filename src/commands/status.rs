@@ -24,6 +24,17 @@ struct Report {
     disk: Option<crate::space::Space>,
     /// Set when space or inodes run low.
     disk_warning: Option<String>,
+    /// How the last reads of the LDAP directory went (with `[directory.ldap]`).
+    directory_ldap: Option<LdapReport>,
+}
+
+#[derive(Serialize)]
+struct LdapReport {
+    url: String,
+    /// When the copy in force was read (none: never read completely).
+    copy_from: Option<String>,
+    #[serde(flatten)]
+    state: crate::directory::state::LdapState,
 }
 
 #[derive(Serialize)]
@@ -91,6 +102,16 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
         quarantined: index.quarantined()?.len(),
         disk,
         disk_warning: disk.as_ref().and_then(crate::space::warning),
+        directory_ldap: match &cfg.directory.ldap {
+            Some(l) => Some(LdapReport {
+                url: l.url.clone(),
+                copy_from: index
+                    .directory_loaded(crate::directory::ldap::SOURCE)?
+                    .map(|l| l.at),
+                state: crate::directory::state::read(&data).unwrap_or_default(),
+            }),
+            None => None,
+        },
     };
     if json {
         println!(
@@ -157,6 +178,22 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
     }
     if let Some(w) = &report.disk_warning {
         println!("warning: {w}");
+    }
+    if let Some(l) = &report.directory_ldap {
+        let s = &l.state;
+        println!(
+            "directory {}: copy in force from {} ({} persons, {} organisations, {} groups); last attempt {}{}",
+            l.url,
+            l.copy_from.as_deref().unwrap_or("never (nothing read yet)"),
+            s.persons,
+            s.organisations,
+            s.groups,
+            s.last_attempt.as_deref().unwrap_or("never"),
+            s.last_error
+                .as_deref()
+                .map(|e| format!(" failed: {e}"))
+                .unwrap_or_else(|| " succeeded".into())
+        );
     }
     Ok(0)
 }

@@ -2,20 +2,29 @@
 //! the index so that intake asks one indexed query per new ticket (`index::directory`).
 //!
 //! `model` is the data, `phone` brings numbers to E.164, `file` reads the admin's file
-//! strictly, `sync` copies a source into the index when it changed.
+//! strictly, `sync` copies it into the index when it changed; `ldap` reads an LDAP server and
+//! `refresh` writes what changed there into the index, `state` says how the last reads went.
+//! Both sources may be configured: where they know the same address, number or group, the
+//! file's entry wins (`index::directory`).
 
+mod background;
 mod file;
+pub mod ldap;
 mod model;
 pub mod phone;
+mod refresh;
+pub mod state;
 mod sync;
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use background::Refresher;
 pub use file::{load, parse, DirectoryError};
 pub use model::{Directory, Group, Organisation, Person, Service, ServiceInstance};
 pub use phone::Numbering;
+pub use refresh::{forget_ldap, refresh_and_record, refresh_ldap, Refreshed};
 pub use sync::{sync_file, Synced};
 
 /// `[directory]` in the configuration.
@@ -28,6 +37,8 @@ pub struct DirectoryConfig {
     pub country_code: String,
     /// Area code (without the leading 0) numbers written locally are completed with.
     pub area_code: String,
+    /// `[directory.ldap]`: persons, organisations and groups from an LDAP server.
+    pub ldap: Option<ldap::LdapConfig>,
 }
 
 impl Default for DirectoryConfig {
@@ -37,6 +48,7 @@ impl Default for DirectoryConfig {
             file: None,
             country_code: n.country_code,
             area_code: n.area_code,
+            ldap: None,
         }
     }
 }
@@ -50,6 +62,10 @@ impl DirectoryConfig {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        self.numbering().validate()
+        self.numbering().validate()?;
+        if let Some(l) = &self.ldap {
+            l.validate().map_err(|e| format!("ldap: {e}"))?;
+        }
+        Ok(())
     }
 }

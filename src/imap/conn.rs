@@ -12,8 +12,7 @@ use std::time::Duration;
 use async_imap::imap_proto::{Response, Status};
 use async_imap::types::Capability;
 use async_imap::{Client, Session};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -102,38 +101,7 @@ pub fn tls_config(
     cfg: &ImapConfig,
     ca_file: Option<&std::path::Path>,
 ) -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-    if let Some(path) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("imap.{}: tls-ca-file {}: {e}", cfg.name, path.display()))?;
-        if certs.is_empty() {
-            return Err(format!(
-                "imap.{}: tls-ca-file {}: no certificate",
-                cfg.name,
-                path.display()
-            ));
-        }
-        for c in certs {
-            roots
-                .add(c)
-                .map_err(|e| format!("imap.{}: tls-ca-file {}: {e}", cfg.name, path.display()))?;
-        }
-    } else if added == 0 {
-        return Err(format!(
-            "imap.{}: no trusted CA certificates in the system store",
-            cfg.name
-        ));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("imap.{}: tls: {e}", cfg.name))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
+    crate::transport::tls_client_config(&format!("imap.{}", cfg.name), ca_file)
 }
 
 /// Runs `f` with the endpoint's timeout; a timeout is `Transient`.

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Index, Result, Tx};
-use crate::directory::{Directory, Organisation, Person, Service};
+use crate::directory::{Directory, Group, Organisation, Person, Service};
 
 /// Which source an entry came from; the file overrides the others.
 pub const DIRECTORY_FILE: &str = "file";
@@ -33,6 +33,108 @@ pub enum Line {
 pub struct Loaded {
     pub fingerprint: String,
     pub at: String,
+}
+
+/// The kinds of entries, each in a table of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Person,
+    Organisation,
+    Service,
+    Group,
+}
+
+impl EntryKind {
+    fn table(self) -> &'static str {
+        match self {
+            EntryKind::Person => "directory_persons",
+            EntryKind::Organisation => "directory_organisations",
+            EntryKind::Service => "directory_services",
+            EntryKind::Group => "directory_groups",
+        }
+    }
+
+    fn id_column(self) -> &'static str {
+        match self {
+            EntryKind::Person | EntryKind::Organisation => "id",
+            EntryKind::Service | EntryKind::Group => "name",
+        }
+    }
+
+    /// `directory_keys.kind`.
+    fn key_kind(self) -> &'static str {
+        match self {
+            EntryKind::Person => "person",
+            EntryKind::Organisation => "organisation",
+            EntryKind::Service => "service",
+            EntryKind::Group => "group",
+        }
+    }
+}
+
+/// One entry of a source, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Entry {
+    Person(Person),
+    Organisation(Organisation),
+    Service(Service),
+    Group(Group),
+}
+
+impl Entry {
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Entry::Person(_) => EntryKind::Person,
+            Entry::Organisation(_) => EntryKind::Organisation,
+            Entry::Service(_) => EntryKind::Service,
+            Entry::Group(_) => EntryKind::Group,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Entry::Person(p) => &p.id,
+            Entry::Organisation(o) => &o.id,
+            Entry::Service(s) => &s.name,
+            Entry::Group(g) => &g.name,
+        }
+    }
+
+    /// What it is found by in `directory_keys`.
+    fn keys(&self) -> Vec<String> {
+        let phone = |n: &String| format!("phone:{n}");
+        match self {
+            Entry::Person(p) => p
+                .mail
+                .iter()
+                .map(|a| format!("mail:{a}"))
+                .chain(p.phone.iter().chain(&p.fax).map(phone))
+                .collect(),
+            Entry::Organisation(o) => o
+                .domains
+                .iter()
+                .map(|d| format!("domain:{d}"))
+                .chain(o.phone.iter().map(phone))
+                .collect(),
+            Entry::Service(s) => s.hotline.iter().map(phone).collect(),
+            Entry::Group(_) => Vec::new(),
+        }
+    }
+
+    /// The stored text: what a refresh compares to tell a changed entry.
+    pub fn data(&self) -> String {
+        json(self)
+    }
+
+    fn parse(kind: EntryKind, data: &str) -> rusqlite::Result<Entry> {
+        Ok(match kind {
+            EntryKind::Person => Entry::Person(parse(data)?),
+            EntryKind::Organisation => Entry::Organisation(parse(data)?),
+            EntryKind::Service => Entry::Service(parse(data)?),
+            EntryKind::Group => Entry::Group(parse(data)?),
+        })
+    }
 }
 
 /// The sender's person (by address, `?1`) or organisation (by domain, `?2`), with the
@@ -78,54 +180,83 @@ impl Tx<'_> {
         at: &str,
     ) -> Result<()> {
         self.remove_directory(source)?;
+        for p in &dir.persons {
+            self.insert_entry(source, &Entry::Person(p.clone()))?;
+        }
+        for o in &dir.organisations {
+            self.insert_entry(source, &Entry::Organisation(o.clone()))?;
+        }
+        for s in &dir.services {
+            self.insert_entry(source, &Entry::Service(s.clone()))?;
+        }
+        for g in &dir.groups {
+            self.insert_entry(source, &Entry::Group(g.clone()))?;
+        }
+        self.set_directory_loaded(source, fingerprint, at)
+    }
+
+    /// Records that `source` was read completely at `at`.
+    pub fn set_directory_loaded(&self, source: &str, fingerprint: &str, at: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO directory_sources(source, fingerprint, loaded) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, loaded = excluded.loaded",
+            )?
+            .execute(params![source, fingerprint, at])?;
+        Ok(())
+    }
+
+    /// Writes one entry and its keys (none may be there: see `put_entry`).
+    fn insert_entry(&self, source: &str, e: &Entry) -> Result<()> {
         let c = self.conn();
+        let (id, data) = (e.id(), json(e));
+        match e {
+            Entry::Person(p) => c
+                .prepare_cached(
+                    "INSERT INTO directory_persons(id, source, organisation, data) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![id, source, p.organisations.first(), data])?,
+            _ => c
+                .prepare_cached(&format!(
+                    "INSERT INTO {}({}, source, data) VALUES (?1, ?2, ?3)",
+                    e.kind().table(),
+                    e.kind().id_column()
+                ))?
+                .execute(params![id, source, data])?,
+        };
         let mut key = c.prepare_cached(
             "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        let mut person = c.prepare_cached(
-            "INSERT INTO directory_persons(id, source, organisation, data) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for p in &dir.persons {
-            person.execute(params![p.id, source, p.organisations.first(), json(p)])?;
-            for a in &p.mail {
-                key.execute(params![format!("mail:{a}"), "person", p.id, source])?;
-            }
-            for n in p.phone.iter().chain(&p.fax) {
-                key.execute(params![format!("phone:{n}"), "person", p.id, source])?;
-            }
+        for k in e.keys() {
+            key.execute(params![k, e.kind().key_kind(), id, source])?;
         }
-        let mut org = c.prepare_cached(
-            "INSERT INTO directory_organisations(id, source, data) VALUES (?1, ?2, ?3)",
-        )?;
-        for o in &dir.organisations {
-            org.execute(params![o.id, source, json(o)])?;
-            for d in &o.domains {
-                key.execute(params![format!("domain:{d}"), "organisation", o.id, source])?;
-            }
-            for n in &o.phone {
-                key.execute(params![format!("phone:{n}"), "organisation", o.id, source])?;
-            }
+        Ok(())
+    }
+
+    /// Replaces `old` (the entry as the index has it, if it has it) with `new`.
+    pub fn put_entry(&self, source: &str, old: Option<&Entry>, new: &Entry) -> Result<()> {
+        if let Some(old) = old {
+            self.delete_entry(source, old)?;
         }
-        let mut service = c.prepare_cached(
-            "INSERT INTO directory_services(name, source, data) VALUES (?1, ?2, ?3)",
+        self.insert_entry(source, new)
+    }
+
+    /// Removes one entry and its keys, found by primary key (no table scan).
+    pub fn delete_entry(&self, source: &str, e: &Entry) -> Result<()> {
+        let c = self.conn();
+        let id = e.id();
+        let mut key = c.prepare_cached(
+            "DELETE FROM directory_keys WHERE key = ?1 AND kind = ?2 AND id = ?3 AND source = ?4",
         )?;
-        for s in &dir.services {
-            service.execute(params![s.name, source, json(s)])?;
-            for n in &s.hotline {
-                key.execute(params![format!("phone:{n}"), "service", s.name, source])?;
-            }
+        for k in e.keys() {
+            key.execute(params![k, e.kind().key_kind(), id, source])?;
         }
-        let mut group = c.prepare_cached(
-            "INSERT INTO directory_groups(name, source, data) VALUES (?1, ?2, ?3)",
-        )?;
-        for g in &dir.groups {
-            group.execute(params![g.name, source, json(g)])?;
-        }
-        c.prepare_cached(
-            "INSERT INTO directory_sources(source, fingerprint, loaded) VALUES (?1, ?2, ?3)
-             ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, loaded = excluded.loaded",
-        )?
-        .execute(params![source, fingerprint, at])?;
+        c.prepare_cached(&format!(
+            "DELETE FROM {} WHERE {} = ?1 AND source = ?2",
+            e.kind().table(),
+            e.kind().id_column()
+        ))?
+        .execute(params![id, source])?;
         Ok(())
     }
 
@@ -214,6 +345,74 @@ impl Index {
                 })
             })
             .optional()?)
+    }
+
+    /// The stored text of one entry of `source`.
+    pub fn directory_data(
+        &self,
+        kind: EntryKind,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT data FROM {} WHERE {} = ?1 AND source = ?2",
+                kind.table(),
+                kind.id_column()
+            ))?
+            .query_row(params![id, source], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// One entry of `source`, as stored.
+    pub fn directory_entry(
+        &self,
+        kind: EntryKind,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<Entry>> {
+        match self.directory_data(kind, source, id)? {
+            Some(d) => Ok(Some(Entry::parse(kind, &d)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The entries of `source` whose id `keep` refuses (read one at a time).
+    pub fn directory_entries_except(
+        &self,
+        kind: EntryKind,
+        source: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Entry>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {}, data FROM {} WHERE source = ?1",
+            kind.id_column(),
+            kind.table()
+        ))?;
+        let mut rows = stmt.query([source])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            if !keep(&id) {
+                out.push(Entry::parse(kind, &r.get::<_, String>(1)?)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every group of every source (the file's first).
+    pub fn directory_groups(&self) -> Result<Vec<(String, Group)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source, data FROM directory_groups ORDER BY source <> 'file', source, name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (source, data) = r?;
+            out.push((source, parse(&data)?));
+        }
+        Ok(out)
     }
 
     /// Entries per kind: persons, organisations, services, groups.

@@ -15,7 +15,7 @@ mod rows;
 mod schema;
 mod write;
 
-pub use directory::{Line, Loaded, Sender, DIRECTORY_FILE};
+pub use directory::{Entry, EntryKind, Line, Loaded, Sender, DIRECTORY_FILE};
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use read::article_order;

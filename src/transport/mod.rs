@@ -295,6 +295,43 @@ pub fn is_loopback(host: &str) -> bool {
         || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// rustls with ring, trusting the system store and the PEM certificates in `ca_file` (for a
+/// server with a certificate of the site's own CA). `what` names the setting in errors.
+pub fn tls_client_config(
+    what: &str,
+    ca_file: Option<&Path>,
+) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+    if let Some(path) = ca_file {
+        let bad =
+            |e: &dyn std::fmt::Display| format!("{what}: tls-ca-file {}: {e}", path.display());
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| bad(&e))?;
+        if certs.is_empty() {
+            return Err(bad(&"no certificate"));
+        }
+        for c in certs {
+            roots.add(c).map_err(|e| bad(&e))?;
+        }
+    } else if added == 0 {
+        return Err(format!(
+            "{what}: no trusted CA certificates in the system store"
+        ));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("{what}: tls: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 /// First retry after this long; each further attempt waits twice as long, up to `RETRY_CAP`.
 pub const RETRY_BASE: Duration = Duration::from_secs(30);
 pub const RETRY_CAP: Duration = Duration::from_secs(3600);

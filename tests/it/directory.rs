@@ -76,7 +76,7 @@ fn bad_directory_files_are_refused_with_file_and_line() {
     assert!(n >= 10);
 }
 
-fn lookup(desk: &Desk, term: &str) -> Option<serde_json::Value> {
+pub fn lookup(desk: &Desk, term: &str) -> Option<serde_json::Value> {
     let out = desk.run(&["directory", "lookup", term]);
     match out.status.code() {
         Some(0) => Some(serde_json::from_slice(&out.stdout).unwrap()),

@@ -1,6 +1,7 @@
 //! The integration-test binary: drives the real `postdesk` binary against real services.
 
 mod services;
+mod slapd;
 
 mod harness;
 
@@ -24,6 +25,7 @@ mod find;
 mod fixtures;
 mod imap;
 mod index_loss;
+mod ldap;
 mod limits;
 mod lmtp;
 mod logs;

@@ -36,7 +36,7 @@ fn with_attachment(from: &str, id: &str, name: &str, ctype: &str, data: &[u8]) -
     .into_bytes()
 }
 
-fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {

@@ -81,7 +81,7 @@ pub fn require(tool: &str) {
     }
 }
 
-fn tool(name: &str) -> PathBuf {
+pub(crate) fn tool(name: &str) -> PathBuf {
     require(name);
     find_tool(name).unwrap()
 }
@@ -105,7 +105,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A fresh dir `/tmp/<prefix>XXXXXX`, mode 0755 (short: Dovecot's socket paths must stay < 108 bytes).
-fn short_tempdir(prefix: &str) -> TempDir {
+pub(crate) fn short_tempdir(prefix: &str) -> TempDir {
     let t = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in("/tmp")
@@ -118,7 +118,7 @@ fn keep_dirs() -> bool {
     std::env::var_os("POSTDESK_KEEP_TEST_DIRS").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-fn release_dir(tmp: &mut Option<TempDir>) {
+pub(crate) fn release_dir(tmp: &mut Option<TempDir>) {
     if let Some(t) = tmp.take() {
         if keep_dirs() {
             eprintln!("services: keeping {}", t.path().display());
@@ -127,7 +127,7 @@ fn release_dir(tmp: &mut Option<TempDir>) {
     }
 }
 
-fn log_file(path: &Path) -> Stdio {
+pub(crate) fn log_file(path: &Path) -> Stdio {
     Stdio::from(fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display())))
 }
 
@@ -139,7 +139,7 @@ pub fn tail(path: &Path, n: usize) -> String {
 }
 
 /// SIGTERM to the child, wait up to 15 s for it, then SIGKILL.
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
@@ -219,7 +219,7 @@ fn exchange(port: u16, request: &[u8], half_close: bool) -> Option<Vec<u8>> {
 }
 
 /// Runs a command with a wall-clock limit; returns (status, stdout, stderr). Kills it on timeout.
-fn run_with_timeout(
+pub(crate) fn run_with_timeout(
     cmd: &mut Command,
     timeout: Duration,
 ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), String> {
