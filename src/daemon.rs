@@ -349,8 +349,15 @@ fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &A
     }
 }
 
-/// What follows the directory: Dovecot's ACL, rewritten when it was generated here.
-fn directory_changed(_cfg: &Config, _index: &mut crate::index::Index) {}
+/// What follows the directory: Dovecot's ACL, rewritten when it was generated in the data
+/// directory, so an agent removed from a group loses the queue within one refresh.
+fn directory_changed(cfg: &Config, index: &mut crate::index::Index) {
+    match crate::directory::rights::update_acl(cfg, index) {
+        Ok(true) => tracing::info!("Dovecot's ACL rewritten: the directory's groups changed"),
+        Ok(false) => {}
+        Err(e) => tracing::error!("Dovecot's ACL not rewritten: {e}"),
+    }
+}
 
 fn reload(ctx: &Context) -> Result<Config, Failure> {
     ctx.load()

@@ -10,40 +10,23 @@
 //!   configuration needs changed (the inbox namespace's separator, `first_valid_uid`, the
 //!   auth process's group); and, when agents have `password-hash`, a passwd-file passdb/userdb.
 //!   Include it from dovecot.conf (`!include …/postdesk.conf`).
-//! - `global-acl`: each agent gets the rights on their queues (two lines per queue: the queue
-//!   and every folder below it) and read and flag rights on their queues' archive, admins
-//!   everything.
+//! - `global-acl` (`store::acl`): each agent gets the rights on their queues — the ones listed
+//!   in `[[agent]]` and their groups' in the directory (`directory::rights`) — and read and flag
+//!   rights on their queues' archive, admins everything. The daemon writes it again when the
+//!   directory's groups change.
 //! - `passwd` (only with password hashes).
 //!
-//! Rights: `lrwsti` read and flag, `e` expunge, `k` create and `x` delete — RENAME needs `x` on
-//! the ticket folder and `k` where it goes, so an agent can close a ticket (move it into the
-//! queue's Closed folder, from where postdesk moves it into the archive) or move it into another
-//! queue of theirs, and postdesk adopts the move. Files are written atomically (temporary file,
-//! fsync, rename).
+//! Files are written atomically (temporary file, fsync, rename).
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Failure, EX_CONFIG};
 use crate::commands::Context;
 use crate::config::Config;
+use crate::store::acl::write_atomic;
 use crate::store::dovecot as companions;
-
-/// Rights of an agent on their queues' tickets; of an admin on everything.
-const AGENT_RIGHTS: &str = "lrwstiekx";
-/// Of an agent on a queue's own folder, which holds no mail: everything but `l`. Dovecot shows a
-/// listed folder's children flag only after checking with a second listing of everything below
-/// it that the agent may see one of them (the ACL plugin), and a Maildir++ listing costs the
-/// square of a queue's open tickets: `LIST *` listed every queue twice. Unlisted, the queue is
-/// left out of `LIST *` (clients draw it as its tickets' parent), `LIST %` shows it `\Noselect`,
-/// and it stays selectable.
-const QUEUE_RIGHTS: &str = "rwstiekx";
-const ADMIN_RIGHTS: &str = "lrwstipekxa";
-/// In the archive: read and flag. Closed tickets change by postdesk (a reopen moves the folder
-/// back), and Dovecot cannot rename across namespaces anyway.
-const ARCHIVE_RIGHTS: &str = "lrwsti";
 
 pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -88,7 +71,18 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
         }
     }
     let with_passwd = cfg.agents.iter().any(|a| a.password_hash.is_some());
-    write_atomic(&dir.join("global-acl"), acl(&cfg).as_bytes())?;
+    // Agents' queues include their groups' in the directory's copy, if there is one yet.
+    let index_file = crate::store::index_file(&data);
+    let rights = if index_file.exists() {
+        let index = crate::index::Index::open_readonly(&index_file)?;
+        crate::directory::rights::current(&cfg, &index).map_err(|e| Failure::new(EX_CONFIG, e))?
+    } else {
+        crate::directory::rights::agents(&cfg.agents, &[])
+    };
+    write_atomic(
+        &dir.join(crate::store::acl::FILE),
+        crate::directory::rights::acl_text(&cfg, &rights).as_bytes(),
+    )?;
     if with_passwd {
         write_atomic(&dir.join("passwd"), passwd(&cfg).as_bytes())?;
     }
@@ -106,7 +100,7 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
         "wrote {}/postdesk.conf, global-acl{} for {} agents on {} queues; add to dovecot.conf:\n  !include {}/postdesk.conf",
         dir.display(),
         if with_passwd { ", passwd" } else { "" },
-        cfg.agents.len(),
+        rights.len(),
         cfg.queues.len(),
         dir.display()
     );
@@ -242,39 +236,6 @@ fn conf(cfg: &Config, site: &Site) -> String {
     c
 }
 
-fn acl(cfg: &Config) -> String {
-    let mut lines = Vec::new();
-    for q in &cfg.queues {
-        for a in cfg
-            .agents
-            .iter()
-            .filter(|a| a.queues.iter().any(|x| x.eq_ignore_ascii_case(&q.name)))
-        {
-            lines.push(format!(
-                "Tickets/{} user={} {QUEUE_RIGHTS}",
-                q.name,
-                a.login()
-            ));
-            lines.push(format!(
-                "Tickets/{}/* user={} {AGENT_RIGHTS}",
-                q.name,
-                a.login()
-            ));
-            for m in [
-                format!("Archive/{}", q.name),
-                format!("Archive/{}/*", q.name),
-            ] {
-                lines.push(format!("{m} user={} {ARCHIVE_RIGHTS}", a.login()));
-            }
-        }
-    }
-    for admin in &cfg.dovecot.admins {
-        lines.push(format!("Tickets/* user={admin} {ADMIN_RIGHTS}"));
-        lines.push(format!("Archive/* user={admin} {ARCHIVE_RIGHTS}"));
-    }
-    lines.join("\n") + "\n"
-}
-
 fn passwd(cfg: &Config) -> String {
     cfg.agents
         .iter()
@@ -284,19 +245,4 @@ fn passwd(cfg: &Config) -> String {
                 .map(|h| format!("{}:{h}::::::\n", a.login()))
         })
         .collect()
-}
-
-/// Written 0640 whatever the umask: the passwd file holds password hashes.
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp).map_err(crate::access::at(&tmp))?;
-    f.set_permissions(fs::Permissions::from_mode(0o640))?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }

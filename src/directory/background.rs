@@ -16,7 +16,8 @@ pub struct Refresher {
 
 impl Refresher {
     /// Starts the thread when `[directory.ldap]` is configured; without it, removes what an
-    /// earlier configuration read from LDAP.
+    /// earlier configuration read from LDAP. `on_change` hears of every configuration (the
+    /// thread's first read, or at once without LDAP) and of every read that changed entries.
     pub fn start(
         cfg: &Config,
         on_change: impl Fn(&Config, &mut Index) + Send + 'static,
@@ -28,9 +29,8 @@ impl Refresher {
                 .map_err(|e| e.to_string())
                 .and_then(|mut index| {
                     let gone = super::forget_ldap(cfg, &mut index)?;
-                    if gone {
-                        on_change(cfg, &mut index);
-                    }
+                    // The file's groups or the agents may have changed with the configuration.
+                    on_change(cfg, &mut index);
                     Ok(gone)
                 });
             match forgot {

@@ -13,6 +13,7 @@ pub mod ldap;
 mod model;
 pub mod phone;
 mod refresh;
+pub mod rights;
 pub mod state;
 mod sync;
 

@@ -17,6 +17,7 @@
 //! the two trees. Nothing here edits a stored file in place.
 
 mod archive;
+pub mod acl;
 pub mod dovecot;
 pub mod durable;
 pub mod generation;

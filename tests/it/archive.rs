@@ -51,7 +51,7 @@ fn status(port: u16, user: &str, pass: &str, mailbox: &str) -> (u64, u64) {
 }
 
 /// Dovecot's auth process reads the 0640 passwd file in `generated` through its group.
-fn passwd_to_dovecot(generated: &std::path::Path) {
+pub(crate) fn passwd_to_dovecot(generated: &std::path::Path) {
     let dovecot_gid = fs::read_to_string("/etc/group")
         .unwrap()
         .lines()
@@ -71,10 +71,15 @@ fn passwd_to_dovecot(generated: &std::path::Path) {
 /// run as.
 fn served_desk() -> Desk {
     let desk = Desk::with("", AGENTS);
+    give_to_dovecot(&desk);
+    desk
+}
+
+/// The desk's data directory to the user Dovecot's mail processes run as.
+pub(crate) fn give_to_dovecot(desk: &Desk) {
     fs::set_permissions(desk.path(), fs::Permissions::from_mode(0o755)).unwrap();
     fs::create_dir_all(&desk.data).unwrap();
     std::os::unix::fs::chown(&desk.data, Some(65534), Some(65534)).unwrap();
-    desk
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod fixtures;
 mod imap;
 mod index_loss;
 mod ldap;
+mod ldap_groups;
 mod limits;
 mod lmtp;
 mod logs;
