@@ -432,6 +432,17 @@ impl Index {
             .optional()?)
     }
 
+    /// The numbers of a queue's open tickets, in one read of the (queue, state) index, which
+    /// holds the numbers too: comparing a listed tree with the index costs one query per queue
+    /// rather than a lookup per folder.
+    pub fn open_numbers(&self, queue: &str) -> Result<std::collections::HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT number FROM tickets WHERE queue = ?1 AND state = 'open'")?;
+        let rows = st.query_map([queue], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Whether a schema upgrade added facts that only a rebuild from the tree can fill in.
     pub fn reindex_needed(&self) -> Result<bool> {
         Ok(self
@@ -516,7 +527,27 @@ impl Index {
 
 #[cfg(test)]
 mod tests {
-    use crate::index::Index;
+    use crate::index::{Index, State};
+
+    #[test]
+    fn open_numbers_are_a_queues_open_tickets_only() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        for (n, queue, state) in [
+            ("11", "Support", State::Open),
+            ("12", "Support", State::Closed),
+            ("13", "Billing", State::Open),
+            ("14", "Support", State::Open),
+        ] {
+            tx.insert_ticket(n, queue, state, "s", "c@example.org", "2026-01-01", None)
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        let mut support: Vec<String> = index.open_numbers("Support").unwrap().into_iter().collect();
+        support.sort();
+        assert_eq!(support, ["11", "14"]);
+        assert!(index.open_numbers("Junk").unwrap().is_empty());
+    }
 
     #[test]
     fn pruning_drops_only_counts_from_before_the_cut() {
@@ -527,7 +558,10 @@ mod tests {
             tx.add_notice("jane@example.org", at).unwrap();
         }
         assert_eq!(tx.prune_rate_limits(200).unwrap(), 4);
-        assert_eq!(tx.notices_about("jane@example.org", 0).unwrap(), (2, Some(200)));
+        assert_eq!(
+            tx.notices_about("jane@example.org", 0).unwrap(),
+            (2, Some(200))
+        );
         assert_eq!(tx.autoreplies_to("jane@example.org", 0).unwrap(), 2);
         assert_eq!(tx.prune_rate_limits(200).unwrap(), 0);
     }

@@ -11,7 +11,7 @@
 //! no ticket, a queue that is not configured, two folders with one number) is left alone and
 //! logged: `fsck` shows it and `reindex` adopts the tree as it is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
@@ -45,8 +45,9 @@ pub struct Adopted {
 
 impl Engine {
     /// Adopts ticket folders that agents moved. Costs one stat when the listed tree has not
-    /// changed since the last look; otherwise a read of the listed tree and an index lookup per
-    /// ticket folder in it. Archived tickets are never read: agents cannot rename them.
+    /// changed since the last look; otherwise a read of the listed tree, one index query per
+    /// queue for its open tickets, and an index lookup per ticket folder that is not among them
+    /// (the moved ones). Archived tickets are never read: agents cannot rename them.
     pub fn adopt_moves(&mut self) -> Result<Adopted, IntakeError> {
         self.flush()?;
         let now = SystemTime::now();
@@ -68,10 +69,20 @@ impl Engine {
         let mut said = Vec::new();
         let mut fresh = false;
         let mut looked = 0;
+        let mut open: BTreeMap<String, HashSet<String>> = BTreeMap::new();
         for (number, found) in &by_number {
             let Some(Folder::Ticket { queue, closed, .. }) = found else {
                 continue;
             };
+            if !closed {
+                if !open.contains_key(queue) {
+                    open.insert(queue.clone(), self.index.open_numbers(queue)?);
+                }
+                if open[queue].contains(number) {
+                    looked += 1; // open in this queue, where the index has it
+                    continue;
+                }
+            }
             let Some((old_queue, old_state)) = self.index.ticket_location(number)? else {
                 continue;
             };
