@@ -53,7 +53,10 @@ pub fn share_store(cfg: &Config) -> Result<(), AccessError> {
     };
     let gid = group_id(name).ok_or_else(|| AccessError::NoGroup(name.clone()))?;
     let data = cfg.data_dir();
-    for dir in [crate::store::open_tree(&data), crate::store::staging_dir(&data)] {
+    for dir in [
+        crate::store::open_tree(&data),
+        crate::store::staging_dir(&data),
+    ] {
         share(&dir, gid).map_err(|source| AccessError::Io { path: dir, source })?;
     }
     Ok(())

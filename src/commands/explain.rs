@@ -165,9 +165,13 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
         let now = chrono::Utc::now().timestamp();
         let (sent, oldest) = index.notices_about(&sender, now - 86_400)?;
         let limit = cfg.autoresponse.per_recipient_per_day;
+        let whom = match cfg.autoresponse.agent_notice {
+            crate::outgoing::config::NoticeStyle::Pointer => "one pointer to the queue's agents",
+            crate::outgoing::config::NoticeStyle::Copy => "a copy to each of the queue's agents",
+        };
         let notice = match policy::notice_limit(&sender, sent, oldest, now, limit) {
-            policy::Notice::Send => "to the queue's agents".to_string(),
-            policy::Notice::Last(s) => format!("to the queue's agents, saying: {s}"),
+            policy::Notice::Send => whom.to_string(),
+            policy::Notice::Last(s) => format!("{whom}, saying: {s}"),
             policy::Notice::Suppress(why) => format!("held back: {why}"),
         };
         println!("notice:         {notice}");

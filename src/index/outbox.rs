@@ -281,6 +281,15 @@ impl Tx<'_> {
         Ok(self.conn().last_insert_rowid())
     }
 
+    /// Keeps the bytes of a queued mail that has no stored copy in the tree (an agents' pointer
+    /// notice) until it is sent.
+    pub fn keep_outbox_mail(&self, file: &str, bytes: &[u8]) -> Result<()> {
+        self.conn()
+            .prepare_cached("INSERT OR REPLACE INTO outbox_mail(file, bytes) VALUES (?1, ?2)")?
+            .execute(params![file, bytes])?;
+        Ok(())
+    }
+
     /// Autoresponses to `recipient` at or after `since` (unix seconds).
     pub fn autoreplies_to(&self, recipient: &str, since: i64) -> Result<u32> {
         Ok(self
@@ -341,6 +350,12 @@ impl Tx<'_> {
     pub fn mark_sent(&self, id: i64) -> Result<()> {
         self.conn()
             .prepare_cached("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?1")?
+            .execute([id])?;
+        // Mail kept only in the index is not needed once it is sent.
+        self.conn()
+            .prepare_cached(
+                "DELETE FROM outbox_mail WHERE file = (SELECT file FROM outbox WHERE id = ?1)",
+            )?
             .execute([id])?;
         Ok(())
     }
@@ -485,6 +500,15 @@ impl Index {
         ))?;
         let rows = st.query_map([ticket], queued_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The bytes of a queued mail kept in the index rather than in the tree, if it is one.
+    pub fn outbox_mail(&self, file: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT bytes FROM outbox_mail WHERE file = ?1")?
+            .query_row([file], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?)
     }
 
     /// The staged path of an article (or a quarantined file) not yet placed in the tree.

@@ -40,10 +40,13 @@ impl Index {
         let opened = Index::open(path, durable).and_then(|i| match damage {
             // Only SQLite's own verdict says "damaged"; a busy database or a failed read is
             // what it is (transient), not a reason to set the index aside.
-            Some(e) => i.quick_check().map(|_| i).map_err(|q| match q.is_corrupt() {
-                true => e,
-                false => q,
-            }),
+            Some(e) => i
+                .quick_check()
+                .map(|_| i)
+                .map_err(|q| match q.is_corrupt() {
+                    true => e,
+                    false => q,
+                }),
             None => Ok(i),
         });
         match opened {

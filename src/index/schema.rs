@@ -98,6 +98,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_at) WHERE state = 'queued';
+-- The bytes of queued mail that is not stored in the tree (agents' pointer notices): kept until
+-- sent, then dropped. Created by any writer that opens an index of schema 4, so no upgrade step.
+CREATE TABLE IF NOT EXISTS outbox_mail (
+    file  TEXT PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS autoreplies (
     recipient TEXT NOT NULL,
     at        INTEGER NOT NULL
@@ -234,7 +240,7 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
 pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
-         DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox;
+         DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox; DELETE FROM outbox_mail;
          DELETE FROM autoreplies; DELETE FROM notices; DELETE FROM pending_lines;",
     )
 }
@@ -316,7 +322,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.sqlite");
         let creator = Connection::open(&path).unwrap();
-        creator.execute_batch("BEGIN IMMEDIATE; CREATE TABLE t (x);").unwrap();
+        creator
+            .execute_batch("BEGIN IMMEDIATE; CREATE TABLE t (x);")
+            .unwrap();
         let reader = crate::index::Index::open_readonly(&path).unwrap();
         assert!(reader.tickets(None, None).unwrap().is_empty());
         creator.execute_batch("ROLLBACK").unwrap();

@@ -23,8 +23,8 @@ mod file;
 mod find;
 mod fit;
 mod freshness;
-mod housekeeping;
 pub mod history;
+mod housekeeping;
 pub mod inspect;
 mod moves;
 mod outbound;
@@ -186,7 +186,8 @@ impl Engine {
             durable,
             data_dir.join(&cfg.dovecot.dir),
         )?);
-        let (index, damaged) = Index::open_or_set_aside(&crate::store::index_file(data_dir), durable)?;
+        let (index, damaged) =
+            Index::open_or_set_aside(&crate::store::index_file(data_dir), durable)?;
         for file in crate::store::index_files(data_dir) {
             crate::access::private(&file)?;
         }

@@ -12,11 +12,16 @@ use crate::decide::{Decision, Why};
 use crate::facts::{Facts, Mailbox};
 use crate::index::{Queued, TicketRef, Tx};
 use crate::outgoing::build::{self, OutMail, TicketView};
+use crate::outgoing::config::NoticeStyle;
 use crate::outgoing::policy::{self, Counts, Inputs, Limits, Verdict};
 use crate::outgoing::recipients;
 use crate::outgoing::text;
 use crate::store::{trace, Store};
 use crate::template::Event;
+
+/// How much of the customer's text a pointer notice shows.
+const EXCERPT_LINES: usize = 12;
+const EXCERPT_CHARS: usize = 800;
 
 /// When and where a batch runs, for the rows it writes.
 pub(super) struct Clock {
@@ -52,6 +57,44 @@ pub(super) fn stage_out(
     after.stage(staged, head, Cow::Owned(mail.bytes), folder_of(t));
     after.queued = true;
     Ok(())
+}
+
+/// Queues `mail` (an agents' pointer notice) with its bytes kept in the index until it is sent:
+/// it is no article of the ticket, so nothing is staged and nothing is written to the tree. Its
+/// history is the `sent` (or `send-failed`) line the outbox commits and appends to the ticket's
+/// event log, as for every outgoing mail; an index lost before then loses the notice, never the
+/// mail it is about.
+pub(super) fn queue_kept(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    t: &TicketRef,
+    mail: OutMail,
+    clock: &Clock,
+) -> Result<(), IntakeError> {
+    // A unique name from the store's generator; no file of this name is ever written.
+    let file = store.reserve(mail.bytes.len() as u64).file;
+    tx.keep_outbox_mail(&file, &mail.bytes)?;
+    tx.enqueue(&queued(&t.number, file, &mail, clock.now))?;
+    after.queued = true;
+    Ok(())
+}
+
+/// The outbox row of `mail`, due now; `ticket` is empty for mail of no ticket.
+fn queued(ticket: &str, file: String, mail: &OutMail, now: i64) -> Queued {
+    Queued {
+        id: 0,
+        ticket: ticket.to_string(),
+        file,
+        kind: mail.kind.into(),
+        env_from: mail.env_from.clone().unwrap_or_default(),
+        rcpts: mail.rcpts.clone(),
+        state: "queued".into(),
+        attempts: 0,
+        created: now,
+        next_at: now,
+        last_error: None,
+    }
 }
 
 /// The trace block an outgoing article is stored with (ticket, direction, envelope, digest, its
@@ -115,19 +158,7 @@ pub fn record_out(
             tx.add_autoreply(r, now)?;
         }
     }
-    tx.enqueue(&Queued {
-        id: 0,
-        ticket: t.number.clone(),
-        file: file.to_string(),
-        kind: mail.kind.into(),
-        env_from: mail.env_from.clone().unwrap_or_default(),
-        rcpts: mail.rcpts.clone(),
-        state: "queued".into(),
-        attempts: 0,
-        created: now,
-        next_at: now,
-        last_error: None,
-    })?;
+    tx.enqueue(&queued(&t.number, file.to_string(), mail, now))?;
     Ok(())
 }
 
@@ -272,13 +303,28 @@ pub(super) fn respond(
             policy::Notice::Last(sentence) => warnings.push(sentence),
             policy::Notice::Send => {}
         }
-        match mailer.notify(&ctx, &agent_lang, &agents, facts, &warnings, rng) {
+        let style = cfg.autoresponse.agent_notice;
+        if style == NoticeStyle::Pointer {
+            let (excerpt, cut) = text::excerpt(&ctx.article.body, EXCERPT_LINES, EXCERPT_CHARS);
+            ctx.article.body = excerpt;
+            if cut {
+                warnings.push(format!(
+                    "The whole message is in {}.",
+                    store.imap_name(&folder_of(t))
+                ));
+            }
+        }
+        let built = mailer.notify(&ctx, &agent_lang, &agents, facts, &warnings, style, rng);
+        match built {
             Ok(mails) if mails.is_empty() => {}
             Ok(mails) => {
                 let rcpts: Vec<String> = mails.iter().flat_map(|m| m.rcpts.clone()).collect();
                 said.push(format!("agents notified ({})", rcpts.join(", ")));
                 for mail in mails {
-                    stage_out(store, tx, after, t, mail, clock)?;
+                    match style {
+                        NoticeStyle::Pointer => queue_kept(store, tx, after, t, mail, clock)?,
+                        NoticeStyle::Copy => stage_out(store, tx, after, t, mail, clock)?,
+                    }
                 }
                 tx.add_notice(&sender, clock.now)?;
             }
@@ -353,19 +399,7 @@ pub(super) fn reject_reply(
         Some(&staged_path),
     )?;
     tx.add_autoreply(&to, clock.now)?;
-    tx.enqueue(&Queued {
-        id: 0,
-        ticket: String::new(),
-        file: staged.file.clone(),
-        kind: mail.kind.into(),
-        env_from: String::new(),
-        rcpts: mail.rcpts,
-        state: "queued".into(),
-        attempts: 0,
-        created: clock.now,
-        next_at: clock.now,
-        last_error: None,
-    })?;
+    tx.enqueue(&queued("", staged.file.clone(), &mail, clock.now))?;
     after.stage(
         staged,
         head,

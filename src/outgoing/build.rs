@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::facts::{Facts, Mailbox};
 use crate::index::TicketRef;
 use crate::outgoing::compose::{self, Address, Attachment, Auto, Outgoing};
+use crate::outgoing::config::NoticeStyle;
 use crate::template::{self, Context, Event};
 
 /// The templates every language a queue uses must have.
@@ -264,15 +265,19 @@ impl Mailer<'_> {
         })
     }
 
-    /// The notices to the queue's agents, one each: replying to an agent's notice answers the
-    /// ticket through that agent's own reply address, which works only with that agent's From.
+    /// The agents' notices about one event. `Pointer`: one mail to all of `agents`, whose
+    /// Reply-To is the ticket's shared reply address (the one in the stored copies the queue's
+    /// agents read). `Copy`: one mail to each agent, whose Reply-To is that agent's own reply
+    /// address, which works only with that agent's From. Replying to either answers the customer.
+    #[allow(clippy::too_many_arguments)]
     pub fn notify(
         &self,
         ctx: &Context,
         lang: &str,
         agents: &[Mailbox],
         facts: &Facts,
-        warnings: &[String],
+        lines: &[String],
+        style: NoticeStyle,
         rng: &mut impl rand::Rng,
     ) -> Result<Vec<OutMail>, String> {
         let (cfg, out) = (self.cfg, self.out);
@@ -282,34 +287,39 @@ impl Mailer<'_> {
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
         let mut rendered = self.render("agent-notify", lang, ctx)?;
-        // postdesk's own warnings, below the admin's template: never customer text as code.
-        for w in warnings {
-            if !rendered.body.ends_with('\n') {
-                rendered.body.push('\n');
-            }
-            rendered.body.push_str(&format!("\n[postdesk] {w}\n"));
-        }
+        append_lines(&mut rendered.body, lines);
         let number = &ctx.ticket.number;
         let subject = tagged(cfg, rendered.subject.as_deref(), number, &facts.subject);
-        let mut mails = Vec::with_capacity(agents.len());
-        for agent in agents {
-            let reply = Address {
-                name: from.name.clone(),
-                email: out
+        // Each group of recipients, and whose own reply address it gets (none: the shared one).
+        let groups: Vec<(&[Mailbox], Option<&str>)> = match style {
+            NoticeStyle::Pointer => vec![(agents, None)],
+            NoticeStyle::Copy => agents
+                .iter()
+                .map(|a| (std::slice::from_ref(a), Some(a.address.as_str())))
+                .collect(),
+        };
+        let mut mails = Vec::with_capacity(groups.len());
+        for (to, own) in groups {
+            let address = |note: bool| match own {
+                Some(agent) => out
                     .signer
-                    .agent_reply_address(&from.email, number, &agent.address, false),
+                    .agent_reply_address(&from.email, number, agent, note),
+                None => out.signer.reply_address(&from.email, number, note),
             };
-            let note = out
-                .signer
-                .agent_reply_address(&from.email, number, &agent.address, true);
             let o = Outgoing {
                 from: from.clone(),
-                to: vec![Address {
-                    name: agent.name.clone(),
-                    email: agent.address.clone(),
-                }],
+                to: to
+                    .iter()
+                    .map(|a| Address {
+                        name: a.name.clone(),
+                        email: a.address.clone(),
+                    })
+                    .collect(),
                 cc: Vec::new(),
-                reply_to: Some(reply),
+                reply_to: Some(Address {
+                    name: from.name.clone(),
+                    email: address(false),
+                }),
                 subject: subject.clone(),
                 message_id: out.signer.message_id(number, &out.domain, rng),
                 in_reply_to: facts.message_id.clone(),
@@ -318,7 +328,7 @@ impl Mailer<'_> {
                 auto: Auto::Generated,
                 loop_value: cfg.general.loop_value.clone(),
                 language: Some(lang.to_string()),
-                extra: vec![("X-Postdesk-Note-Address".into(), note)],
+                extra: vec![("X-Postdesk-Note-Address".into(), address(true))],
                 body: rendered.body.clone(),
                 attachments: Vec::new(),
             };
@@ -327,7 +337,7 @@ impl Mailer<'_> {
                 event: "agent-notify".into(),
                 bytes: compose::build(&o).map_err(|e| e.to_string())?,
                 env_from: None,
-                rcpts: vec![agent.address.clone()],
+                rcpts: to.iter().map(|a| a.address.clone()).collect(),
             });
         }
         Ok(mails)
@@ -454,6 +464,16 @@ impl Mailer<'_> {
             env_from: None,
             rcpts: to.to_vec(),
         })
+    }
+}
+
+/// postdesk's own lines below the admin's template: never customer text as template code.
+fn append_lines(body: &mut String, lines: &[String]) {
+    for w in lines {
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
+        body.push_str(&format!("\n[postdesk] {w}\n"));
     }
 }
 

@@ -77,6 +77,9 @@ pub struct Autoresponse {
     pub closed_new: bool,
     pub reject: bool,
     pub agent_notify: bool,
+    /// What an agents' notice is: one short pointer per event to all of the queue's agents
+    /// (`pointer`), or a full copy to each agent, stored in the ticket (`copy`).
+    pub agent_notice: NoticeStyle,
     /// At most this many autoresponses to one address in 24 hours, and this many notices to the
     /// agents about mail from one address.
     pub per_recipient_per_day: u32,
@@ -94,6 +97,7 @@ impl Default for Autoresponse {
             closed_new: true,
             reject: true,
             agent_notify: true,
+            agent_notice: NoticeStyle::default(),
             per_recipient_per_day: 10,
             circuit_breaker_per_minute: 60,
         }
@@ -111,6 +115,20 @@ impl Autoresponse {
             agent_notify: self.agent_notify,
         }
     }
+}
+
+/// What the agents of a queue get when a customer's mail is filed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoticeStyle {
+    /// One mail per event to all of the queue's agents: who wrote, the first lines, and the
+    /// ticket's folder. Its Reply-To is the ticket's shared reply address (as in the stored
+    /// copies agents read), and it is kept in the outbox until sent, not filed in the ticket.
+    #[default]
+    Pointer,
+    /// One mail per agent with the customer's whole text, the agent's own reply address (bound
+    /// to that agent's From), filed in the ticket as an outgoing article.
+    Copy,
 }
 
 /// One switch per template type.

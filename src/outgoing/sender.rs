@@ -444,8 +444,14 @@ impl Sender {
         Ok(Some(f))
     }
 
-    /// The stored copy: still staged, or placed in the ticket's folder wherever it is now.
+    /// The stored copy: kept in the index (a pointer notice), still staged, or placed in the
+    /// ticket's folder wherever it is now.
     fn read_article(&self, q: &Queued) -> Result<Option<Vec<u8>>, SenderError> {
+        if q.kind == "notification" {
+            if let Some(bytes) = self.index.outbox_mail(&q.file)? {
+                return Ok(Some(bytes));
+            }
+        }
         if let Some(staged) = self.index.staged_of(&q.file)? {
             match std::fs::read(&staged) {
                 Ok(b) => return Ok(Some(b)),

@@ -13,6 +13,9 @@ use crate::outgoing::{header, only_ticket};
 const BOB: &str =
     "[[agent]]\nname = \"Bob Agent\"\naddress = \"bob@company.example\"\nqueues = [\"Support\"]\n";
 
+/// Notices as a copy to each agent, with that agent's own reply address.
+const COPY: &str = "[autoresponse]\nagent-notice = \"copy\"\n";
+
 /// Postfix's Received header for mail submitted with SMTP AUTH as `login`
 /// (`smtpd_sasl_authenticated_header = yes`).
 fn submitted(login: &str) -> String {
@@ -89,7 +92,7 @@ fn agent_articles(desk: &Desk, n: &str) -> usize {
 
 #[test]
 fn a_leaked_own_address_works_only_with_its_agents_from() {
-    let desk = Desk::with("", BOB);
+    let desk = Desk::with("", &format!("{COPY}{BOB}"));
     let md = desk.maildir("in");
     let n = opened(&desk, &md);
     let alices = notice_address(&desk, "alice@company.example");
@@ -216,7 +219,7 @@ fn with_proof_required_agent_mail_needs_the_sites_word() {
 
 #[test]
 fn after_a_rotation_old_addresses_work_for_the_grace_period_only() {
-    let desk = Desk::with("", "[outgoing]\nsecret-grace-days = 30\n");
+    let desk = Desk::with("", &format!("{COPY}[outgoing]\nsecret-grace-days = 30\n"));
     let md = desk.maildir("in");
     let n = opened(&desk, &md);
     let old_own = notice_address(&desk, "alice@company.example");

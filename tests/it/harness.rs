@@ -201,7 +201,12 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     // In the order written: Maildir names carry unpadded microseconds, so that `…M99990…`
     // sorts after `…M100010…` as strings.
     v.sort_by(|a, b| {
-        let key = |p: &PathBuf| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let key = |p: &PathBuf| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        };
         let (a, b) = (key(a), key(b));
         postdesk::store::names::order_key(&a).cmp(&postdesk::store::names::order_key(&b))
     });

@@ -1,7 +1,8 @@
-//! Agents' notices as an agent reads them: a follow-up's notice says when the ticket was
-//! opened, not when the follow-up arrived.
+//! Agents' notices as an agent reads them: one pointer per mail to all of the queue's agents, and
+//! a follow-up's notice says when the ticket was opened, not when the follow-up arrived.
 
 use crate::harness::{files_in, post, Desk};
+use crate::outgoing::header;
 
 #[test]
 fn a_follow_ups_notice_shows_when_the_ticket_was_opened() {
@@ -46,4 +47,100 @@ fn a_follow_ups_notice_shows_when_the_ticket_was_opened() {
         .unwrap_or_else(|| panic!("no Opened line: {}", notices[0]))
         .trim();
     assert_eq!(opened, created);
+}
+
+/// With the default `agent-notice = "pointer"`: one notice per mail to all of the queue's agents,
+/// the first lines of the text and the folder that holds the rest, the ticket's shared reply
+/// address (any of the queue's agents may answer through it), not filed in the ticket, and in the
+/// history once sent, also after a rebuild of the index.
+#[test]
+fn one_pointer_notice_per_mail_reaches_every_agent_of_the_queue() {
+    let bob = "[[agent]]\nname = \"Bob Agent\"\naddress = \"bob@company.example\"\nqueues = [\"Support\"]\n";
+    let desk = Desk::with(
+        "",
+        &format!("[[source]]\nname = \"inbox\"\nmaildir = \"inbox\"\n{bob}"),
+    );
+    let md = desk.maildir("inbox");
+    let body: String = (1..=30)
+        .map(|i| format!("line {i} of the report\r\n"))
+        .collect();
+    post(
+        &md,
+        "Jane Doe <jane@example.org>",
+        "support@company.example",
+        "Printer jams",
+        "p1@example.org",
+        "",
+        &body,
+    );
+    desk.ok(&["run", "--once"]);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let mails: Vec<String> = files_in(&desk.data.join("outbox/new"))
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    let notices: Vec<&String> = mails
+        .iter()
+        .filter(|m| header(m, "Auto-Submitted").as_deref() == Some("auto-generated"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{mails:#?}");
+    let notice = notices[0];
+    let to = header(notice, "To").unwrap();
+    assert!(
+        to.contains("alice@company.example") && to.contains("bob@company.example"),
+        "{to}"
+    );
+    assert!(notice.contains("> line 12 of the report"), "{notice}");
+    assert!(!notice.contains("line 13 of the report"), "{notice}");
+    assert!(
+        notice.contains(&format!("The whole message is in Tickets/Support/{n}.")),
+        "{notice}"
+    );
+    // Not filed: the ticket holds the customer's mail and the acknowledgement.
+    let show = desk.show(&n);
+    let articles = show["articles"].as_array().unwrap();
+    assert_eq!(articles.len(), 2, "{articles:#?}");
+    assert!(articles
+        .iter()
+        .all(|a| a["classification"] != "notification"));
+    let stored = std::fs::read_to_string(articles[0]["path"].as_str().unwrap()).unwrap();
+    let reply_to = header(notice, "Reply-To").unwrap();
+    assert_eq!(Some(reply_to.clone()), header(&stored, "Reply-To"));
+    let history = show["history"].to_string();
+    assert!(
+        history.contains("notification to bob@company.example, alice@company.example"),
+        "{history}"
+    );
+    // Bob answers from the notice.
+    let address = reply_to
+        .rsplit('<')
+        .next()
+        .unwrap()
+        .trim_end_matches('>')
+        .to_string();
+    post(
+        &md,
+        "Bob Agent <bob@company.example>",
+        &address,
+        &format!("Re: [Ticket#{n}] Printer jams"),
+        "b1@company.example",
+        "",
+        "Please try the other tray.",
+    );
+    desk.ok(&["run", "--once"]);
+    let answers = desk.show(&n)["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["direction"] == "agent")
+        .count();
+    assert_eq!(answers, 1);
+    desk.fsck_clean();
+    desk.ok(&["reindex"]);
+    desk.fsck_clean();
+    let history = desk.show(&n)["history"].to_string();
+    assert!(
+        history.contains("notification to bob@company.example, alice@company.example"),
+        "{history}"
+    );
 }
