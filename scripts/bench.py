@@ -93,6 +93,27 @@ addresses = ["billing@company.example"]
 name = "Junk"
 """ % (REPO / "templates", REPO / "filters")
 
+# The repository's agents (postdesk.toml): two agents of the Support queue, one of Billing.
+AGENTS = """
+[[agent]]
+name = "Alice Agent"
+address = "alice@company.example"
+queues = ["Support", "Billing"]
+[[agent]]
+name = "Bob Agent"
+address = "bob@company.example"
+queues = ["Support"]
+"""
+
+
+def config(agents=False, notice=None):
+    """The benchmark's configuration; with `agents`, the repository's agents get notices."""
+    text = CONFIG
+    if notice:
+        text = text.replace("[filters]", 'agent-notice = "%s"\n[filters]' % notice, 1)
+    return text + (AGENTS if agents else "")
+
+
 SUMMARY_RE = re.compile(
     r"processed (\d+), new tickets (\d+), follow-ups (\d+), duplicates (\d+), "
     r"quarantined (\d+), failed (\d+)"
@@ -725,7 +746,7 @@ class Bench:
     def new_case(self, tag):
         case = Path(tempfile.mkdtemp(prefix="postdesk-bench-%s-" % tag, dir=self.base))
         self.cases.append(case)
-        (case / "postdesk.toml").write_text(CONFIG)
+        (case / "postdesk.toml").write_text(config(self.args.agents, self.args.agent_notice))
         return case
 
     def cleanup(self):
@@ -911,6 +932,10 @@ def main():
                          "that files deleted earlier (e.g. by the previous case's run) no "
                          "longer slow down inode allocation on ext4 without a journal "
                          "(370 there; default 0)")
+    ap.add_argument("--agents", action="store_true",
+                    help="the repository's agents (two in Support, one in Billing) get notices")
+    ap.add_argument("--agent-notice", choices=("pointer", "copy"),
+                    help="[autoresponse] agent-notice (default: postdesk's, pointer)")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--binary", default=str(DEFAULT_BINARY),
                     help="postdesk binary (default target/release/postdesk)")
@@ -1002,6 +1027,9 @@ def main():
           "other load = the machine's non-idle CPU time (/proc/stat) minus the child's, per "
           "second of the run."
           % (round(a.followup_ratio * 100), round(a.attach_ratio * 100), a.after))
+    if a.agents:
+        print("Agents: two in Support, one in Billing; notices %s."
+              % (a.agent_notice or "as postdesk's default (pointer)"))
     log("bench total %.1f s" % (time.perf_counter() - started))
     return 1 if hostile_failed else 0
 

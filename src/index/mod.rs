@@ -160,6 +160,13 @@ impl Index {
         Tx::begin(&mut self.conn)
     }
 
+    /// Caps this connection's page cache (the default is 64 MiB, for intake's lookups): the
+    /// outbox reads little but each mail's row once.
+    pub fn limit_cache(&self, kib: i64) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", -kib)?;
+        Ok(())
+    }
+
     /// Back to durable commits after `begin_lazy`.
     pub fn end_lazy(&mut self) -> Result<()> {
         if self.durable {

@@ -114,6 +114,7 @@ impl Sender {
         let transport =
             transport::build(&cfg.transport_config(), data_dir).map_err(SenderError::Config)?;
         let index = Index::open(&crate::store::index_file(data_dir), cfg.general.durable)?;
+        index.limit_cache(8 * 1024)?;
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
             p => Some(data_dir.join(p)),
@@ -156,24 +157,28 @@ impl Sender {
                 .collect();
             let max_age = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
             let mut tried = Vec::with_capacity(ready.len());
-            // At most SEND_LANES in flight: a crash resends no more than those.
-            for lane in ready.chunks(transport::SEND_LANES) {
+            // A handover's mails are sent (SEND_LANES at a time), made durable with one sync and
+            // recorded with one commit: a crash resends no more than one handover.
+            for lane in ready.chunks(self.transport.handover()) {
                 let t = &self.transport;
-                let mut results =
-                    crate::intake::parallel::map_on(lane, lane.len(), |(q, r)| match r {
+                let mut results = crate::intake::parallel::map_on(
+                    lane,
+                    transport::SEND_LANES,
+                    |(q, r)| match r {
                         Ok(raw) => attempt(t.as_ref(), q, raw, now, max_age),
                         Err(t) => t.clone(),
-                    });
+                    },
+                );
                 if let Err(e) = t.sync() {
                     // Not safely handed over: try these again later.
                     for r in results.iter_mut().filter(|r| matches!(r, Try::Sent(_))) {
                         *r = Try::Retry(e.to_string(), Duration::from_secs(30));
                     }
                 }
-                for ((q, _), t) in lane.iter().zip(results) {
-                    self.record(q, &t, now)?;
-                    tried.push((q.clone(), t));
-                }
+                let done: Vec<(Queued, Try)> =
+                    lane.iter().map(|(q, _)| q.clone()).zip(results).collect();
+                self.record(&done, now)?;
+                tried.extend(done);
             }
             // The group's event-log lines, made durable together.
             self.append_lines()?;
@@ -269,51 +274,61 @@ impl Sender {
         }
     }
 
-    /// Records what became of one mail, at once: a commit that survives a crash of the process
-    /// (not a power loss, which may resend the last few), with its event-log line to append,
-    /// then the mail log.
-    fn record(&mut self, q: &Queued, t: &Try, now: i64) -> Result<(), SenderError> {
+    /// Records what became of a handover's mails, at once: one commit that survives a crash of
+    /// the process (not a power loss, which may resend the last few), with their event-log lines
+    /// to append, then the mail log.
+    fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
         let at = stamp();
-        let to = q.rcpts.join(", ");
-        let mut line = None;
         let tx = self.index.begin_lazy()?;
-        let ticketless = q.ticket.is_empty();
-        match t {
-            Try::Sent(_) if ticketless => tx.mark_sent(q.id)?,
-            Try::Failed(e) if ticketless => tx.mark_failed(q.id, e)?,
-            Try::Sent(_) => {
-                let detail = format!("{} to {to}", q.kind);
-                let key = format!("sent:{}", q.file);
-                tx.mark_sent(q.id)?;
-                tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &key)?;
-                line = Some(("sent", detail, key));
+        for (q, t) in tried {
+            let to = q.rcpts.join(", ");
+            let mut line = None;
+            let ticketless = q.ticket.is_empty();
+            match t {
+                Try::Sent(_) if ticketless => tx.mark_sent(q.id)?,
+                Try::Failed(e) if ticketless => tx.mark_failed(q.id, e)?,
+                Try::Sent(_) => {
+                    let detail = format!("{} to {to}", q.kind);
+                    let key = format!("sent:{}", q.file);
+                    tx.mark_sent(q.id)?;
+                    tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &key)?;
+                    line = Some(("sent", detail, key));
+                }
+                Try::Retry(e, delay) => {
+                    tx.mark_retry(q.id, now + delay.as_secs().max(1) as i64, e)?;
+                }
+                Try::Failed(e) => {
+                    let detail = format!("{} to {to}: {e}", q.kind);
+                    let key = format!("failed:{}", q.file);
+                    tx.mark_failed(q.id, e)?;
+                    tx.add_history_keyed(&q.ticket, &at, "send-failed", &detail, &key)?;
+                    line = Some(("send-failed", detail, key));
+                }
             }
-            Try::Retry(e, delay) => {
-                tx.mark_retry(q.id, now + delay.as_secs().max(1) as i64, e)?;
+            // The event-log line that tells a later `reindex` this mail is done is committed
+            // with the state, and leaves the index only once it is durable in the ticket's
+            // folder.
+            if let Some((event, detail, key)) = line {
+                let line = HistoryLine {
+                    at: at.clone(),
+                    event: event.into(),
+                    detail,
+                    key,
+                    value: None,
+                };
+                let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
+                tx.add_pending_line(&q.ticket, &json)?;
             }
-            Try::Failed(e) => {
-                let detail = format!("{} to {to}: {e}", q.kind);
-                let key = format!("failed:{}", q.file);
-                tx.mark_failed(q.id, e)?;
-                tx.add_history_keyed(&q.ticket, &at, "send-failed", &detail, &key)?;
-                line = Some(("send-failed", detail, key));
-            }
-        }
-        // The event-log line that tells a later `reindex` this mail is done is committed with
-        // the state, and leaves the index only once it is durable in the ticket's folder.
-        if let Some((event, detail, key)) = line {
-            let line = HistoryLine {
-                at: at.clone(),
-                event: event.into(),
-                detail,
-                key,
-                value: None,
-            };
-            let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
-            tx.add_pending_line(&q.ticket, &json)?;
         }
         tx.commit()?;
         self.index.end_lazy()?;
+        for (q, t) in tried {
+            self.log_outcome(q, t);
+        }
+        Ok(())
+    }
+
+    fn log_outcome(&mut self, q: &Queued, t: &Try) {
         let to = q.rcpts.join(",");
         match t {
             Try::Sent(answer) => self.log.fields(&[
@@ -340,7 +355,6 @@ impl Sender {
                 ("error", e),
             ]),
         }
-        Ok(())
     }
 
     /// Files a notice to the queue's agents as an outgoing article and queues it.
@@ -508,7 +522,7 @@ impl Sender {
 }
 
 /// Mails taken from the queue at a time; their event-log lines are synced together.
-const GROUP: usize = 32;
+const GROUP: usize = 64;
 
 /// Hands one mail (its stored copy, trace headers stripped) to the transport.
 fn attempt(t: &dyn Transport, q: &Queued, raw: &[u8], now: i64, max_age: Duration) -> Try {

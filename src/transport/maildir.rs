@@ -81,6 +81,12 @@ impl Transport for MaildirTransport {
             .map_err(|e| SendError::Transient(format!("outbox {}: sync: {e}", self.dir.display())))
     }
 
+    /// Writing a file is quick and its sync costs the same for one or many: the outbox's whole
+    /// group is handed over at once.
+    fn handover(&self) -> usize {
+        usize::MAX
+    }
+
     fn describe(&self) -> String {
         format!("maildir {}", self.dir.display())
     }

@@ -57,6 +57,11 @@ pub trait Transport: Send + Sync {
     fn sync(&self) -> Result<(), SendError> {
         Ok(())
     }
+    /// How many mails are handed over before one `sync` and one commit records them: what a
+    /// crash between the two may send again.
+    fn handover(&self) -> usize {
+        SEND_LANES
+    }
     /// One line for the log at start-up, without secrets: "smtp mail.example.org:587 (starttls)".
     fn describe(&self) -> String;
 }
