@@ -132,6 +132,13 @@ pub enum TicketCommand {
         /// open or closed.
         #[arg(long)]
         state: Option<String>,
+        /// Only tickets of this customer: a mail address (the ticket's first sender, or the
+        /// directory's person with that address) or a directory person's id.
+        #[arg(long, value_name = "ADDRESS-OR-ID")]
+        customer: Option<String>,
+        /// Only tickets of this directory organisation (its id).
+        #[arg(long, value_name = "ID")]
+        organisation: Option<String>,
         /// Print a JSON array of tickets (see the README for the fields).
         #[arg(long)]
         json: bool,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::cli::{Failure, TicketCommand, EX_DATAERR, EX_USAGE};
 use crate::commands::Context;
 use crate::facts::Attachment;
-use crate::index::{Event, Index, Query, State, Ticket};
+use crate::index::{Attribution, Event, Index, Query, State, Ticket, TicketFilter};
 use crate::intake::{Engine, TicketChange};
 use crate::store::Folder;
 
@@ -13,7 +13,13 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let index_path = crate::store::index_file(&cfg.data_dir());
     match cmd {
-        TicketCommand::List { queue, state, json } => {
+        TicketCommand::List {
+            queue,
+            state,
+            customer,
+            organisation,
+            json,
+        } => {
             let state = match state.as_deref() {
                 None => None,
                 Some(s) => Some(State::parse(s).ok_or_else(|| {
@@ -21,7 +27,19 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 })?),
             };
             let index = Index::open_readonly(&index_path)?;
-            let list = index.tickets(queue.as_deref(), state)?;
+            let customer = customer.as_deref().map(str::trim);
+            // An address also finds the tickets of the directory's person with that address.
+            let person = match customer {
+                Some(a) if a.contains('@') => index.directory_sender(a)?.person.map(|p| p.id),
+                _ => None,
+            };
+            let list = index.tickets_where(&TicketFilter {
+                queue: queue.as_deref(),
+                state,
+                person: person.as_deref().or(customer),
+                address: customer.filter(|c| c.contains('@')),
+                organisation: organisation.as_deref(),
+            })?;
             if json {
                 println!(
                     "{}",
@@ -29,17 +47,18 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 );
             } else {
                 println!(
-                    "{:<16}  {:<10} {:<6} {:>3}  {:<30}  SUBJECT",
-                    "NUMBER", "QUEUE", "STATE", "ART", "CUSTOMER"
+                    "{:<16}  {:<10} {:<6} {:>3}  {:<30}  {:<16}  SUBJECT",
+                    "NUMBER", "QUEUE", "STATE", "ART", "CUSTOMER", "ORGANISATION"
                 );
                 for t in &list {
                     println!(
-                        "{:<16}  {:<10} {:<6} {:>3}  {:<30}  {}",
+                        "{:<16}  {:<10} {:<6} {:>3}  {:<30}  {:<16}  {}",
                         t.number,
                         t.queue,
                         t.state.as_str(),
                         t.articles,
                         clip(&t.customer, 30),
+                        clip(t.attribution.organisation.as_deref().unwrap_or("-"), 16),
                         t.subject
                     );
                 }
@@ -96,6 +115,7 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 owner: t.owner.clone(),
                 pending: t.pending.clone(),
                 customer_id: t.customer_id.clone(),
+                attribution: t.attribution.clone(),
                 ticket: t,
                 folder: folder_name(&tree, &folder),
                 articles,
@@ -218,6 +238,9 @@ struct TicketView {
     owner: Option<String>,
     pending: Option<String>,
     customer_id: Option<String>,
+    /// `person`, `organisation`, `service`: whom the ticket belongs to in the directory.
+    #[serde(flatten)]
+    attribution: Attribution,
     folder: String,
     articles: Vec<ArticleView>,
     history: Vec<Event>,
@@ -257,6 +280,15 @@ fn print_ticket(v: &TicketView) {
     );
     println!("Subject:  {}", t.subject);
     println!("Customer: {}", t.customer);
+    let a = &t.attribution;
+    if a.person.is_some() || a.organisation.is_some() || a.service.is_some() {
+        println!(
+            "Directory: person {}   organisation {}   service {}",
+            a.person.as_deref().unwrap_or("-"),
+            a.organisation.as_deref().unwrap_or("-"),
+            a.service.as_deref().unwrap_or("-")
+        );
+    }
     println!("Created:  {}   Updated: {}", t.created, t.updated);
     if let Some(r) = &t.refers {
         println!("Refers:   {r}");

@@ -148,6 +148,24 @@ const SENDER: &str = "SELECT p.data, o.data FROM directory_keys k
              ORDER BY k.key = ?1 DESC, k.source <> 'file', o.source <> 'file'
              LIMIT 1";
 
+/// The directory's entries of ticket `?1`'s person and organisation (the file's first), and
+/// its service's name.
+const TICKET: &str = "SELECT
+        (SELECT data FROM directory_persons WHERE id = t.person
+          ORDER BY source <> 'file' LIMIT 1),
+        (SELECT data FROM directory_organisations WHERE id = t.organisation
+          ORDER BY source <> 'file' LIMIT 1),
+        t.service
+      FROM tickets t WHERE t.number = ?1";
+
+/// What the directory says today about the person and organisation a ticket belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TicketParty {
+    pub person: Option<Person>,
+    pub organisation: Option<Organisation>,
+    pub service: Option<String>,
+}
+
 /// Whose number `?1` is.
 const LINE: &str = "SELECT k.kind, coalesce(p.data, o.data, s.data) FROM directory_keys k
              LEFT JOIN directory_persons p
@@ -281,6 +299,44 @@ impl Tx<'_> {
     pub fn directory_sender(&self, address: &str) -> Result<Sender> {
         sender(self.conn(), address)
     }
+
+    /// The ticket's person and organisation as the directory has them now (one query).
+    pub fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
+        ticket_party(self.conn(), number)
+    }
+
+    /// The one service the directory defines, if it defines exactly one.
+    pub fn directory_only_service(&self) -> Result<Option<Service>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT name, data FROM directory_services ORDER BY source <> 'file'",
+        )?;
+        let mut rows = st.query([])?;
+        let mut first: Option<(String, String)> = None;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(0)?;
+            match &first {
+                None => first = Some((name, r.get(1)?)),
+                Some((n, _)) if *n == name => {}
+                Some(_) => return Ok(None),
+            }
+        }
+        Ok(first.map(|(_, data)| parse(&data)).transpose()?)
+    }
+}
+
+fn ticket_party(c: &Connection, number: &str) -> Result<TicketParty> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = c
+        .prepare_cached(TICKET)?
+        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((p, o, service)) = row else {
+        return Ok(TicketParty::default());
+    };
+    Ok(TicketParty {
+        person: p.as_deref().map(parse).transpose()?,
+        organisation: o.as_deref().map(parse).transpose()?,
+        service,
+    })
 }
 
 /// The person with this address (and their first organisation), else the organisation of its
@@ -326,6 +382,10 @@ fn line(c: &Connection, number: &str) -> Result<Option<Line>> {
 impl Index {
     pub fn directory_sender(&self, address: &str) -> Result<Sender> {
         sender(&self.conn, address)
+    }
+
+    pub fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
+        ticket_party(&self.conn, number)
     }
 
     /// Whose line a number (E.164) is.
@@ -568,6 +628,7 @@ organisations = ["acme"]
         for p in [
             plan(SENDER, params!["mail:a@b", "domain:b"]),
             plan(LINE, params!["phone:+491234567"]),
+            plan(TICKET, params!["2026010110000017"]),
         ] {
             assert!(
                 !p.is_empty() && p.iter().all(|l| !l.starts_with("SCAN")),

@@ -168,8 +168,17 @@ mod tests {
                 "2026-03-01",
             ),
         ] {
-            tx.insert_ticket(n, queue, state, subject, customer, at, None)
-                .unwrap();
+            tx.insert_ticket(
+                n,
+                queue,
+                state,
+                subject,
+                customer,
+                at,
+                None,
+                &Default::default(),
+            )
+            .unwrap();
         }
         tx.add_participant("12", "jane@example.org").unwrap();
         let numbers = |t: Vec<Ticket>| t.into_iter().map(|t| t.number).collect::<Vec<_>>();

@@ -15,11 +15,11 @@ mod rows;
 mod schema;
 mod write;
 
-pub use directory::{Entry, EntryKind, Line, Loaded, Sender, DIRECTORY_FILE};
+pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
-pub use read::article_order;
-pub use rows::{Article, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
+pub use read::{article_order, TicketFilter};
+pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};
 
 use std::path::Path;

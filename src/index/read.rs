@@ -9,7 +9,7 @@ use crate::store::names::order_key;
 pub(super) const TICKET_COLUMNS: &str =
     "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
      (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending,
-     t.customer_id";
+     t.customer_id, t.person, t.organisation, t.service";
 
 pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let state: String = r.get(2)?;
@@ -27,6 +27,11 @@ pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
         priority: r.get(10)?,
         pending: r.get(11)?,
         customer_id: r.get(12)?,
+        attribution: super::rows::Attribution {
+            person: r.get(13)?,
+            organisation: r.get(14)?,
+            service: r.get(15)?,
+        },
     })
 }
 
@@ -77,6 +82,17 @@ pub fn article_order(a: &Article) -> (u64, &str, (u64, u64, u64, &str)) {
     (a.seq, &a.received, order_key(&a.file))
 }
 
+/// Which tickets `tickets_where` lists; `None` places no condition. `person` and `address`
+/// together match a ticket that either matches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TicketFilter<'a> {
+    pub queue: Option<&'a str>,
+    pub state: Option<State>,
+    pub person: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub organisation: Option<&'a str>,
+}
+
 /// A row still waiting for its staged file to be placed in the tree.
 #[derive(Debug, Clone)]
 pub struct Pending {
@@ -88,13 +104,39 @@ pub struct Pending {
 
 impl Index {
     pub fn tickets(&self, queue: Option<&str>, state: Option<State>) -> Result<Vec<Ticket>> {
+        self.tickets_where(&TicketFilter {
+            queue,
+            state,
+            ..TicketFilter::default()
+        })
+    }
+
+    /// Tickets in the order they were opened, filtered: each given condition must hold.
+    pub fn tickets_where(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
+        // The customer: the person's id, or the address the ticket's first message came from
+        // (the `customer` column is `Name <address>` or the address alone).
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t
              WHERE (?1 IS NULL OR t.queue = ?1 COLLATE NOCASE) AND (?2 IS NULL OR t.state = ?2)
+               AND (?3 IS NULL AND ?4 IS NULL
+                    OR t.person = ?3
+                    OR lower(t.customer) = ?4
+                    OR substr(lower(t.customer), -length(?4) - 2) = '<' || ?4 || '>')
+               AND (?5 IS NULL OR t.organisation = ?5)
              ORDER BY t.created, t.number"
         );
-        let mut st = self.conn.prepare(&sql)?;
-        let rows = st.query_map(params![queue, state.map(State::as_str)], ticket_row)?;
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let address = f.address.map(|a| a.trim().to_ascii_lowercase());
+        let rows = st.query_map(
+            params![
+                f.queue,
+                f.state.map(State::as_str),
+                f.person,
+                address,
+                f.organisation
+            ],
+            ticket_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -47,6 +47,18 @@ pub struct Ticket {
     pub pending: Option<String>,
     /// Set by a filter (`X-Postdesk-Customer-Id`).
     pub customer_id: Option<String>,
+    /// Whom the ticket belongs to in the directory, decided when it was opened.
+    #[serde(flatten)]
+    pub attribution: Attribution,
+}
+
+/// Whom a ticket belongs to in the directory: the customer (a person's id), their
+/// organisation's id and the service's name. `None`: not known when the ticket was opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Attribution {
+    pub person: Option<String>,
+    pub organisation: Option<String>,
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-pub(super) const VERSION: i64 = 4;
+pub(super) const VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -18,9 +18,15 @@ CREATE TABLE IF NOT EXISTS tickets (
     priority TEXT NOT NULL DEFAULT 'normal',
     pending  TEXT,
     customer_id TEXT,
-    customer_address TEXT
+    customer_address TEXT,
+    person TEXT,
+    organisation TEXT,
+    service TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
+CREATE INDEX IF NOT EXISTS tickets_person ON tickets(person) WHERE person IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tickets_organisation ON tickets(organisation)
+    WHERE organisation IS NOT NULL;
 CREATE TABLE IF NOT EXISTS articles (
     id             INTEGER PRIMARY KEY,
     ticket         TEXT NOT NULL REFERENCES tickets(number),
@@ -231,6 +237,17 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
              INSERT OR REPLACE INTO counters(key, value) VALUES ('reindex-needed', 1);",
         )?;
     }
+    if (1..5).contains(&v) {
+        // Version 5: whom a ticket belongs to in the directory (the customer's person id, the
+        // organisation, the service), from the trace block of the article that opened it.
+        // Tickets opened before read as unknown, which is what a rebuild would find for them:
+        // no rebuild is needed.
+        conn.execute_batch(
+            "ALTER TABLE tickets ADD COLUMN person TEXT;
+             ALTER TABLE tickets ADD COLUMN organisation TEXT;
+             ALTER TABLE tickets ADD COLUMN service TEXT;",
+        )?;
+    }
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(DIRECTORY)?;
     conn.pragma_update(None, "user_version", VERSION)?;
@@ -335,7 +352,7 @@ mod tests {
     #[test]
     fn version_3_gains_the_directory_without_a_rebuild() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
+        without_attribution(&conn);
         conn.pragma_update(None, "user_version", 3).unwrap();
         migrate(&conn).unwrap();
         let n: i64 = conn
@@ -347,5 +364,42 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    /// The tables as version 4 had them: today's, without the tickets' attribution.
+    fn without_attribution(conn: &Connection) {
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(
+            "DROP INDEX tickets_person; DROP INDEX tickets_organisation;
+             ALTER TABLE tickets DROP COLUMN person; ALTER TABLE tickets DROP COLUMN organisation;
+             ALTER TABLE tickets DROP COLUMN service;",
+        )
+        .unwrap();
+    }
+
+    /// An index of version 4 keeps its tickets, which read as belonging to nobody known, and
+    /// needs no rebuild: their articles carry no attribution either.
+    #[test]
+    fn version_4_tickets_read_as_unknown() {
+        let conn = Connection::open_in_memory().unwrap();
+        without_attribution(&conn);
+        conn.execute_batch(DIRECTORY).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets(number, queue, state, subject, customer, created, updated)
+             VALUES ('1', 'Support', 'open', 's', 'a@b.example', 'x', 'x');
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        let row: (Option<String>, Option<String>, Option<String>, i64) = conn
+            .query_row(
+                "SELECT person, organisation, service,
+                        (SELECT count(*) FROM counters WHERE key = 'reindex-needed') FROM tickets",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row, (None, None, None, 0));
     }
 }

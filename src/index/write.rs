@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
-use super::rows::{Article, Quarantined, State};
+use super::rows::{Article, Attribution, Quarantined, State};
 use super::Result;
 
 pub struct Tx<'a> {
@@ -63,13 +63,26 @@ impl<'a> Tx<'a> {
         customer: &str,
         at: &str,
         refers: Option<&str>,
+        who: &Attribution,
     ) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO tickets(number, queue, state, subject, customer, created, updated, refers)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                "INSERT INTO tickets(number, queue, state, subject, customer, created, updated, refers,
+                    person, organisation, service)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
             )?
-            .execute(params![number, queue, state.as_str(), subject, customer, at, refers])?;
+            .execute(params![
+                number,
+                queue,
+                state.as_str(),
+                subject,
+                customer,
+                at,
+                refers,
+                who.person,
+                who.organisation,
+                who.service
+            ])?;
         Ok(())
     }
 

@@ -133,7 +133,13 @@ pub(super) fn answer<'a>(
     ctx.customer = crate::template::Customer {
         name: rcpts.name.clone(),
         address: rcpts.to.clone().unwrap_or_default(),
+        id: None,
+        first_name: None,
+        last_name: None,
+        vip: false,
     };
+    // The directory's names for the salutation, when the answer goes to the ticket's person.
+    super::customer::Customer::of_ticket(tx, &t.number)?.fill(&mut ctx);
     ctx.agent = Some(crate::template::Agent {
         name: mail.name.clone(),
         address: mail.address.clone(),

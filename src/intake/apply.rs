@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 
 use super::answer;
+use super::customer::Customer;
 use super::file::{article_trace, file_article, quarantine, set_attributes};
 use super::history::{self, HistoryLine};
 use super::outbound::{reject_reply, respond, Clock};
@@ -188,6 +189,7 @@ pub(super) fn batch(
                     &decision,
                     &clock,
                     &mut rng,
+                    None,
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(outcome);
@@ -217,6 +219,7 @@ pub(super) fn batch(
             Decision::New { queue, refers } => {
                 let number = allocate(&tx, rules, today, &mut rng)?;
                 let why = refers.as_ref().map(|(n, why)| (n.clone(), why.as_str()));
+                let customer = Customer::of_sender(&tx, &a.facts)?;
                 tx.insert_ticket(
                     &number,
                     &queue,
@@ -225,6 +228,7 @@ pub(super) fn batch(
                     &from,
                     &at,
                     refers.as_ref().map(|(n, _)| n.as_str()),
+                    &customer.ids(),
                 )?;
                 let t = TicketRef {
                     number: number.clone(),
@@ -236,6 +240,7 @@ pub(super) fn batch(
                 if let Some((n, why)) = &why {
                     tr.add(trace::REFERS, format!("{n}; {why}"));
                 }
+                customer.trace(&mut tr);
                 file_article(
                     store,
                     &tx,
@@ -279,6 +284,7 @@ pub(super) fn batch(
                     &decision,
                     &clock,
                     &mut rng,
+                    Some(&customer),
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(Outcome::Created {
@@ -345,6 +351,7 @@ pub(super) fn batch(
                     &decision,
                     &clock,
                     &mut rng,
+                    None,
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(Outcome::FollowUp {

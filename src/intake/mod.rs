@@ -19,6 +19,7 @@ mod answer;
 mod apply;
 pub mod attributes;
 mod change;
+mod customer;
 mod file;
 mod find;
 mod fit;

@@ -232,6 +232,7 @@ mod tests {
                 "c@example.org",
                 "2026-01-01",
                 None,
+                &Default::default(),
             )
             .unwrap();
             for sub in ["cur", "new", "tmp"] {

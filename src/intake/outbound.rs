@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::apply::{folder_of, record, After};
+use super::customer::Customer;
 use super::history::{self, HistoryLine};
 use super::{IntakeError, Rules};
 use crate::classify::Classification;
@@ -178,6 +179,7 @@ pub(super) fn respond(
     decision: &Decision,
     clock: &Clock,
     rng: &mut impl rand::Rng,
+    customer: Option<&Customer>,
 ) -> Result<Vec<String>, IntakeError> {
     let Some(out) = &rules.out else {
         return Ok(Vec::new());
@@ -185,6 +187,14 @@ pub(super) fn respond(
     let cfg = &rules.cfg;
     let mailer = build::Mailer { cfg, out };
     let mut said = Vec::new();
+    let known;
+    let customer = match customer {
+        Some(c) => c,
+        None => {
+            known = Customer::of_ticket(tx, &t.number)?;
+            &known
+        }
+    };
     let switches = cfg.switches(&t.queue);
     // The preview is the whole text of most mail; only longer mail is parsed again.
     let body = if facts.body_preview.chars().count() < crate::parse::PREVIEW_CHARS {
@@ -203,6 +213,7 @@ pub(super) fn respond(
         _ => Event::FollowUp,
     };
     let mut ctx = build::context(cfg, &view, facts, &body, event);
+    customer.fill(&mut ctx);
     let lang = build::language(cfg, out, facts, &t.queue);
     let suppress =
         |said: &mut Vec<String>, tx: &Tx, after: &mut After, what: &str, reason: String| {

@@ -93,6 +93,10 @@ pub fn context(
         customer: template::Customer {
             name: author.name.clone(),
             address: author.address.clone(),
+            id: None,
+            first_name: None,
+            last_name: None,
+            vip: false,
         },
         article: template::Article {
             subject: facts.subject.clone(),
@@ -109,6 +113,8 @@ pub fn context(
         previous: None,
         reason: None,
         event,
+        organisation: None,
+        service: None,
     }
 }
 

@@ -8,7 +8,9 @@ pub use diff::{compare, Difference};
 use std::io::Read;
 
 use crate::classify::{Classification, Kind};
-use crate::index::{article_order, Index, IndexError, Quarantined, Queued, State, TicketRef};
+use crate::index::{
+    article_order, Attribution, Index, IndexError, Quarantined, Queued, State, TicketRef,
+};
 use crate::intake::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
@@ -97,6 +99,11 @@ pub fn rebuild(
             let event = tr.get(trace::EVENT).unwrap_or("follow-up").to_string();
             let stranger = tr.get(trace::STRANGER) == Some("yes");
             let received = tr.get(trace::RECEIVED).unwrap_or("").to_string();
+            let who = Attribution {
+                person: tr.get(trace::CUSTOMER).map(str::to_string),
+                organisation: tr.get(trace::ORGANISATION).map(str::to_string),
+                service: tr.get(trace::SERVICE).map(str::to_string),
+            };
             let refers = tr.get(trace::REFERS).map(|v| {
                 let (n, why) = history::split_refers(v);
                 (n.to_string(), why.to_string())
@@ -132,21 +139,28 @@ pub fn rebuild(
                 .get(trace::SEQUENCE)
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            rows.push((a, (refers, parts, side)));
+            rows.push((a, (refers, parts, side, who)));
         }
         number_unsequenced(&mut rows);
         let first = rows
             .iter()
             .find(|r| r.0.event == "created")
             .or(rows.first());
-        let (subject, customer, created, refers) = match first {
-            Some((a, (refers, _, _))) => (
+        let (subject, customer, created, refers, who) = match first {
+            Some((a, (refers, _, _, who))) => (
                 a.subject.clone(),
                 a.from.clone(),
                 a.received.clone(),
                 refers.as_ref().map(|r| r.0.clone()),
+                who.clone(),
             ),
-            None => (String::new(), String::new(), String::new(), None),
+            None => (
+                String::new(),
+                String::new(),
+                String::new(),
+                None,
+                Attribution::default(),
+            ),
         };
         tx.insert_ticket(
             number,
@@ -156,12 +170,13 @@ pub fn rebuild(
             &customer,
             &created,
             refers.as_deref(),
+            &who,
         )?;
         let lines = match &t.history {
             Some(h) => history::read(h)?,
             None => Vec::new(),
         };
-        for (a, (refers, parts, side)) in &rows {
+        for (a, (refers, parts, side, _)) in &rows {
             tx.insert_article(&crate::index::NewArticle {
                 article: a,
                 staged: None,

@@ -24,6 +24,10 @@ pub struct Context {
     pub reason: Option<String>,
     /// `agent-notify`: what happened.
     pub event: Event,
+    /// The customer's organisation, when the directory knows it.
+    pub organisation: Option<Organisation>,
+    /// The service the ticket is for, when the directory names one.
+    pub service: Option<Service>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,9 +50,29 @@ pub struct Ticket {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Customer {
-    /// The display name from the From header, if there was one.
+    /// The directory's name for the customer, else the display name from the From header.
     pub name: Option<String>,
     pub address: String,
+    /// The customer's id in the directory; `None` when the directory does not know them.
+    pub id: Option<String>,
+    /// From the directory, when it has them.
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The directory marks the customer as a VIP.
+    pub vip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub name: String,
+    /// The organisation's service level for it, as the directory names it (may be empty).
+    pub sla: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,6 +139,10 @@ impl Context {
             customer: Customer {
                 name: Some("Erika Mustermann".into()),
                 address: "erika.mustermann@example.org".into(),
+                id: Some("erika.mustermann@example.org".into()),
+                first_name: Some("Erika".into()),
+                last_name: Some("Mustermann".into()),
+                vip: true,
             },
             article: Article {
                 subject: "Printer jams after the driver update".into(),
@@ -139,6 +167,14 @@ impl Context {
             }),
             reason: Some("Closed tickets accept no further messages.".into()),
             event: Event::Created,
+            organisation: Some(Organisation {
+                id: "example".into(),
+                name: "Example Ltd".into(),
+            }),
+            service: Some(Service {
+                name: "Online Banking".into(),
+                sla: "gold".into(),
+            }),
         }
     }
 
@@ -147,6 +183,12 @@ impl Context {
         let mut c = Context::sample();
         c.ticket.owner = None;
         c.customer.name = None;
+        c.customer.id = None;
+        c.customer.first_name = None;
+        c.customer.last_name = None;
+        c.customer.vip = false;
+        c.organisation = None;
+        c.service = None;
         c.article.date = None;
         c.agent = None;
         c.previous = None;

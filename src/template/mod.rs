@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
-pub use context::{Agent, Article, Context, Customer, Event, Previous, Queue, Ticket};
+pub use context::{
+    Agent, Article, Context, Customer, Event, Organisation, Previous, Queue, Service, Ticket,
+};
 pub use lang::choose_language;
 use source::Slot;
 

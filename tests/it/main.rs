@@ -40,6 +40,7 @@ mod postfix;
 mod recipients;
 mod scanning;
 mod status;
+mod ticket_customer;
 mod trace;
 mod transport;
 mod tree;

@@ -40,6 +40,11 @@ pub const AGENT: &str = "X-Postdesk-Agent";
 /// "Reply" reaches postdesk); the message's own Reply-To header is then renamed
 /// `X-Original-Reply-To`.
 pub const ANSWER_TO: &str = "X-Postdesk-Answer-To";
+/// The article that opened a ticket: whom the ticket belongs to in the directory (the person's
+/// id, the organisation's id, the service's name), each only when known.
+pub const CUSTOMER: &str = "X-Postdesk-Customer";
+pub const ORGANISATION: &str = "X-Postdesk-Organisation";
+pub const SERVICE: &str = "X-Postdesk-Service";
 /// How many header lines we added right after the block (our Reply-To, the scanners' verdicts):
 /// they belong to the block, not to the message.
 pub const ADDED: &str = "X-Postdesk-Added";
