@@ -463,6 +463,11 @@ fn an_index_of_the_previous_schema_is_upgraded_and_numbers_the_articles_already_
          ALTER TABLE articles DROP COLUMN seq;
          ALTER TABLE articles DROP COLUMN author_header;
          ALTER TABLE tickets DROP COLUMN customer_address;
+         DROP INDEX tickets_person;
+         DROP INDEX tickets_organisation;
+         ALTER TABLE tickets DROP COLUMN person;
+         ALTER TABLE tickets DROP COLUMN organisation;
+         ALTER TABLE tickets DROP COLUMN service;
          DROP TABLE accepted;
          CREATE INDEX articles_ticket ON articles(ticket);
          PRAGMA user_version = 2;",
