@@ -563,8 +563,18 @@ mod tests {
             ("13", "Billing", State::Open),
             ("14", "Support", State::Open),
         ] {
-            tx.insert_ticket(n, queue, state, "s", "c@example.org", "2026-01-01", None)
-                .unwrap();
+            let who = crate::index::Attribution::default();
+            tx.insert_ticket(
+                n,
+                queue,
+                state,
+                "s",
+                "c@example.org",
+                "2026-01-01",
+                None,
+                &who,
+            )
+            .unwrap();
         }
         tx.commit().unwrap();
         let mut support: Vec<String> = index.open_numbers("Support").unwrap().into_iter().collect();
