@@ -51,6 +51,19 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
             problems.extend(errs.iter().map(|e| e.to_string()));
         }
     }
+    // LDAP's password file and CA file must be readable; the server is not asked.
+    if let Some(l) = &cfg.directory.ldap {
+        if let Err(e) = l.read_password(|p| cfg.resolve(p)) {
+            problems.push(e);
+        }
+        if let Some(ca) = &l.tls_ca_file {
+            if let Err(e) =
+                crate::transport::tls_client_config("[directory.ldap]", Some(&cfg.resolve(ca)))
+            {
+                problems.push(e);
+            }
+        }
+    }
     // Not a problem of the file: the same file works outside the sandbox.
     if let Some(w) = crate::transport::confinement(&cfg.transport_config()) {
         eprintln!("warning: {w}");

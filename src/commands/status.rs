@@ -188,11 +188,12 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
             s.persons,
             s.organisations,
             s.groups,
-            s.last_attempt.as_deref().unwrap_or("never"),
-            s.last_error
-                .as_deref()
-                .map(|e| format!(" failed: {e}"))
-                .unwrap_or_else(|| " succeeded".into())
+            s.last_attempt.as_deref().unwrap_or("none yet"),
+            match (&s.last_attempt, &s.last_error) {
+                (_, Some(e)) => format!(" failed: {e}"),
+                (Some(_), None) => " succeeded".into(),
+                (None, None) => String::new(),
+            }
         );
     }
     Ok(0)

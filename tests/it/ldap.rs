@@ -306,6 +306,16 @@ fn a_wrong_bind_password_is_a_clear_error_without_the_password() {
     for text in [&out, &err, &status] {
         assert!(!text.contains(wrong) && !text.contains(ADMIN_PW), "{text}");
     }
+    // `check` reads the password file (and asks no server): one that is missing is named.
+    desk.ok(&["check"]);
+    fs::remove_file(desk.path().join("ldap.pw")).unwrap();
+    let out = desk.run(&["check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("password-file") && err.contains("ldap.pw"),
+        "{err}"
+    );
 }
 
 /// A server that accepts the connection and never says a word: an error after timeout-seconds,
