@@ -65,6 +65,12 @@ pub enum Decision {
         ticket: TicketRef,
         mail: crate::outgoing::agent::AgentMail,
     },
+    /// A customer's request by mail (`#tickets`, `#status`, `#history`) to `queue`: answered,
+    /// not filed as a ticket.
+    Request {
+        queue: String,
+        command: crate::requests::Command,
+    },
 }
 
 /// Why a new ticket refers to another one.
@@ -106,6 +112,7 @@ impl Plan {
             Decision::Reject { .. } => "rejected",
             Decision::Agent { mail, .. } if mail.note => "note",
             Decision::Agent { .. } => "answer",
+            Decision::Request { .. } => "request",
         }
     }
 }

@@ -82,6 +82,7 @@ fn render(d: &Decision) -> String {
         Decision::FollowUp { ticket, .. } => format!("follow-up {}", ticket.number),
         Decision::Reject { ticket } => format!("reject {}", ticket.number),
         Decision::Agent { ticket, .. } => format!("agent {}", ticket.number),
+        Decision::Request { queue, command } => format!("request {queue} {}", command.name()),
     }
 }
 

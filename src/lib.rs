@@ -22,6 +22,7 @@ pub mod number;
 pub mod outgoing;
 pub mod parse;
 pub mod reindex;
+pub mod requests;
 pub mod route;
 pub mod scan;
 pub mod source;

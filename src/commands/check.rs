@@ -18,7 +18,12 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
                 problems.push(e.to_string());
             }
             let sample = crate::template::Context::sample();
-            for name in crate::outgoing::build::REQUIRED {
+            // Customers' requests are answered only with a directory.
+            let requests = match cfg.customer_requests.enabled && cfg.directory.file.is_some() {
+                true => crate::requests::TEMPLATES,
+                false => &[],
+            };
+            for name in crate::outgoing::build::REQUIRED.iter().chain(requests) {
                 for q in &cfg.queues {
                     if let Ok(None) = t.render(name, &q.language, &q.name, &sample) {
                         problems.push(format!(

@@ -9,6 +9,7 @@ use crate::decide::Decision;
 use crate::index::Index;
 use crate::intake::Rules;
 use crate::outgoing::{build, policy, recipients};
+use crate::requests;
 
 pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -116,8 +117,45 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
             mail.name,
             ticket.number
         ),
+        Decision::Request { queue, command } => format!(
+            "a customer's request #{} to {queue}: answered by mail, not filed (kept in the quarantine)",
+            command.name()
+        ),
     };
     println!("decision:       {d}");
+    if let Decision::Request { command, .. } = &plan.decision {
+        let answer = requests::answer(&index, &cfg.customer_requests, f, command)?;
+        let reply = &answer.reply;
+        let said = match &answer.to {
+            None => format!("none: {}", reply.summary()),
+            Some(to) => match requests::may_answer(
+                &a.class,
+                a.inspection.no_autoresponse.as_deref(),
+                to,
+                &rules.own,
+                &rules.agents,
+            ) {
+                Err(why) => why,
+                Ok(()) => format!(
+                    "{} to {to} (the directory's address), if within the rate limits: {}",
+                    reply.template(),
+                    reply.summary()
+                ),
+            },
+        };
+        println!("answer:         {said}");
+        if let requests::Reply::Tickets { tickets, .. } = reply {
+            for t in tickets {
+                println!(
+                    "  ticket        {} {} {}",
+                    t.number,
+                    t.state.as_str(),
+                    t.subject
+                );
+            }
+        }
+        return Ok(0);
+    }
     if let Decision::FollowUp { ticket, .. } = &plan.decision {
         let parties = index.answer_parties(&ticket.number)?;
         let receiving = recipients::receiving(&parties, &rules.own, &rules.agents);
@@ -131,7 +169,7 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
         Decision::FollowUp { ticket, .. }
         | Decision::Reject { ticket }
         | Decision::Agent { ticket, .. } => ticket.queue.clone(),
-        Decision::Duplicate(_) => a.route.queue.clone(),
+        Decision::Duplicate(_) | Decision::Request { .. } => a.route.queue.clone(),
     };
     let answer = match policy::template_for(&plan.decision) {
         None => "none for this event".to_string(),

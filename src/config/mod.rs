@@ -68,6 +68,9 @@ pub struct Config {
     /// `[directory]`: who is who (persons, organisations, services, groups).
     #[serde(default)]
     pub directory: crate::directory::DirectoryConfig,
+    /// `[customer-requests]`: customers asking by mail (`#tickets`, `#status`, `#history`).
+    #[serde(default)]
+    pub customer_requests: crate::requests::RequestsConfig,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -398,6 +401,9 @@ impl Config {
         self.directory
             .validate()
             .map_err(|e| format!("[directory]: {e}"))?;
+        self.customer_requests
+            .validate()
+            .map_err(|e| format!("[customer-requests]: {e}"))?;
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());
         }

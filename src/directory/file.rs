@@ -82,6 +82,8 @@ struct RawOrganisation {
     phone: Texts,
     #[serde(default)]
     service: Vec<Spanned<RawInstance>>,
+    #[serde(default)]
+    customers_see_organisation: bool,
 }
 
 #[derive(Deserialize)]
@@ -331,6 +333,7 @@ impl Checker<'_> {
                 domains: own,
                 phone,
                 services: instances,
+                customers_see_organisation: o.customers_see_organisation,
             });
         }
         out

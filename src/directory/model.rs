@@ -35,6 +35,9 @@ pub struct Organisation {
     /// Switchboards: numbers of the organisation, not of a person.
     pub phone: Vec<String>,
     pub services: Vec<ServiceInstance>,
+    /// Its people may ask by mail for all of its tickets, not only their own.
+    #[serde(default)]
+    pub customers_see_organisation: bool,
 }
 
 /// A service the help desk supports, as customers dial it.

@@ -18,7 +18,7 @@ mod write;
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
-pub use read::{article_order, TicketFilter};
+pub use read::{article_order, Records, TicketFilter};
 pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};
 

@@ -1,6 +1,6 @@
 //! Queries for the CLI, recovery and fsck.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::rows::{Article, Event, Quarantined, State, Ticket};
 use super::{Index, Result};
@@ -113,53 +113,15 @@ impl Index {
 
     /// Tickets in the order they were opened, filtered: each given condition must hold.
     pub fn tickets_where(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
-        // The customer: the person's id, or the address the ticket's first message came from
-        // (the `customer` column is `Name <address>` or the address alone).
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t
-             WHERE (?1 IS NULL OR t.queue = ?1 COLLATE NOCASE) AND (?2 IS NULL OR t.state = ?2)
-               AND (?3 IS NULL AND ?4 IS NULL
-                    OR t.person = ?3
-                    OR lower(t.customer) = ?4
-                    OR substr(lower(t.customer), -length(?4) - 2) = '<' || ?4 || '>')
-               AND (?5 IS NULL OR t.organisation = ?5)
-             ORDER BY t.created, t.number"
-        );
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let address = f.address.map(|a| a.trim().to_ascii_lowercase());
-        let rows = st.query_map(
-            params![
-                f.queue,
-                f.state.map(State::as_str),
-                f.person,
-                address,
-                f.organisation
-            ],
-            ticket_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        tickets_where(&self.conn, f)
     }
 
     pub fn ticket(&self, number: &str) -> Result<Option<Ticket>> {
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.number = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([number], ticket_row)
-            .optional()?)
+        ticket(&self.conn, number)
     }
 
     pub fn articles(&self, number: &str) -> Result<Vec<Article>> {
-        let sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket = ?1 ORDER BY seq, received, file"
-        );
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let rows = st.query_map([number], article_row)?;
-        let mut articles: Vec<Article> = rows.collect::<rusqlite::Result<_>>()?;
-        // The sequence postdesk assigned; should two share one (files copied in by hand), the
-        // rule `reindex` numbers old articles by.
-        articles.sort_by(|a, b| article_order(a).cmp(&article_order(b)));
-        Ok(articles)
+        articles(&self.conn, number)
     }
 
     pub fn all_articles(&self) -> Result<Vec<Article>> {
@@ -281,3 +243,85 @@ impl Index {
             .exists(params![source, name])?)
     }
 }
+
+fn tickets_where(c: &Connection, f: &TicketFilter) -> Result<Vec<Ticket>> {
+    // The customer: the person's id, or the address the ticket's first message came from
+    // (the `customer` column is `Name <address>` or the address alone).
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t
+         WHERE (?1 IS NULL OR t.queue = ?1 COLLATE NOCASE) AND (?2 IS NULL OR t.state = ?2)
+           AND (?3 IS NULL AND ?4 IS NULL
+                OR t.person = ?3
+                OR lower(t.customer) = ?4
+                OR substr(lower(t.customer), -length(?4) - 2) = '<' || ?4 || '>')
+           AND (?5 IS NULL OR t.organisation = ?5)
+         ORDER BY t.created, t.number"
+    );
+    let mut st = c.prepare_cached(&sql)?;
+    let address = f.address.map(|a| a.trim().to_ascii_lowercase());
+    let rows = st.query_map(
+        params![
+            f.queue,
+            f.state.map(State::as_str),
+            f.person,
+            address,
+            f.organisation
+        ],
+        ticket_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn ticket(c: &Connection, number: &str) -> Result<Option<Ticket>> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.number = ?1");
+    Ok(c.prepare_cached(&sql)?
+        .query_row([number], ticket_row)
+        .optional()?)
+}
+
+fn articles(c: &Connection, number: &str) -> Result<Vec<Article>> {
+    let sql = format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket = ?1 ORDER BY seq, received, file"
+    );
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st.query_map([number], article_row)?;
+    let mut articles: Vec<Article> = rows.collect::<rusqlite::Result<_>>()?;
+    // The sequence postdesk assigned; should two share one (files copied in by hand), the
+    // rule `reindex` numbers old articles by.
+    articles.sort_by(|a, b| article_order(a).cmp(&article_order(b)));
+    Ok(articles)
+}
+
+/// Tickets and their articles as the CLI prints them, read from the index or inside a batch's
+/// transaction (customer requests answered by mail).
+pub trait Records {
+    fn records(&self, f: &TicketFilter) -> Result<Vec<Ticket>>;
+    fn record(&self, number: &str) -> Result<Option<Ticket>>;
+    fn articles_of(&self, number: &str) -> Result<Vec<Article>>;
+    fn sender(&self, address: &str) -> Result<super::Sender>;
+}
+
+macro_rules! records_on {
+    ($t:ty, $s:ident => $e:expr) => {
+        impl Records for $t {
+            fn records(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
+                let $s = self;
+                tickets_where($e, f)
+            }
+            fn record(&self, number: &str) -> Result<Option<Ticket>> {
+                let $s = self;
+                ticket($e, number)
+            }
+            fn articles_of(&self, number: &str) -> Result<Vec<Article>> {
+                let $s = self;
+                articles($e, number)
+            }
+            fn sender(&self, address: &str) -> Result<super::Sender> {
+                self.directory_sender(address)
+            }
+        }
+    };
+}
+
+records_on!(Index, s => &s.conn);
+records_on!(super::Tx<'_>, s => s.conn());

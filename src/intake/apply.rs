@@ -13,6 +13,7 @@ use super::history::{self, HistoryLine};
 use super::outbound::{reject_reply, respond, Clock};
 use super::parallel;
 use super::place::Placement;
+use super::request;
 use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
 use crate::decide::Decision;
 use crate::decide::Lookup;
@@ -192,6 +193,27 @@ pub(super) fn batch(
                     None,
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
+                outcomes.push(outcome);
+            }
+            Decision::Request { queue, command } => {
+                let outcome = request::take(
+                    store,
+                    &tx,
+                    &mut after,
+                    rules,
+                    msg,
+                    &a.facts,
+                    &a.class,
+                    a.inspection.no_autoresponse.as_deref(),
+                    &queue,
+                    &command,
+                    base,
+                    &clock,
+                    &mut rng,
+                )?;
+                if let Outcome::Request { said, .. } = &outcome {
+                    logs.last_mut().expect("pushed above").out = vec![said.clone()];
+                }
                 outcomes.push(outcome);
             }
             Decision::Agent { ticket, mail } => {

@@ -29,6 +29,7 @@ mod housekeeping;
 pub mod inspect;
 mod moves;
 mod outbound;
+mod request;
 pub mod parallel;
 mod place;
 mod recover;
@@ -89,6 +90,8 @@ pub enum Outcome {
         queue: String,
         note: bool,
     },
+    /// A customer's request by mail: kept in the quarantine beside its answer, if any.
+    Request { queue: String, said: String },
 }
 
 impl Outcome {
@@ -104,6 +107,7 @@ impl Outcome {
                 "stored: {} to ticket {ticket}",
                 if *note { "note" } else { "answer" }
             ),
+            Outcome::Request { .. } => "stored: a customer's request, answered by mail".into(),
         }
     }
 }
@@ -379,6 +383,9 @@ impl Engine {
                     if *note { "note" } else { "answer" },
                     None,
                 ),
+                Outcome::Request { queue, said } => {
+                    (None, Some(queue.as_str()), "request", Some(said.as_str()))
+                }
             };
             let out = line.out.join("; ");
             self.log.write(&Line {

@@ -383,19 +383,38 @@ pub(super) fn reject_reply(
         Ok(m) => m,
         Err(e) => return Ok(vec![format!("reject reply not built: {e}")]),
     };
+    stage_loose(
+        store,
+        tx,
+        after,
+        mail,
+        &format!("reply to a rejected message, to {to}"),
+        clock,
+    )?;
+    Ok(vec![format!("reject reply queued to {to}")])
+}
+
+/// Stores `mail`, which belongs to no ticket, beside the message it answers in the quarantine
+/// (a quarantine row, so recovery and reindex know the file), counts it against its recipients'
+/// autoresponse limit and queues it like any outgoing mail, all in the batch's commit.
+pub(super) fn stage_loose(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    mail: build::OutMail,
+    reason: &str,
+    clock: &Clock,
+) -> Result<(), IntakeError> {
     let parsed = crate::parse::parse(&mail.bytes);
     let mut tr = trace::Trace::default();
-    tr.add(
-        trace::REASON,
-        format!("reply to a rejected message, to {to}"),
-    )
-    .add(trace::DIRECTION, "out")
-    .add(trace::CLASSIFICATION, mail.kind)
-    .add(trace::EVENT, &mail.event)
-    .add(trace::ENVELOPE_FROM, "<>")
-    .add(trace::ENVELOPE_TO, &to)
-    .add(trace::RECEIVED, &clock.at)
-    .add(trace::DIGEST, &parsed.digest);
+    tr.add(trace::REASON, reason)
+        .add(trace::DIRECTION, "out")
+        .add(trace::CLASSIFICATION, mail.kind)
+        .add(trace::EVENT, &mail.event)
+        .add(trace::ENVELOPE_FROM, "<>")
+        .add(trace::ENVELOPE_TO, mail.rcpts.join(", "))
+        .add(trace::RECEIVED, &clock.at)
+        .add(trace::DIGEST, &parsed.digest);
     let head = tr.render(&mail.bytes);
     let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
     let staged_path = staged.path.to_string_lossy().into_owned();
@@ -404,12 +423,14 @@ pub(super) fn reject_reply(
             file: staged.file.clone(),
             digest: parsed.digest.clone(),
             message_id: parsed.message_id.clone(),
-            reason: format!("reply to a rejected message, to {to}"),
+            reason: reason.to_string(),
             received: clock.at.clone(),
         },
         Some(&staged_path),
     )?;
-    tx.add_autoreply(&to, clock.now)?;
+    for to in &mail.rcpts {
+        tx.add_autoreply(to, clock.now)?;
+    }
     tx.enqueue(&queued("", staged.file.clone(), &mail, clock.now))?;
     after.stage(
         staged,
@@ -418,7 +439,7 @@ pub(super) fn reject_reply(
         crate::store::Folder::quarantine(),
     );
     after.queued = true;
-    Ok(vec![format!("reject reply queued to {to}")])
+    Ok(())
 }
 
 /// Whether an autoresponse (`template`) may go out, and to whom: the policy (switches,

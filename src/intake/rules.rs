@@ -271,6 +271,35 @@ impl Rules {
             agents: &self.agents,
             own_id: &own_id,
         };
+        // A customer's request by mail is answered, not filed; seen before, it is a duplicate.
+        if let Some(command) = self.request(&facts) {
+            let mut steps: Vec<String> = agent.step().into_iter().collect();
+            let decision = match lookup.duplicate(&facts.digest)? {
+                Some(dup) => {
+                    steps.push("the same message was seen before".into());
+                    Decision::Duplicate(dup)
+                }
+                None => {
+                    steps.push(format!(
+                        "the first line asks for #{}: a customer's request to queue {}",
+                        command.name(),
+                        route.queue
+                    ));
+                    Decision::Request {
+                        queue: route.queue.clone(),
+                        command,
+                    }
+                }
+            };
+            return Ok(Analysis {
+                facts,
+                class,
+                route,
+                plan: Some(Plan { decision, steps }),
+                quarantine,
+                inspection,
+            });
+        }
         let mut plan = decide::decide(&facts, &class, &route, &policy, lookup)?;
         if let Some(step) = agent.step() {
             plan.steps.insert(0, step);
@@ -297,6 +326,16 @@ impl Rules {
             quarantine,
             inspection,
         })
+    }
+
+    /// The customer's request on the message's first line, when requests are on (they need the
+    /// directory: only its persons are answered).
+    fn request(&self, facts: &Facts) -> Option<crate::requests::Command> {
+        let c = &self.cfg.customer_requests;
+        if !c.enabled || self.cfg.directory.file.is_none() {
+            return None;
+        }
+        crate::requests::parse(&facts.body_preview)
     }
 
     /// An agent's mail: a duplicate, or the ticket its reply address names; an error (the reason

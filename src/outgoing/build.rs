@@ -115,6 +115,7 @@ pub fn context(
         event,
         organisation: None,
         service: None,
+        request: None,
     }
 }
 
@@ -230,16 +231,47 @@ impl Mailer<'_> {
         to: &str,
         rng: &mut impl rand::Rng,
     ) -> Result<OutMail, String> {
+        self.automatic(template, ctx, lang, facts, to, true, rng)
+    }
+
+    /// The answer to a customer's request by mail (`template`, `request-*`) to `to`, threaded
+    /// onto the request; its subject is the template's as it is (no ticket is tagged).
+    pub fn request_answer(
+        &self,
+        template: &str,
+        ctx: &Context,
+        lang: &str,
+        facts: &Facts,
+        to: &str,
+        rng: &mut impl rand::Rng,
+    ) -> Result<OutMail, String> {
+        self.automatic(template, ctx, lang, facts, to, false, rng)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn automatic(
+        &self,
+        template: &str,
+        ctx: &Context,
+        lang: &str,
+        facts: &Facts,
+        to: &str,
+        tag: bool,
+        rng: &mut impl rand::Rng,
+    ) -> Result<OutMail, String> {
         let (cfg, out) = (self.cfg, self.out);
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
         let rendered = self.render(template, lang, ctx)?;
-        let subject = tagged(
-            cfg,
-            rendered.subject.as_deref(),
-            &ctx.ticket.number,
-            &facts.subject,
-        );
+        let subject = match (tag, rendered.subject) {
+            (true, s) => tagged(cfg, s.as_deref(), &ctx.ticket.number, &facts.subject),
+            (false, Some(s)) => s,
+            (false, None) => format!("Re: {}", facts.subject),
+        };
+        let number = match ctx.ticket.number.as_str() {
+            "" => "0",
+            n => n,
+        };
         let mut references = facts.references.clone();
         references.extend(facts.message_id.iter().cloned());
         let o = Outgoing {
@@ -251,7 +283,7 @@ impl Mailer<'_> {
             cc: Vec::new(),
             reply_to: Some(from),
             subject,
-            message_id: out.signer.message_id(&ctx.ticket.number, &out.domain, rng),
+            message_id: out.signer.message_id(number, &out.domain, rng),
             in_reply_to: facts.message_id.clone(),
             references,
             date: Utc::now(),

@@ -21,7 +21,7 @@ pub fn template_for(decision: &Decision) -> Option<&'static str> {
         Decision::FollowUp { ticket, .. } if ticket.state == crate::index::State::Closed => None,
         Decision::FollowUp { .. } => Some("follow-up"),
         Decision::Reject { .. } => Some("reject"),
-        Decision::Duplicate(_) | Decision::Agent { .. } => None,
+        Decision::Duplicate(_) | Decision::Agent { .. } | Decision::Request { .. } => None,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Summary {
     pub answers: u64,
     /// Left at the source to try again later (a scanner was unavailable).
     pub deferred: u64,
+    /// Customers' requests by mail (`#tickets`, ...).
+    pub requests: u64,
 }
 
 impl Summary {
@@ -40,6 +42,7 @@ impl Summary {
             Outcome::Duplicate { .. } => self.duplicates += 1,
             Outcome::Quarantined { .. } => self.quarantined += 1,
             Outcome::Answered { .. } => self.answers += 1,
+            Outcome::Request { .. } => self.requests += 1,
         }
     }
 
@@ -49,6 +52,9 @@ impl Summary {
         } else {
             String::new()
         };
+        if self.requests > 0 {
+            answers.push_str(&format!(", customer requests {}", self.requests));
+        }
         if self.deferred > 0 {
             answers.push_str(&format!(", deferred {}", self.deferred));
         }

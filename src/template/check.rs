@@ -26,6 +26,9 @@ impl Templates {
                 if slot.name == "closed-new" {
                     sparse.previous = full.previous.clone();
                 }
+                if slot.name.starts_with("request-") {
+                    sparse.request = full.request.clone();
+                }
                 let full = Context {
                     event,
                     ..full.clone()

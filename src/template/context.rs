@@ -28,6 +28,49 @@ pub struct Context {
     pub organisation: Option<Organisation>,
     /// The service the ticket is for, when the directory names one.
     pub service: Option<Service>,
+    /// `request-*`: what a customer asked for by mail and the answer's data; always set there.
+    pub request: Option<Request>,
+}
+
+/// A customer's request by mail (`#tickets`, `#status`, `#history`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Request {
+    /// `tickets`, `status` or `history`.
+    pub command: String,
+    /// The number asked for, as understood (digits; may be empty).
+    pub number: String,
+    /// `tickets`: the list includes the organisation's tickets.
+    pub organisation_wide: bool,
+    /// `tickets`: theirs, most recently changed first; `status`, `history`: the one ticket.
+    pub tickets: Vec<ListedTicket>,
+    /// `history`: the messages a customer may read, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedTicket {
+    pub number: String,
+    pub tag: String,
+    pub subject: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub queue: String,
+    pub created: String,
+    /// The last change.
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    /// `customer` (their own mail) or `agent` (an answer they were sent).
+    pub side: String,
+    /// The customer's name, or the queue's display name for an answer: never an agent's own
+    /// address.
+    pub from: String,
+    pub subject: String,
+    /// The message's text, plain, shortened when long.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -175,6 +218,7 @@ impl Context {
                 name: "Online Banking".into(),
                 sla: "gold".into(),
             }),
+            request: Some(Request::sample()),
         }
     }
 
@@ -189,10 +233,54 @@ impl Context {
         c.customer.vip = false;
         c.organisation = None;
         c.service = None;
+        c.request = None;
         c.article.date = None;
         c.agent = None;
         c.previous = None;
         c.reason = None;
         c
+    }
+}
+
+impl Request {
+    fn sample() -> Request {
+        let listed = |number: &str, subject: &str, state: &str| ListedTicket {
+            number: number.into(),
+            tag: format!("[Ticket#{number}]"),
+            subject: subject.into(),
+            state: state.into(),
+            queue: "Support".into(),
+            created: "2016-01-01 10:00:00".into(),
+            updated: "2016-01-02 09:30:00".into(),
+        };
+        Request {
+            command: "history".into(),
+            number: "2016010110000019".into(),
+            organisation_wide: true,
+            tickets: vec![
+                listed(
+                    "2016010110000019",
+                    "Printer jams after the driver update",
+                    "open",
+                ),
+                listed("2015122310000027", "Card blocked", "closed"),
+            ],
+            history: vec![
+                HistoryEntry {
+                    at: "2016-01-01 10:00".into(),
+                    side: "customer".into(),
+                    from: "Erika Mustermann".into(),
+                    subject: "Printer jams after the driver update".into(),
+                    text: "My printer jams.\n".into(),
+                },
+                HistoryEntry {
+                    at: "2016-01-01 11:00".into(),
+                    side: "agent".into(),
+                    from: "Company Support".into(),
+                    subject: "Re: Printer jams".into(),
+                    text: "Please install version 2.1.\n".into(),
+                },
+            ],
+        }
     }
 }

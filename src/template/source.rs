@@ -12,6 +12,11 @@ pub const WITH_SUBJECT: &[&str] = &[
     "closed-new",
     "reject",
     "agent-notify",
+    "request-tickets",
+    "request-status",
+    "request-history",
+    "request-no-ticket",
+    "request-unknown-sender",
 ];
 /// Put around agents' answers: body only.
 pub const PARTS: &[&str] = &["salutation", "signature"];

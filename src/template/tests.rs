@@ -394,3 +394,31 @@ fn shipped_acknowledgement_reads_well() {
         notify.body
     );
 }
+
+#[test]
+fn shipped_request_answers_read_well() {
+    let set = Templates::load(&shipped()).unwrap();
+    let ctx = Context::sample();
+    for lang in ["en", "de"] {
+        for name in crate::requests::TEMPLATES {
+            let r = set.render(name, lang, "Support", &ctx).unwrap().unwrap();
+            assert!(r.subject.is_some(), "{lang}/{name}");
+            assert!(!r.body.contains("\n\n\n"), "{lang}/{name}:\n{}", r.body);
+            assert!(!r.body.contains("{{"), "{lang}/{name}:\n{}", r.body);
+        }
+        let list = set
+            .render("request-tickets", lang, "Support", &ctx)
+            .unwrap()
+            .unwrap();
+        assert!(list.body.contains("[Ticket#2015122310000027]  "), "{}", list.body);
+        let history = set
+            .render("request-history", lang, "Support", &ctx)
+            .unwrap()
+            .unwrap();
+        assert!(
+            history.body.contains("Please install version 2.1."),
+            "{}",
+            history.body
+        );
+    }
+}

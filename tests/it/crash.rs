@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::{post, Desk};
@@ -60,48 +59,8 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
         ids.push(id);
     }
 
-    let mut kills = 0;
     let started = Instant::now();
-    loop {
-        let errfile = desk.path().join("stderr.log");
-        let err = fs::File::create(&errfile).unwrap();
-        let mut child = desk
-            .cmd()
-            .args(["run", "--once"])
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        if kills < 6 {
-            let delay = Duration::from_millis(20 + rng.below(400));
-            let t = Instant::now();
-            while t.elapsed() < delay {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            if child.try_wait().unwrap().is_none() {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                kills += 1;
-                continue;
-            }
-        }
-        let status = child.wait().unwrap();
-        assert!(
-            status.success(),
-            "run failed: {status:?}\n{}",
-            fs::read_to_string(&errfile).unwrap()
-        );
-        if fs::read_dir(md.join("new")).unwrap().count() == 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "runs do not finish"
-        );
-    }
+    let kills = desk.run_with_kills(&md, 6, || Duration::from_millis(20 + rng.below(400)));
     assert!(
         kills >= 3,
         "the test must actually kill runs (killed {kills})"
@@ -202,16 +161,7 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
         "crash test: {queued} outgoing mails, {} sent twice after a kill",
         sent_files - queued
     );
-    let staged: usize = fs::read_dir(desk.data.join("staging"))
-        .unwrap()
-        .flatten()
-        .map(|d| {
-            fs::read_dir(d.path())
-                .map(|f| f.flatten().filter(|f| f.file_name() != ".lock").count())
-                .unwrap_or(0)
-        })
-        .sum();
-    assert_eq!(staged, 0, "staged files left behind");
+    assert_eq!(desk.staged_files(), 0, "staged files left behind");
     desk.fsck_clean();
     eprintln!(
         "crash test: {kills} kills, {N} messages, {:?}",

@@ -150,6 +150,88 @@ impl Desk {
         d
     }
 
+    /// The mails in the local outbox whose To names `rcpt`.
+    pub fn outbox_to(&self, rcpt: &str) -> Vec<String> {
+        files_in(&self.data.join("outbox/new"))
+            .iter()
+            .map(|f| fs::read_to_string(f).unwrap())
+            .filter(|m| {
+                let head = m
+                    .split("\r\n\r\n")
+                    .next()
+                    .unwrap_or("")
+                    .replace("\r\n ", " ");
+                head.lines().any(|l| {
+                    l.split_once(':')
+                        .is_some_and(|(n, v)| n.eq_ignore_ascii_case("to") && v.contains(rcpt))
+                })
+            })
+            .collect()
+    }
+
+    /// Files left in the staging areas (their locks aside).
+    pub fn staged_files(&self) -> usize {
+        fs::read_dir(self.data.join("staging"))
+            .unwrap()
+            .flatten()
+            .map(|d| {
+                fs::read_dir(d.path())
+                    .map(|f| f.flatten().filter(|f| f.file_name() != ".lock").count())
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// Runs `run --once` until `source` (a Maildir) has nothing left in new/, killing the first
+    /// `kills` runs with SIGKILL after `delay()` each (unless they finished before). Returns how
+    /// many runs were killed.
+    pub fn run_with_kills(
+        &self,
+        source: &Path,
+        kills: u32,
+        mut delay: impl FnMut() -> std::time::Duration,
+    ) -> u32 {
+        use std::time::{Duration, Instant};
+        let mut killed = 0;
+        let started = Instant::now();
+        loop {
+            let errfile = self.path().join("stderr.log");
+            let err = fs::File::create(&errfile).unwrap();
+            let mut child = self
+                .cmd()
+                .args(["run", "--once"])
+                .stdout(Stdio::null())
+                .stderr(err)
+                .spawn()
+                .unwrap();
+            if killed < kills {
+                let (t, delay) = (Instant::now(), delay());
+                while t.elapsed() < delay && child.try_wait().unwrap().is_none() {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                if child.try_wait().unwrap().is_none() {
+                    child.kill().unwrap(); // SIGKILL
+                    child.wait().unwrap();
+                    killed += 1;
+                    continue;
+                }
+            }
+            let status = child.wait().unwrap();
+            assert!(
+                status.success(),
+                "run failed: {status:?}\n{}",
+                fs::read_to_string(&errfile).unwrap()
+            );
+            if fs::read_dir(source.join("new")).unwrap().count() == 0 {
+                return killed;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "runs do not finish"
+            );
+        }
+    }
+
     pub fn mail_log(&self) -> String {
         fs::read_to_string(self.data.join("mail.log")).unwrap_or_default()
     }

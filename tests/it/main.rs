@@ -13,6 +13,7 @@ mod archive;
 mod authors;
 mod config;
 mod corpus;
+mod customer_requests;
 mod crash;
 mod daemon;
 mod decoded;

@@ -6,8 +6,8 @@
 use std::fs;
 
 use crate::directory::{desk_with_directory, DIRECTORY};
-use crate::harness::{files_in, post, Desk};
-use crate::outgoing::{body, header};
+use crate::harness::{post, Desk};
+use crate::outgoing::body;
 
 /// `DIRECTORY` with a second organisation of two services (which one a mail is about is not
 /// known) and a person of it.
@@ -31,15 +31,6 @@ mail = [\"hank@globex.example\"]
 organisations = [\"globex\"]
 "
     )
-}
-
-/// The outgoing mails in the local outbox to `rcpt`.
-fn outbox_to(desk: &Desk, rcpt: &str) -> Vec<String> {
-    files_in(&desk.data.join("outbox/new"))
-        .iter()
-        .map(|f| fs::read_to_string(f).unwrap())
-        .filter(|m| header(m, "To").is_some_and(|to| to.contains(rcpt)))
-        .collect()
 }
 
 fn attribution(t: &serde_json::Value) -> [Option<String>; 3] {
@@ -142,16 +133,17 @@ fn new_tickets_belong_to_the_directorys_person_or_organisation() {
 
     // Templates: the directory's name in the salutation, the organisation in the notice;
     // the unknown sender is greeted by the name in their From.
-    let ack = outbox_to(&desk, "maria.mueller@acme.example");
+    let ack = desk.outbox_to("maria.mueller@acme.example");
     assert_eq!(ack.len(), 1);
     assert!(
         body(&ack[0]).contains("Dear Maria Müller,"),
         "{}",
         body(&ack[0])
     );
-    let ack = outbox_to(&desk, "jane@example.org");
+    let ack = desk.outbox_to("jane@example.org");
     assert!(body(&ack[0]).contains("Dear Jane,"), "{}", body(&ack[0]));
-    let notices: Vec<String> = outbox_to(&desk, "alice@company.example")
+    let notices: Vec<String> = desk
+        .outbox_to("alice@company.example")
         .iter()
         .map(|m| body(m))
         .collect();

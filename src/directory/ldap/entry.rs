@@ -173,6 +173,8 @@ impl Reader<'_> {
             domains,
             phone: self.numbers(raw, &[&a.phone], notes),
             services: Vec::new(),
+            // Customers see only their own tickets: no LDAP attribute says otherwise.
+            customers_see_organisation: false,
         }
     }
 
