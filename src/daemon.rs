@@ -24,6 +24,8 @@ use crate::status;
 enum Wake {
     Mail,
     Reload,
+    /// The directory's copy changed: agents' queues from groups may have.
+    Directory,
     Stop,
 }
 
@@ -46,7 +48,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let mut imap = ImapSources::start(&cfg, tx.clone());
     let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
-    let mut directory = crate::directory::Refresher::start(&cfg, directory_changed);
+    let mut directory = crate::directory::Refresher::start(&cfg, directory_changed(tx.clone()));
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -135,10 +137,11 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             backoff = Duration::from_secs(1);
             Duration::from_secs(engine.rules().cfg.intake.rescan_seconds.max(1))
         };
-        let mut reload_wanted = false;
+        let (mut reload_wanted, mut agents_changed) = (false, false);
         match rx.recv_timeout(wait) {
             Ok(Wake::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Ok(Wake::Reload) => reload_wanted = true,
+            Ok(Wake::Directory) => agents_changed = true,
             Ok(Wake::Mail) => tracing::debug!("woken: mail or a folder change"),
             Err(mpsc::RecvTimeoutError::Timeout) => tracing::debug!("woken: rescan"),
         }
@@ -147,7 +150,19 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
             match w {
                 Wake::Stop => stop.store(true, Ordering::Relaxed),
                 Wake::Reload => reload_wanted = true,
+                Wake::Directory => agents_changed = true,
                 Wake::Mail => {}
+            }
+        }
+        if agents_changed && !reload_wanted {
+            // The same configuration, the directory's groups read again.
+            match engine.reconfigure(&cfg) {
+                Ok(()) => {
+                    if let Some(l) = &mut lmtp {
+                        l.reconfigure(&cfg);
+                    }
+                }
+                Err(e) => tracing::error!("agents' queues not updated from the directory: {e}"),
             }
         }
         if reload_wanted {
@@ -174,7 +189,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     if let Some(d) = directory.take() {
                         d.stop();
                     }
-                    directory = crate::directory::Refresher::start(&new, directory_changed);
+                    directory =
+                        crate::directory::Refresher::start(&new, directory_changed(tx.clone()));
                     if !explicit_sources {
                         sources = source::configured(&new);
                         watcher = watch(
@@ -350,12 +366,18 @@ fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &A
 }
 
 /// What follows the directory: Dovecot's ACL, rewritten when it was generated in the data
-/// directory, so an agent removed from a group loses the queue within one refresh.
-fn directory_changed(cfg: &Config, index: &mut crate::index::Index) {
-    match crate::directory::rights::update_acl(cfg, index) {
-        Ok(true) => tracing::info!("Dovecot's ACL rewritten: the directory's groups changed"),
-        Ok(false) => {}
-        Err(e) => tracing::error!("Dovecot's ACL not rewritten: {e}"),
+/// directory, so an agent removed from a group loses the queue within one refresh; and the
+/// agents intake knows (the loop reads the groups again when woken).
+fn directory_changed(
+    tx: mpsc::Sender<Wake>,
+) -> impl Fn(&Config, &mut crate::index::Index) + Send + 'static {
+    move |cfg, index| {
+        match crate::directory::rights::update_acl(cfg, index) {
+            Ok(true) => tracing::info!("Dovecot's ACL rewritten: the directory's groups changed"),
+            Ok(false) => {}
+            Err(e) => tracing::error!("Dovecot's ACL not rewritten: {e}"),
+        }
+        let _ = tx.send(Wake::Directory);
     }
 }
 

@@ -4,7 +4,9 @@
 //! names an LDAP group by its DN; its members are the file's when it lists any, else LDAP's. A
 //! member who is no `[[agent]]` is an agent of the group's queues by their mail address (their
 //! Dovecot login). Someone removed from a group, or from the directory (a member DN that is no
-//! person's is no member), loses the group's queues. Pure: the caller reads the groups.
+//! person's is no member), loses the group's queues. These are the agents everywhere: Dovecot's
+//! ACL, the agents' notices and which mail counts as an agent's (`with_group_agents`, applied
+//! by `intake::Engine`). The decisions are pure; the caller reads the groups.
 
 use std::collections::BTreeMap;
 
@@ -97,6 +99,41 @@ pub fn current(
     Ok(agents(&cfg.agents, &merge_groups(&groups)))
 }
 
+/// The agents intake, notices and the matcher know: every `[[agent]]` with their groups'
+/// queues added, and the members of groups with queues who are no `[[agent]]` (by their mail
+/// address, named by it).
+pub fn effective_agents(configured: &[Agent], rights: &[Rights]) -> Vec<Agent> {
+    rights
+        .iter()
+        .map(
+            |r| match configured.iter().find(|a| a.address == r.address) {
+                Some(a) => Agent {
+                    queues: r.queues.clone(),
+                    ..a.clone()
+                },
+                None => Agent {
+                    name: r.address.clone(),
+                    address: r.address.clone(),
+                    queues: r.queues.clone(),
+                    login: None,
+                    password_hash: None,
+                },
+            },
+        )
+        .collect()
+}
+
+/// `cfg` with its agents as the directory's groups make them (`effective_agents`).
+pub fn with_group_agents(
+    cfg: &crate::config::Config,
+    index: &crate::index::Index,
+) -> Result<crate::config::Config, String> {
+    let rights = current(cfg, index)?;
+    let mut out = cfg.clone();
+    out.agents = effective_agents(&cfg.agents, &rights);
+    Ok(out)
+}
+
 /// The text of Dovecot's global ACL file for these rights.
 pub fn acl_text(cfg: &crate::config::Config, rights: &[Rights]) -> String {
     let queues: Vec<&str> = cfg.queues.iter().map(|q| q.name.as_str()).collect();
@@ -184,6 +221,11 @@ mod tests {
         assert_eq!(r[2].login, "dora@x.example");
         assert_eq!(r[2].queues, ["Support"]);
         assert_eq!(r.len(), 3);
+        let agents = effective_agents(&[agent("bob@x.example", Some("bob"), &["Billing"])], &r);
+        assert_eq!(agents[0].login(), "bob");
+        assert_eq!(agents[0].queues, ["Billing", "Sales", "Support"]);
+        assert_eq!(agents[2].address, "dora@x.example");
+        assert_eq!(agents[2].queues, ["Support"]);
     }
 
     #[test]

@@ -179,6 +179,15 @@ pub struct Engine {
     pruned: Option<std::time::Instant>,
 }
 
+/// `cfg` with the agents the directory's groups add; the configuration as it is when the
+/// directory cannot be read (its groups then add nothing, and the error is logged).
+fn with_group_agents(cfg: &Config, index: &Index) -> Config {
+    crate::directory::rights::with_group_agents(cfg, index).unwrap_or_else(|e| {
+        tracing::error!("agents' groups not read from the directory: {e}");
+        cfg.clone()
+    })
+}
+
 impl Engine {
     /// Opens store and index under `data_dir`, then finishes whatever a crash interrupted.
     pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
@@ -235,6 +244,10 @@ impl Engine {
             Ok(_) => {}
             Err(e) => tracing::error!("directory file not loaded, the last good copy stays: {e}"),
         }
+        engine.rules = Arc::new(
+            Rules::with_outgoing(&with_group_agents(cfg, &engine.index), true)
+                .map_err(IntakeError::Config)?,
+        );
         Ok(engine)
     }
 
@@ -269,8 +282,11 @@ impl Engine {
     /// Replaces the configuration (SIGHUP); store and index stay, the directory file is copied
     /// again if it changed. A configuration whose templates do not compile or whose directory
     /// file has mistakes is refused (the old one keeps running).
+    ///
+    /// Agents' queues include their groups' in the directory (`directory::rights`): called
+    /// again with the same configuration after the directory changed.
     pub fn reconfigure(&mut self, cfg: &Config) -> Result<(), String> {
-        let rules = Rules::with_outgoing(cfg, true)?;
+        Rules::with_outgoing(cfg, true)?;
         if let crate::directory::Synced::Loaded {
             persons,
             organisations,
@@ -278,7 +294,7 @@ impl Engine {
         {
             tracing::info!(persons, organisations, "directory file loaded");
         }
-        self.rules = Arc::new(rules);
+        self.rules = Arc::new(Rules::with_outgoing(&with_group_agents(cfg, &self.index), true)?);
         Ok(())
     }
 

@@ -10,8 +10,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::archive::{give_to_dovecot, passwd_to_dovecot};
-use crate::harness::post;
+use crate::harness::{files_in, post};
 use crate::ldap::{ldap_desk, sync, test_ldif};
+use crate::outgoing::header;
 use crate::services::{imap_list, require, Dovecot};
 use crate::slapd::{Slapd, SUFFIX};
 
@@ -26,6 +27,10 @@ queues = ["Billing"]
 "#;
 
 const AGENTS: &str = r#"
+[[source]]
+name = "inbox"
+maildir = "inbox"
+
 [dovecot]
 mail-uid = 65534
 mail-gid = 65534
@@ -42,6 +47,22 @@ address = "bob@company.example"
 login = "bob"
 password-hash = "{PLAIN}bobpw"
 "#;
+
+/// The agents' notices in the local outbox.
+fn notices(desk: &crate::harness::Desk) -> Vec<String> {
+    files_in(&desk.data.join("outbox/new"))
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .filter(|m| header(m, "Auto-Submitted").is_some_and(|v| v == "auto-generated"))
+        .collect()
+}
+
+fn notice_about(desk: &crate::harness::Desk, number: &str) -> String {
+    notices(desk)
+        .into_iter()
+        .find(|m| m.contains(number))
+        .unwrap_or_else(|| panic!("no notice about {number}"))
+}
 
 fn wait_for(what: &str, limit: Duration, f: impl Fn() -> bool) {
     let t = Instant::now();
@@ -63,6 +84,8 @@ fn an_agent_removed_from_an_ldap_group_loses_the_queue_in_dovecot() {
         Some(GROUPS),
     );
     give_to_dovecot(&desk);
+    let (code, out, err) = sync(&desk);
+    assert_eq!(code, 0, "{out}{err}");
     let md = desk.maildir("in");
     for (to, id) in [
         ("support@company.example", "g1@example.org"),
@@ -71,8 +94,42 @@ fn an_agent_removed_from_an_ldap_group_loses_the_queue_in_dovecot() {
         post(&md, "k@example.org", to, "Question", id, "", "x");
     }
     desk.drain(&md);
-    let (code, out, err) = sync(&desk);
-    assert_eq!(code, 0, "{out}{err}");
+    // Bob, in [[agent]] without queues, is an agent of Billing through his group: he gets
+    // its notices, and his answer from one is an agent's answer.
+    let billing = desk
+        .tickets()
+        .into_iter()
+        .find(|t| t["queue"] == "Billing")
+        .unwrap()["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let notice = notice_about(&desk, &billing);
+    assert!(
+        header(&notice, "To")
+            .unwrap()
+            .contains("bob@company.example"),
+        "{notice}"
+    );
+    let reply_to = header(&notice, "Reply-To").unwrap();
+    let address = reply_to.rsplit('<').next().unwrap().trim_end_matches('>');
+    post(
+        &md,
+        "Bob Agent <bob@company.example>",
+        address,
+        &format!("Re: [Ticket#{billing}] Question"),
+        "bob1@company.example",
+        "",
+        "Paid, thank you.",
+    );
+    desk.drain(&md);
+    let answers = desk.show(&billing)["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["direction"] == "agent")
+        .count();
+    assert_eq!(answers, 1, "{}", desk.show(&billing));
 
     desk.ok(&["dovecot-config"]);
     let acl_file = desk.data.join("dovecot/global-acl");
@@ -102,6 +159,11 @@ fn an_agent_removed_from_an_ldap_group_loses_the_queue_in_dovecot() {
     assert!(lists("bob", "bobpw", "Support") && lists("bob", "bobpw", "Billing"));
     assert!(lists("carol", "carolpw", "Support") && !lists("carol", "carolpw", "Billing"));
 
+    // A source the daemon watches, which the user it acts as may write.
+    let inbox = desk.maildir("inbox");
+    for d in ["", "new", "cur", "tmp"] {
+        std::os::unix::fs::chown(inbox.join(d), Some(65534), Some(65534)).unwrap();
+    }
     let daemon = desk
         .cmd()
         .arg("run")
@@ -135,6 +197,36 @@ fn an_agent_removed_from_an_ldap_group_loses_the_queue_in_dovecot() {
     assert!(
         !carol.iter().any(|m| m.starts_with("Tickets/")),
         "{carol:?}"
+    );
+    // The running daemon knows it too: a new Support ticket's notice goes to Alice (listed in
+    // [[agent]]) alone, no longer to Bob or Carol.
+    post(
+        &inbox,
+        "k2@example.org",
+        "support@company.example",
+        "Another question",
+        "g3@example.org",
+        "",
+        "y",
+    );
+    wait_for("the daemon's ticket", Duration::from_secs(30), || {
+        desk.tickets().len() == 3
+    });
+    let support = desk
+        .tickets()
+        .into_iter()
+        .find(|t| t["subject"] == "Another question")
+        .unwrap()["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for("the daemon's notice", Duration::from_secs(30), || {
+        notices(&desk).iter().any(|m| m.contains(&support))
+    });
+    let to = header(&notice_about(&desk, &support), "To").unwrap();
+    assert!(
+        to.contains("alice@company.example") && !to.contains("bob@") && !to.contains("carol@"),
+        "{to}"
     );
 
     let _ = std::process::Command::new("kill")
