@@ -49,6 +49,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
     let mut directory = crate::directory::Refresher::start(&cfg, directory_changed(tx.clone()));
+    let mut api =
+        crate::api::Listener::start(&cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -186,6 +188,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     imap.stop();
                     imap = ImapSources::start(&new, tx.clone());
                     reload_lmtp(&mut lmtp, &new, &waker);
+                    reload_api(&mut api, &new);
                     if let Some(d) = directory.take() {
                         d.stop();
                     }
@@ -215,6 +218,9 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     imap.stop();
     if let Some(l) = lmtp {
         l.stop();
+    }
+    if let Some(a) = api {
+        a.stop();
     }
     outbox.stop();
     if let Some(d) = directory {
@@ -362,6 +368,18 @@ fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &A
     match crate::lmtp::Listener::start(new, Some(waker.clone())) {
         Ok(l) => *lmtp = l,
         Err(e) => tracing::error!("{e}; LMTP is off until the next reload"),
+    }
+}
+
+/// The API after a reload: a new listener with the new configuration and tokens. One that
+/// cannot start is logged; the API is off until the next reload.
+fn reload_api(api: &mut Option<crate::api::Listener>, new: &Config) {
+    if let Some(old) = api.take() {
+        old.stop();
+    }
+    match crate::api::Listener::start(new) {
+        Ok(a) => *api = a,
+        Err(e) => tracing::error!("{e}; the API is off until the next reload"),
     }
 }
 

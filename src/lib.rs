@@ -1,6 +1,7 @@
 //! postdesk: an email-native help desk. See ARCHITECTURE.md for the map.
 
 pub mod access;
+pub mod api;
 pub mod classify;
 pub mod classify_rules;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod maillog;
 pub mod number;
 pub mod outgoing;
 pub mod parse;
+pub mod phone;
 pub mod reindex;
 pub mod requests;
 pub mod route;

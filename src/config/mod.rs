@@ -71,6 +71,9 @@ pub struct Config {
     /// `[customer-requests]`: customers asking by mail (`#tickets`, `#status`, `#history`).
     #[serde(default)]
     pub customer_requests: crate::requests::RequestsConfig,
+    /// `[api]`: the HTTP API for telephone systems.
+    #[serde(default)]
+    pub api: crate::api::ApiConfig,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -404,6 +407,7 @@ impl Config {
         self.customer_requests
             .validate()
             .map_err(|e| format!("[customer-requests]: {e}"))?;
+        self.api.validate().map_err(|e| format!("[api]: {e}"))?;
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());
         }

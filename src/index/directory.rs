@@ -166,23 +166,33 @@ pub struct TicketParty {
     pub service: Option<String>,
 }
 
-/// Whose number `?1` is.
-const LINE: &str = "SELECT k.kind, coalesce(p.data, o.data, s.data) FROM directory_keys k
+/// The keys `?1` with their entry's data, whichever kind it is.
+macro_rules! keyed_entries {
+    () => {
+        " FROM directory_keys k
              LEFT JOIN directory_persons p
                     ON k.kind = 'person' AND p.id = k.id AND p.source = k.source
              LEFT JOIN directory_organisations o
                     ON k.kind = 'organisation' AND o.id = k.id AND o.source = k.source
              LEFT JOIN directory_services s
                     ON k.kind = 'service' AND s.name = k.id AND s.source = k.source
-             WHERE k.key = ?1
-             ORDER BY k.kind <> 'person', k.kind <> 'organisation', k.source <> 'file'
-             LIMIT 1";
+             WHERE k.key = ?1"
+    };
+}
+pub(super) use keyed_entries;
+
+/// Whose number `?1` is.
+const LINE: &str = concat!(
+    "SELECT k.kind, coalesce(p.data, o.data, s.data)",
+    keyed_entries!(),
+    " ORDER BY k.kind <> 'person', k.kind <> 'organisation', k.source <> 'file' LIMIT 1"
+);
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("directory entries serialise")
 }
 
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
     })

@@ -5,6 +5,7 @@
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
 mod directory;
+mod phone;
 mod find;
 mod generation;
 mod lookup;
@@ -16,6 +17,7 @@ mod schema;
 mod write;
 
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
+pub use phone::Lines;
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use read::{article_order, Records, TicketFilter};

@@ -19,6 +19,7 @@ mod files;
 mod filters;
 pub mod lang;
 mod source;
+mod text;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ pub use context::{
 };
 pub use lang::choose_language;
 use source::Slot;
+pub use text::render_text;
 
 /// Instructions one render may execute. The shipped templates need a few hundred; this stops an
 /// endless loop, not an honest template.

@@ -9,6 +9,7 @@ mod access;
 mod agent_mail;
 mod agent_proof;
 mod answers;
+mod api;
 mod archive;
 mod authors;
 mod config;

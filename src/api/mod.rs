@@ -1,0 +1,98 @@
+//! The HTTP API for telephone systems (PBXs, IVRs): JSON in and out, off by default
+//! (`[api] listen`). Every request carries a client's token (`Authorization: Bearer`); bodies
+//! are bounded (`max-body-bytes`); errors are `{"error": "…"}` with their status.
+//!
+//! `config` is `[api]`, `auth` the tokens, `error` the error answer; `calls` (prefill) and
+//! `tickets` (keypad lookup) answer from the index; `server` is the router on its own tokio
+//! runtime, on a thread of its own. Index reads run on tokio's blocking threads, each with a
+//! read-only connection taken from a small pool.
+
+mod auth;
+mod calls;
+pub mod config;
+mod error;
+mod server;
+mod tickets;
+
+use std::sync::{Arc, Mutex};
+
+pub use config::ApiConfig;
+
+use crate::config::Config;
+use crate::index::Index;
+
+/// What every request reads.
+pub struct Shared {
+    cfg: Config,
+    tokens: auth::Tokens,
+    /// Read-only connections to the index, reused.
+    pool: Mutex<Vec<Index>>,
+}
+
+impl Shared {
+    /// Runs `f` with a read-only connection to the index.
+    fn with_index<T>(&self, f: impl FnOnce(&Index) -> T) -> Result<T, error::ApiError> {
+        let taken = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let index = match taken {
+            Some(i) => i,
+            None => Index::open_readonly(&crate::store::index_file(&self.cfg.data_dir()))?,
+        };
+        let out = f(&index);
+        self.pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(index);
+        Ok(out)
+    }
+}
+
+/// A running API: its runtime's thread.
+pub struct Listener {
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Binds `[api] listen` and serves; `None` when it is not set. Unreadable token files and
+    /// an address that cannot be bound are errors.
+    pub fn start(cfg: &Config) -> Result<Option<Listener>, String> {
+        let Some(addr) = cfg.api.address().map_err(|e| format!("[api]: {e}"))? else {
+            return Ok(None);
+        };
+        let tokens =
+            auth::Tokens::load(&cfg.api, |p| cfg.resolve(p)).map_err(|e| format!("[api]: {e}"))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(16)
+            .thread_name("api")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("api runtime: {e}"))?;
+        let socket = rt
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|e| format!("api: cannot listen on {addr}: {e}"))?;
+        let shared = Arc::new(Shared {
+            cfg: cfg.clone(),
+            tokens,
+            pool: Mutex::new(Vec::new()),
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("api".into())
+            .spawn(move || rt.block_on(server::serve(socket, shared, stopped)))
+            .map_err(|e| format!("api thread: {e}"))?;
+        tracing::info!("api: listening on http://{addr}");
+        Ok(Some(Listener {
+            stop,
+            thread: Some(thread),
+        }))
+    }
+
+    /// Stops accepting and lets the requests in hand finish.
+    pub fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

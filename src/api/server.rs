@@ -1,0 +1,129 @@
+//! The router: every route behind the token check, bodies bounded, JSON errors for every
+//! refusal (401 without a known token, 400 for bad JSON, 404 for unknown paths, 413 for a body
+//! over `max-body-bytes`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::error::ApiError;
+use super::{calls, tickets, Shared};
+
+type Answer = Result<Response, ApiError>;
+
+pub async fn serve(
+    socket: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    let until = async move {
+        while !*stopped.borrow() {
+            if stopped.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    if let Err(e) = axum::serve(socket, app).with_graceful_shutdown(until).await {
+        tracing::error!("api: {e}");
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let limit = shared.cfg.api.max_body_bytes;
+    Router::new()
+        .route("/v1/calls", post(incoming))
+        .route("/v1/tickets/{digits}", get(keypad))
+        .fallback(|| async { ApiError::not_found("no such resource") })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(shared.clone(), deadline))
+        .layer(middleware::from_fn_with_state(shared.clone(), authorise))
+        .with_state(shared)
+}
+
+/// Lets through requests with a client's token; the token itself is never logged.
+async fn authorise(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match shared.tokens.client(auth) {
+        Some(client) => {
+            tracing::debug!(client, method = %req.method(), path = %req.uri().path(), "api request");
+            next.run(req).await
+        }
+        None => {
+            tracing::warn!(%peer, "api: refused a request without a known token");
+            let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "a known bearer token is required")
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            r
+        }
+    }
+}
+
+/// A request (its body read included) that takes longer than `timeout-seconds` is answered 408.
+async fn deadline(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let limit = std::time::Duration::from_secs(shared.cfg.api.timeout_seconds);
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "request took too long").into_response()
+        }
+    }
+}
+
+/// The body as JSON of type `T`: over the limit 413, not JSON or not the shape 400.
+fn json<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+        } else {
+            ApiError::bad(r.body_text())
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("body: {e}")))
+}
+
+/// Runs an index read on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    shared: Arc<Shared>,
+    f: impl FnOnce(&Shared, &crate::index::Index) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || shared.with_index(|i| f(&shared, i)))
+        .await
+        .map_err(ApiError::internal)?
+        .and_then(|r| r)
+}
+
+async fn incoming(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let call: calls::Incoming = json(body)?;
+    let p = blocking(shared, move |s, i| calls::prefill(s, i, call)).await?;
+    Ok(Json(p).into_response())
+}
+
+async fn keypad(State(shared): State<Arc<Shared>>, Path(digits): Path<String>) -> Answer {
+    let t = blocking(shared, move |s, i| tickets::lookup(s, i, &digits)).await?;
+    Ok(Json(t).into_response())
+}

@@ -1,0 +1,134 @@
+//! The directory asked about a telephone call: everyone a number belongs to (a number shared by
+//! several persons is ambiguous, and the caller is asked), the organisations by id, a person
+//! by mail address. Each is one indexed query.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::directory::{keyed_entries, parse};
+use super::{Index, Result};
+use crate::directory::{Organisation, Person, Service};
+
+/// Whom a number (E.164) belongs to, each entry once, the file's first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines {
+    pub persons: Vec<Person>,
+    pub organisations: Vec<Organisation>,
+    pub services: Vec<Service>,
+}
+
+/// Every entry with the key `?1`: kind, id, data; the file's entry of an id first.
+const LINES: &str = concat!(
+    "SELECT k.kind, k.id, coalesce(p.data, o.data, s.data)",
+    keyed_entries!(),
+    " ORDER BY k.kind, k.id, k.source <> 'file'"
+);
+
+const ORGANISATION: &str =
+    "SELECT data FROM directory_organisations WHERE id = ?1 ORDER BY source <> 'file' LIMIT 1";
+
+/// The person with the key `?1` (`mail:ADDRESS`), the file's first.
+const PERSON: &str = "SELECT p.data FROM directory_keys k
+             JOIN directory_persons p ON p.id = k.id AND p.source = k.source
+             WHERE k.key = ?1 AND k.kind = 'person'
+             ORDER BY k.source <> 'file' LIMIT 1";
+
+fn lines(c: &Connection, number: &str) -> Result<Lines> {
+    let mut stmt = c.prepare_cached(LINES)?;
+    let mut rows = stmt.query([format!("phone:{number}")])?;
+    let mut out = Lines::default();
+    let mut last: Option<(String, String)> = None;
+    while let Some(r) = rows.next()? {
+        let (kind, id): (String, String) = (r.get(0)?, r.get(1)?);
+        let Some(data) = r.get::<_, Option<String>>(2)? else {
+            continue;
+        };
+        if last.as_ref() == Some(&(kind.clone(), id.clone())) {
+            continue;
+        }
+        match kind.as_str() {
+            "person" => out.persons.push(parse(&data)?),
+            "organisation" => out.organisations.push(parse(&data)?),
+            "service" => out.services.push(parse(&data)?),
+            _ => {}
+        }
+        last = Some((kind, id));
+    }
+    Ok(out)
+}
+
+impl Index {
+    /// Everyone a number (E.164) belongs to.
+    pub fn directory_lines(&self, number: &str) -> Result<Lines> {
+        lines(&self.conn, number)
+    }
+
+    /// An organisation by its id.
+    pub fn directory_organisation(&self, id: &str) -> Result<Option<Organisation>> {
+        let data: Option<String> = self
+            .conn
+            .prepare_cached(ORGANISATION)?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(data.as_deref().map(parse).transpose()?)
+    }
+
+    /// The person with this mail address.
+    pub fn directory_person(&self, address: &str) -> Result<Option<Person>> {
+        let key = format!("mail:{}", address.trim().to_ascii_lowercase());
+        let data: Option<String> = self
+            .conn
+            .prepare_cached(PERSON)?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        Ok(data.as_deref().map(parse).transpose()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{parse as parse_file, Numbering};
+
+    fn load(index: &mut Index, source: &str, text: &str) {
+        let n = Numbering {
+            country_code: "49".into(),
+            area_code: "541".into(),
+        };
+        let d = parse_file(text, std::path::Path::new("d.toml"), &n, &[]).unwrap();
+        let tx = index.begin().unwrap();
+        tx.replace_directory(source, &d, "f", "now").unwrap();
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_shared_number_names_everyone_once_and_the_file_wins() {
+        let mut index = Index::open_memory().unwrap();
+        load(
+            &mut index,
+            "ldap",
+            "[[person]]\nid = \"a\"\nlast-name = \"Old\"\nphone = [\"0541 1\"]\n",
+        );
+        load(
+            &mut index,
+            super::super::DIRECTORY_FILE,
+            "[[organisation]]\nid = \"acme\"\nname = \"ACME\"\nphone = [\"0541 1\"]\n\
+             [[person]]\nid = \"a\"\nlast-name = \"New\"\nphone = [\"0541 1\"]\nmail = [\"a@x.example\"]\n\
+             [[person]]\nid = \"b\"\nlast-name = \"Other\"\nphone = [\"+49 541 1\"]\n",
+        );
+        let l = index.directory_lines("+495411").unwrap();
+        let names: Vec<_> = l.persons.iter().map(|p| p.last_name.as_str()).collect();
+        assert_eq!(names, ["New", "Other"]);
+        assert_eq!(l.organisations.len(), 1);
+        assert!(l.services.is_empty());
+        assert_eq!(index.directory_lines("+4954199").unwrap(), Lines::default());
+        assert_eq!(
+            index.directory_organisation("acme").unwrap().unwrap().name,
+            "ACME"
+        );
+        assert!(index.directory_organisation("none").unwrap().is_none());
+        assert_eq!(
+            index.directory_person("A@x.example").unwrap().unwrap().id,
+            "a"
+        );
+    }
+}

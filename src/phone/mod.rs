@@ -1,0 +1,6 @@
+//! The telephone, without I/O: which service instance a call is for and the greeting
+//! (`choice`). The HTTP API (`crate::api`) asks the directory and answers the PBX.
+
+mod choice;
+
+pub use choice::{choose, Caller, Choice, GreetingFrom, Rule, Several};

@@ -1,0 +1,372 @@
+//! The HTTP API for telephone systems, through real HTTP against the daemon: the prefill for
+//! each rule of the service-instance order, numbers in any spelling, the caller's open tickets,
+//! the keypad lookup, and every refusal as JSON with its status (401 with nothing of the token
+//! logged, 400, 404, 413).
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{drop_mail, post, Desk};
+use crate::lmtp::Daemon;
+use crate::services::free_port;
+
+pub const TOKEN: &str = "pbx-token-0123456789abcdef0123456789";
+
+const DIRECTORY: &str = r#"
+[[service]]
+name = "Online"
+hotline = ["0800 123456"]
+greeting = "Guten Tag, {{ person.last_name }}, Sie sprechen mit dem {{ service.name }}-Service"
+default-instance = { sla = "standard" }
+
+[[service]]
+name = "Mail"
+hotline = ["0800 222"]
+
+[[organisation]]
+id = "acme"
+name = "ACME GmbH"
+phone = ["0541 1234-0"]
+service = [{ service = "Online", sla = "gold", greeting = "ACME gold, {{ person.last_name }}" }]
+
+[[organisation]]
+id = "beta"
+name = "Beta AG"
+service = [{ service = "Online", sla = "silver" }]
+
+[[person]]
+id = "mm"
+first-name = "Maria"
+last-name = "Müller"
+mail = ["maria.mueller@acme.example"]
+phone = ["0541 1234-17"]
+organisations = ["acme"]
+
+[[person]]
+id = "two"
+last-name = "Zwei"
+phone = ["0541 555"]
+organisations = ["beta", "acme"]
+
+[[person]]
+id = "solo"
+last-name = "Solo"
+phone = ["0541 666"]
+
+[[person]]
+id = "shared-a"
+last-name = "Eins"
+phone = ["0541 777"]
+
+[[person]]
+id = "shared-b"
+last-name = "Andere"
+phone = ["0541 777"]
+
+[[person]]
+id = "alice"
+last-name = "Agent"
+mail = ["alice@company.example"]
+attributes = { extension = "4711" }
+"#;
+
+/// A desk with the directory above and the API on a free port; the daemon not yet started.
+pub fn api_desk(extra: &str) -> (Desk, u16) {
+    let port = free_port();
+    let desk = Desk::with(
+        "",
+        &format!(
+            "[intake]\nrescan-seconds = 1\n[directory]\nfile = \"directory.toml\"\n\
+             country-code = \"49\"\narea-code = \"541\"\n\
+             [api]\nlisten = \"127.0.0.1:{port}\"\ngreeting = \"Hello {{{{ person.last_name }}}}\"\n\
+             max-body-bytes = 4096\n{extra}\n\
+             [[api.client]]\nname = \"pbx\"\ntoken-file = \"pbx.token\"\n"
+        ),
+    );
+    fs::write(desk.path().join("directory.toml"), DIRECTORY).unwrap();
+    fs::write(desk.path().join("pbx.token"), format!("{TOKEN}\n")).unwrap();
+    (desk, port)
+}
+
+/// One HTTP/1.1 request; the status and the body as JSON.
+pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // A server refusing a large body early may close before reading it all.
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+fn call(port: u16, caller: &str, dialled: &str) -> Value {
+    let body = json!({"caller": caller, "dialled": dialled, "call_id": "c1", "extension": "17"});
+    let (status, v) = http(
+        port,
+        "POST",
+        "/v1/calls",
+        Some(TOKEN),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+#[test]
+fn prefill_follows_the_service_instance_order() {
+    let (desk, port) = api_desk("");
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "Maria Müller <maria.mueller@acme.example>",
+        "support@company.example",
+        "Router down",
+        "r1@acme.example",
+        "",
+        "It is down.",
+    );
+    desk.drain(&md);
+    let _d = Daemon::start(&desk);
+
+    // A person with one organisation, in national and international spellings.
+    for caller in [
+        "0541 1234-17",
+        "+49 541 123417",
+        "0049541123417",
+        "(0541) 1234 17",
+    ] {
+        let v = call(port, caller, "0800 123456");
+        assert_eq!(v["match"], "person", "{v}");
+        assert_eq!(v["caller"], "+49541123417");
+        assert_eq!(v["person"]["last_name"], "Müller");
+        assert_eq!(v["organisations"][0]["id"], "acme");
+        assert_eq!(v["service"], "Online");
+        assert_eq!(v["instance"]["sla"], "gold");
+        assert_eq!(v["rule"], "organisation");
+        assert_eq!(v["greeting"], "ACME gold, Müller");
+        assert_eq!(v["greeting_from"], "instance");
+        assert_eq!(v["call_id"], "c1");
+        let t = v["tickets"].as_array().unwrap();
+        assert_eq!(t.len(), 1, "{v}");
+        assert_eq!(t[0]["subject"], "Router down");
+        assert_eq!(t[0]["state"], "open");
+    }
+    // In two organisations: the first one's instance.
+    let v = call(port, "0541 555", "0800123456");
+    assert_eq!(
+        (v["rule"].clone(), v["instance"]["sla"].clone()),
+        (json!("first-of-several"), json!("silver"))
+    );
+    assert_eq!(v["instance_organisation"], "beta");
+    assert_eq!(
+        v["greeting"],
+        "Guten Tag, Zwei, Sie sprechen mit dem Online-Service"
+    );
+    // A switchboard: the organisation only.
+    let v = call(port, "0541 12340", "0800 123456");
+    assert_eq!(v["match"], "organisation");
+    assert!(v["person"].is_null());
+    assert_eq!(v["rule"], "organisation");
+    assert_eq!(v["greeting"], "ACME gold, ");
+    // A person without organisation, and an unknown or withheld number: the default instance.
+    let v = call(port, "0541 666", "0800 123456");
+    assert_eq!(
+        (v["rule"].clone(), v["instance"]["sla"].clone()),
+        (json!("no-organisation"), json!("standard"))
+    );
+    for caller in ["0541 99999", "anonymous", ""] {
+        let v = call(port, caller, "0800 123456");
+        assert_eq!(v["match"], "unknown");
+        assert_eq!(v["rule"], "unknown-caller");
+        assert_eq!(v["instance"]["sla"], "standard");
+        assert_eq!(
+            v["greeting"],
+            "Guten Tag, , Sie sprechen mit dem Online-Service"
+        );
+        assert_eq!(v["tickets"], json!([]));
+    }
+    // A number two persons share: both, to ask.
+    let v = call(port, "0541 777", "0800 123456");
+    assert_eq!(v["match"], "several");
+    let names: Vec<&str> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["last_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Eins", "Andere"]);
+    // A service without instances or greeting: the global greeting.
+    let v = call(port, "0541 1234-17", "0800 222");
+    assert_eq!(
+        (v["service"].clone(), v["rule"].clone()),
+        (json!("Mail"), json!("no-instance"))
+    );
+    assert_eq!(
+        (v["greeting"].clone(), v["greeting_from"].clone()),
+        (json!("Hello Müller"), json!("global"))
+    );
+    // A number that is no hotline.
+    let v = call(port, "0541 1234-17", "0541 1");
+    assert_eq!(v["rule"], "no-service");
+    assert!(v["service"].is_null());
+}
+
+#[test]
+fn refusals_are_json_with_their_status_and_no_token_is_logged() {
+    let (desk, port) = api_desk("");
+    let d = Daemon::start(&desk);
+    let body = json!({"caller": "0541 1234-17", "dialled": "0800 123456"}).to_string();
+    let wrong = "wrong-token-0123456789abcdef0123456789";
+    for token in [None, Some(wrong)] {
+        let (status, v) = http(port, "POST", "/v1/calls", token, body.as_bytes());
+        assert_eq!(status, 401, "{v}");
+        assert!(v["error"].as_str().unwrap().contains("token"), "{v}");
+    }
+    let (status, v) = http(port, "POST", "/v1/calls", Some(TOKEN), b"{not json");
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].is_string());
+    let (status, v) = http(
+        port,
+        "POST",
+        "/v1/calls",
+        Some(TOKEN),
+        br#"{"caller": "1"}"#,
+    );
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = http(
+        port,
+        "POST",
+        "/v1/calls",
+        Some(TOKEN),
+        br#"{"caller": "1", "dialled": "x"}"#,
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().starts_with("dialled"), "{v}");
+    let big = json!({"caller": "1".repeat(5000), "dialled": "0800 123456"}).to_string();
+    let (status, v) = http(port, "POST", "/v1/calls", Some(TOKEN), big.as_bytes());
+    assert_eq!(status, 413, "{v}");
+    assert!(v["error"].is_string());
+    let (status, v) = http(port, "GET", "/v1/nothing", Some(TOKEN), b"");
+    assert_eq!(status, 404, "{v}");
+    assert!(v["error"].is_string());
+    let log = d.log();
+    assert!(log.contains("without a known token"), "{log}");
+    assert!(!log.contains(wrong) && !log.contains(TOKEN), "{log}");
+}
+
+#[test]
+fn the_keypad_finds_a_ticket_and_its_owners_extension() {
+    let (desk, port) = api_desk("");
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "jane@example.org",
+        "support@company.example",
+        "Card blocked",
+        "k1@example.org",
+        "",
+        "Blocked.",
+    );
+    desk.drain(&md);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let show = desk.show(&n);
+    let stored = fs::read_to_string(show["articles"][0]["path"].as_str().unwrap()).unwrap();
+    let reply_to = stored
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply-To: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let d = Daemon::start(&desk);
+    let (status, v) = http(port, "GET", &format!("/v1/tickets/{n}"), Some(TOKEN), b"");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["queue"].clone(), v["state"].clone()),
+        (json!("Support"), json!("open"))
+    );
+    assert!(v["owner"].is_null() && v["extension"].is_null(), "{v}");
+
+    // Alice takes it; her extension is the directory's.
+    let note = format!(
+        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] Card blocked\r\n\
+         Message-ID: <own1@company.example>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n#owner alice\r\n#note\r\n\r\nMine.\r\n"
+    );
+    drop(d);
+    drop_mail(&md, note.as_bytes());
+    desk.drain(&md);
+    let _d = Daemon::start(&desk);
+    let (status, v) = http(port, "GET", &format!("/v1/tickets/{n}"), Some(TOKEN), b"");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["extension"], "4711", "{v}");
+    assert!(v["owner"].is_string(), "{v}");
+
+    // A mistyped check digit, a number that does not exist, and no number at all.
+    let last = n.as_bytes()[n.len() - 1] - b'0';
+    let wrong = format!("{}{}", &n[..n.len() - 1], (last + 1) % 10);
+    let (status, v) = http(
+        port,
+        "GET",
+        &format!("/v1/tickets/{wrong}"),
+        Some(TOKEN),
+        b"",
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("check digit"), "{v}");
+    let other = format!("{}99999", &n[..n.len() - 1]);
+    let check = postdesk::number::check_digit(&other);
+    let (status, v) = http(
+        port,
+        "GET",
+        &format!("/v1/tickets/{other}{check}"),
+        Some(TOKEN),
+        b"",
+    );
+    assert_eq!(status, 404, "{v}");
+    let (status, _) = http(port, "GET", "/v1/tickets/12ab", Some(TOKEN), b"");
+    assert_eq!(status, 400);
+}
