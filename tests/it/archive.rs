@@ -50,6 +50,16 @@ fn status(port: u16, user: &str, pass: &str, mailbox: &str) -> (u64, u64) {
     (num("UIDVALIDITY"), num("UNSEEN"))
 }
 
+/// The UIDs of a mailbox's messages, as an agent sees them.
+fn uids(port: u16, user: &str, pass: &str, mailbox: &str) -> String {
+    let script = format!(
+        "M.select(q({mailbox:?}), readonly=True)\ntyp, d = M.uid('search', None, 'ALL')\nout(typ, d[0].decode())"
+    );
+    let r = imap(port, user, pass, &script);
+    assert!(r.starts_with("OK "), "UID SEARCH {mailbox}: {r}");
+    r.trim().to_string()
+}
+
 /// Dovecot's auth process reads the 0640 passwd file in `generated` through its group.
 pub(crate) fn passwd_to_dovecot(generated: &std::path::Path) {
     let dovecot_gid = fs::read_to_string("/etc/group")
@@ -158,6 +168,7 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
     assert_eq!(r.trim(), "OK");
     let (validity, unseen) = status(dv.imap_port, "carol", "carolpw", &mailbox);
     assert_eq!(unseen, 0);
+    let open_uids = uids(dv.imap_port, "carol", "carolpw", &mailbox);
 
     // postdesk closes it: into the archive, Dovecot's files along.
     desk.ok(&["ticket", "close", &open]);
@@ -171,6 +182,7 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
         "closing keeps UIDVALIDITY and seen flags\n{}",
         dv.log()
     );
+    assert_eq!(uids(dv.imap_port, "carol", "carolpw", &closed), open_uids);
     // And reopens it: back in the listed tree, still read, same UIDVALIDITY.
     desk.ok(&["ticket", "reopen", &open]);
     hand_over();
@@ -180,6 +192,7 @@ fn agents_list_open_tickets_open_archived_ones_by_name_and_keep_seen_flags() {
         "reopening keeps UIDVALIDITY and seen flags\n{}",
         dv.log()
     );
+    assert_eq!(uids(dv.imap_port, "carol", "carolpw", &mailbox), open_uids);
     // The ticket archived before Dovecot started comes back into the listed tree.
     desk.ok(&["ticket", "reopen", &old]);
     hand_over();
