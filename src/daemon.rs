@@ -448,7 +448,13 @@ fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::Recommend
     let rule_dirs = [cfg.templates_dir(), cfg.filters_dir()];
     let dirs = rule_dirs.clone();
     let directory = cfg.directory.file.as_ref().map(|f| cfg.resolve(f));
-    let directory_file = directory.clone();
+    // The directory file and its CSV files of persons, by name.
+    let directory_names: Vec<_> = directory
+        .iter()
+        .cloned()
+        .chain(cfg.directory.people.iter().map(|p| cfg.resolve(p)))
+        .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
+        .collect();
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
         if matches!(ev.kind, EventKind::Access(_)) {
@@ -457,9 +463,8 @@ fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::Recommend
         let relevant = ev.paths.iter().any(|p| {
             dirs.iter().any(|d| p.starts_with(d))
                 || (p.file_name().map(|n| n.to_os_string()) == file_name)
-                || directory_file
-                    .as_ref()
-                    .is_some_and(|f| f.file_name() == p.file_name())
+                || p.file_name()
+                    .is_some_and(|n| directory_names.iter().any(|d| d == n))
         });
         if relevant {
             let _ = tx.send(Wake::Reload);
@@ -473,12 +478,17 @@ fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::Recommend
             config_dir.display()
         );
     }
-    // The directory file's folder, when it is not the configuration's.
-    let directory_dir = directory
-        .as_ref()
-        .and_then(|f| f.parent())
-        .filter(|d| !d.as_os_str().is_empty() && *d != config_dir);
-    if let Some(d) = directory_dir {
+    // The folders of the directory file and its CSV files, when they are not the configuration's.
+    let mut directory_dirs: Vec<PathBuf> = directory
+        .iter()
+        .cloned()
+        .chain(cfg.directory.people.iter().map(|p| cfg.resolve(p)))
+        .filter_map(|f| f.parent().map(|d| d.to_path_buf()))
+        .filter(|d| !d.as_os_str().is_empty() && *d != config_dir)
+        .collect();
+    directory_dirs.sort();
+    directory_dirs.dedup();
+    for d in &directory_dirs {
         if let Err(e) = w.watch(d, RecursiveMode::NonRecursive) {
             tracing::warn!("cannot watch {}: {e}; reload with SIGHUP", d.display());
         }

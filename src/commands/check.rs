@@ -50,9 +50,18 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
     }
     if let Some(file) = &cfg.directory.file {
         let queues: Vec<String> = cfg.queues.iter().map(|q| q.name.clone()).collect();
-        if let Err(errs) =
-            crate::directory::load(&cfg.resolve(file), &cfg.directory.numbering(), &queues)
-        {
+        let people: Vec<_> = cfg
+            .directory
+            .people
+            .iter()
+            .map(|p| cfg.resolve(p))
+            .collect();
+        if let Err(errs) = crate::directory::load(
+            &cfg.resolve(file),
+            &people,
+            &cfg.directory.numbering(),
+            &queues,
+        ) {
             problems.extend(errs.iter().map(|e| e.to_string()));
         }
     }

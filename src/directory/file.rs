@@ -44,31 +44,31 @@ struct RawFile {
     group: Vec<Spanned<RawGroup>>,
 }
 
-type Texts = Vec<Spanned<String>>;
+pub(super) type Texts = Vec<Spanned<String>>;
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPerson {
-    id: Option<String>,
-    display_name: Option<String>,
+pub(super) struct RawPerson {
+    pub(super) id: Option<String>,
+    pub(super) display_name: Option<String>,
     #[serde(default)]
-    first_name: String,
+    pub(super) first_name: String,
     #[serde(default)]
-    last_name: String,
+    pub(super) last_name: String,
     #[serde(default)]
-    mail: Texts,
+    pub(super) mail: Texts,
     #[serde(default)]
-    phone: Texts,
+    pub(super) phone: Texts,
     #[serde(default)]
-    fax: Texts,
+    pub(super) fax: Texts,
     #[serde(default)]
-    language: Option<Spanned<String>>,
+    pub(super) language: Option<Spanned<String>>,
     #[serde(default)]
-    organisations: Texts,
+    pub(super) organisations: Texts,
     #[serde(default)]
-    vip: bool,
+    pub(super) vip: bool,
     #[serde(default)]
-    attributes: BTreeMap<String, String>,
+    pub(super) attributes: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -124,25 +124,47 @@ struct RawGroup {
     members: Texts,
 }
 
-/// Reads and checks the file. `queues` are the configured queue names groups may name.
+/// Reads and checks the file and the CSV files of persons beside it (`people`). `queues` are
+/// the configured queue names groups may name.
 pub fn load(
+    path: &Path,
+    people: &[PathBuf],
+    numbering: &Numbering,
+    queues: &[String],
+) -> Result<Directory, Vec<DirectoryError>> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read_to_string(path).map_err(|e| {
+            vec![DirectoryError {
+                path: path.to_path_buf(),
+                line: 0,
+                message: format!("cannot read the {what}: {e}"),
+            }]
+        })
+    };
+    let text = read(path, "directory file")?;
+    let mut csvs = Vec::with_capacity(people.len());
+    for p in people {
+        csvs.push((p.clone(), read(p, "people file")?));
+    }
+    parse_all(&text, path, &csvs, numbering, queues)
+}
+
+/// Checks the text of a directory file.
+pub fn parse(
+    text: &str,
     path: &Path,
     numbering: &Numbering,
     queues: &[String],
 ) -> Result<Directory, Vec<DirectoryError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![DirectoryError {
-            path: path.to_path_buf(),
-            line: 0,
-            message: format!("cannot read the directory file: {e}"),
-        }]
-    })?;
-    parse(&text, path, numbering, queues)
+    parse_all(text, path, &[], numbering, queues)
 }
 
-pub fn parse(
+/// The directory file's text and the CSV files of persons (path, text), checked together: an
+/// address or id given twice is a mistake across files too.
+fn parse_all(
     text: &str,
     path: &Path,
+    people: &[(PathBuf, String)],
     numbering: &Numbering,
     queues: &[String],
 ) -> Result<Directory, Vec<DirectoryError>> {
@@ -164,7 +186,25 @@ pub fn parse(
     let service_names: HashSet<&str> = services.iter().map(|s| s.name.as_str()).collect();
     let organisations = c.organisations(raw.organisation, &service_names);
     let org_ids: HashSet<&str> = organisations.iter().map(|o| o.id.as_str()).collect();
-    let persons = c.persons(raw.person, &org_ids);
+    let (mut ids, mut seen) = (HashSet::new(), HashMap::new());
+    let mut persons = c.persons(raw.person, &org_ids, &mut ids, &mut seen);
+    for (csv_path, csv_text) in people {
+        let mut cc = Checker {
+            text: csv_text,
+            path: csv_path,
+            numbering,
+            errors: Vec::new(),
+        };
+        match super::people_csv::read(csv_text) {
+            Ok(raw) => persons.extend(cc.persons(raw, &org_ids, &mut ids, &mut seen)),
+            Err(errors) => {
+                for (at, message) in errors {
+                    cc.error(at, message);
+                }
+            }
+        }
+        c.errors.append(&mut cc.errors);
+    }
     let groups = c.groups(raw.group, queues);
     if !c.errors.is_empty() {
         return Err(c.errors);
@@ -339,13 +379,14 @@ impl Checker<'_> {
         out
     }
 
+    /// Persons whose ids and addresses are new to `ids` and `seen` (shared by all files).
     fn persons(
         &mut self,
         raw: Vec<Spanned<RawPerson>>,
         organisations: &HashSet<&str>,
+        ids: &mut HashSet<String>,
+        seen: &mut HashMap<String, String>,
     ) -> Vec<Person> {
-        let mut ids = HashSet::new();
-        let mut seen = HashMap::new();
         let mut out = Vec::with_capacity(raw.len());
         for p in raw {
             let at = p.span().start;
@@ -362,7 +403,7 @@ impl Checker<'_> {
                 self.error(at, format!("person id {id:?} is used twice"));
                 continue;
             }
-            let mail = self.addresses(p.mail, &id, &mut seen);
+            let mail = self.addresses(p.mail, &id, seen);
             let phone = self.numbers(p.phone);
             let fax = self.numbers(p.fax);
             let mut orgs = Vec::new();

@@ -11,6 +11,7 @@ mod background;
 mod file;
 pub mod ldap;
 mod model;
+mod people_csv;
 pub mod phone;
 mod refresh;
 pub mod rights;
@@ -34,6 +35,9 @@ pub use sync::{sync_file, Synced};
 pub struct DirectoryConfig {
     /// The directory file (TOML), relative to the configuration file; none: no file.
     pub file: Option<PathBuf>,
+    /// CSV files of persons (exported from elsewhere), read with the directory file and
+    /// relative to the configuration file.
+    pub people: Vec<PathBuf>,
     /// Country calling code numbers written nationally are completed with (`49`).
     pub country_code: String,
     /// Area code (without the leading 0) numbers written locally are completed with.
@@ -47,6 +51,7 @@ impl Default for DirectoryConfig {
         let n = Numbering::default();
         DirectoryConfig {
             file: None,
+            people: Vec::new(),
             country_code: n.country_code,
             area_code: n.area_code,
             ldap: None,
@@ -64,6 +69,11 @@ impl DirectoryConfig {
 
     pub fn validate(&self) -> Result<(), String> {
         self.numbering().validate()?;
+        if !self.people.is_empty() && self.file.is_none() {
+            return Err(
+                "people: CSV files of persons need a directory file (file) beside them".into(),
+            );
+        }
         if let Some(l) = &self.ldap {
             l.validate().map_err(|e| format!("ldap: {e}"))?;
         }

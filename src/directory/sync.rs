@@ -3,7 +3,7 @@
 //! with mistakes leaves the last good copy in force.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::index::{self, Index};
@@ -26,16 +26,24 @@ pub enum Synced {
 
 /// What identifies one version of the file as read: its size, change time, and the settings
 /// that shape what it means (numbering, queue names).
-fn fingerprint(cfg: &Config, path: &Path) -> Result<String, String> {
-    let m = std::fs::metadata(path)
-        .map_err(|e| format!("{}: cannot read the directory file: {e}", path.display()))?;
+fn fingerprint(cfg: &Config, path: &Path, people: &[PathBuf]) -> Result<String, String> {
+    let mut print = String::new();
+    for (p, what) in std::iter::once((path, "directory file"))
+        .chain(people.iter().map(|p| (p.as_path(), "people file")))
+    {
+        let m = std::fs::metadata(p)
+            .map_err(|e| format!("{}: cannot read the {what}: {e}", p.display()))?;
+        print.push_str(&format!(
+            "{} {} {}.{} ",
+            m.len(),
+            m.ino(),
+            m.mtime(),
+            m.mtime_nsec()
+        ));
+    }
     let queues: Vec<&str> = cfg.queues.iter().map(|q| q.name.as_str()).collect();
     Ok(format!(
-        "{} {} {}.{} +{} {} {}",
-        m.len(),
-        m.ino(),
-        m.mtime(),
-        m.mtime_nsec(),
+        "{print}+{} {} {}",
         cfg.directory.country_code,
         cfg.directory.area_code,
         queues.join(",")
@@ -57,12 +65,18 @@ pub fn sync_file(cfg: &Config, index: &mut Index) -> Result<Synced, String> {
         return Ok(Synced::Removed);
     };
     let path = cfg.resolve(file);
-    let print = fingerprint(cfg, &path)?;
+    let people: Vec<PathBuf> = cfg
+        .directory
+        .people
+        .iter()
+        .map(|p| cfg.resolve(p))
+        .collect();
+    let print = fingerprint(cfg, &path, &people)?;
     if loaded.is_some_and(|l| l.fingerprint == print) {
         return Ok(Synced::Unchanged);
     }
     let queues: Vec<String> = cfg.queues.iter().map(|q| q.name.clone()).collect();
-    let dir = super::load(&path, &cfg.directory.numbering(), &queues).map_err(|errs| {
+    let dir = super::load(&path, &people, &cfg.directory.numbering(), &queues).map_err(|errs| {
         errs.iter()
             .map(|e| e.to_string())
             .collect::<Vec<_>>()

@@ -29,10 +29,10 @@ mod housekeeping;
 pub mod inspect;
 mod moves;
 mod outbound;
-mod request;
 pub mod parallel;
 mod place;
 mod recover;
+mod request;
 mod rules;
 
 pub use change::TicketChange;
@@ -91,7 +91,10 @@ pub enum Outcome {
         note: bool,
     },
     /// A customer's request by mail: kept in the quarantine beside its answer, if any.
-    Request { queue: String, said: String },
+    Request {
+        queue: String,
+        said: String,
+    },
 }
 
 impl Outcome {
@@ -294,7 +297,10 @@ impl Engine {
         {
             tracing::info!(persons, organisations, "directory file loaded");
         }
-        self.rules = Arc::new(Rules::with_outgoing(&with_group_agents(cfg, &self.index), true)?);
+        self.rules = Arc::new(Rules::with_outgoing(
+            &with_group_agents(cfg, &self.index),
+            true,
+        )?);
         Ok(())
     }
 

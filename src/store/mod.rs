@@ -16,8 +16,8 @@
 //! a whole article or none. Closing and reopening are one rename of the ticket's folder between
 //! the two trees. Nothing here edits a stored file in place.
 
-mod archive;
 pub mod acl;
+mod archive;
 pub mod dovecot;
 pub mod durable;
 pub mod generation;

@@ -410,7 +410,11 @@ fn shipped_request_answers_read_well() {
             .render("request-tickets", lang, "Support", &ctx)
             .unwrap()
             .unwrap();
-        assert!(list.body.contains("[Ticket#2015122310000027]  "), "{}", list.body);
+        assert!(
+            list.body.contains("[Ticket#2015122310000027]  "),
+            "{}",
+            list.body
+        );
         let history = set
             .render("request-history", lang, "Support", &ctx)
             .unwrap()

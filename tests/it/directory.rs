@@ -185,3 +185,68 @@ fn the_daemon_copies_the_directory_file_again_when_it_changes() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("directory.toml:"), "{log}");
 }
+
+/// Persons exported from elsewhere as CSV (`[directory] people`), read with the directory file:
+/// found like its own persons, copied again when the CSV changes, and every mistake named with
+/// the CSV's name and line; an address in both files is one mistake.
+#[test]
+fn persons_from_a_csv_file_join_the_directory() {
+    let desk = Desk::with(
+        "",
+        "[directory]\nfile = \"directory.toml\"\npeople = [\"people.csv\"]\ncountry-code = \"49\"\narea-code = \"541\"\n",
+    );
+    fs::write(desk.path().join("directory.toml"), DIRECTORY).unwrap();
+    let csv = desk.path().join("people.csv");
+    fs::write(
+        &csv,
+        "first-name;last-name;mail;phone;organisations;vip;attribute:customer-no\n\
+         Jens;Schulz;jens.schulz@acme.example|js@acme.example;(0541) 1234-55;acme;ja;K-4711\n\
+         Eva;Ernst;eva@example.org;0171 5550123;;nein;\n",
+    )
+    .unwrap();
+    desk.ok(&["check"]);
+    let said = desk.ok(&["directory", "sync"]);
+    assert!(said.contains("3 persons, 1 organisation"), "{said}");
+    let jens = lookup(&desk, "js@acme.example").unwrap();
+    assert_eq!(jens["person"]["last_name"], "Schulz");
+    assert_eq!(jens["person"]["vip"], true);
+    assert_eq!(jens["organisation"]["id"], "acme");
+    assert_eq!(
+        lookup(&desk, "+49 541 123455").unwrap()["person"]["first_name"],
+        "Jens"
+    );
+    assert_eq!(
+        lookup(&desk, "0171 5550123").unwrap()["person"]["first_name"],
+        "Eva"
+    );
+    assert!(desk.ok(&["directory", "sync"]).contains("unchanged"));
+
+    // A mistake in the CSV: named with its file and line; the last good copy stays.
+    fs::write(
+        &csv,
+        "first-name;mail;vip\nJens;jens.schulz@acme.example;yes\nEva;eva@example.org;perhaps\n",
+    )
+    .unwrap();
+    let out = desk.run(&["check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("people.csv:3: vip \"perhaps\""), "{err}");
+    let out = desk.run(&["directory", "sync"]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(lookup(&desk, "js@acme.example").is_some());
+
+    // The same address in the directory file and in the CSV.
+    fs::write(&csv, "id,mail\nmaria2,maria.mueller@acme.example\n").unwrap();
+    let out = desk.run(&["check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("people.csv:2: address \"maria.mueller@acme.example\" is already"),
+        "{err}"
+    );
+    fs::write(&csv, "mail,email\nx@example.org,y\n").unwrap();
+    let err = String::from_utf8_lossy(&desk.run(&["check"]).stderr).into_owned();
+    assert!(
+        err.contains("people.csv:1: unknown column \"email\""),
+        "{err}"
+    );
+}
