@@ -49,8 +49,8 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
     let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
     let mut directory = crate::directory::Refresher::start(&cfg, directory_changed(tx.clone()));
-    let mut api =
-        crate::api::Listener::start(&cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+    let mut api = crate::api::Listener::start(&cfg, Some(waker.clone()))
+        .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -188,7 +188,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     imap.stop();
                     imap = ImapSources::start(&new, tx.clone());
                     reload_lmtp(&mut lmtp, &new, &waker);
-                    reload_api(&mut api, &new);
+                    reload_api(&mut api, &new, &waker);
                     if let Some(d) = directory.take() {
                         d.stop();
                     }
@@ -373,11 +373,11 @@ fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &A
 
 /// The API after a reload: a new listener with the new configuration and tokens. One that
 /// cannot start is logged; the API is off until the next reload.
-fn reload_api(api: &mut Option<crate::api::Listener>, new: &Config) {
+fn reload_api(api: &mut Option<crate::api::Listener>, new: &Config, waker: &Arc<Waker>) {
     if let Some(old) = api.take() {
         old.stop();
     }
-    match crate::api::Listener::start(new) {
+    match crate::api::Listener::start(new, Some(waker.clone())) {
         Ok(a) => *api = a,
         Err(e) => tracing::error!("{e}; the API is off until the next reload"),
     }

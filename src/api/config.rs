@@ -1,5 +1,6 @@
 //! `[api]`: the HTTP API for telephone systems. Off unless `listen` is set.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -16,6 +17,10 @@ pub struct ApiConfig {
     pub allow_plain_http: bool,
     /// The largest request body (JSON), in bytes.
     pub max_body_bytes: usize,
+    /// The largest call recording attached to a phone article, in bytes (before base64).
+    pub max_recording_bytes: usize,
+    /// Queue of a new ticket opened by a call, per service name; else `general.default-queue`.
+    pub service_queues: BTreeMap<String, String>,
     /// Seconds a request may take before its connection is closed.
     pub timeout_seconds: u64,
     /// When the caller's organisations have several instances of the dialled service.
@@ -42,6 +47,8 @@ impl Default for ApiConfig {
             listen: String::new(),
             allow_plain_http: false,
             max_body_bytes: 64 * 1024,
+            max_recording_bytes: 20 * 1024 * 1024,
+            service_queues: BTreeMap::new(),
             timeout_seconds: 30,
             several_instances: Several::First,
             greeting: String::new(),

@@ -3,13 +3,15 @@
 //! are bounded (`max-body-bytes`); errors are `{"error": "…"}` with their status.
 //!
 //! `config` is `[api]`, `auth` the tokens, `error` the error answer; `calls` (prefill) and
-//! `tickets` (keypad lookup) answer from the index; `server` is the router on its own tokio
+//! `tickets` (keypad lookup) answer from the index; `end` files a call's phone article through
+//! intake and answers once it is durable; `server` is the router on its own tokio
 //! runtime, on a thread of its own. Index reads run on tokio's blocking threads, each with a
 //! read-only connection taken from a small pool.
 
 mod auth;
 mod calls;
 pub mod config;
+mod end;
 mod error;
 mod server;
 mod tickets;
@@ -20,6 +22,7 @@ pub use config::ApiConfig;
 
 use crate::config::Config;
 use crate::index::Index;
+use crate::outgoing::sender::Waker;
 
 /// What every request reads.
 pub struct Shared {
@@ -27,6 +30,10 @@ pub struct Shared {
     tokens: auth::Tokens,
     /// Read-only connections to the index, reused.
     pool: Mutex<Vec<Index>>,
+    /// The intake engine phone articles are filed with, opened at the first.
+    engine: Mutex<Option<crate::intake::Engine>>,
+    /// Wakes the outbox when a phone article queued mail.
+    waker: Option<Arc<Waker>>,
 }
 
 impl Shared {
@@ -55,7 +62,7 @@ pub struct Listener {
 impl Listener {
     /// Binds `[api] listen` and serves; `None` when it is not set. Unreadable token files and
     /// an address that cannot be bound are errors.
-    pub fn start(cfg: &Config) -> Result<Option<Listener>, String> {
+    pub fn start(cfg: &Config, waker: Option<Arc<Waker>>) -> Result<Option<Listener>, String> {
         let Some(addr) = cfg.api.address().map_err(|e| format!("[api]: {e}"))? else {
             return Ok(None);
         };
@@ -75,6 +82,8 @@ impl Listener {
             cfg: cfg.clone(),
             tokens,
             pool: Mutex::new(Vec::new()),
+            engine: Mutex::new(None),
+            waker,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let thread = std::thread::Builder::new()

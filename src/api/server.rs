@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::{calls, tickets, Shared};
+use super::{calls, end, tickets, Shared};
 
 type Answer = Result<Response, ApiError>;
 
@@ -39,11 +39,17 @@ pub async fn serve(
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.cfg.api.max_body_bytes;
+    // A call's end may carry its recording, base64 (4 characters for 3 bytes).
+    let with_recording = limit + shared.cfg.api.max_recording_bytes / 3 * 4 + 4;
+    let ended = Router::new()
+        .route("/v1/calls/{id}/end", post(ended))
+        .layer(DefaultBodyLimit::max(with_recording));
     Router::new()
         .route("/v1/calls", post(incoming))
         .route("/v1/tickets/{digits}", get(keypad))
-        .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(DefaultBodyLimit::max(limit))
+        .merge(ended)
+        .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(middleware::from_fn_with_state(shared.clone(), deadline))
         .layer(middleware::from_fn_with_state(shared.clone(), authorise))
         .with_state(shared)
@@ -126,4 +132,17 @@ async fn incoming(
 async fn keypad(State(shared): State<Arc<Shared>>, Path(digits): Path<String>) -> Answer {
     let t = blocking(shared, move |s, i| tickets::lookup(s, i, &digits)).await?;
     Ok(Json(t).into_response())
+}
+
+async fn ended(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let e: end::Ended = json(body)?;
+    let prepared = blocking(shared.clone(), move |s, i| end::prepare(s, i, &id, e)).await?;
+    let filed = tokio::task::spawn_blocking(move || end::file(&shared, prepared))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok((StatusCode::CREATED, Json(filed)).into_response())
 }

@@ -408,6 +408,13 @@ impl Config {
             .validate()
             .map_err(|e| format!("[customer-requests]: {e}"))?;
         self.api.validate().map_err(|e| format!("[api]: {e}"))?;
+        for (service, queue) in &self.api.service_queues {
+            if self.queue(queue).is_none_or(|q| q.addresses.is_empty()) {
+                return Err(format!(
+                    "[api] service-queues: {service} = {queue:?} names no [[queue]] with an address"
+                ));
+            }
+        }
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {
             return Err("[scan]: concurrency must be 1 to 64".into());
         }

@@ -1,6 +1,7 @@
 //! The telephone, without I/O: which service instance a call is for and the greeting
 //! (`choice`). The HTTP API (`crate::api`) asks the directory and answers the PBX.
 
+pub mod article;
 mod choice;
 
 pub use choice::{choose, Caller, Choice, GreetingFrom, Rule, Several};

@@ -143,6 +143,21 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+/// Maria Müller writes to Support: a ticket of hers, open.
+fn marias_ticket(desk: &Desk) {
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "Maria Müller <maria.mueller@acme.example>",
+        "support@company.example",
+        "Router down",
+        "r1@acme.example",
+        "",
+        "It is down.",
+    );
+    desk.drain(&md);
+}
+
 fn call(port: u16, caller: &str, dialled: &str) -> Value {
     let body = json!({"caller": caller, "dialled": dialled, "call_id": "c1", "extension": "17"});
     let (status, v) = http(
@@ -159,17 +174,7 @@ fn call(port: u16, caller: &str, dialled: &str) -> Value {
 #[test]
 fn prefill_follows_the_service_instance_order() {
     let (desk, port) = api_desk("");
-    let md = desk.maildir("in");
-    post(
-        &md,
-        "Maria Müller <maria.mueller@acme.example>",
-        "support@company.example",
-        "Router down",
-        "r1@acme.example",
-        "",
-        "It is down.",
-    );
-    desk.drain(&md);
+    marias_ticket(&desk);
     let _d = Daemon::start(&desk);
 
     // A person with one organisation, in national and international spellings.
@@ -369,4 +374,165 @@ fn the_keypad_finds_a_ticket_and_its_owners_extension() {
     assert_eq!(status, 404, "{v}");
     let (status, _) = http(port, "GET", "/v1/tickets/12ab", Some(TOKEN), b"");
     assert_eq!(status, 400);
+}
+
+fn ended(port: u16, id: &str, body: &Value) -> (u16, Value) {
+    http(
+        port,
+        "POST",
+        &format!("/v1/calls/{id}/end"),
+        Some(TOKEN),
+        body.to_string().as_bytes(),
+    )
+}
+
+/// The files of a ticket's articles, by the ticket's JSON.
+fn article_files(desk: &Desk, n: &str) -> Vec<String> {
+    desk.show(n)["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| fs::read_to_string(a["path"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_call_that_ended_is_a_phone_article_once() {
+    let (desk, port) =
+        api_desk("max-recording-bytes = 300000\nservice-queues = { Online = \"Billing\" }");
+    marias_ticket(&desk);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let _d = Daemon::start(&desk);
+
+    // Into the ticket the caller typed, with the recording; twice: one article.
+    let audio: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    use base64::Engine as _;
+    let body = json!({
+        "direction": "in", "caller": "0541 1234-17", "dialled": "0800 123456",
+        "start": "2026-12-06T10:00:00+01:00", "duration_seconds": 192, "ticket": n,
+        "extension": "17", "note": "Restarted the router with her.",
+        "recording": {"content_type": "audio/mpeg", "data": base64::engine::general_purpose::STANDARD.encode(&audio)},
+    });
+    let (status, v) = ended(port, "A-1", &body);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        (v["ticket"].as_str(), v["duplicate"].as_bool()),
+        (Some(n.as_str()), Some(false)),
+        "{v}"
+    );
+    let (status, v) = ended(port, "A-1", &body);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(
+        (v["ticket"].as_str(), v["duplicate"].as_bool()),
+        (Some(n.as_str()), Some(true)),
+        "{v}"
+    );
+    let files = article_files(&desk, &n);
+    let phones: Vec<&String> = files
+        .iter()
+        .filter(|a| a.contains("Call id: A-1"))
+        .collect();
+    assert_eq!(phones.len(), 1, "{} articles", files.len());
+    let phone = phones[0];
+    assert!(phone.contains("Call_from_Maria"), "{}", &phone[..1500]);
+    assert!(phone.contains("Duration: 3 min 12 s") && phone.contains("Restarted the router"));
+    // The recording, byte for byte.
+    let parsed = mail_parser::MessageParser::default()
+        .parse(phone.as_bytes())
+        .unwrap();
+    let att = parsed.attachments().next().expect("the recording");
+    assert_eq!(att.contents(), &audio[..]);
+    // A recording over the limit, and one of another type.
+    let mut big = body.clone();
+    big["recording"]["data"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(vec![0u8; 300_001]));
+    assert_eq!(ended(port, "A-2", &big).0, 413);
+    let mut odd = body.clone();
+    odd["recording"]["content_type"] = json!("text/html");
+    assert_eq!(ended(port, "A-2", &odd).0, 400);
+
+    // Without a ticket: a new one in the queue of the dialled hotline's service.
+    let unknown = json!({"caller": "0541 99999", "dialled": "0800 123456", "start": "2026-12-06T11:00:00+01:00", "duration_seconds": 30});
+    let (status, v) = ended(port, "B-1", &unknown);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["queue"], "Billing", "{v}");
+    let m = v["ticket"].as_str().unwrap().to_string();
+    assert_ne!(m, n);
+    let files = article_files(&desk, &m);
+    assert_eq!(files.len(), 1);
+    assert!(
+        // In the queue's language (the harness's Billing speaks German).
+        files[0].contains("Subject: Anruf von +4954199999"),
+        "{}",
+        files[0]
+    );
+    // No autoresponse to a number.
+    assert!(desk.outbox_to("4954199999@phone.invalid").is_empty());
+    // A ticket number with a wrong check digit is refused like the keypad's.
+    let mut wrong = body.clone();
+    let last = n.as_bytes()[n.len() - 1] - b'0';
+    wrong["ticket"] = json!(format!("{}{}", &n[..n.len() - 1], (last + 1) % 10));
+    let (status, v) = ended(port, "C-1", &wrong);
+    assert_eq!(status, 400, "{v}");
+
+    // reindex restores both.
+    drop(_d);
+    let before = (
+        article_files(&desk, &n).len(),
+        article_files(&desk, &m).len(),
+    );
+    desk.ok(&["reindex"]);
+    assert_eq!(
+        (
+            article_files(&desk, &n).len(),
+            article_files(&desk, &m).len()
+        ),
+        before
+    );
+    desk.fsck_clean();
+}
+
+/// kill -9 between the request and its answer: after the PBX's retry, exactly one article.
+#[test]
+fn a_killed_daemon_files_a_calls_article_at_most_once_and_the_retry_completes_it() {
+    let (desk, port) = api_desk("");
+    for (round, delay_ms) in [0u64, 5, 20, 60, 150].into_iter().enumerate() {
+        let id = format!("K-{round}");
+        let body = json!({"caller": "0541 1234-17", "dialled": "0800 123456",
+            "start": format!("2026-12-06T12:00:0{round}+01:00"), "duration_seconds": 10, "note": id});
+        let mut d = Daemon::start(&desk);
+        let b = body.to_string();
+        let path = format!("/v1/calls/{id}/end");
+        let sender = std::thread::spawn(move || {
+            let s = TcpStream::connect(("127.0.0.1", port));
+            if let Ok(mut s) = s {
+                let _ = write!(
+                    s,
+                    "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+                    b.len()
+                );
+                let mut out = Vec::new();
+                let _ = s.read_to_end(&mut out);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        d.kill9();
+        sender.join().unwrap();
+        drop(d);
+        let _d = Daemon::start(&desk);
+        let (status, v) = ended(port, &id, &body);
+        assert_eq!(status, 201, "{v}");
+        let count = desk
+            .tickets()
+            .iter()
+            .map(|t| {
+                article_files(&desk, t["number"].as_str().unwrap())
+                    .iter()
+                    .filter(|a| a.contains(&format!("Call id: {id}")))
+                    .count()
+            })
+            .sum::<usize>();
+        assert_eq!(count, 1, "round {round}: {v}");
+    }
+    desk.fsck_clean();
 }

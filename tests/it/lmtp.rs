@@ -54,6 +54,12 @@ impl Daemon {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// SIGKILL, as a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM and the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill on our own child's pid.

@@ -1,0 +1,236 @@
+//! `POST /v1/calls/{id}/end`: a call ended; postdesk files a phone article (`phone::article`)
+//! into the ticket the caller typed or the agent chose, else into a new ticket in the queue of
+//! the dialled hotline's service (`[api] service-queues`, else `general.default-queue`).
+//!
+//! The article goes through the intake path `deliver` takes (`Engine::process`, then
+//! `Engine::flush`), and the answer 201 is sent only after both returned: a process killed
+//! before leaves nothing or a committed article that recovery places; the PBX, without its
+//! answer, sends the call's end again, which gives the same bytes (the Message-ID and Date come
+//! from the call) and is filed as a duplicate, answered with the same ticket.
+
+use base64::Engine as _;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::Shared;
+use crate::index::Index;
+use crate::intake::{Engine, Message, Outcome};
+use crate::phone::article::{self, Call, Direction};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ended {
+    #[serde(default)]
+    pub direction: Direction,
+    /// The customer's number (the caller of an incoming call, the one called by an outgoing).
+    #[serde(default)]
+    pub caller: String,
+    /// The hotline dialled (incoming calls).
+    #[serde(default)]
+    pub dialled: String,
+    /// RFC 3339, e.g. `2026-12-06T10:00:00+01:00`.
+    pub start: String,
+    #[serde(default)]
+    pub duration_seconds: u64,
+    /// The ticket number the caller typed or the agent chose.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    #[serde(default)]
+    pub extension: String,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub recording: Option<Recording>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recording {
+    /// `audio/mpeg`, `audio/wav` or `audio/ogg`.
+    pub content_type: String,
+    /// The bytes, base64.
+    pub data: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Filed {
+    pub ticket: Option<String>,
+    pub queue: Option<String>,
+    /// This call's article was filed before (a repeated report).
+    pub duplicate: bool,
+    /// Filed into the quarantine instead (a filter or scanner said so), and why.
+    pub quarantined: Option<String>,
+}
+
+/// Everything the article needs, read from the request and the index.
+pub struct Prepared {
+    raw: Vec<u8>,
+}
+
+/// Builds the article (reads only the index).
+pub fn prepare(shared: &Shared, index: &Index, id: &str, e: Ended) -> Result<Prepared, ApiError> {
+    let cfg = &shared.cfg;
+    if id.trim().is_empty() || id.len() > 200 {
+        return Err(ApiError::bad("call id: 1 to 200 characters"));
+    }
+    let start = DateTime::parse_from_rfc3339(e.start.trim())
+        .map_err(|err| ApiError::bad(format!("start: not an RFC 3339 time: {err}")))?;
+    let recording = match &e.recording {
+        None => None,
+        Some(r) => {
+            if article::extension_of(&r.content_type) == "bin" {
+                return Err(ApiError::bad(
+                    "recording: content_type must be audio/mpeg, audio/wav or audio/ogg",
+                ));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(r.data.as_bytes())
+                .map_err(|err| ApiError::bad(format!("recording: not base64: {err}")))?;
+            if bytes.len() > cfg.api.max_recording_bytes {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "recording larger than {} bytes",
+                        cfg.api.max_recording_bytes
+                    ),
+                ));
+            }
+            Some((r.content_type.as_str(), bytes))
+        }
+    };
+    let numbering = cfg.directory.numbering();
+    let number = numbering.normalise(&e.caller).ok();
+    let dialled = numbering.normalise(&e.dialled).ok();
+    let person = match &number {
+        Some(n) => {
+            let mut l = index.directory_lines(n)?;
+            (l.persons.len() == 1).then(|| l.persons.remove(0))
+        }
+        None => None,
+    };
+    let service = match &dialled {
+        Some(d) => index.directory_lines(d)?.services.into_iter().next(),
+        None => None,
+    };
+    let (queue, ticket) = match &e.ticket {
+        Some(digits) => {
+            let found = super::tickets::lookup(shared, index, digits)?;
+            (found.queue, Some(found.number))
+        }
+        None => {
+            let by_service = service
+                .as_ref()
+                .and_then(|s| cfg.api.service_queues.get(&s.name));
+            (
+                by_service
+                    .cloned()
+                    .unwrap_or_else(|| cfg.general.default_queue.clone()),
+                None,
+            )
+        }
+    };
+    let q = cfg
+        .queue(&queue)
+        .or_else(|| cfg.queues.first())
+        .ok_or_else(|| ApiError::internal("no queue configured"))?;
+    let Some(address) = q.addresses.first() else {
+        return Err(ApiError::internal(format!(
+            "queue {} has no address for phone articles",
+            q.name
+        )));
+    };
+    let call = Call {
+        id,
+        direction: e.direction,
+        number: number.as_deref(),
+        person: person.as_ref(),
+        dialled: dialled.as_deref(),
+        service: service.as_ref().map(|s| s.name.as_str()),
+        start,
+        duration_seconds: e.duration_seconds,
+        extension: &e.extension,
+        note: &e.note,
+        recording: recording.as_ref().map(|(ct, b)| (*ct, b.as_slice())),
+    };
+    let raw = article::build(
+        &call,
+        address,
+        &q.language,
+        &cfg.scheme(),
+        ticket.as_deref(),
+        &cfg.general.loop_value,
+    )
+    .map_err(|err| ApiError::bad(format!("the article cannot be written: {err}")))?;
+    Ok(Prepared { raw })
+}
+
+/// Files the article and makes it durable; only then is the answer given.
+pub fn file(shared: &Shared, p: Prepared) -> Result<Filed, ApiError> {
+    let mut slot = shared.engine.lock().unwrap_or_else(|e| e.into_inner());
+    if slot.is_none() {
+        let mut e =
+            Engine::open(&shared.cfg, &shared.cfg.data_dir()).map_err(ApiError::internal)?;
+        if let Some(w) = &shared.waker {
+            e.set_waker(w.clone());
+        }
+        *slot = Some(e);
+    }
+    let Some(engine) = slot.as_mut() else {
+        unreachable!("opened above")
+    };
+    let msg = Message {
+        raw: p.raw,
+        source: "api".into(),
+        name: format!(
+            "{}.{}",
+            chrono::Utc::now().timestamp_micros(),
+            std::process::id()
+        ),
+        remember: false,
+        taken: std::time::Instant::now(),
+        quarantine: None,
+    };
+    let done = engine
+        .process(std::slice::from_ref(&msg))
+        .and_then(|o| engine.flush().map(|()| o));
+    let outcome = match done {
+        Ok(mut o) if o.len() == 1 => o.remove(0),
+        Ok(_) => return Err(ApiError::internal("no outcome for the phone article")),
+        Err(err) => {
+            // A failed engine may hold a half-done batch: the next request opens a new one.
+            *slot = None;
+            return Err(ApiError::internal(format!(
+                "phone article not filed: {err}"
+            )));
+        }
+    };
+    Ok(match outcome {
+        Outcome::Created { ticket, queue }
+        | Outcome::FollowUp { ticket, queue, .. }
+        | Outcome::Answered { ticket, queue, .. } => Filed {
+            ticket: Some(ticket),
+            queue: Some(queue),
+            duplicate: false,
+            quarantined: None,
+        },
+        Outcome::Duplicate { ticket } => Filed {
+            ticket,
+            queue: None,
+            duplicate: true,
+            quarantined: None,
+        },
+        Outcome::Quarantined { reason } => Filed {
+            ticket: None,
+            queue: None,
+            duplicate: false,
+            quarantined: Some(reason),
+        },
+        Outcome::Request { queue, .. } => Filed {
+            ticket: None,
+            queue: Some(queue),
+            duplicate: false,
+            quarantined: None,
+        },
+    })
+}
