@@ -5,7 +5,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use crate::harness::{drop_mail, mail, post, Desk};
-use crate::services::{imap_fetch_all, imap_list, imap_select_ok, imap_try, require, Dovecot};
+use crate::services::{
+    imap, imap_fetch_all, imap_list, imap_select_ok, imap_try, require, Dovecot,
+};
 
 #[test]
 fn dovecot_serves_the_tree() {
@@ -226,6 +228,25 @@ queues = ["Support", "Billing"]
     assert!(!carol.iter().any(|m| m.contains("Billing")), "{carol:?}");
     // The queue's own folder is not listed (listing it made Dovecot list the queue twice).
     assert!(!carol.iter().any(|m| m == "Tickets/Support"), "{carol:?}");
+    // A client walking the tree a level at a time still finds it, as a parent, and may open it.
+    let level = imap(
+        dv.imap_port,
+        "carol",
+        "carolpw",
+        "typ, d = M.list('\"\"', '\"Tickets/%\"')\nfor x in d: out(x.decode())",
+    );
+    assert!(
+        level
+            .lines()
+            .any(|l| l.contains("\\Noselect") && l.ends_with("Tickets/Support")),
+        "{level}"
+    );
+    assert!(imap_select_ok(
+        dv.imap_port,
+        "carol",
+        "carolpw",
+        "Tickets/Support"
+    ));
     let bob = imap_list(dv.imap_port, "bob", "bobpw");
     assert!(bob.contains(&format!("Tickets/Billing/{bil}")), "{bob:?}");
     assert!(!bob.iter().any(|m| m.contains("Support")), "{bob:?}");
