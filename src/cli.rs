@@ -92,7 +92,12 @@ pub enum DirectoryCommand {
     /// form) belongs to; exit 1 when none does.
     Lookup {
         /// `someone@example.com`, `example.com` or `0541 1234-0`.
-        term: String,
+        #[arg(required_unless_present = "stdin")]
+        term: Option<String>,
+        /// Look up each line of standard input instead: one JSON object per line with the
+        /// `term`, what was `found` (null for nothing) and the lookup's `micros`.
+        #[arg(long, conflicts_with = "term")]
+        stdin: bool,
     },
 }
 
@@ -198,6 +203,7 @@ pub const EX_DATAERR: i32 = 65;
 pub const EX_NOINPUT: i32 = 66;
 pub const EX_SOFTWARE: i32 = 70;
 pub const EX_CANTCREAT: i32 = 73;
+pub const EX_IOERR: i32 = 74;
 pub const EX_TEMPFAIL: i32 = 75;
 pub const EX_CONFIG: i32 = 78;
 

@@ -43,31 +43,12 @@ pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
             sync_ldap(&cfg, &mut index)?;
             Ok(0)
         }
-        DirectoryCommand::Lookup { term } => {
-            let term = term.trim();
-            let found = if term.contains('@') || term.chars().any(|c| c.is_alphabetic()) {
-                // An address, or a domain (no local part: only organisations match).
-                let address = if term.contains('@') {
-                    term.to_string()
-                } else {
-                    format!("@{term}")
-                };
-                let s = index.directory_sender(&address)?;
-                (s.person.is_some() || s.organisation.is_some())
-                    .then(|| json!({ "person": s.person, "organisation": s.organisation }))
-            } else {
-                let number = cfg
-                    .directory
-                    .numbering()
-                    .normalise(term)
-                    .map_err(|e| Failure::new(crate::cli::EX_USAGE, e))?;
-                index.directory_line(&number)?.map(|l| match l {
-                    Line::Person(p) => json!({ "number": number, "person": p }),
-                    Line::Organisation(o) => json!({ "number": number, "organisation": o }),
-                    Line::Service(s) => json!({ "number": number, "service": s }),
-                })
-            };
-            match found {
+        DirectoryCommand::Lookup { term, stdin } => {
+            if stdin {
+                return lookup_lines(&cfg, &index);
+            }
+            let term = term.unwrap_or_default();
+            match find(&cfg, &index, term.trim())? {
                 Some(v) => {
                     println!(
                         "{}",
@@ -76,12 +57,63 @@ pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
                     Ok(0)
                 }
                 None => {
-                    eprintln!("the directory knows no {term:?}");
+                    eprintln!("the directory knows no {:?}", term.trim());
                     Ok(1)
                 }
             }
         }
     }
+}
+
+/// The entry an address, a domain or a number belongs to.
+fn find(cfg: &Config, index: &Index, term: &str) -> Result<Option<serde_json::Value>, Failure> {
+    if term.contains('@') || term.chars().any(|c| c.is_alphabetic()) {
+        // An address, or a domain (no local part: only organisations match).
+        let address = if term.contains('@') {
+            term.to_string()
+        } else {
+            format!("@{term}")
+        };
+        let s = index.directory_sender(&address)?;
+        Ok((s.person.is_some() || s.organisation.is_some())
+            .then(|| json!({ "person": s.person, "organisation": s.organisation })))
+    } else {
+        let number = cfg
+            .directory
+            .numbering()
+            .normalise(term)
+            .map_err(|e| Failure::new(crate::cli::EX_USAGE, e))?;
+        Ok(index.directory_line(&number)?.map(|l| match l {
+            Line::Person(p) => json!({ "number": number, "person": p }),
+            Line::Organisation(o) => json!({ "number": number, "organisation": o }),
+            Line::Service(s) => json!({ "number": number, "service": s }),
+        }))
+    }
+}
+
+/// `lookup --stdin`: each line's entry as one JSON line, with how long the lookup took (what
+/// the directory benchmark reads). A line that is no address and no number says why.
+fn lookup_lines(cfg: &Config, index: &Index) -> Result<i32, Failure> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| Failure::new(crate::cli::EX_DATAERR, e.to_string()))?;
+        let term = line.trim();
+        if term.is_empty() {
+            continue;
+        }
+        let t = std::time::Instant::now();
+        let v = match find(cfg, index, term) {
+            Ok(found) => {
+                json!({ "term": term, "found": found, "micros": t.elapsed().as_micros() as u64 })
+            }
+            Err(e) => json!({ "term": term, "error": e.message }),
+        };
+        writeln!(out, "{v}").map_err(|e| Failure::new(crate::cli::EX_IOERR, e.to_string()))?;
+    }
+    out.flush()
+        .map_err(|e| Failure::new(crate::cli::EX_IOERR, e.to_string()))?;
+    Ok(0)
 }
 
 /// Reads the LDAP directory now, with progress on stderr; or removes its entries when it is no

@@ -12,6 +12,8 @@ use toml::Spanned;
 use super::model::{Directory, Group, Organisation, Person, Service, ServiceInstance};
 use super::phone::Numbering;
 
+mod pieces;
+
 /// One mistake in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryError {
@@ -174,7 +176,11 @@ fn parse_all(
         numbering,
         errors: Vec::new(),
     };
-    let raw: RawFile = match toml::from_str(text) {
+    let pieces = match text.len() > pieces::PIECE {
+        true => pieces::parse(text),
+        false => None,
+    };
+    let raw: RawFile = match pieces.map_or_else(|| toml::from_str(text), Ok) {
         Ok(r) => r,
         Err(e) => {
             let at = e.span().map(|s| s.start).unwrap_or(0);

@@ -208,17 +208,33 @@ impl Tx<'_> {
         at: &str,
     ) -> Result<()> {
         self.remove_directory(source)?;
-        for p in &dir.persons {
-            self.insert_entry(source, &Entry::Person(p.clone()))?;
+        // Rows and keys in the order of their primary keys: each insert goes to the B-tree's
+        // last pages instead of a random one, so a large copy does not thrash the page cache.
+        // An entry is cloned only while it is written.
+        let mut keys: Vec<(String, &'static str, &str)> = Vec::new();
+        fn sorted<T>(v: &[T], id: fn(&T) -> &str) -> Vec<&T> {
+            let mut v: Vec<&T> = v.iter().collect();
+            v.sort_by(|a, b| id(a).cmp(id(b)));
+            v
         }
-        for o in &dir.organisations {
-            self.insert_entry(source, &Entry::Organisation(o.clone()))?;
+        for p in sorted(&dir.persons, |p| &p.id) {
+            self.insert_row_keys(source, Entry::Person(p.clone()), &p.id, &mut keys)?;
         }
-        for s in &dir.services {
-            self.insert_entry(source, &Entry::Service(s.clone()))?;
+        for o in sorted(&dir.organisations, |o| &o.id) {
+            self.insert_row_keys(source, Entry::Organisation(o.clone()), &o.id, &mut keys)?;
         }
-        for g in &dir.groups {
-            self.insert_entry(source, &Entry::Group(g.clone()))?;
+        for s in sorted(&dir.services, |s| &s.name) {
+            self.insert_row_keys(source, Entry::Service(s.clone()), &s.name, &mut keys)?;
+        }
+        for g in sorted(&dir.groups, |g| &g.name) {
+            self.insert_row_keys(source, Entry::Group(g.clone()), &g.name, &mut keys)?;
+        }
+        keys.sort_unstable();
+        let mut key = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (k, kind, id) in keys {
+            key.execute(params![k, kind, id, source])?;
         }
         self.set_directory_loaded(source, fingerprint, at)
     }
@@ -236,6 +252,33 @@ impl Tx<'_> {
 
     /// Writes one entry and its keys (none may be there: see `put_entry`).
     fn insert_entry(&self, source: &str, e: &Entry) -> Result<()> {
+        self.insert_row(source, e)?;
+        let mut key = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for k in e.keys() {
+            key.execute(params![k, e.kind().key_kind(), e.id(), source])?;
+        }
+        Ok(())
+    }
+
+    /// `insert_row`, with the entry's keys added to `keys` (with `id`, the entry's, which
+    /// outlives it) for inserting later, in order.
+    fn insert_row_keys<'d>(
+        &self,
+        source: &str,
+        e: Entry,
+        id: &'d str,
+        keys: &mut Vec<(String, &'static str, &'d str)>,
+    ) -> Result<()> {
+        self.insert_row(source, &e)?;
+        let kind = e.kind().key_kind();
+        keys.extend(e.keys().into_iter().map(|k| (k, kind, id)));
+        Ok(())
+    }
+
+    /// Writes one entry's row, without its keys.
+    fn insert_row(&self, source: &str, e: &Entry) -> Result<()> {
         let c = self.conn();
         let (id, data) = (e.id(), json(e));
         match e {
@@ -252,12 +295,6 @@ impl Tx<'_> {
                 ))?
                 .execute(params![id, source, data])?,
         };
-        let mut key = c.prepare_cached(
-            "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for k in e.keys() {
-            key.execute(params![k, e.kind().key_kind(), id, source])?;
-        }
         Ok(())
     }
 
