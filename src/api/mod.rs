@@ -53,6 +53,16 @@ impl Shared {
     }
 }
 
+/// What `check` asks: every client's token file readable, with a token long enough.
+pub fn check(cfg: &Config) -> Result<(), String> {
+    if cfg.api.address()?.is_none() {
+        return Ok(());
+    }
+    auth::Tokens::load(&cfg.api, |p| cfg.resolve(p))
+        .map(|_| ())
+        .map_err(|e| format!("[api]: {e}"))
+}
+
 /// A running API: its runtime's thread.
 pub struct Listener {
     stop: tokio::sync::watch::Sender<bool>,

@@ -78,6 +78,10 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
             }
         }
     }
+    // The API's token files must be readable and hold tokens long enough.
+    if let Err(e) = crate::api::check(&cfg) {
+        problems.push(e);
+    }
     // Not a problem of the file: the same file works outside the sandbox.
     if let Some(w) = crate::transport::confinement(&cfg.transport_config()) {
         eprintln!("warning: {w}");

@@ -536,3 +536,21 @@ fn a_killed_daemon_files_a_calls_article_at_most_once_and_the_retry_completes_it
     }
     desk.fsck_clean();
 }
+
+#[test]
+fn check_names_an_unreadable_or_short_token_file() {
+    let (desk, _) = api_desk("");
+    desk.ok(&["check"]);
+    fs::write(desk.path().join("pbx.token"), "short\n").unwrap();
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("client pbx") && err.contains("shorter than 32"),
+        "{err}"
+    );
+    fs::remove_file(desk.path().join("pbx.token")).unwrap();
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pbx.token"));
+}
