@@ -131,4 +131,28 @@ mod tests {
             "a"
         );
     }
+
+    /// A call's lookups are answered from an index, never by reading a whole table.
+    #[test]
+    fn lookups_use_indexes() {
+        let index = Index::open_memory().unwrap();
+        for (sql, arg) in [
+            (LINES, "phone:+491234567"),
+            (ORGANISATION, "acme"),
+            (PERSON, "mail:a@b.example"),
+        ] {
+            let plan: Vec<String> = index
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([arg], |r| r.get(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert!(
+                !plan.is_empty() && plan.iter().all(|l| !l.starts_with("SCAN")),
+                "{plan:?}"
+            );
+        }
+    }
 }
