@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::Shared;
 use crate::directory::{Organisation, Person, ServiceInstance};
-use crate::index::{Index, State, TicketFilter};
+use crate::index::Index;
 use crate::phone::{choose, Caller, GreetingFrom, Rule};
 
 #[derive(Debug, Deserialize)]
@@ -133,26 +133,14 @@ pub fn prefill(shared: &Shared, index: &Index, call: Incoming) -> Result<Prefill
         tracing::warn!("api: the greeting for {dialled} does not render: {e}");
         String::new()
     });
-    let filter = match (&person, matched) {
-        (Some(p), _) => Some(TicketFilter {
-            person: Some(&p.id),
-            state: Some(State::Open),
-            ..TicketFilter::default()
-        }),
-        (None, Match::Organisation) => organisations.first().map(|o| TicketFilter {
-            organisation: Some(&o.id),
-            state: Some(State::Open),
-            ..TicketFilter::default()
-        }),
-        _ => None,
+    let tickets = match (&person, matched) {
+        (Some(p), _) => index.open_tickets_of(Some(&p.id), None, TICKETS)?,
+        (None, Match::Organisation) => match organisations.first() {
+            Some(o) => index.open_tickets_of(None, Some(&o.id), TICKETS)?,
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
     };
-    let mut tickets = match filter {
-        Some(f) => index.tickets_where(&f)?,
-        None => Vec::new(),
-    };
-    // The newest first.
-    tickets.reverse();
-    tickets.truncate(TICKETS);
     Ok(Prefill {
         call_id: call.call_id,
         extension: call.extension,

@@ -5,6 +5,8 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::directory::{keyed_entries, parse};
+use super::read::{ticket_row, TICKET_COLUMNS};
+use super::Ticket;
 use super::{Index, Result};
 use crate::directory::{Organisation, Person, Service};
 
@@ -31,6 +33,19 @@ const PERSON: &str = "SELECT p.data FROM directory_keys k
              JOIN directory_persons p ON p.id = k.id AND p.source = k.source
              WHERE k.key = ?1 AND k.kind = 'person'
              ORDER BY k.source <> 'file' LIMIT 1";
+
+/// Open tickets of a person (`?1`) or an organisation (`?2`), the newest first, at most `?3`:
+/// through the partial indexes on `tickets.person` and `tickets.organisation`.
+fn open_tickets_sql() -> String {
+    format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t INDEXED BY tickets_person
+           WHERE t.person = ?1 AND t.person IS NOT NULL AND t.state = 'open'
+         UNION ALL
+         SELECT {TICKET_COLUMNS} FROM tickets t INDEXED BY tickets_organisation
+           WHERE t.organisation = ?2 AND t.organisation IS NOT NULL AND t.state = 'open'
+         ORDER BY 6 DESC, 1 DESC LIMIT ?3"
+    )
+}
 
 fn lines(c: &Connection, number: &str) -> Result<Lines> {
     let mut stmt = c.prepare_cached(LINES)?;
@@ -70,6 +85,25 @@ impl Index {
             .query_row([id], |r| r.get(0))
             .optional()?;
         Ok(data.as_deref().map(parse).transpose()?)
+    }
+
+    /// Open tickets of a person or (without one) an organisation, the newest first.
+    pub fn open_tickets_of(
+        &self,
+        person: Option<&str>,
+        organisation: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Ticket>> {
+        let (person, organisation) = match person {
+            Some(p) => (Some(p), None),
+            None => (None, organisation),
+        };
+        let mut stmt = self.conn.prepare_cached(&open_tickets_sql())?;
+        let rows = stmt.query_map(
+            rusqlite::params![person, organisation, limit as i64],
+            ticket_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The person with this mail address.
@@ -140,12 +174,20 @@ mod tests {
             (LINES, "phone:+491234567"),
             (ORGANISATION, "acme"),
             (PERSON, "mail:a@b.example"),
+            (&open_tickets_sql(), "p"),
         ] {
             let plan: Vec<String> = index
                 .conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap()
-                .query_map([arg], |r| r.get(3))
+                .query_map(
+                    rusqlite::params_from_iter(
+                        [arg, "o", "20"]
+                            .into_iter()
+                            .take(sql.matches('?').count().min(3)),
+                    ),
+                    |r| r.get(3),
+                )
                 .unwrap()
                 .map(|r| r.unwrap())
                 .collect();

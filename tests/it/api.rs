@@ -217,6 +217,8 @@ fn prefill_follows_the_service_instance_order() {
     assert!(v["person"].is_null());
     assert_eq!(v["rule"], "organisation");
     assert_eq!(v["greeting"], "ACME gold, ");
+    // The organisation's open tickets.
+    assert_eq!(v["tickets"][0]["subject"], "Router down", "{v}");
     // A person without organisation, and an unknown or withheld number: the default instance.
     let v = call(port, "0541 666", "0800 123456");
     assert_eq!(
