@@ -5,11 +5,11 @@
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
 mod directory;
-mod phone;
 mod find;
 mod generation;
 mod lookup;
 mod outbox;
+mod phone;
 mod read;
 mod repair;
 mod rows;
@@ -17,9 +17,9 @@ mod schema;
 mod write;
 
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
-pub use phone::Lines;
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
+pub use phone::Lines;
 pub use read::{article_order, Records, TicketFilter};
 pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};

@@ -19,9 +19,9 @@ mod files;
 mod filters;
 pub mod lang;
 mod source;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
