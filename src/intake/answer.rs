@@ -271,7 +271,12 @@ pub(super) fn answer<'a>(
             problems.iter().map(|p| format!("  - {p}\n")).collect::<String>()
         );
         let subject = format!("Not sent: {}", facts.subject);
-        match (build::Mailer { cfg, out }).notice(
+        match (build::Mailer {
+            cfg,
+            out,
+            date: clock.date(),
+        })
+        .notice(
             &to.queue,
             &to.number,
             std::slice::from_ref(&mail.address),
@@ -312,7 +317,12 @@ pub(super) fn answer<'a>(
     ctx.ticket.queue = to.queue.clone();
     ctx.ticket.state = to.state.as_str().to_string();
     let in_reply_to = head.as_ref().and_then(|h| h.message_id.clone());
-    let relay = build::Mailer { cfg, out }.relay(
+    let relay = build::Mailer {
+        cfg,
+        out,
+        date: clock.date(),
+    }
+    .relay(
         &ctx,
         &lang,
         build::Answer {

@@ -66,7 +66,12 @@ pub(super) fn answer_find(
     );
     let subject = format!("Find: {text}");
     let sentence = format!("find {text:?} for {}: {} found", mail.name, found.len());
-    match (build::Mailer { cfg, out }).notice(
+    match (build::Mailer {
+        cfg,
+        out,
+        date: clock.date(),
+    })
+    .notice(
         &t.queue,
         &t.number,
         std::slice::from_ref(&mail.address),

@@ -32,6 +32,13 @@ pub(super) struct Clock {
     pub now: i64,
 }
 
+impl Clock {
+    /// The batch's time as the Date of the mails it makes.
+    pub fn date(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.now, 0).unwrap_or_default()
+    }
+}
+
 /// Stores `mail` as an outgoing article of `t` (in `t`'s folder) and queues it for sending.
 pub(super) fn stage_out(
     store: &Store,
@@ -185,7 +192,11 @@ pub(super) fn respond(
         return Ok(Vec::new());
     };
     let cfg = &rules.cfg;
-    let mailer = build::Mailer { cfg, out };
+    let mailer = build::Mailer {
+        cfg,
+        out,
+        date: clock.date(),
+    };
     let mut said = Vec::new();
     let known;
     let customer = match customer {
@@ -378,7 +389,11 @@ pub(super) fn reject_reply(
         Ok(to) => to,
         Err(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
     };
-    let mailer = build::Mailer { cfg, out };
+    let mailer = build::Mailer {
+        cfg,
+        out,
+        date: clock.date(),
+    };
     let mail = match mailer.rejection(queue, facts, &to, text, rng) {
         Ok(m) => m,
         Err(e) => return Ok(vec![format!("reject reply not built: {e}")]),

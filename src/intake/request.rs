@@ -50,7 +50,11 @@ pub(super) fn take<'a>(
                 let ctx = context(rules, store, facts, queue, command, &answer, to);
                 let template = answer.reply.template();
                 let lang = language(rules, out, facts, queue, &answer);
-                let mailer = build::Mailer { cfg, out };
+                let mailer = build::Mailer {
+                    cfg,
+                    out,
+                    date: clock.date(),
+                };
                 match mailer.request_answer(template, &ctx, &lang, facts, to, rng) {
                     Ok(mail) => {
                         let reason = format!("answer to a customer's request, to {to}");

@@ -2,7 +2,7 @@
 //! and the customer's message (customer text is data, never template code), then composed with
 //! our headers (see `compose`).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::{queue_sender, Outbound};
 use crate::config::Config;
@@ -139,6 +139,8 @@ pub fn language(cfg: &Config, out: &Outbound, facts: &Facts, queue: &str) -> Str
 pub struct Mailer<'a> {
     pub cfg: &'a Config,
     pub out: &'a Outbound,
+    /// When the mails are made: their Date header. The caller's clock, never read here.
+    pub date: DateTime<Utc>,
 }
 
 /// What an agent's answer says and to whom, for `Mailer::relay`.
@@ -177,7 +179,7 @@ impl Mailer<'_> {
             message_id: self.out.signer.message_id("0", &self.out.domain, rng),
             in_reply_to: facts.message_id.clone(),
             references,
-            date: Utc::now(),
+            date: self.date,
             auto: Auto::Replied,
             loop_value: self.cfg.general.loop_value.clone(),
             language: None,
@@ -286,7 +288,7 @@ impl Mailer<'_> {
             message_id: out.signer.message_id(number, &out.domain, rng),
             in_reply_to: facts.message_id.clone(),
             references,
-            date: Utc::now(),
+            date: self.date,
             auto: Auto::Replied,
             loop_value: cfg.general.loop_value.clone(),
             language: Some(lang.to_string()),
@@ -362,7 +364,7 @@ impl Mailer<'_> {
                 message_id: out.signer.message_id(number, &out.domain, rng),
                 in_reply_to: facts.message_id.clone(),
                 references: facts.message_id.iter().cloned().collect(),
-                date: Utc::now(),
+                date: self.date,
                 auto: Auto::Generated,
                 loop_value: cfg.general.loop_value.clone(),
                 language: Some(lang.to_string()),
@@ -440,7 +442,7 @@ impl Mailer<'_> {
             message_id: out.signer.message_id(number, &out.domain, rng),
             in_reply_to: in_reply_to.map(str::to_string),
             references: in_reply_to.iter().map(|s| s.to_string()).collect(),
-            date: Utc::now(),
+            date: self.date,
             auto: Auto::No,
             loop_value: cfg.general.loop_value.clone(),
             language: Some(lang.to_string()),
@@ -487,7 +489,7 @@ impl Mailer<'_> {
             message_id: out.signer.message_id(number, &out.domain, rng),
             in_reply_to: None,
             references: Vec::new(),
-            date: Utc::now(),
+            date: self.date,
             auto: Auto::Generated,
             loop_value: cfg.general.loop_value.clone(),
             language: None,

@@ -190,7 +190,7 @@ impl Sender {
                     Try::Failed(e) => {
                         total.failed += 1;
                         if q.kind != "notification" && q.kind != "failure-notice" {
-                            if let Err(err) = self.report(q, e) {
+                            if let Err(err) = self.report(q, e, now) {
                                 tracing::error!(ticket = %q.ticket, "cannot report a failed delivery: {err}");
                             }
                         }
@@ -358,7 +358,7 @@ impl Sender {
     }
 
     /// Files a notice to the queue's agents as an outgoing article and queues it.
-    fn report(&mut self, q: &Queued, error: &str) -> Result<(), SenderError> {
+    fn report(&mut self, q: &Queued, error: &str, now: i64) -> Result<(), SenderError> {
         let Some(t) = self.index.ticket(&q.ticket)? else {
             return Ok(());
         };
@@ -381,6 +381,7 @@ impl Sender {
         let mail = build::Mailer {
             cfg: &self.cfg,
             out: &self.out,
+            date: chrono::DateTime::from_timestamp(now, 0).unwrap_or_default(),
         }
         .notice(
             &t.queue,
