@@ -32,6 +32,7 @@ mod outbound;
 pub mod parallel;
 mod place;
 mod recover;
+mod reject;
 mod request;
 mod rules;
 

@@ -8,7 +8,8 @@
 use super::apply::After;
 use super::customer::Customer;
 use super::file::quarantine;
-use super::outbound::{stage_loose, Clock};
+use super::outbound::Clock;
+use super::reject::stage_loose;
 use super::{IntakeError, Message, Outcome, Rules};
 use crate::classify::Classification;
 use crate::facts::Facts;

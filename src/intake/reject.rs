@@ -1,0 +1,106 @@
+//! Outgoing mail of no ticket (the reply to a message a filter rejected, the answer to a
+//! customer's request): stored beside its cause in the quarantine and queued in the same commit,
+//! under the autoresponse rules.
+
+use std::borrow::Cow;
+
+use super::apply::After;
+use super::outbound::{may_autorespond, queued, Clock};
+use super::{IntakeError, Rules};
+use crate::classify::Classification;
+use crate::facts::Facts;
+use crate::index::Tx;
+use crate::outgoing::build;
+use crate::store::{trace, Store};
+
+/// The reply to a message a filter rejected (`reject "text"`): no ticket exists, so the reply
+/// is stored beside the rejected message in the quarantine (a quarantine row, so recovery and
+/// reindex know the file) and queued like any outgoing mail, under the autoresponse rules.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn reject_reply(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    rules: &Rules,
+    facts: &Facts,
+    class: &Classification,
+    queue: &str,
+    text: &str,
+    clock: &Clock,
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<String>, IntakeError> {
+    let Some(out) = &rules.out else {
+        return Ok(Vec::new());
+    };
+    let cfg = &rules.cfg;
+    let to = match may_autorespond(tx, rules, "reject", queue, facts, class, None, clock)? {
+        Ok(to) => to,
+        Err(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
+    };
+    let mailer = build::Mailer {
+        cfg,
+        out,
+        date: clock.date(),
+    };
+    let mail = match mailer.rejection(queue, facts, &to, text, rng) {
+        Ok(m) => m,
+        Err(e) => return Ok(vec![format!("reject reply not built: {e}")]),
+    };
+    stage_loose(
+        store,
+        tx,
+        after,
+        mail,
+        &format!("reply to a rejected message, to {to}"),
+        clock,
+    )?;
+    Ok(vec![format!("reject reply queued to {to}")])
+}
+
+/// Stores `mail`, which belongs to no ticket, beside the message it answers in the quarantine
+/// (a quarantine row, so recovery and reindex know the file), counts it against its recipients'
+/// autoresponse limit and queues it like any outgoing mail, all in the batch's commit.
+pub(super) fn stage_loose(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After,
+    mail: build::OutMail,
+    reason: &str,
+    clock: &Clock,
+) -> Result<(), IntakeError> {
+    let parsed = crate::parse::parse(&mail.bytes);
+    let mut tr = trace::Trace::default();
+    tr.add(trace::REASON, reason)
+        .add(trace::DIRECTION, "out")
+        .add(trace::CLASSIFICATION, mail.kind)
+        .add(trace::EVENT, &mail.event)
+        .add(trace::ENVELOPE_FROM, "<>")
+        .add(trace::ENVELOPE_TO, mail.rcpts.join(", "))
+        .add(trace::RECEIVED, &clock.at)
+        .add(trace::DIGEST, &parsed.digest);
+    let head = tr.render(&mail.bytes);
+    let staged = store.reserve((head.len() + mail.bytes.len()) as u64);
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_quarantine(
+        &crate::index::Quarantined {
+            file: staged.file.clone(),
+            digest: parsed.digest.clone(),
+            message_id: parsed.message_id.clone(),
+            reason: reason.to_string(),
+            received: clock.at.clone(),
+        },
+        Some(&staged_path),
+    )?;
+    for to in &mail.rcpts {
+        tx.add_autoreply(to, clock.now)?;
+    }
+    tx.enqueue(&queued("", staged.file.clone(), &mail, clock.now))?;
+    after.stage(
+        staged,
+        head,
+        Cow::Owned(mail.bytes),
+        crate::store::Folder::quarantine(),
+    );
+    after.queued = true;
+    Ok(())
+}
