@@ -27,6 +27,7 @@ pub mod reindex;
 pub mod requests;
 pub mod route;
 pub mod scan;
+pub mod sla;
 pub mod source;
 pub mod space;
 pub mod status;

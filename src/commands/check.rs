@@ -78,6 +78,10 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
             }
         }
     }
+    // Calendars' holidays files must be readable iCalendar files with dates we understand.
+    if let Err(e) = crate::sla::Calendars::load(&cfg) {
+        problems.push(e.to_string());
+    }
     // The API's token files must be readable and hold tokens long enough.
     if let Err(e) = crate::api::check(&cfg) {
         problems.push(e);

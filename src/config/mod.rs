@@ -74,6 +74,9 @@ pub struct Config {
     /// `[api]`: the HTTP API for telephone systems.
     #[serde(default)]
     pub api: crate::api::ApiConfig,
+    /// `[[calendar]]`: working hours and holidays that service levels count in.
+    #[serde(default, rename = "calendar")]
+    pub calendars: Vec<crate::sla::config::CalendarConfig>,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -408,6 +411,13 @@ impl Config {
             .validate()
             .map_err(|e| format!("[customer-requests]: {e}"))?;
         self.api.validate().map_err(|e| format!("[api]: {e}"))?;
+        let mut calendars = HashSet::new();
+        for c in &self.calendars {
+            c.validate()?;
+            if !calendars.insert(c.name.as_str()) {
+                return Err(format!("[[calendar]] {:?} is defined twice", c.name));
+            }
+        }
         for (service, queue) in &self.api.service_queues {
             if self.queue(queue).is_none_or(|q| q.addresses.is_empty()) {
                 return Err(format!(
