@@ -12,9 +12,10 @@ inline data unless --no-compact, so that a million tickets take about 6 GB of di
    from before the archive, a RENAME to `Tickets/Support/Closed/N` (`.Support.Closed.N`), with
    the folders' times spread over --months months, then `postdesk reindex` (which reads that
    layout) and `postdesk migrate-layout`, which moves them into the archive
-   (`archive/Support/YYYY-MM/N`), and `postdesk fsck` (unless --no-fsck); with
-   --compact-listed-tree it then moves the listed tree into a directory of its size (ext4 does
-   not shrink the one that held every ticket);
+   (`archive/Support/YYYY-MM/N`) with `--no-compact`, and `postdesk fsck` (unless --no-fsck);
+   then (unless --no-compact-listed-tree) `postdesk compact-tree`, which moves the listed tree
+   into a directory of its size (ext4 does not shrink the one that held every ticket; a plain
+   `migrate-layout` does this itself at its end);
 3. starts Dovecot with only what `postdesk dovecot-config` wrote (included from a file that
    sets listeners, paths and logs, and the INBOX namespace as Debian's stock configuration does) and measures, as an agent with `lrwsti` on Support: LIST of
    the queue (`Tickets/Support/*`) and of the whole tree (`*`), and SELECT of archived tickets
@@ -208,23 +209,6 @@ namespace inbox {{
         return m
 
 
-def compact_listed_tree(store):
-    """ext4 never shrinks a directory: after migrate-layout moved the closed tickets out, the
-    listed tree's directory keeps the size it had with all of them in it, and Dovecot reads all
-    of it for every LIST. With nothing running, its entries move into a new directory that takes
-    its place (what `e2fsck -fD` does offline)."""
-    new = store.with_name(store.name + ".compact")
-    new.mkdir(mode=0o750)
-    st = os.stat(store)
-    os.chown(new, st.st_uid, st.st_gid)
-    for e in os.listdir(store):
-        os.rename(store / e, new / e)
-    old = store.with_name(store.name + ".old")
-    os.rename(store, old)
-    os.rename(new, store)
-    old.rmdir()
-
-
 def timed(f):
     t = time.monotonic()
     r = f()
@@ -311,8 +295,8 @@ def main():
                     help="1 KiB blocks, 256-byte inodes, inline data (--no-compact: mkfs.ext4 defaults)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="intake comparisons, this store and a fresh one taking turns (median ratio)")
-    ap.add_argument("--compact-listed-tree", action="store_true",
-                    help="after migrate-layout, move the listed tree into a new directory (see compact_listed_tree)")
+    ap.add_argument("--compact-listed-tree", action=argparse.BooleanOptionalAction, default=True,
+                    help="after migrate-layout, run `postdesk compact-tree` (--no-compact-listed-tree: leave the directory as migrate-layout --no-compact left it)")
     ap.add_argument("--no-fsck", action="store_true")
     ap.add_argument("--drop-caches", action="store_true",
                     help="cold also means the page cache dropped (Dovecot's binaries are read from disk again)")
@@ -380,7 +364,7 @@ def main():
         log(f"closed {len(closed)} in the old layout in {figures['close_renames_s']:.0f} s")
         for step in ("reindex", "migrate-layout"):
             t = time.monotonic()
-            r = desk.run(step)
+            r = desk.run(step) if step == "reindex" else desk.run(step, "--no-compact")
             figures[step.replace("-", "_") + "_s"] = time.monotonic() - t
             log(f"{step}: {r.stdout.strip()} ({figures[step.replace('-', '_') + '_s']:.0f} s)")
         if not a.no_fsck:
@@ -397,8 +381,9 @@ def main():
         figures["listed_tree_dir_bytes"] = os.stat(store).st_size
         if a.compact_listed_tree:
             t = time.monotonic()
-            compact_listed_tree(store)
+            r = desk.run("compact-tree")
             figures["compact_listed_tree_s"] = time.monotonic() - t
+            log(f"compact-tree: {r.stdout.strip()} ({figures['compact_listed_tree_s']:.1f} s)")
             figures["listed_tree_dir_bytes_compacted"] = os.stat(store).st_size
             log(f"listed tree's directory {figures['listed_tree_dir_bytes']:,} bytes, "
                 f"compacted to {figures['listed_tree_dir_bytes_compacted']:,}")

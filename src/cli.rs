@@ -65,8 +65,17 @@ pub enum Command {
     /// Rebuild the index from the folder tree alone.
     Reindex,
     /// Move closed tickets of a store from before the archive (`.Queue.Closed.N` in the listed
-    /// tree) into the archive; safe to interrupt and run again, with the daemon running.
-    MigrateLayout,
+    /// tree) into the archive, then compact the listed tree's directory; safe to interrupt and
+    /// run again, with the daemon and Dovecot running.
+    MigrateLayout {
+        /// Leave the listed tree's directory as it is (ext4 never shrinks a directory by itself).
+        #[arg(long)]
+        no_compact: bool,
+    },
+    /// Move the listed tree's entries into a new directory of their size, with the daemon and
+    /// Dovecot running: after many tickets left the tree at once, its old directory makes every
+    /// LIST read blocks of entries long gone.
+    CompactTree,
     /// Compare the tree and the index; exit 1 when they differ.
     Fsck {
         /// Print the differences as a JSON array of {what, key, index, tree} (empty: they agree).

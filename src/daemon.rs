@@ -44,6 +44,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
         &crate::store::open_tree(&cfg.data_dir()),
         tx.clone(),
     )?;
+    let mut watched_tree = tree_identity(&cfg);
     let mut rules_watcher = watch_rules(&cfg, tx.clone());
     let mut imap = ImapSources::start(&cfg, tx.clone());
     let mut lmtp = crate::lmtp::Listener::start(&cfg, Some(waker.clone()))
@@ -125,6 +126,14 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
         match engine.adopt_moves() {
             Ok(a) => soon = a.fresh,
             Err(e) => tracing::error!("adopting folders moved by agents: {e}"),
+        }
+        // `compact-tree` put a new directory in the tree's place: watch that one.
+        if tree_identity(&cfg) != watched_tree {
+            let tree = crate::store::open_tree(&cfg.data_dir());
+            watcher = watch(&sources, &tree, tx.clone())?;
+            watched_tree = tree_identity(&cfg);
+            tracing::info!("the listed tree's directory was replaced; watching the new one");
+            soon = true;
         }
         if let Err(e) = engine.housekeeping() {
             tracing::error!("pruning the rate-limit counts: {e}");
@@ -401,6 +410,14 @@ fn directory_changed(
 
 fn reload(ctx: &Context) -> Result<Config, Failure> {
     ctx.load()
+}
+
+/// The listed tree's directory as inotify knows it (its inode).
+fn tree_identity(cfg: &Config) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(crate::store::open_tree(&cfg.data_dir()))
+        .ok()
+        .map(|m| m.ino())
 }
 
 /// inotify on every source's new/ (mail to file) and on the store's top folder (a ticket folder

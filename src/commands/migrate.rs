@@ -1,17 +1,22 @@
 //! `postdesk migrate-layout`: closed tickets of a store from before the archive move out of the
-//! listed tree into the archive (see `store::migrate`).
+//! listed tree into the archive (see `store::migrate`); then, and with `postdesk compact-tree`,
+//! the listed tree's directory is compacted (see `store::compact`).
 
 use std::path::Path;
 
 use crate::cli::Failure;
 use crate::commands::Context;
 use crate::intake::{history, Engine};
-use crate::store::{migrate, month_now, HISTORY_FILE};
+use crate::store::compact::CrashAt;
+use crate::store::{migrate, month_now, Store, HISTORY_FILE};
 
 /// Makes the process abort after this many renames (the crash test's fault injection).
 const CRASH_AFTER: &str = "POSTDESK_MIGRATE_CRASH_AFTER";
+/// Makes compaction abort after this many exchanged entries, or `swapped` right after the
+/// directories' exchange (the crash test's fault injection).
+const COMPACT_CRASH: &str = "POSTDESK_COMPACT_CRASH";
 
-pub fn migrate_layout(ctx: &Context) -> Result<i32, Failure> {
+pub fn migrate_layout(ctx: &Context, compact: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     // Opening the engine first finishes any interrupted batch, so every article is in place.
     let engine = Engine::open(&cfg, &cfg.data_dir())?;
@@ -28,7 +33,45 @@ pub fn migrate_layout(ctx: &Context) -> Result<i32, Failure> {
         m.gone,
         super::count(m.followed as usize, "folder"),
     );
+    if compact && engine.store().listed_worth_compacting()? {
+        compact_listed(&engine.store())?;
+    }
     Ok(0)
+}
+
+pub fn compact_tree(ctx: &Context) -> Result<i32, Failure> {
+    let cfg = ctx.load()?;
+    let engine = Engine::open(&cfg, &cfg.data_dir())?;
+    compact_listed(&engine.store())?;
+    Ok(0)
+}
+
+fn compact_listed(store: &Store) -> Result<(), Failure> {
+    let crash = std::env::var(COMPACT_CRASH)
+        .ok()
+        .and_then(|v| match v.as_str() {
+            "swapped" => Some(CrashAt::Swapped),
+            n => n.parse().ok().map(CrashAt::Moved),
+        });
+    let c = store.compact_listed(crash)?;
+    println!(
+        "compact-tree: {} entries moved, directory {} KiB before, {} KiB after; {} renamed and {} made by agents meanwhile carried over",
+        c.moved,
+        c.size_before / 1024,
+        c.size_after / 1024,
+        c.replayed,
+        c.adopted,
+    );
+    if c.left > 0 {
+        return Err(Failure::new(
+            crate::cli::EX_TEMPFAIL,
+            format!(
+                "compact-tree: {} entries left in the old directory beside the tree, the tree has entries of those names (see the log); nothing was removed",
+                c.left
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The month a ticket was closed: its event log's last close, else when its folder last

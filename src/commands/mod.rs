@@ -41,7 +41,8 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Secret(s) => secret::secret(&ctx, s),
         Command::Directory(d) => directory::directory(&ctx, d),
         Command::Reindex => tree::reindex(&ctx),
-        Command::MigrateLayout => migrate::migrate_layout(&ctx),
+        Command::MigrateLayout { no_compact } => migrate::migrate_layout(&ctx, !no_compact),
+        Command::CompactTree => migrate::compact_tree(&ctx),
         Command::Fsck { json } => tree::fsck(&ctx, json),
         Command::GenerateDocs { out } => docs::generate(&out),
     }

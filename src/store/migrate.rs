@@ -68,6 +68,7 @@ pub fn migrate(
         if let Some(parent) = dst.parent() {
             std::fs::create_dir_all(parent).map_err(crate::access::at(parent))?;
         }
+        let listed = store.listed_shared()?;
         match std::fs::rename(&dir, &dst) {
             Ok(()) => done.moved += 1,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -84,6 +85,7 @@ pub fn migrate(
         if crash_after == Some(done.moved) {
             std::process::abort();
         }
+        drop(listed);
         store.forget(&folder);
         store.dovecot.follow(&store.roots, &dir, &dst);
         if done.moved % SYNC_EVERY == 0 {

@@ -18,10 +18,12 @@
 
 pub mod acl;
 mod archive;
+pub mod compact;
 pub mod dovecot;
 pub mod durable;
 pub mod generation;
 mod layout;
+pub mod listed_lock;
 pub mod migrate;
 pub mod names;
 mod scan;
@@ -72,6 +74,8 @@ pub struct Store {
     /// Folders seen complete, by logical name, with where they are on disk.
     known: Mutex<HashMap<String, PathBuf>>,
     dovecot: Companions,
+    /// Held shared around every mkdir and rename in the listed tree (see `compact`).
+    listed: listed_lock::ListedLock,
 }
 
 impl Store {
@@ -93,9 +97,31 @@ impl Store {
             durable,
             known: Mutex::new(HashMap::new()),
             dovecot: Companions::at(dovecot_dir),
+            listed: listed_lock::ListedLock::open(data_dir)?,
         };
         store.ensure_folder(&Folder::quarantine())?;
         Ok(store)
+    }
+
+    /// Holds off compaction of the listed tree (see `compact`) while the guard lives.
+    pub fn listed_shared(&self) -> io::Result<listed_lock::Shared<'_>> {
+        self.listed.shared()
+    }
+
+    /// Moves the listed tree's entries into a directory of their size, while Dovecot and other
+    /// postdesk processes go on (see `compact`). Not to be called while holding `listed_shared`.
+    pub fn compact_listed(
+        &self,
+        crash: Option<compact::CrashAt>,
+    ) -> io::Result<compact::Compacted> {
+        let done = compact::compact(&self.roots.open, &self.listed, self.durable, crash)?;
+        self.known.lock().expect("known folders").clear();
+        Ok(done)
+    }
+
+    /// Whether the listed tree's directory takes much more room than its entries need.
+    pub fn listed_worth_compacting(&self) -> io::Result<bool> {
+        compact::worth_it(&self.roots.open)
     }
 
     /// Names a staged file without writing it, so that writes can happen later, in parallel.
@@ -153,6 +179,7 @@ impl Store {
             let dir = self.roots.path(&f);
             // All three: a crash may have stopped make_maildir half way.
             if !["cur", "new", "tmp"].iter().all(|s| dir.join(s).is_dir()) {
+                let _listed = self.listed.shared()?;
                 if let Some(parent) = dir.parent() {
                     if parent != self.roots.open {
                         fs::create_dir_all(parent)?;
@@ -185,6 +212,7 @@ impl Store {
         }
         let name = folder.dir_name();
         let dir = self.roots.open.join(&name);
+        let _listed = self.listed.shared()?;
         match fs::create_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -275,6 +303,7 @@ impl Store {
     /// Dovecot's files for the folder follow it. Like every other change to the tree it becomes
     /// durable with the caller's next `sync`.
     pub fn rename_folder(&self, from: &Folder, to: &Folder) -> io::Result<()> {
+        let _listed = self.listed.shared()?;
         let src = self.roots.find(from).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,

@@ -12,6 +12,7 @@ mod answers;
 mod api;
 mod archive;
 mod authors;
+mod compact;
 mod config;
 mod corpus;
 mod crash;
