@@ -76,6 +76,9 @@ pub enum Command {
     /// Dovecot running: after many tickets left the tree at once, its old directory makes every
     /// LIST read blocks of entries long gone.
     CompactTree,
+    /// A service report over a period from the index: opened and closed tickets per day and
+    /// queue, backlog, first-response and solution times, the longest open tickets, agents.
+    Report(ReportArgs),
     /// Compare the tree and the index; exit 1 when they differ.
     Fsck {
         /// Print the differences as a JSON array of {what, key, index, tree} (empty: they agree).
@@ -114,6 +117,25 @@ pub enum DirectoryCommand {
 pub enum SecretCommand {
     /// Write a new key; the replaced one is still accepted for outgoing.secret-grace-days.
     Rotate,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day (YYYY-MM-DD, UTC); default: six days before --to.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day, included (YYYY-MM-DD, UTC); default: yesterday.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only these queues (repeatable); default: all.
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Vec<String>,
+    /// pdf, html, csv or json; default: from --out's extension, else json.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Write to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

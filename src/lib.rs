@@ -24,6 +24,7 @@ pub mod outgoing;
 pub mod parse;
 pub mod phone;
 pub mod reindex;
+pub mod report;
 pub mod requests;
 pub mod route;
 pub mod scan;

@@ -8,6 +8,7 @@ mod dovecot;
 mod explain;
 mod migrate;
 mod outbox;
+mod report;
 mod run;
 mod secret;
 mod status;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Reindex => tree::reindex(&ctx),
         Command::MigrateLayout { no_compact } => migrate::migrate_layout(&ctx, !no_compact),
         Command::CompactTree => migrate::compact_tree(&ctx),
+        Command::Report(args) => report::report(&ctx, args),
         Command::Fsck { json } => tree::fsck(&ctx, json),
         Command::GenerateDocs { out } => docs::generate(&out),
     }

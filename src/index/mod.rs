@@ -12,6 +12,7 @@ mod outbox;
 mod phone;
 mod read;
 mod repair;
+mod report;
 mod rows;
 mod schema;
 mod write;
@@ -20,6 +21,7 @@ pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTO
 pub use find::Query;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use phone::Lines;
+pub use report::{Change, TicketFacts};
 pub use read::{article_order, Records, TicketFilter};
 pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};

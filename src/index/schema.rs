@@ -140,6 +140,15 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 CREATE INDEX IF NOT EXISTS notices_sender ON notices(sender, at);
 CREATE INDEX IF NOT EXISTS notices_at ON notices(at);
+-- Scheduled reports queued, one row per report and period, committed with the outbox row of the
+-- mail that carries it: a restart never queues one twice.
+CREATE TABLE IF NOT EXISTS report_sent (
+    name   TEXT NOT NULL,
+    period TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    file   TEXT NOT NULL,
+    PRIMARY KEY (name, period)
+) WITHOUT ROWID;
 ";
 
 /// Version 4: the directory (who is who), copied from its sources. Not derived from the tree:

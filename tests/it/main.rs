@@ -41,6 +41,7 @@ mod notices;
 mod outgoing;
 mod postfix;
 mod recipients;
+mod reports;
 mod scanning;
 mod status;
 mod ticket_customer;

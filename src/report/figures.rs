@@ -1,0 +1,446 @@
+//! The figures of a report, computed from the index's rows without I/O: tickets opened and
+//! closed per day and queue, the backlog at the end of each day, first-response and solution
+//! times, the longest open tickets and what each agent did.
+//!
+//! Definitions (the README states them for readers):
+//! - a ticket counts for the queue it is in now;
+//! - opened: its creation falls in the period; closed: each close in the period;
+//! - backlog at the end of a day: tickets opened by then, less closes, plus reopens by then;
+//! - first response: creation to the first agent's answer, for tickets first answered in the
+//!   period; solution: creation to the first close, for tickets first closed in the period;
+//! - open at the end: the ticket's last close or reopen before the period's end was no close;
+//! - an agent: whom an `answer` or `closed` event names (`by …`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::hours;
+use super::period::Period;
+use super::stats::{summarise, Stats};
+use crate::index::{Change, TicketFacts};
+
+/// How many of the longest open tickets a report lists.
+pub const LONGEST: usize = 10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub period: Period,
+    /// When it was made (UTC).
+    pub generated: String,
+    /// The queues it covers, alphabetically.
+    pub queues: Vec<String>,
+    /// Which hours durations count: `wall-clock` or `business`.
+    pub hours: &'static str,
+    /// The totals over its queues.
+    pub totals: QueueFigures,
+    pub per_queue: Vec<QueueFigures>,
+    pub longest_open: Vec<OpenTicket>,
+    pub agents: Vec<AgentFigures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueFigures {
+    /// The queue's name; empty for the totals.
+    pub queue: String,
+    pub opened: u64,
+    pub closed: u64,
+    /// At the end of the period.
+    pub backlog: i64,
+    pub days: Vec<Day>,
+    pub first_response: Stats,
+    pub solution: Stats,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub opened: u64,
+    pub closed: u64,
+    /// Open tickets at the end of the day.
+    pub backlog: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenTicket {
+    pub number: String,
+    pub queue: String,
+    pub subject: String,
+    pub created: String,
+    /// Open until the period's end (or now, for a period not over yet).
+    pub open_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentFigures {
+    pub agent: String,
+    pub answers: u64,
+    pub closed: u64,
+}
+
+/// Collects rows; `finish` gives the report.
+pub struct Figures {
+    period: Period,
+    start: String,
+    end: String,
+    /// Open times are measured up to here.
+    until: DateTime<Utc>,
+    /// Lower-cased queue names asked for; empty: all.
+    wanted: Vec<String>,
+    asked: Vec<String>,
+    queues: BTreeMap<String, Acc>,
+    longest: Vec<OpenTicket>,
+    agents: BTreeMap<String, (u64, u64)>,
+}
+
+#[derive(Default)]
+struct Acc {
+    /// Open tickets when the period starts.
+    base: i64,
+    opened: Vec<u64>,
+    closed: Vec<u64>,
+    /// The backlog's change on each day.
+    delta: Vec<i64>,
+    first_response: Vec<i64>,
+    solution: Vec<i64>,
+}
+
+impl Figures {
+    /// `queues`: the queues to report (any spelling of their names); empty for all. `now`:
+    /// when the report is made.
+    pub fn new(period: Period, queues: &[String], now: DateTime<Utc>) -> Figures {
+        let end = period.end();
+        let until = hours::parse(&end).map_or(now, |e| e.min(now));
+        Figures {
+            start: period.start(),
+            end,
+            until,
+            wanted: queues.iter().map(|q| q.to_lowercase()).collect(),
+            asked: queues.to_vec(),
+            period,
+            queues: BTreeMap::new(),
+            longest: Vec::new(),
+            agents: BTreeMap::new(),
+        }
+    }
+
+    fn wanted(&self, queue: &str) -> bool {
+        self.wanted.is_empty() || self.wanted.contains(&queue.to_lowercase())
+    }
+
+    fn acc(&mut self, queue: &str) -> &mut Acc {
+        let days = self.period.days_count();
+        self.queues.entry(queue.to_string()).or_insert_with(|| Acc {
+            opened: vec![0; days],
+            closed: vec![0; days],
+            delta: vec![0; days],
+            ..Acc::default()
+        })
+    }
+
+    /// The day of the period `at` falls on; `None` before or after it.
+    fn day(&self, at: &str) -> Option<usize> {
+        if at < self.start.as_str() || at >= self.end.as_str() {
+            return None;
+        }
+        let date = NaiveDate::parse_from_str(at.get(..10)?, "%Y-%m-%d").ok()?;
+        Some((date - self.period.from).num_days() as usize)
+    }
+
+    fn in_period(&self, at: &str) -> bool {
+        at >= self.start.as_str() && at < self.end.as_str()
+    }
+
+    pub fn add_ticket(&mut self, t: &TicketFacts) {
+        if !self.wanted(t.queue) || t.created >= self.end.as_str() {
+            return;
+        }
+        let day = self.day(t.created);
+        let before = t.created < self.start.as_str();
+        let created = hours::parse(t.created);
+        let response = match (created, t.first_answer) {
+            (Some(c), Some(a)) if self.in_period(a) => {
+                hours::parse(a).map(|a| hours::between(t.queue, c, a))
+            }
+            _ => None,
+        };
+        let solution = match (created, t.first_close) {
+            (Some(c), Some(a)) if self.in_period(a) => {
+                hours::parse(a).map(|a| hours::between(t.queue, c, a))
+            }
+            _ => None,
+        };
+        if t.open_at_end {
+            if let Some(c) = created {
+                self.keep_longest(OpenTicket {
+                    number: t.number.to_string(),
+                    queue: t.queue.to_string(),
+                    subject: t.subject.to_string(),
+                    created: t.created.to_string(),
+                    open_seconds: hours::between(t.queue, c, self.until),
+                });
+            }
+        }
+        let acc = self.acc(t.queue);
+        if before {
+            acc.base += 1;
+        } else if let Some(i) = day {
+            acc.opened[i] += 1;
+            acc.delta[i] += 1;
+        }
+        acc.first_response.extend(response);
+        acc.solution.extend(solution);
+    }
+
+    /// Keeps the `LONGEST` tickets opened first (ties: by number).
+    fn keep_longest(&mut self, t: OpenTicket) {
+        let key = |o: &OpenTicket| (o.created.clone(), o.number.clone());
+        if self.longest.len() == LONGEST {
+            let last = &self.longest[LONGEST - 1];
+            if key(&t) >= key(last) {
+                return;
+            }
+            self.longest.pop();
+        }
+        let at = self.longest.partition_point(|o| key(o) < key(&t));
+        self.longest.insert(at, t);
+    }
+
+    pub fn add_change(&mut self, c: &Change) {
+        if !self.wanted(c.queue) || c.at >= self.end.as_str() {
+            return;
+        }
+        let before = c.at < self.start.as_str();
+        let day = self.day(c.at);
+        let change = match c.event {
+            "closed" => -1,
+            "reopened" => 1,
+            _ => 0,
+        };
+        if change != 0 {
+            let acc = self.acc(c.queue);
+            if before {
+                acc.base += change;
+            } else if let Some(i) = day {
+                acc.delta[i] += change;
+                if change < 0 {
+                    acc.closed[i] += 1;
+                }
+            }
+        }
+        if day.is_some() && matches!(c.event, "answer" | "closed") {
+            let a = self.agents.entry(agent(c.detail)).or_default();
+            if c.event == "answer" {
+                a.0 += 1;
+            } else {
+                a.1 += 1;
+            }
+        }
+    }
+
+    pub fn finish(mut self, generated: &str) -> Report {
+        for q in self.asked.clone() {
+            if !self.queues.keys().any(|k| k.eq_ignore_ascii_case(&q)) {
+                self.acc(&q);
+            }
+        }
+        let days: Vec<NaiveDate> = self.period.days().collect();
+        let mut total = Acc {
+            opened: vec![0; days.len()],
+            closed: vec![0; days.len()],
+            delta: vec![0; days.len()],
+            ..Acc::default()
+        };
+        let mut per_queue = Vec::new();
+        for (name, acc) in std::mem::take(&mut self.queues) {
+            total.base += acc.base;
+            for i in 0..days.len() {
+                total.opened[i] += acc.opened[i];
+                total.closed[i] += acc.closed[i];
+                total.delta[i] += acc.delta[i];
+            }
+            total.first_response.extend_from_slice(&acc.first_response);
+            total.solution.extend_from_slice(&acc.solution);
+            per_queue.push(queue_figures(name, acc, &days));
+        }
+        Report {
+            period: self.period,
+            generated: generated.to_string(),
+            queues: per_queue.iter().map(|q| q.queue.clone()).collect(),
+            hours: hours::KIND,
+            totals: queue_figures(String::new(), total, &days),
+            per_queue,
+            longest_open: self.longest,
+            agents: self
+                .agents
+                .into_iter()
+                .map(|(agent, (answers, closed))| AgentFigures {
+                    agent,
+                    answers,
+                    closed,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn queue_figures(queue: String, acc: Acc, dates: &[NaiveDate]) -> QueueFigures {
+    let mut backlog = acc.base;
+    let days: Vec<Day> = dates
+        .iter()
+        .enumerate()
+        .map(|(i, &date)| {
+            backlog += acc.delta[i];
+            Day {
+                date,
+                opened: acc.opened[i],
+                closed: acc.closed[i],
+                backlog,
+            }
+        })
+        .collect();
+    QueueFigures {
+        queue,
+        opened: acc.opened.iter().sum(),
+        closed: acc.closed.iter().sum(),
+        backlog,
+        days,
+        first_response: summarise(acc.first_response),
+        solution: summarise(acc.solution),
+    }
+}
+
+/// Whom an event's detail names: `by alice@example.org` → `alice@example.org`, `by Alice
+/// (mail command)` → `Alice`.
+pub fn agent(detail: &str) -> String {
+    let who = detail.strip_prefix("by ").unwrap_or(detail);
+    let who = who.split(" (").next().unwrap_or(who).trim();
+    if who.is_empty() {
+        "unknown".into()
+    } else {
+        who.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period() -> Period {
+        Period::parse(Some("2026-12-01"), Some("2026-12-03"), NaiveDate::MAX).unwrap()
+    }
+
+    fn ticket<'a>(number: &'a str, created: &'a str) -> TicketFacts<'a> {
+        TicketFacts {
+            number,
+            queue: "Support",
+            organisation: None,
+            subject: "s",
+            created,
+            first_answer: None,
+            first_close: None,
+            open_at_end: true,
+        }
+    }
+
+    fn change<'a>(at: &'a str, event: &'a str, detail: &'a str) -> Change<'a> {
+        Change {
+            ticket: "1",
+            queue: "Support",
+            organisation: None,
+            at,
+            event,
+            detail,
+        }
+    }
+
+    #[test]
+    fn backlog_counts_opens_closes_and_reopens_by_day() {
+        let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
+        let mut f = Figures::new(period(), &[], now);
+        f.add_ticket(&ticket("1", "2026-11-30T10:00:00.000Z"));
+        f.add_ticket(&TicketFacts {
+            first_answer: Some("2026-12-01T11:00:00.000Z"),
+            first_close: Some("2026-12-02T10:00:00.000Z"),
+            open_at_end: false,
+            ..ticket("2", "2026-12-01T10:00:00.000Z")
+        });
+        f.add_ticket(&ticket("3", "2026-12-04T10:00:00.000Z"));
+        f.add_change(&change(
+            "2026-12-01T11:00:00.000Z",
+            "answer",
+            "by a@x.example",
+        ));
+        f.add_change(&change(
+            "2026-12-02T10:00:00.000Z",
+            "closed",
+            "by b@x.example",
+        ));
+        f.add_change(&change(
+            "2026-12-03T10:00:00.000Z",
+            "reopened",
+            "by a follow-up",
+        ));
+        f.add_change(&change("2026-12-03T12:00:00.000Z", "closed", "by cli"));
+        let r = f.finish("now");
+        let t = &r.totals;
+        assert_eq!((t.opened, t.closed, t.backlog), (1, 2, 1));
+        let b: Vec<i64> = t.days.iter().map(|d| d.backlog).collect();
+        assert_eq!(b, vec![2, 1, 1]);
+        assert_eq!(t.first_response.median_seconds, Some(3600));
+        assert_eq!(t.solution.median_seconds, Some(86_400));
+        assert_eq!(r.longest_open.len(), 1);
+        assert_eq!(r.longest_open[0].number, "1");
+        // Open from creation until the end of the period.
+        assert_eq!(r.longest_open[0].open_seconds, 3 * 86_400 + 14 * 3600);
+        let agents: Vec<(&str, u64, u64)> = r
+            .agents
+            .iter()
+            .map(|a| (a.agent.as_str(), a.answers, a.closed))
+            .collect();
+        assert_eq!(
+            agents,
+            vec![("a@x.example", 1, 0), ("b@x.example", 0, 1), ("cli", 0, 1)]
+        );
+    }
+
+    #[test]
+    fn only_the_queues_asked_for() {
+        let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
+        let mut f = Figures::new(period(), &["billing".into(), "Sales".into()], now);
+        f.add_ticket(&ticket("1", "2026-12-01T10:00:00.000Z"));
+        f.add_ticket(&TicketFacts {
+            queue: "Billing",
+            ..ticket("2", "2026-12-01T10:00:00.000Z")
+        });
+        let r = f.finish("now");
+        assert_eq!(r.queues, vec!["Billing", "Sales"]);
+        assert_eq!(r.totals.opened, 1);
+    }
+
+    #[test]
+    fn ten_longest_open_oldest_first() {
+        let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
+        let mut f = Figures::new(period(), &[], now);
+        let created: Vec<String> = (0..15)
+            .map(|i| format!("2026-11-{:02}T10:00:00.000Z", 20 - i % 15))
+            .collect();
+        for (i, c) in created.iter().enumerate() {
+            let n = i.to_string();
+            f.add_ticket(&ticket(&n, c));
+        }
+        let r = f.finish("now");
+        let firsts: Vec<&str> = r.longest_open.iter().map(|t| &t.created[..10]).collect();
+        assert_eq!(r.longest_open.len(), LONGEST);
+        assert_eq!(firsts[0], "2026-11-06");
+        assert_eq!(firsts[9], "2026-11-15");
+    }
+
+    #[test]
+    fn agents_are_named_by_the_event() {
+        assert_eq!(agent("by alice@example.org"), "alice@example.org");
+        assert_eq!(agent("by Alice (mail command)"), "Alice");
+        assert_eq!(agent(""), "unknown");
+    }
+}

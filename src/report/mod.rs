@@ -1,0 +1,92 @@
+//! Service reports: what the help desk did over a period, from the index alone — tickets opened
+//! and closed per day and queue, the backlog, first-response and solution times, the longest
+//! open tickets, each agent's answers and closes — as PDF for printing, HTML with the same
+//! charts, CSV and JSON with the same numbers.
+//!
+//! `figures` computes from rows without I/O, `hours` is the one place durations are measured,
+//! one file renders each format (`pdf` with `canvas` and `helvetica`, `html`, `text`), `charts`
+//! draws for both PDF and HTML, `schedule` decides without I/O when a scheduled report is due.
+
+pub mod canvas;
+pub mod charts;
+pub mod figures;
+pub mod helvetica;
+pub mod hours;
+pub mod html;
+pub mod pdf;
+pub mod period;
+pub mod stats;
+pub mod tables;
+pub mod text;
+
+pub use figures::{Figures, Report};
+pub use period::{Named, Period};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::index::{Index, IndexError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Pdf,
+    Html,
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "pdf" => Some(Format::Pdf),
+            "html" => Some(Format::Html),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Html => "html",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Pdf => "application/pdf",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// The report over `period` for `queues` (all when empty), read from the index at `now`.
+pub fn make(
+    index: &Index,
+    period: Period,
+    queues: &[String],
+    now: DateTime<Utc>,
+) -> Result<Report, IndexError> {
+    let mut f = Figures::new(period, queues, now);
+    let end = period.end();
+    index.report_tickets(&end, |t| f.add_ticket(t))?;
+    index.report_changes(&end, |c| f.add_change(c))?;
+    let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
+    Ok(f.finish(&generated))
+}
+
+/// The report in `format`.
+pub fn render(r: &Report, format: Format) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Pdf => pdf::render(r),
+        Format::Html => html::render(r),
+        Format::Csv => text::csv(r),
+        Format::Json => Ok(text::json(r)),
+    }
+}
