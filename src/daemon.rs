@@ -13,7 +13,6 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 
 use crate::cli::Failure;
-use crate::commands::Context;
 use crate::config::Config;
 use crate::intake::Engine;
 use crate::outgoing::sender::{Sender, Waker};
@@ -29,7 +28,12 @@ enum Wake {
     Stop,
 }
 
-pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Result<i32, Failure> {
+/// `reload`: reads the configuration again (SIGHUP, a changed file), as the command line said.
+pub fn run(
+    reload: &dyn Fn() -> Result<Config, Failure>,
+    mut cfg: Config,
+    sources: Vec<MaildirSource>,
+) -> Result<i32, Failure> {
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
     let waker = Arc::new(Waker::default());
     engine.set_waker(waker.clone());
@@ -184,7 +188,7 @@ pub fn run(ctx: &Context, mut cfg: Config, sources: Vec<MaildirSource>) -> Resul
                     stop.store(true, Ordering::Relaxed);
                 }
             }
-            match reload(ctx).and_then(|new| {
+            match reload().and_then(|new| {
                 engine
                     .reconfigure(&new)
                     .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
@@ -406,10 +410,6 @@ fn directory_changed(
         }
         let _ = tx.send(Wake::Directory);
     }
-}
-
-fn reload(ctx: &Context) -> Result<Config, Failure> {
-    ctx.load()
 }
 
 /// The listed tree's directory as inotify knows it (its inode).

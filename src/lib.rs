@@ -3,7 +3,6 @@
 pub mod access;
 pub mod api;
 pub mod classify;
-pub mod classify_rules;
 pub mod cli;
 pub mod commands;
 pub mod config;

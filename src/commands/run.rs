@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             .map_err(|e| Failure::new(crate::cli::EX_CONFIG, format!("source {}: {e}", s.name)))?;
     }
     if !args.once {
-        return crate::daemon::run(ctx, cfg, sources);
+        return crate::daemon::run(&|| ctx.load(), cfg, sources);
     }
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
     for moved in engine.adopt_moves()?.said {

@@ -3,7 +3,7 @@
 //! the ticket's history and the mail log (DESIGN invariant 5).
 
 use crate::classify::Classification;
-use crate::classify_rules::is_unanswerable;
+use crate::classify::rules::is_unanswerable;
 use crate::decide::{Decision, Why};
 use crate::facts::Facts;
 use crate::outgoing::config::Switches;

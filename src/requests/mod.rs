@@ -91,7 +91,7 @@ pub fn may_answer(
     if own.contains(&base) || agents.contains(&base) {
         return Err(format!("no answer: {to} is our own or an agent's address"));
     }
-    if crate::classify_rules::is_unanswerable(to) {
+    if crate::classify::rules::is_unanswerable(to) {
         return Err(format!("no answer: {to} does not read replies"));
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! trusted together with a sender that can be a mail system (MAILER-DAEMON, postmaster, the null
 //! Return-Path).
 
-use crate::classify::OwnIdentity;
+use super::OwnIdentity;
 use crate::facts::Facts;
 
 /// Subject prefixes of out-of-office and other automatic replies, lowercase.

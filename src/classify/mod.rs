@@ -3,11 +3,12 @@
 //! This is where invariant 5 (no mail loops) is decided. Every rule that matches adds a short
 //! sentence to `reasons`, so `postdesk explain` can say why; the kind is the first family that
 //! matched, in this order: Loop, Bounce, AutoReply, List, Bulk, else Normal. The rules themselves
-//! live in `classify_rules`; the cases that pin them down are the files in `tests/classify/`.
+//! live in `rules`; the cases that pin them down are the files in `tests/classify/`.
+
+pub mod rules;
 
 use serde::Serialize;
 
-use crate::classify_rules as rules;
 use crate::facts::Facts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
