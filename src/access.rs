@@ -16,8 +16,6 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
-
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     #[error("running as root on {path}, owned by uid {uid}: cannot become that user: {source}")]
@@ -32,12 +30,12 @@ pub enum AccessError {
     Io { path: PathBuf, source: io::Error },
 }
 
-/// Settles user, umask and the store's group for this process; call before touching the data
-/// directory.
-pub fn settle(cfg: &Config) -> Result<(), AccessError> {
-    become_owner(&cfg.data_dir())?;
-    let group = match &cfg.dovecot.store_group {
-        Some(name) => Some(group_id(name).ok_or_else(|| AccessError::NoGroup(name.clone()))?),
+/// Settles user, umask and the store's group (`[dovecot] store-group`) for this process; call
+/// before touching the data directory.
+pub fn settle(data_dir: &Path, store_group: Option<&str>) -> Result<(), AccessError> {
+    become_owner(data_dir)?;
+    let group = match store_group {
+        Some(name) => Some(group_id(name).ok_or_else(|| AccessError::NoGroup(name.to_string()))?),
         None => None,
     };
     // SAFETY: umask has no preconditions and cannot fail.
@@ -45,19 +43,18 @@ pub fn settle(cfg: &Config) -> Result<(), AccessError> {
     Ok(())
 }
 
-/// Gives the store and the staging area (whose files are renamed into the store) to the
-/// configured Dovecot group; for the processes that write the store, before they open it.
-pub fn share_store(cfg: &Config) -> Result<(), AccessError> {
-    let Some(name) = &cfg.dovecot.store_group else {
+/// Gives `dirs` (the store and the staging area, whose files are renamed into the store) to
+/// the configured Dovecot group; for the processes that write the store, before they open it.
+pub fn share_store(dirs: &[PathBuf], store_group: Option<&str>) -> Result<(), AccessError> {
+    let Some(name) = store_group else {
         return Ok(());
     };
-    let gid = group_id(name).ok_or_else(|| AccessError::NoGroup(name.clone()))?;
-    let data = cfg.data_dir();
-    for dir in [
-        crate::store::open_tree(&data),
-        crate::store::staging_dir(&data),
-    ] {
-        share(&dir, gid).map_err(|source| AccessError::Io { path: dir, source })?;
+    let gid = group_id(name).ok_or_else(|| AccessError::NoGroup(name.to_string()))?;
+    for dir in dirs {
+        share(dir, gid).map_err(|source| AccessError::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
     Ok(())
 }

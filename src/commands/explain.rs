@@ -5,10 +5,11 @@ use std::path::Path;
 
 use crate::cli::{Failure, EX_CONFIG, EX_NOINPUT};
 use crate::commands::Context;
+use crate::decide::policy;
 use crate::decide::Decision;
 use crate::index::Index;
 use crate::intake::Rules;
-use crate::outgoing::{build, policy, recipients};
+use crate::outgoing::{build, recipients};
 use crate::requests;
 
 pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {

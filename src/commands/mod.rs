@@ -68,7 +68,7 @@ impl Context {
         if self.announce.replace(false) {
             eprintln!("{}", announcement(&cfg));
         }
-        crate::access::settle(&cfg)
+        crate::access::settle(&cfg.data_dir(), cfg.dovecot.store_group.as_deref())
             .map_err(|e| Failure::new(crate::cli::EX_TEMPFAIL, e.to_string()))?;
         Ok(cfg)
     }

@@ -5,7 +5,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{Duplicate, State, TicketRef};
 use super::{Index, IndexError, Result, Tx};
-use crate::decide::Lookup;
+
+/// What the matcher (`decide`) asks the index, on whatever connection the caller has.
+pub trait Lookup {
+    type Error;
+    fn ticket(&self, number: &str) -> std::result::Result<Option<TicketRef>, Self::Error>;
+    fn ticket_of_message(
+        &self,
+        message_id: &str,
+    ) -> std::result::Result<Option<String>, Self::Error>;
+    fn is_participant(&self, number: &str, address: &str)
+        -> std::result::Result<bool, Self::Error>;
+    fn duplicate(&self, digest: &str) -> std::result::Result<Option<Duplicate>, Self::Error>;
+}
 
 fn ticket(c: &Connection, number: &str) -> Result<Option<TicketRef>> {
     Ok(

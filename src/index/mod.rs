@@ -19,6 +19,7 @@ mod write;
 
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
+pub use lookup::Lookup;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use phone::Lines;
 pub use report::{Change, TicketFacts};

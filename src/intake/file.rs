@@ -52,7 +52,7 @@ pub(super) fn file_article<'a>(
             let addr = out.signer.reply_address(&from.email, &t.number, false);
             tr.add(
                 trace::ANSWER_TO,
-                crate::outgoing::policy::answer_address(facts).unwrap_or_default(),
+                crate::decide::policy::answer_address(facts).unwrap_or_default(),
             );
             if let Some(renamed) = trace::rename_reply_to(&msg.raw) {
                 body = Cow::Owned(renamed);
@@ -163,7 +163,7 @@ pub fn build_article(
         stranger,
         size: facts.size,
         attachments: facts.attachments.clone(),
-        reply_addr: crate::outgoing::policy::answer_address(facts),
+        reply_addr: crate::decide::policy::answer_address(facts),
     }
 }
 

@@ -196,7 +196,12 @@ impl Engine {
     /// Opens store and index under `data_dir`, then finishes whatever a crash interrupted.
     pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
         std::fs::create_dir_all(data_dir).map_err(crate::access::at(data_dir))?;
-        crate::access::share_store(cfg)
+        let shared = cfg.data_dir();
+        let shared = [
+            crate::store::open_tree(&shared),
+            crate::store::staging_dir(&shared),
+        ];
+        crate::access::share_store(&shared, cfg.dovecot.store_group.as_deref())
             .map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
         let durable = cfg.general.durable;
         let store = Arc::new(Store::open(

@@ -14,7 +14,6 @@ pub mod compose;
 pub mod config;
 pub mod greeting;
 pub mod msgid;
-pub mod policy;
 pub mod proof;
 pub mod recipients;
 pub mod secret;
@@ -86,13 +85,23 @@ impl Outbound {
     }
 }
 
+/// What a referenced Message-ID is to us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnId {
+    /// Ours, naming this ticket.
+    Ours(String),
+    /// Our shape under our domain, but the MAC is wrong.
+    Forged,
+    NotOurs,
+}
+
 impl Outbound {
     /// Whether a referenced Message-ID is one of ours.
-    pub fn own_id(&self, id: &str, now: i64) -> crate::decide::OwnId {
+    pub fn own_id(&self, id: &str, now: i64) -> OwnId {
         match self.signer.check_message_id(id, &self.domains, now) {
-            IdVerdict::Ours(n) => crate::decide::OwnId::Ours(n),
-            IdVerdict::Forged { .. } => crate::decide::OwnId::Forged,
-            IdVerdict::NotOurs => crate::decide::OwnId::NotOurs,
+            IdVerdict::Ours(n) => OwnId::Ours(n),
+            IdVerdict::Forged { .. } => OwnId::Forged,
+            IdVerdict::NotOurs => OwnId::NotOurs,
         }
     }
 }

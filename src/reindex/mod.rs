@@ -321,13 +321,13 @@ fn stored_facts(stored: &[u8], tr: &trace::Parsed, rules: &Rules) -> crate::fact
     let wanted = (!answer_to.is_empty()).then(|| answer_to.to_string());
     if let Some(original) = trace::restore_reply_to(stored) {
         let mut facts = crate::parse::parse_within(&original, &limits);
-        if crate::outgoing::policy::answer_address(&facts) == wanted {
+        if crate::decide::policy::answer_address(&facts) == wanted {
             facts.size = stored.len() as u64;
             return facts;
         }
     }
     let mut facts = crate::parse::parse_within(stored, &limits);
-    if crate::outgoing::policy::answer_address(&facts) != wanted {
+    if crate::decide::policy::answer_address(&facts) != wanted {
         facts.reply_to = wanted.as_deref().map(crate::facts::Mailbox::new);
     }
     facts

@@ -2,9 +2,9 @@
 //! counts the index supplies. Each answer is `Send` or `Suppress` with the reason that goes into
 //! the ticket's history and the mail log (DESIGN invariant 5).
 
-use crate::classify::Classification;
+use super::{Decision, Why};
 use crate::classify::rules::is_unanswerable;
-use crate::decide::{Decision, Why};
+use crate::classify::Classification;
 use crate::facts::Facts;
 use crate::outgoing::config::Switches;
 use crate::route::base_address;

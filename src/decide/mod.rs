@@ -7,6 +7,8 @@
 //! someone who is not a participant goes through the stranger policy; a match on a closed
 //! ticket through the queue's closed policy.
 
+pub mod policy;
+
 use crate::classify::Classification;
 use crate::config::{ClosedPolicy, StrangerPolicy};
 use crate::facts::Facts;
@@ -14,13 +16,8 @@ use crate::index::{Duplicate, State, TicketRef};
 use crate::number::Scheme;
 use crate::route::{base_address, Route};
 
-pub trait Lookup {
-    type Error;
-    fn ticket(&self, number: &str) -> Result<Option<TicketRef>, Self::Error>;
-    fn ticket_of_message(&self, message_id: &str) -> Result<Option<String>, Self::Error>;
-    fn is_participant(&self, number: &str, address: &str) -> Result<bool, Self::Error>;
-    fn duplicate(&self, digest: &str) -> Result<Option<Duplicate>, Self::Error>;
-}
+pub use crate::index::Lookup;
+pub use crate::outgoing::OwnId;
 
 /// The settings the matcher obeys.
 pub struct Policy<'a> {
@@ -31,16 +28,6 @@ pub struct Policy<'a> {
     pub agents: &'a [String],
     /// Whether a Message-ID is one of ours (its MAC verifies), a forgery of ours, or foreign.
     pub own_id: &'a dyn Fn(&str) -> OwnId,
-}
-
-/// What a referenced Message-ID is to us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnId {
-    /// Ours, naming this ticket.
-    Ours(String),
-    /// Our shape under our domain, but the MAC is wrong.
-    Forged,
-    NotOurs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,5 +334,4 @@ fn find_ticket<L: Lookup>(
 }
 
 #[cfg(test)]
-#[path = "decide_tests.rs"]
 mod tests;
