@@ -15,10 +15,10 @@ use notify::{RecursiveMode, Watcher};
 use crate::cli::Failure;
 use crate::config::Config;
 use crate::intake::Engine;
-use crate::outgoing::sender::{Sender, Waker};
 use crate::source::imap::ImapIntake;
 use crate::source::{self, MaildirSource, Summary};
 use crate::status;
+use crate::{outbox::Sender, outgoing::Waker};
 
 enum Wake {
     Mail,

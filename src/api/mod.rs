@@ -22,7 +22,7 @@ pub use config::ApiConfig;
 
 use crate::config::Config;
 use crate::index::Index;
-use crate::outgoing::sender::Waker;
+use crate::outgoing::Waker;
 
 /// What every request reads.
 pub struct Shared {

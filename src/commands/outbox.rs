@@ -4,7 +4,7 @@ use crate::cli::{Failure, OutboxCommand, EX_TEMPFAIL};
 use crate::commands::Context;
 use crate::index::Index;
 use crate::intake::Engine;
-use crate::outgoing::sender::Sender;
+use crate::outbox::Sender;
 
 pub fn outbox(ctx: &Context, cmd: OutboxCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;

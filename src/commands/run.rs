@@ -6,7 +6,7 @@ use crate::cli::{Failure, RunArgs, EX_USAGE};
 use crate::commands::Context;
 use crate::config::After;
 use crate::intake::Engine;
-use crate::outgoing::sender::Sender;
+use crate::outbox::Sender;
 use crate::source::{self, MaildirSource, Summary};
 use crate::status;
 

@@ -5,8 +5,8 @@ use std::io::Write;
 use crate::cli::Failure;
 use crate::commands::Context;
 use crate::index::Index;
+use crate::intake::reindex::{self, ReindexError};
 use crate::intake::Rules;
-use crate::reindex::{self, ReindexError};
 use crate::store::Tree;
 
 impl From<ReindexError> for Failure {

@@ -22,8 +22,8 @@ pub use find::Query;
 pub use lookup::Lookup;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use phone::Lines;
-pub use report::{Change, TicketFacts};
 pub use read::{article_order, Records, TicketFilter};
+pub use report::{Change, TicketFacts};
 pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
 pub use write::{NewArticle, Tx};
 

@@ -14,7 +14,7 @@ use rand::Rng;
 
 use crate::config::Config;
 use crate::index::Index;
-use crate::reindex;
+use crate::intake::reindex;
 use crate::store::generation::Generation;
 use crate::store::{Store, Tree};
 

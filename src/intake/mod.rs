@@ -32,6 +32,7 @@ mod outbound;
 pub mod parallel;
 mod place;
 mod recover;
+pub mod reindex;
 mod reject;
 mod request;
 mod rules;
@@ -141,9 +142,9 @@ pub enum IntakeError {
     Full(String),
 }
 
-impl From<crate::reindex::ReindexError> for IntakeError {
-    fn from(e: crate::reindex::ReindexError) -> IntakeError {
-        use crate::reindex::ReindexError as R;
+impl From<crate::intake::reindex::ReindexError> for IntakeError {
+    fn from(e: crate::intake::reindex::ReindexError) -> IntakeError {
+        use crate::intake::reindex::ReindexError as R;
         match e {
             R::Index(e) => IntakeError::Index(e),
             R::Io(e) => IntakeError::Store(e),
@@ -175,7 +176,7 @@ pub struct Engine {
     index: Index,
     log: MailLog,
     /// Told when a batch queued outgoing mail.
-    waker: Option<std::sync::Arc<crate::outgoing::sender::Waker>>,
+    waker: Option<std::sync::Arc<crate::outgoing::Waker>>,
     /// The listed tree's change time at the last look for folders agents moved that left
     /// nothing to look at again (`moves`).
     moves_seen: Option<std::time::SystemTime>,
@@ -265,7 +266,7 @@ impl Engine {
         &mut self,
         cfg: &Config,
         progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<crate::reindex::Counts, IntakeError> {
+    ) -> Result<crate::intake::reindex::Counts, IntakeError> {
         freshness::rebuild_with(cfg, &self.data_dir, &self.store, &mut self.index, progress)
     }
 
@@ -311,7 +312,7 @@ impl Engine {
     }
 
     /// Who to tell when outgoing mail was queued.
-    pub fn set_waker(&mut self, w: std::sync::Arc<crate::outgoing::sender::Waker>) {
+    pub fn set_waker(&mut self, w: std::sync::Arc<crate::outgoing::Waker>) {
         self.waker = Some(w);
     }
 

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::intake::{Engine, IntakeError, Message, Outcome};
-use crate::outgoing::sender::Waker;
+use crate::outgoing::Waker;
 
 use super::session::Envelope;
 

@@ -17,7 +17,7 @@ mod session;
 use std::sync::{mpsc, Arc};
 
 use crate::config::{Config, Lmtp as Settings};
-use crate::outgoing::sender::Waker;
+use crate::outgoing::Waker;
 
 use commit::{Committer, Order};
 

@@ -17,7 +17,9 @@ pub mod msgid;
 pub mod proof;
 pub mod recipients;
 pub mod secret;
-pub mod sender;
+mod waker;
+
+pub use waker::Waker;
 pub mod text;
 
 use std::sync::Arc;

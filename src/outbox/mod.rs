@@ -15,44 +15,17 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::build;
-use super::Outbound;
 use crate::config::Config;
 use crate::index::{Index, Queued, TicketRef};
 use crate::intake::history::{self, HistoryLine};
 use crate::maillog::MailLog;
+use crate::outgoing::build;
+use crate::outgoing::{Outbound, Waker};
 use crate::store::{trace, Folder, Store};
 use crate::transport::{self, Envelope, SendError, Transport};
-
-/// Wakes the sender when a batch queued mail.
-#[derive(Default)]
-pub struct Waker {
-    flag: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Waker {
-    pub fn wake(&self) {
-        *self.flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.cv.notify_one();
-    }
-
-    /// Waits until woken or `timeout`; clears the flag.
-    fn wait(&self, timeout: Duration) {
-        let mut f = self.flag.lock().unwrap_or_else(|e| e.into_inner());
-        if !*f {
-            f = self
-                .cv
-                .wait_timeout(f, timeout)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
-        *f = false;
-    }
-}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sent {
