@@ -22,6 +22,7 @@ pub mod number;
 pub mod outbox;
 pub mod outgoing;
 pub mod parse;
+pub mod people;
 pub mod phone;
 pub mod report;
 pub mod requests;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::model::{Directory, Group, Organisation, Person, Service, ServiceInstance};
-use super::phone::Numbering;
+use crate::people::Numbering;
+use crate::people::{Directory, Group, Organisation, Person, Service, ServiceInstance};
 
 mod pieces;
 

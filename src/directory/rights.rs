@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use super::ldap::dn_key;
-use super::model::Group;
 use crate::config::Agent;
+use crate::people::Group;
 
 /// One login's queues (configured queue names, sorted, each once).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Index, Result, Tx};
-use crate::directory::{Directory, Group, Organisation, Person, Service};
+use crate::people::{Directory, Group, Organisation, Person, Service};
 
 /// Which source an entry came from; the file overrides the others.
 pub const DIRECTORY_FILE: &str = "file";

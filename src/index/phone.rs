@@ -8,7 +8,7 @@ use super::directory::{keyed_entries, parse};
 use super::read::{ticket_row, TICKET_COLUMNS};
 use super::Ticket;
 use super::{Index, Result};
-use crate::directory::{Organisation, Person, Service};
+use crate::people::{Organisation, Person, Service};
 
 /// Whom a number (E.164) belongs to, each entry once, the file's first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use super::config::Attributes;
-use crate::directory::model::{Group, Organisation, Person};
 use crate::directory::phone::Numbering;
+use crate::people::{Group, Organisation, Person};
 
 /// An entry as the server sent it: its DN and attribute values (names in any case).
 #[derive(Debug, Clone, Default)]
