@@ -10,7 +10,6 @@
 
 mod auth;
 mod calls;
-pub mod config;
 mod end;
 mod error;
 mod server;
@@ -18,7 +17,7 @@ mod tickets;
 
 use std::sync::{Arc, Mutex};
 
-pub use config::ApiConfig;
+pub use crate::config::api::{self as config, ApiConfig};
 
 use crate::config::Config;
 use crate::index::Index;

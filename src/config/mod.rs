@@ -10,8 +10,14 @@ use serde::Deserialize;
 
 use crate::number::{Generator, Scheme};
 
+pub mod api;
+pub mod directory;
+pub mod ldap;
+pub mod outgoing;
+pub mod proof;
+pub mod requests;
 mod sections;
-use crate::outgoing::config::{Autoresponse, Outgoing, QueueSwitches, Switches};
+use outgoing::{Autoresponse, Outgoing, QueueSwitches, Switches};
 pub use sections::{Dovecot, Filters, Lmtp, LmtpListen};
 
 /// Where the configuration is looked for when `--config` is not given.
@@ -52,7 +58,7 @@ pub struct Config {
     pub agents: Vec<Agent>,
     /// `[agents]`: what proves an agent's mail besides the reply address and the From.
     #[serde(default, rename = "agents")]
-    pub agent_proof: crate::outgoing::proof::ProofConfig,
+    pub agent_proof: proof::ProofConfig,
     #[serde(default)]
     pub outgoing: Outgoing,
     #[serde(default)]
@@ -67,13 +73,13 @@ pub struct Config {
     pub lmtp: Lmtp,
     /// `[directory]`: who is who (persons, organisations, services, groups).
     #[serde(default)]
-    pub directory: crate::directory::DirectoryConfig,
+    pub directory: directory::DirectoryConfig,
     /// `[customer-requests]`: customers asking by mail (`#tickets`, `#status`, `#history`).
     #[serde(default)]
-    pub customer_requests: crate::requests::RequestsConfig,
+    pub customer_requests: requests::RequestsConfig,
     /// `[api]`: the HTTP API for telephone systems.
     #[serde(default)]
-    pub api: crate::api::ApiConfig,
+    pub api: api::ApiConfig,
     /// `[[calendar]]`: working hours and holidays that service levels count in.
     #[serde(default, rename = "calendar")]
     pub calendars: Vec<crate::sla::config::CalendarConfig>,

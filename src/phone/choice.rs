@@ -5,16 +5,7 @@ use serde::Serialize;
 
 use crate::directory::{Organisation, Service, ServiceInstance};
 
-/// What to do when the caller's organisations have several instances of the dialled service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Several {
-    /// The instance of the caller's first organisation (in the directory's order).
-    #[default]
-    First,
-    /// The service's default instance (the first organisation's when the service has none).
-    Default,
-}
+pub use crate::config::api::Several;
 
 /// The rule that chose the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,11 +2,10 @@
 //! an entry's attributes mean (`entry`, pure), and the connection with its paged searches
 //! (`conn`). `refresh` (one level up) writes what changed into the index.
 
-mod config;
 mod conn;
 mod entry;
 
-pub use config::{Attributes, LdapConfig};
+pub use crate::config::ldap::{self as config, Attributes, LdapConfig};
 pub use conn::{Connection, LdapError};
 pub use entry::{dn_key, organisation_names, Raw, Reader};
 

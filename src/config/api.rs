@@ -6,8 +6,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::phone::Several;
-
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct ApiConfig {
@@ -95,6 +93,17 @@ impl ApiConfig {
         }
         Ok(())
     }
+}
+
+/// What to do when the caller's organisations have several instances of the dialled service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Several {
+    /// The instance of the caller's first organisation (in the directory's order).
+    #[default]
+    First,
+    /// The service's default instance (the first organisation's when the service has none).
+    Default,
 }
 
 #[cfg(test)]
