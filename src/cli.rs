@@ -175,6 +175,13 @@ pub enum TicketCommand {
         /// Only tickets of this directory organisation (its id).
         #[arg(long, value_name = "ID")]
         organisation: Option<String>,
+        /// Only open tickets with a service-level deadline not yet breached that has at most
+        /// this much business time left (e.g. 4h, 30m).
+        #[arg(long, value_name = "TIME")]
+        due: Option<String>,
+        /// Only open tickets with a service-level deadline that has passed and is not met.
+        #[arg(long)]
+        breached: bool,
         /// Print a JSON array of tickets (see the README for the fields).
         #[arg(long)]
         json: bool,
@@ -205,6 +212,8 @@ pub enum TicketCommand {
     Reopen { number: String },
     /// Move a ticket to another queue.
     Move { number: String, queue: String },
+    /// Set a ticket's service level (an [[sla]]'s name; `default`: its service's or queue's).
+    Sla { number: String, name: String },
 }
 
 #[derive(Debug, Subcommand)]

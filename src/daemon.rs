@@ -35,6 +35,8 @@ pub fn run(
     sources: Vec<MaildirSource>,
 ) -> Result<i32, Failure> {
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
+    let mut slas =
+        crate::sla::Slas::load(&cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
     let waker = Arc::new(Waker::default());
     engine.set_waker(waker.clone());
     let mut outbox = OutboxThread::start(&cfg, &engine, waker.clone())?;
@@ -142,6 +144,7 @@ pub fn run(
         if let Err(e) = engine.housekeeping() {
             tracing::error!("pruning the rate-limit counts: {e}");
         }
+        let due = sla_round(&mut engine, &slas, &mut failed);
         let wait = if soon || imap_failing {
             Duration::from_secs(2)
         } else if failed {
@@ -152,6 +155,8 @@ pub fn run(
             backoff = Duration::from_secs(1);
             Duration::from_secs(engine.rules().cfg.intake.rescan_seconds.max(1))
         };
+        // Wake at the earliest deadline or reminder, not only at the next rescan.
+        let wait = due.map_or(wait, |d| wait.min(d));
         let (mut reload_wanted, mut agents_changed) = (false, false);
         match rx.recv_timeout(wait) {
             Ok(Wake::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -189,12 +194,15 @@ pub fn run(
                 }
             }
             match reload().and_then(|new| {
+                let new_slas = crate::sla::Slas::load(&new)
+                    .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
                 engine
                     .reconfigure(&new)
                     .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
-                Ok(new)
+                Ok((new, new_slas))
             }) {
-                Ok(new) => {
+                Ok((new, new_slas)) => {
+                    slas = new_slas;
                     outbox.stop();
                     outbox = OutboxThread::start(&new, &engine, waker.clone())?;
                     rules_watcher = watch_rules(&new, tx.clone());
@@ -241,6 +249,29 @@ pub fn run(
     }
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
+}
+
+/// The service levels' round (`sla::round`); how long until the next due time. A failing round
+/// is retried with the loop's backoff.
+fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) -> Option<Duration> {
+    match crate::sla::round::run(engine, slas, chrono::Utc::now()) {
+        Ok(r) => {
+            if r.looked > 0 {
+                tracing::debug!("service levels: {}", r.line());
+            }
+            let now = chrono::Utc::now().timestamp();
+            r.next
+                .map(|n| Duration::from_secs(n.saturating_sub(now).clamp(1, 86_400) as u64))
+        }
+        Err(e) => {
+            tracing::error!(
+                transient = e.is_transient(),
+                "service levels: {e}; will retry"
+            );
+            *failed = true;
+            None
+        }
+    }
 }
 
 /// The IMAP sources: one connection each that the loop drains, and one per source on its own

@@ -1,6 +1,7 @@
 //! One file per subcommand; each returns the exit code or a `Failure`.
 
 mod check;
+mod deadlines;
 mod deliver;
 mod directory;
 mod docs;

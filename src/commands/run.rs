@@ -129,6 +129,19 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
         tracing::error!("{e}");
         failure.get_or_insert(e);
     }
+    let slas = crate::sla::Slas::load(&cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+    match crate::sla::round::run(&mut engine, &slas, chrono::Utc::now()) {
+        Ok(r) => {
+            tracing::info!("service levels: {}", r.line());
+            if r.warnings + r.breaches + r.met + r.reminders > 0 {
+                println!("service levels: {}", r.line());
+            }
+        }
+        Err(e) => {
+            tracing::error!("service levels: {e}");
+            failure.get_or_insert(e);
+        }
+    }
     send_once(&cfg, &engine);
     match failure {
         Some(e) => Err(e.into()),

@@ -1,9 +1,9 @@
-//! `postdesk ticket list|show|find|close|reopen|move`.
+//! `postdesk ticket list|show|find|close|reopen|move|sla`.
 
 use serde::Serialize;
 
 use crate::cli::{Failure, TicketCommand, EX_DATAERR, EX_USAGE};
-use crate::commands::Context;
+use crate::commands::{deadlines, Context};
 use crate::facts::Attachment;
 use crate::index::{Attribution, Event, Index, Query, State, Ticket, TicketFilter};
 use crate::intake::{Engine, TicketChange};
@@ -18,8 +18,16 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
             state,
             customer,
             organisation,
+            due,
+            breached,
             json,
         } => {
+            let due = match due.as_deref() {
+                None => None,
+                Some(d) => Some(crate::sla::config::parse_duration(d).ok_or_else(|| {
+                    Failure::new(EX_USAGE, format!("--due {d:?}: a time such as 4h or 30m"))
+                })?),
+            };
             let state = match state.as_deref() {
                 None => None,
                 Some(s) => Some(State::parse(s).ok_or_else(|| {
@@ -33,13 +41,36 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 Some(a) if a.contains('@') => index.directory_sender(a)?.person.map(|p| p.id),
                 _ => None,
             };
-            let list = index.tickets_where(&TicketFilter {
+            let mut list = index.tickets_where(&TicketFilter {
                 queue: queue.as_deref(),
-                state,
+                state: if due.is_some() || breached {
+                    Some(State::Open)
+                } else {
+                    state
+                },
                 person: person.as_deref().or(customer),
                 address: customer.filter(|c| c.contains('@')),
                 organisation: organisation.as_deref(),
             })?;
+            let mut notes = std::collections::HashMap::new();
+            if due.is_some() || breached {
+                let slas = slas(&cfg)?;
+                let now = chrono::Utc::now();
+                let mut kept = Vec::new();
+                for t in list {
+                    let (_, views) = deadlines::of_ticket(&index, &slas, &t.number, now)?;
+                    if deadlines::matches(&views, due, breached) {
+                        let shown: Vec<String> = views
+                            .iter()
+                            .filter(|v| v.state != "met")
+                            .map(|v| v.line())
+                            .collect();
+                        notes.insert(t.number.clone(), shown);
+                        kept.push(t);
+                    }
+                }
+                list = kept;
+            }
             if json {
                 println!(
                     "{}",
@@ -61,6 +92,9 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                         clip(t.attribution.organisation.as_deref().unwrap_or("-"), 16),
                         t.subject
                     );
+                    for n in notes.get(&t.number).into_iter().flatten() {
+                        println!("{:<18}{n}", "");
+                    }
                 }
             }
             Ok(0)
@@ -102,7 +136,11 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                 })
                 .collect();
             let history = index.history(&number)?;
+            let (sla, deadlines) =
+                deadlines::of_ticket(&index, &slas(&cfg)?, &number, chrono::Utc::now())?;
             let view = TicketView {
+                sla,
+                deadlines,
                 number: t.number.clone(),
                 queue: t.queue.clone(),
                 state: t.state.as_str(),
@@ -173,7 +211,26 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
             let q = q.name.clone();
             change(&cfg, &number, TicketChange::Move(q))
         }
+        TicketCommand::Sla { number, name } => {
+            if name != "default" && !cfg.slas.iter().any(|s| s.name == name) {
+                return Err(Failure::new(
+                    EX_USAGE,
+                    format!("no [[sla]] {name:?} in the configuration"),
+                ));
+            }
+            let name = if name == "default" {
+                String::new()
+            } else {
+                name
+            };
+            change(&cfg, &number, TicketChange::Sla(name))
+        }
     }
+}
+
+/// The configuration's service levels (reading the calendars' holidays files).
+fn slas(cfg: &crate::config::Config) -> Result<crate::sla::Slas, Failure> {
+    crate::sla::Slas::load(cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))
 }
 
 fn change(cfg: &crate::config::Config, number: &str, what: TicketChange) -> Result<i32, Failure> {
@@ -241,6 +298,10 @@ struct TicketView {
     /// `person`, `organisation`, `service`: whom the ticket belongs to in the directory.
     #[serde(flatten)]
     attribution: Attribution,
+    /// The service level that holds (the agent's choice, the service instance's or the
+    /// queue's), and its deadlines.
+    sla: Option<String>,
+    deadlines: Vec<deadlines::DeadlineView>,
     folder: String,
     articles: Vec<ArticleView>,
     history: Vec<Event>,
@@ -302,6 +363,12 @@ fn print_ticket(v: &TicketView) {
             .map(|p| format!("   Pending until: {p}"))
             .unwrap_or_default()
     );
+    if let Some(s) = &v.sla {
+        println!("SLA:      {s}");
+        for d in &v.deadlines {
+            println!("   {}", d.line());
+        }
+    }
     println!();
     for a in &v.articles {
         println!(

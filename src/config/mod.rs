@@ -83,6 +83,9 @@ pub struct Config {
     /// `[[calendar]]`: working hours and holidays that service levels count in.
     #[serde(default, rename = "calendar")]
     pub calendars: Vec<crate::sla::config::CalendarConfig>,
+    /// `[[sla]]`: service levels (first response, update, solution in business time).
+    #[serde(default, rename = "sla")]
+    pub slas: Vec<crate::sla::config::SlaConfig>,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -238,6 +241,10 @@ pub struct Queue {
     /// This queue's autoresponse switches; keys not given follow `[autoresponse]`.
     #[serde(default)]
     pub autoresponse: QueueSwitches,
+    /// The service level of this queue's tickets (an `[[sla]]`'s name), unless their service
+    /// instance in the directory or an agent names another.
+    #[serde(default)]
+    pub sla: Option<String>,
 }
 
 fn default_on_closed() -> ClosedPolicy {
@@ -422,6 +429,18 @@ impl Config {
             c.validate()?;
             if !calendars.insert(c.name.as_str()) {
                 return Err(format!("[[calendar]] {:?} is defined twice", c.name));
+            }
+        }
+        let mut slas = HashSet::new();
+        for s in &self.slas {
+            s.policy(&self.calendars)?;
+            if !slas.insert(s.name.as_str()) {
+                return Err(format!("[[sla]] {:?} is defined twice", s.name));
+            }
+        }
+        for q in &self.queues {
+            if let Some(s) = q.sla.as_deref().filter(|s| !slas.contains(s)) {
+                return Err(format!("queue {:?}: sla {s:?} is not an [[sla]]", q.name));
             }
         }
         for (service, queue) in &self.api.service_queues {

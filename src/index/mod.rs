@@ -15,6 +15,7 @@ mod repair;
 mod report;
 mod rows;
 mod schema;
+mod sla;
 mod write;
 
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
@@ -25,6 +26,7 @@ pub use phone::Lines;
 pub use read::{article_order, Records, TicketFilter};
 pub use report::{Change, TicketFacts};
 pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};
+pub use sla::SlaRows;
 pub use write::{NewArticle, Tx};
 
 use std::path::Path;

@@ -34,6 +34,8 @@ pub enum Attribute {
     Priority(String),
     Pending(String),
     CustomerId(String),
+    /// A service level's name; empty: the service's or the queue's again.
+    Sla(String),
 }
 
 /// What an answer to a ticket threads onto: its latest incoming article from outside.
@@ -226,6 +228,10 @@ impl Tx<'_> {
             ),
             Attribute::Pending(v) => (
                 "UPDATE tickets SET pending = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                v,
+            ),
+            Attribute::Sla(v) => (
+                "UPDATE tickets SET sla = nullif(?2, ''), updated = max(updated, ?3) WHERE number = ?1",
                 v,
             ),
         };

@@ -9,7 +9,7 @@ use crate::store::names::order_key;
 pub(super) const TICKET_COLUMNS: &str =
     "t.number, t.queue, t.state, t.subject, t.customer, t.created, t.updated, t.refers,
      (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending,
-     t.customer_id, t.person, t.organisation, t.service";
+     t.customer_id, t.person, t.organisation, t.service, t.sla";
 
 pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
     let state: String = r.get(2)?;
@@ -32,6 +32,7 @@ pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
             organisation: r.get(14)?,
             service: r.get(15)?,
         },
+        sla: r.get(16)?,
     })
 }
 

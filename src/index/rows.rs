@@ -50,6 +50,8 @@ pub struct Ticket {
     /// Whom the ticket belongs to in the directory, decided when it was opened.
     #[serde(flatten)]
     pub attribution: Attribution,
+    /// The service level an agent chose (`#sla`, `ticket sla`); `None`: the service's or queue's.
+    pub sla: Option<String>,
 }
 
 /// Whom a ticket belongs to in the directory: the customer (a person's id), their

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-pub(super) const VERSION: i64 = 5;
+pub(super) const VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -21,7 +21,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     customer_address TEXT,
     person TEXT,
     organisation TEXT,
-    service TEXT
+    service TEXT,
+    sla TEXT,
+    due_at INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
 CREATE INDEX IF NOT EXISTS tickets_person ON tickets(person) WHERE person IS NOT NULL;
@@ -149,6 +151,29 @@ CREATE TABLE IF NOT EXISTS report_sent (
     file   TEXT NOT NULL,
     PRIMARY KEY (name, period)
 ) WITHOUT ROWID;
+-- Service levels: each ticket's next due time (Unix seconds), NULL when nothing is to be done
+-- for it; 0 when something happened and its deadlines must be worked out again. The daemon's
+-- round reads only the tickets due, through this index, and wakes at the smallest.
+CREATE INDEX IF NOT EXISTS tickets_due ON tickets(due_at) WHERE due_at IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS tickets_due_opened AFTER INSERT ON tickets WHEN NEW.state = 'open'
+BEGIN
+    UPDATE tickets SET due_at = 0 WHERE number = NEW.number;
+END;
+CREATE TRIGGER IF NOT EXISTS tickets_due_changed
+    AFTER UPDATE OF updated, state, queue, pending, sla, service ON tickets
+BEGIN
+    UPDATE tickets SET due_at = 0 WHERE number = NEW.number;
+END;
+-- Maildir flags the service levels want on articles (`want` 1: flagged, 0: not), until the
+-- rename is done and durable (`done`); rebuilt by reindex from the event log's sla lines.
+CREATE TABLE IF NOT EXISTS sla_flags (
+    ticket TEXT NOT NULL,
+    file   TEXT NOT NULL,
+    want   INTEGER NOT NULL,
+    done   INTEGER NOT NULL,
+    PRIMARY KEY (ticket, file)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sla_flags_todo ON sla_flags(done) WHERE done = 0;
 ";
 
 /// Version 4: the directory (who is who), copied from its sources. Not derived from the tree:
@@ -257,6 +282,15 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
              ALTER TABLE tickets ADD COLUMN service TEXT;",
         )?;
     }
+    if (1..6).contains(&v) {
+        // Version 6: service levels. A ticket's SLA set by an agent (`#sla`), and its next due
+        // time: every open ticket is looked at once by the next round, which stores it.
+        conn.execute_batch(
+            "ALTER TABLE tickets ADD COLUMN sla TEXT;
+             ALTER TABLE tickets ADD COLUMN due_at INTEGER;
+             UPDATE tickets SET due_at = 0 WHERE state = 'open';",
+        )?;
+    }
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(DIRECTORY)?;
     conn.pragma_update(None, "user_version", VERSION)?;
@@ -267,7 +301,8 @@ pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
          DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox; DELETE FROM outbox_mail;
-         DELETE FROM autoreplies; DELETE FROM notices; DELETE FROM pending_lines;",
+         DELETE FROM autoreplies; DELETE FROM notices; DELETE FROM pending_lines;
+         DELETE FROM sla_flags;",
     )
 }
 
@@ -381,7 +416,10 @@ mod tests {
         conn.execute_batch(
             "DROP INDEX tickets_person; DROP INDEX tickets_organisation;
              ALTER TABLE tickets DROP COLUMN person; ALTER TABLE tickets DROP COLUMN organisation;
-             ALTER TABLE tickets DROP COLUMN service;",
+             ALTER TABLE tickets DROP COLUMN service;
+             DROP TRIGGER tickets_due_opened; DROP TRIGGER tickets_due_changed;
+             DROP INDEX tickets_due; ALTER TABLE tickets DROP COLUMN sla;
+             ALTER TABLE tickets DROP COLUMN due_at;",
         )
         .unwrap();
     }

@@ -198,6 +198,19 @@ pub(super) fn answer<'a>(
                 Ok(None) => problems.push(format!("#template {name}: no such standard response")),
                 Err(e) => problems.push(format!("#template {name}: {e}")),
             },
+            Command::Sla(name) if name == "default" => changes.push((
+                "sla",
+                format!("back to the service's or queue's by {}", mail.name),
+                Some(String::new()),
+            )),
+            Command::Sla(name) => match cfg.slas.iter().find(|s| s.name == *name) {
+                Some(s) => changes.push((
+                    "sla",
+                    format!("set to {} by {}", s.name, mail.name),
+                    Some(s.name.clone()),
+                )),
+                None => problems.push(format!("#sla {name}: no such service level")),
+            },
             Command::Customer(a) => changes.push((
                 "customer",
                 format!("set to {a} by {}", mail.name),

@@ -1,6 +1,8 @@
 //! What an event-log line that carries a value sets on its ticket: an attribute (`owner`,
-//! `priority`, `pending`, `customer-id`), the customer address (`customer`), or a participant an
-//! agent accepted or removed (`cc`, valued `+a@x` or `-a@x`). Intake applies a line when it
+//! `priority`, `pending`, `customer-id`, `sla`), the customer address (`customer`), a participant
+//! an agent accepted or removed (`cc`, valued `+a@x` or `-a@x`), or the article a service level's
+//! warning or breach flagged (`sla-warning`, `sla-breach`, valued with its file; `sla-met`
+//! unflags what the ticket's escalations flagged). Intake applies a line when it
 //! records it, `reindex` when it replays the event log, so both arrive at the same ticket.
 
 use crate::index::{self, Accepted, Attribute, Tx};
@@ -18,6 +20,11 @@ pub fn apply(tx: &Tx, number: &str, event: &str, value: &str, at: &str) -> index
         "priority" => Attribute::Priority(value.to_string()),
         "pending" => Attribute::Pending(value.to_string()),
         "customer-id" => Attribute::CustomerId(value.to_string()),
+        "sla" => Attribute::Sla(value.to_string()),
+        "sla-warning" | "sla-breach" if !value.is_empty() => {
+            return tx.want_flag(number, value, true);
+        }
+        "sla-met" => return tx.unflag_ticket(number).map(drop),
         "customer" => {
             tx.set_customer(number, value, at)?;
             return tx.add_participant(number, value);

@@ -15,6 +15,8 @@ pub enum TicketChange {
     Close,
     Reopen,
     Move(String),
+    /// The ticket's service level (an `[[sla]]`'s name; empty: its service's or queue's again).
+    Sla(String),
 }
 
 impl Engine {
@@ -36,6 +38,7 @@ impl Engine {
             state: t.state,
         };
         let mut to = from.clone();
+        let mut value = None;
         let (event, detail) = match &what {
             TicketChange::Close if t.state == State::Closed => {
                 return Ok(Some(format!("ticket {number} is already closed")))
@@ -57,6 +60,18 @@ impl Engine {
             TicketChange::Move(q) => {
                 to.queue = q.clone();
                 ("moved", format!("from {} to {q} by {by}", t.queue))
+            }
+            TicketChange::Sla(name) if t.sla.as_deref().unwrap_or_default() == name => {
+                return Ok(Some(format!(
+                    "ticket {number} already has that service level"
+                )))
+            }
+            TicketChange::Sla(name) => {
+                value = Some(name.clone());
+                match name.as_str() {
+                    "" => ("sla", format!("back to the service's or queue's by {by}")),
+                    n => ("sla", format!("set to {n} by {by}")),
+                }
             }
         };
         let (old, new) = (folder_of(&from), folder_of(&to));
@@ -85,13 +100,16 @@ impl Engine {
                 event: event.into(),
                 detail: detail.clone(),
                 key: key.clone(),
-                value: None,
+                value: value.clone(),
             },
         )?;
         self.store.sync()?;
         let tx = self.index.begin()?;
         tx.set_ticket(number, &to.queue, to.state, &at)?;
         tx.add_history_keyed(number, &at, event, &detail, &key)?;
+        if let Some(v) = &value {
+            super::attributes::apply(&tx, number, event, v, &at)?;
+        }
         tx.commit()?;
         let mut said = format!(
             "ticket {number} {event}: now {}",

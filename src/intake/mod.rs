@@ -320,6 +320,20 @@ impl Engine {
         self.store.clone()
     }
 
+    /// Store, index and rules for the service levels' round (`sla::round`), with everything
+    /// filed so far made durable first.
+    pub fn for_round(&mut self) -> Result<(Arc<Store>, &mut Index, Arc<Rules>), IntakeError> {
+        self.flush()?;
+        Ok((self.store.clone(), &mut self.index, self.rules.clone()))
+    }
+
+    /// Tells the outbox that mail was queued outside a batch.
+    pub fn wake_outbox(&self) {
+        if let Some(w) = &self.waker {
+            w.wake();
+        }
+    }
+
     pub fn index_mut(&mut self) -> &mut Index {
         &mut self.index
     }

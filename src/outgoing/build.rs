@@ -116,6 +116,8 @@ pub fn context(
         organisation: None,
         service: None,
         request: None,
+        deadline: None,
+        pending: None,
     }
 }
 

@@ -221,6 +221,7 @@ mod tests {
                 organisation: org.map(Into::into),
                 service: None,
             },
+            sla: None,
         }
     }
 

@@ -21,6 +21,7 @@ mod archive;
 pub mod compact;
 pub mod dovecot;
 pub mod durable;
+mod flags;
 pub mod generation;
 mod layout;
 pub mod listed_lock;

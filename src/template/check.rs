@@ -29,6 +29,12 @@ impl Templates {
                 if slot.name.starts_with("request-") {
                     sparse.request = full.request.clone();
                 }
+                if slot.name.starts_with("sla-") {
+                    sparse.deadline = full.deadline.clone();
+                }
+                if slot.name == "pending-reminder" {
+                    sparse.pending = full.pending.clone();
+                }
                 let full = Context {
                     event,
                     ..full.clone()

@@ -30,6 +30,28 @@ pub struct Context {
     pub service: Option<Service>,
     /// `request-*`: what a customer asked for by mail and the answer's data; always set there.
     pub request: Option<Request>,
+    /// `sla-warning`, `sla-breach`: the deadline the notice is about; always set there.
+    pub deadline: Option<Deadline>,
+    /// `pending-reminder`: the pending time that has come (as the agent wrote it); always set
+    /// there.
+    pub pending: Option<String>,
+}
+
+/// A service level's deadline, for the notices about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    /// The service level's name.
+    pub sla: String,
+    /// `first-response`, `update` or `solution`.
+    pub clock: String,
+    /// When it is due (or was), e.g. `2026-12-01 14:00 UTC`.
+    pub due: String,
+    /// The clock's business time, e.g. `4h`.
+    pub target: String,
+    /// Business time left before the breach (`0s` once breached), e.g. `48m`.
+    pub left: String,
+    /// Business time past the breach (`0s` before it).
+    pub late: String,
 }
 
 /// A customer's request by mail (`#tickets`, `#status`, `#history`).
@@ -219,6 +241,15 @@ impl Context {
                 sla: "gold".into(),
             }),
             request: Some(Request::sample()),
+            deadline: Some(Deadline {
+                sla: "gold".into(),
+                clock: "first-response".into(),
+                due: "2016-01-01 14:00 UTC".into(),
+                target: "4h".into(),
+                left: "48m".into(),
+                late: "0s".into(),
+            }),
+            pending: Some("2016-01-08 09:00".into()),
         }
     }
 
@@ -238,6 +269,8 @@ impl Context {
         c.agent = None;
         c.previous = None;
         c.reason = None;
+        c.deadline = None;
+        c.pending = None;
         c
     }
 }

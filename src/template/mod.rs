@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 pub use context::{
-    Agent, Article, Context, Customer, Event, HistoryEntry, ListedTicket, Organisation, Previous,
-    Queue, Request, Service, Ticket,
+    Agent, Article, Context, Customer, Deadline, Event, HistoryEntry, ListedTicket, Organisation,
+    Previous, Queue, Request, Service, Ticket,
 };
 pub use lang::choose_language;
 use source::Slot;

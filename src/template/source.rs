@@ -17,6 +17,9 @@ pub const WITH_SUBJECT: &[&str] = &[
     "request-history",
     "request-no-ticket",
     "request-unknown-sender",
+    "sla-warning",
+    "sla-breach",
+    "pending-reminder",
 ];
 /// Put around agents' answers: body only.
 pub const PARTS: &[&str] = &["salutation", "signature"];

@@ -78,6 +78,9 @@ pub enum Command {
     /// `#cc a@x b@y -c@z`: participants an agent accepts (later answers go to them too) or
     /// removes; several `#cc` lines add up, in order.
     Cc(Vec<CcChange>),
+    /// `#sla NAME`: the ticket's service level from now on (`default`: its service's or
+    /// queue's again); the caller checks the name exists.
+    Sla(String),
 }
 
 /// One address of a `#cc` line: `a@x` or `+a@x` accepts it, `-a@x` removes it.
@@ -101,6 +104,7 @@ impl Command {
             Command::Find(_) => "find",
             Command::Customer(_) => "customer",
             Command::Cc(_) => "cc",
+            Command::Sla(_) => "sla",
         }
     }
 }
@@ -125,6 +129,7 @@ pub struct Parsed {
 
 const WORDS: &[&str] = &[
     "close", "pending", "queue", "owner", "priority", "template", "note", "find", "customer", "cc",
+    "sla",
 ];
 /// A `#cc` line names at most this many addresses.
 const MAX_CC: usize = 20;
@@ -219,6 +224,10 @@ fn command(word: &str, arg: &str) -> Result<Command, String> {
             c.is_ascii_alphanumeric() || c == '-' || c == '_'
         })
         .map(Command::Template),
+        "sla" => name(arg, "service level", |c| {
+            c.is_ascii_alphanumeric() || c == '-' || c == '_'
+        })
+        .map(Command::Sla),
         "owner" => {
             name(arg, "login", |c| !c.is_whitespace() && !c.is_control()).map(Command::Owner)
         }

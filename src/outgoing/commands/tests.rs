@@ -247,3 +247,14 @@ fn customer_and_cc_take_addresses_only() {
     let p = parse(&format!("#cc {}\nText\n", many.join(" ")));
     assert_eq!(p.errors.len(), 1);
 }
+
+#[test]
+fn sla_names_a_service_level() {
+    let p = parse("#sla gold\n#SLA Premium-24x7\n\nText\n");
+    assert_eq!(p.commands, vec![Command::Sla("Premium-24x7".into())]);
+    assert_eq!(p.body, "Text\n");
+    for line in ["#sla", "#sla gold plus", "#sla gold!"] {
+        let p = parse(&format!("{line}\nText\n"));
+        assert_eq!(p.errors.len(), 1, "{line}: {p:?}");
+    }
+}

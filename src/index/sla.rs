@@ -1,0 +1,180 @@
+//! What service levels keep in the index: each ticket's next due time (`tickets.due_at`, with a
+//! partial index, so a round reads the due tickets and nothing else), what a ticket's deadlines
+//! are computed from, and the Maildir flags still to be set or cleared (`sla_flags`).
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Index, Result, Tx};
+
+/// What a ticket's deadlines follow from, read in one go.
+#[derive(Debug, Clone, Default)]
+pub struct SlaRows {
+    pub number: String,
+    pub queue: String,
+    pub open: bool,
+    pub created: String,
+    pub pending: Option<String>,
+    pub sla: Option<String>,
+    pub owner: Option<String>,
+    pub organisation: Option<String>,
+    pub service: Option<String>,
+    pub subject: String,
+    /// The ticket's customer as its first sender wrote it.
+    pub customer: String,
+    /// `(received, direction, event, classification, file)` in the ticket's order.
+    pub articles: Vec<(String, String, String, String, String)>,
+    /// `(at, event, detail, key)` of the events deadlines depend on and of the service levels'
+    /// own lines (keys `sla:…`), in the order they were recorded.
+    pub events: Vec<(String, String, String, Option<String>)>,
+}
+
+/// Events whose time matters for deadlines.
+const EVENTS: &str = "'pending', 'closed', 'reopened'";
+
+/// The fingerprint of the service levels' configuration the stored due times were computed with.
+const FINGERPRINT: &str = "sla-configuration";
+
+fn rows(conn: &rusqlite::Connection, number: &str) -> Result<Option<SlaRows>> {
+    let t = conn
+        .prepare_cached(
+            "SELECT number, queue, state, created, pending, sla, owner, organisation, service,
+                    subject, customer
+             FROM tickets WHERE number = ?1",
+        )?
+        .query_row([number], |r| {
+            Ok(SlaRows {
+                number: r.get(0)?,
+                queue: r.get(1)?,
+                open: r.get::<_, String>(2)? == "open",
+                created: r.get(3)?,
+                pending: r.get(4)?,
+                sla: r.get(5)?,
+                owner: r.get(6)?,
+                organisation: r.get(7)?,
+                service: r.get(8)?,
+                subject: r.get(9)?,
+                customer: r.get(10)?,
+                ..Default::default()
+            })
+        })
+        .optional()?;
+    let Some(mut t) = t else { return Ok(None) };
+    let mut st = conn.prepare_cached(
+        "SELECT received, direction, event, classification, file FROM articles
+         WHERE ticket = ?1 ORDER BY seq, received, id",
+    )?;
+    t.articles = st
+        .query_map([number], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT at, event, detail, key FROM history
+         WHERE ticket = ?1 AND (event IN ({EVENTS}) OR key LIKE 'sla:%' OR key LIKE 'pending:%')
+         ORDER BY id"
+    ))?;
+    t.events = st
+        .query_map([number], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(t))
+}
+
+impl Index {
+    pub fn sla_rows(&self, number: &str) -> Result<Option<SlaRows>> {
+        rows(&self.conn, number)
+    }
+
+    /// The smallest stored due time, if any ticket has one.
+    pub fn earliest_due(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT min(due_at) FROM tickets WHERE due_at IS NOT NULL")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Flag renames committed but not yet known done: `(ticket, file, want)`.
+    pub fn flags_to_do(&self) -> Result<Vec<(String, String, bool)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT ticket, file, want FROM sla_flags WHERE done = 0")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Tx<'_> {
+    pub fn sla_rows(&self, number: &str) -> Result<Option<SlaRows>> {
+        rows(self.conn(), number)
+    }
+
+    /// Tickets due at `now` (Unix seconds), the most overdue first.
+    pub fn due_tickets(&self, now: i64, limit: usize) -> Result<Vec<String>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT number FROM tickets WHERE due_at IS NOT NULL AND due_at <= ?1
+             ORDER BY due_at LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![now, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stores a ticket's next due time; `None`: nothing is to be done for it.
+    pub fn set_due(&self, number: &str, due: Option<i64>) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE tickets SET due_at = ?2 WHERE number = ?1")?
+            .execute(params![number, due])?;
+        Ok(())
+    }
+
+    /// When the configuration the due times were computed with is not `fingerprint`: every
+    /// open ticket is due for a new computation. Returns how many were.
+    pub fn sla_configuration(&self, fingerprint: i64) -> Result<usize> {
+        let old: Option<i64> = self
+            .conn()
+            .prepare_cached("SELECT value FROM counters WHERE key = ?1")?
+            .query_row([FINGERPRINT], |r| r.get(0))
+            .optional()?;
+        if old == Some(fingerprint) {
+            return Ok(0);
+        }
+        self.conn()
+            .prepare_cached("INSERT OR REPLACE INTO counters(key, value) VALUES (?1, ?2)")?
+            .execute(params![FINGERPRINT, fingerprint])?;
+        Ok(self
+            .conn()
+            .prepare_cached("UPDATE tickets SET due_at = 0 WHERE state = 'open'")?
+            .execute([])?)
+    }
+
+    /// Wants an article flagged (`want`) or not; the rename follows the commit.
+    pub fn want_flag(&self, ticket: &str, file: &str, want: bool) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO sla_flags(ticket, file, want, done) VALUES (?1, ?2, ?3, 0)",
+            )?
+            .execute(params![ticket, file, want as i64])?;
+        Ok(())
+    }
+
+    /// Every article of the ticket the service levels flagged is to be unflagged.
+    pub fn unflag_ticket(&self, ticket: &str) -> Result<usize> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "UPDATE sla_flags SET want = 0, done = 0 WHERE ticket = ?1 AND want = 1",
+            )?
+            .execute([ticket])?)
+    }
+
+    /// The rename is done and durable: a set flag is remembered, a cleared one forgotten.
+    pub fn flag_done(&self, ticket: &str, file: &str, want: bool) -> Result<()> {
+        let sql = if want {
+            "UPDATE sla_flags SET done = 1 WHERE ticket = ?1 AND file = ?2 AND want = 1"
+        } else {
+            "DELETE FROM sla_flags WHERE ticket = ?1 AND file = ?2 AND want = 0"
+        };
+        self.conn().prepare_cached(sql)?.execute([ticket, file])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! A ticket's deadlines from what the index keeps of it: its rows read into a `Timeline` (what
+//! counts for the clocks) and the keys of the escalations already recorded. Pure: the round,
+//! `ticket show` and `ticket list` read the rows and call these.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+use super::policy::{self, Deadline, Decision, Happening, Timeline};
+use super::{Calendar, Sla, Slas};
+use crate::index::SlaRows;
+
+/// An instant as the index writes them (RFC 3339).
+pub fn instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A `#pending` time as agents write it, in the site's local time: `2026-12-01 14:00`, or a date
+/// alone for that day's start.
+pub fn pending_instant(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    Local
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// What counts for the clocks: customers' messages (not automatic mail), agents' answers (not
+/// notes), closing, reopening and `#pending`.
+pub fn timeline(rows: &SlaRows) -> Timeline {
+    let created = instant(&rows.created).unwrap_or_default();
+    let mut events: Vec<(DateTime<Utc>, Happening)> = Vec::new();
+    for (received, direction, event, classification, _) in &rows.articles {
+        let Some(at) = instant(received) else {
+            continue;
+        };
+        let h = match (direction.as_str(), event.as_str()) {
+            ("in", _) if classification == "normal" => Happening::Customer,
+            ("agent", "answer") => Happening::Answer,
+            _ => continue,
+        };
+        events.push((at, h));
+    }
+    for (at, event, detail, _) in &rows.events {
+        let Some(at) = instant(at) else {
+            continue;
+        };
+        let h = match event.as_str() {
+            "closed" => Happening::Closed,
+            "reopened" => Happening::Reopened,
+            // "until 2026-12-01 14:00 by NAME" (mail command); the reminder's line says "over".
+            "pending" => match detail
+                .strip_prefix("until ")
+                .and_then(|d| d.split(" by ").next())
+                .and_then(pending_instant)
+            {
+                Some(until) => Happening::Pending { until },
+                None => continue,
+            },
+            _ => continue,
+        };
+        events.push((at, h));
+    }
+    // Stable: at the same instant, articles before the events they caused.
+    events.sort_by_key(|(at, _)| *at);
+    Timeline {
+        created,
+        open: rows.open,
+        events,
+        pending: rows
+            .pending
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(pending_instant),
+    }
+}
+
+/// The keys of the service levels' and reminders' lines already in the ticket's history.
+pub fn recorded(rows: &SlaRows) -> HashSet<String> {
+    rows.events
+        .iter()
+        .filter_map(|(_, _, _, key)| key.clone())
+        .filter(|k| k.starts_with("sla:") || k.starts_with("pending:"))
+        .collect()
+}
+
+/// The service level that holds for the ticket, with its calendar; `None` without one (or with
+/// a name no `[[sla]]` has: the ticket is then left alone).
+pub fn sla_of<'a>(
+    slas: &'a Slas,
+    rows: &'a SlaRows,
+    instance: Option<&'a str>,
+) -> Option<(&'a Sla, &'a Calendar)> {
+    let name = slas.name_for(rows.sla.as_deref(), instance, &rows.queue)?;
+    let sla = slas.get(name)?;
+    Some((sla, slas.calendar(sla)))
+}
+
+/// What is due for the ticket at `now`.
+pub fn decide(slas: &Slas, rows: &SlaRows, instance: Option<&str>, now: DateTime<Utc>) -> Decision {
+    policy::decide(
+        sla_of(slas, rows, instance),
+        &timeline(rows),
+        &recorded(rows),
+        now,
+    )
+}
+
+/// The runs to show: every clock's latest run, and older ones still not met.
+pub fn shown(
+    slas: &Slas,
+    rows: &SlaRows,
+    instance: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Deadline> {
+    let Some((sla, cal)) = sla_of(slas, rows, instance) else {
+        return Vec::new();
+    };
+    let all = policy::deadlines(sla, cal, &timeline(rows), now);
+    let mut out: Vec<Deadline> = Vec::new();
+    for (i, d) in all.iter().enumerate() {
+        let latest = !all[i + 1..].iter().any(|n| n.clock == d.clock);
+        if latest || d.stopped.is_none() {
+            out.push(d.clone());
+        }
+    }
+    out
+}
