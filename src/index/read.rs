@@ -144,6 +144,7 @@ impl Index {
                     WHEN event IN ('linked', 'suspected-stranger') THEN 1
                     WHEN event IN ('autoresponse', 'notified', 'answer-queued', 'notice') THEN 3
                     WHEN event IN ('sent', 'send-failed') THEN 4
+                    WHEN event = 'sla-breach' THEN 3
                     ELSE 2
                 END,
                 event, detail",

@@ -43,7 +43,7 @@ pub use fit::Filed;
 pub use history::HistoryLine;
 pub use inspect::Scanned;
 pub use moves::Adopted;
-pub use outbound::{out_head, record_out};
+pub use outbound::{out_head, queued, record_out};
 pub use rules::{Analysis, Rules, Understood};
 
 use std::path::Path;

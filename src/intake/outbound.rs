@@ -89,7 +89,7 @@ pub(super) fn queue_kept(
 }
 
 /// The outbox row of `mail`, due now; `ticket` is empty for mail of no ticket.
-pub(super) fn queued(ticket: &str, file: String, mail: &OutMail, now: i64) -> Queued {
+pub fn queued(ticket: &str, file: String, mail: &OutMail, now: i64) -> Queued {
     Queued {
         id: 0,
         ticket: ticket.to_string(),

@@ -222,7 +222,7 @@ fn act(
             Ok(Some(mail)) => {
                 let file = format!("sla-{}-{}", rows.number, key.replace(':', "-"));
                 tx.keep_outbox_mail(&file, &mail.bytes)?;
-                let q = queued_row(&rows.number, file, &mail, now.timestamp());
+                let q = crate::intake::queued(&rows.number, file, &mail, now.timestamp());
                 tx.enqueue(&q)?;
                 detail.push_str(&format!("; notice to {}", to.join(", ")));
                 queued = true;
@@ -371,22 +371,6 @@ fn notice(
     mail.kind = "notification";
     mail.event = template.into();
     Ok(Some(mail))
-}
-
-fn queued_row(ticket: &str, file: String, mail: &build::OutMail, now: i64) -> index::Queued {
-    index::Queued {
-        id: 0,
-        ticket: ticket.to_string(),
-        file,
-        kind: mail.kind.into(),
-        env_from: mail.env_from.clone().unwrap_or_default(),
-        rcpts: mail.rcpts.clone(),
-        state: "queued".into(),
-        attempts: 0,
-        created: now,
-        next_at: now,
-        last_error: None,
-    }
 }
 
 /// The ticket's folder as it is now.

@@ -1,6 +1,7 @@
 //! The integration-test binary: drives the real `postdesk` binary against real services.
 
 mod services;
+mod sla;
 mod slapd;
 
 mod harness;

@@ -469,6 +469,12 @@ fn an_index_of_the_previous_schema_is_upgraded_and_numbers_the_articles_already_
          ALTER TABLE tickets DROP COLUMN organisation;
          ALTER TABLE tickets DROP COLUMN service;
          DROP TABLE accepted;
+         DROP TRIGGER tickets_due_opened;
+         DROP TRIGGER tickets_due_changed;
+         DROP INDEX tickets_due;
+         ALTER TABLE tickets DROP COLUMN sla;
+         ALTER TABLE tickets DROP COLUMN due_at;
+         DROP TABLE sla_flags;
          CREATE INDEX articles_ticket ON articles(ticket);
          PRAGMA user_version = 2;",
     )
