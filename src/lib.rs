@@ -11,6 +11,7 @@ pub mod decide;
 pub mod decode;
 pub mod directory;
 pub mod facts;
+pub mod fax;
 pub mod filter;
 pub mod imap;
 pub mod index;

@@ -86,6 +86,9 @@ pub struct Config {
     /// `[[sla]]`: service levels (first response, update, solution in business time).
     #[serde(default, rename = "sla")]
     pub slas: Vec<crate::sla::config::SlaConfig>,
+    /// `[[fax]]`: fax gateways whose mails are faxes.
+    #[serde(default, rename = "fax")]
+    pub fax: Vec<crate::fax::FaxGateway>,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -448,6 +451,25 @@ impl Config {
                 return Err(format!(
                     "[api] service-queues: {service} = {queue:?} names no [[queue]] with an address"
                 ));
+            }
+        }
+        let mut gateways = HashSet::new();
+        for g in &self.fax {
+            g.validate()
+                .map_err(|e| format!("[[fax]] {:?}: {e}", g.name))?;
+            if !gateways.insert(g.sender.trim().to_ascii_lowercase()) {
+                return Err(format!(
+                    "[[fax]] {:?}: sender {:?} is another gateway's",
+                    g.name, g.sender
+                ));
+            }
+            if let Some(q) = &g.queue {
+                if self.queue(q).is_none() {
+                    return Err(format!(
+                        "[[fax]] {:?}: queue {q:?} is not a [[queue]]",
+                        g.name
+                    ));
+                }
             }
         }
         if self.scan.concurrency == 0 || self.scan.concurrency > 64 {

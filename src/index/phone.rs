@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::directory::{keyed_entries, parse};
 use super::read::{ticket_row, TICKET_COLUMNS};
 use super::Ticket;
-use super::{Index, Result};
+use super::{Index, Result, Tx};
 use crate::people::{Organisation, Person, Service};
 
 /// Whom a number (E.164) belongs to, each entry once, the file's first.
@@ -71,6 +71,25 @@ fn lines(c: &Connection, number: &str) -> Result<Lines> {
     Ok(out)
 }
 
+fn organisation(c: &Connection, id: &str) -> Result<Option<Organisation>> {
+    let data: Option<String> = c
+        .prepare_cached(ORGANISATION)?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(data.as_deref().map(parse).transpose()?)
+}
+
+/// The same questions inside intake's transaction (a fax's sender by their number).
+impl Tx<'_> {
+    pub fn directory_lines(&self, number: &str) -> Result<Lines> {
+        lines(self.conn(), number)
+    }
+
+    pub fn directory_organisation(&self, id: &str) -> Result<Option<Organisation>> {
+        organisation(self.conn(), id)
+    }
+}
+
 impl Index {
     /// Everyone a number (E.164) belongs to.
     pub fn directory_lines(&self, number: &str) -> Result<Lines> {
@@ -79,12 +98,7 @@ impl Index {
 
     /// An organisation by its id.
     pub fn directory_organisation(&self, id: &str) -> Result<Option<Organisation>> {
-        let data: Option<String> = self
-            .conn
-            .prepare_cached(ORGANISATION)?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        Ok(data.as_deref().map(parse).transpose()?)
+        organisation(&self.conn, id)
     }
 
     /// Open tickets of a person or (without one) an organisation, the newest first.

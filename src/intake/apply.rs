@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::answer;
 use super::customer::Customer;
+use super::fax;
 use super::file::{article_trace, file_article, quarantine, set_attributes};
 use super::history::{self, HistoryLine};
 use super::outbound::{respond, Clock};
@@ -91,6 +92,7 @@ pub(super) fn batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut logs = Vec::with_capacity(batch.len());
     for (msg, u) in batch.iter().zip(understood) {
+        let fax = u.fax.clone();
         let a = rules.decide(u, &tx)?;
         let origin = format!("{}/{}", msg.source, msg.name);
         logs.push(LogInfo {
@@ -242,7 +244,11 @@ pub(super) fn batch(
             Decision::New { queue, refers } => {
                 let number = allocate(&tx, rules, today, &mut rng)?;
                 let why = refers.as_ref().map(|(n, why)| (n.clone(), why.as_str()));
-                let customer = Customer::of_sender(&tx, &a.facts)?;
+                let customer = match fax.as_ref().map(|f| &f.number) {
+                    Some(Ok(number)) => Customer::of_number(&tx, number)?,
+                    Some(Err(_)) => Customer::default(),
+                    None => Customer::of_sender(&tx, &a.facts)?,
+                };
                 tx.insert_ticket(
                     &number,
                     &queue,
@@ -288,6 +294,11 @@ pub(super) fn batch(
                     false,
                 ) {
                     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                }
+                if let Some(f) = &fax {
+                    let known = customer.person.is_some() || customer.organisation.is_some();
+                    let c = known.then_some(&customer);
+                    fax::file(store, &tx, &mut after, rules, f, &a.facts, &t, c, &clock)?;
                 }
                 set_attributes(&tx, &mut after, &t, &a.facts, &a.inspection.attributes, &at)?;
                 let decision = Decision::New {
@@ -354,6 +365,9 @@ pub(super) fn batch(
                 )?;
                 for e in history::article_events(&t.number, &at, event, &from, None, stranger) {
                     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                }
+                if let Some(f) = &fax {
+                    fax::file(store, &tx, &mut after, rules, f, &a.facts, &t, None, &clock)?;
                 }
                 set_attributes(&tx, &mut after, &t, &a.facts, &a.inspection.attributes, &at)?;
                 let decision = Decision::FollowUp {

@@ -27,14 +27,35 @@ impl Customer {
             return Ok(Customer::default());
         };
         let found = tx.directory_sender(&author.address)?;
-        let service = match &found.organisation {
-            Some(o) if o.services.is_empty() => default_service(o, tx.directory_only_service()?),
-            Some(o) => default_service(o, None),
-            None => None,
-        };
+        let service = service_of(tx, found.organisation.as_ref())?;
         Ok(Customer {
             person: found.person,
             organisation: found.organisation,
+            service,
+        })
+    }
+
+    /// For a new ticket from a number (a fax's sender, E.164): the one person with it and
+    /// their first organisation, else the one organisation with it; a number several persons
+    /// share names nobody.
+    pub fn of_number(tx: &Tx, number: &str) -> index::Result<Customer> {
+        let lines = tx.directory_lines(number)?;
+        let (person, organisation) =
+            match (lines.persons.as_slice(), lines.organisations.as_slice()) {
+                ([p], _) => {
+                    let org = match p.organisations.first() {
+                        Some(id) => tx.directory_organisation(id)?,
+                        None => None,
+                    };
+                    (Some(p.clone()), org)
+                }
+                ([], [o]) => (None, Some(o.clone())),
+                _ => (None, None),
+            };
+        let service = service_of(tx, organisation.as_ref())?;
+        Ok(Customer {
+            person,
+            organisation,
             service,
         })
     }
@@ -107,6 +128,15 @@ impl Customer {
             sla: s.sla.clone(),
         });
     }
+}
+
+/// The service of a new ticket of `org` (see `default_service`).
+fn service_of(tx: &Tx, org: Option<&Organisation>) -> index::Result<Option<ServiceInstance>> {
+    Ok(match org {
+        Some(o) if o.services.is_empty() => default_service(o, tx.directory_only_service()?),
+        Some(o) => default_service(o, None),
+        None => None,
+    })
 }
 
 /// The service of a new ticket from an organisation: its one service instance; with none, the

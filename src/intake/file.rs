@@ -10,9 +10,9 @@ use super::inspect::Inspection;
 use super::{IntakeError, Message, Outcome, Rules};
 use crate::facts::{Facts, Mailbox};
 use crate::filter::HeaderEdit;
-use crate::index::{Article, Attribute, NewArticle, Quarantined, TicketRef, Tx};
+use crate::index::{self, Article, Attribute, NewArticle, Quarantined, TicketRef, Tx};
 use crate::route::base_address;
-use crate::store::{trace, Folder, Store};
+use crate::store::{trace, Folder, Staged, Store};
 
 pub(super) fn article_trace(t: &TicketRef, class: &str, event: &str) -> trace::Trace {
     let mut tr = trace::Trace::default();
@@ -93,11 +93,7 @@ pub(super) fn file_article<'a>(
     // The size of the message as stored (its Reply-To renamed), as reindex reads it.
     article.size = body.len() as u64;
     article.seq = seq;
-    let staged_path = staged.path.to_string_lossy().into_owned();
-    tx.insert_article(&NewArticle {
-        article: &article,
-        staged: Some(&staged_path),
-    })?;
+    insert_staged(tx, &article, &staged)?;
     if !stranger {
         for addr in participants(facts, rules) {
             tx.add_participant(&t.number, &addr)?;
@@ -105,6 +101,16 @@ pub(super) fn file_article<'a>(
     }
     let flags = maildir_flags(&ins.verdict.flags);
     after.stage_flagged(staged, head, body, folder_of(t), &flags);
+    Ok(())
+}
+
+/// The article's row, naming the staged file it is written to before the commit.
+pub(super) fn insert_staged(tx: &Tx, article: &Article, staged: &Staged) -> index::Result<()> {
+    let staged_path = staged.path.to_string_lossy().into_owned();
+    tx.insert_article(&NewArticle {
+        article,
+        staged: Some(&staged_path),
+    })?;
     Ok(())
 }
 
@@ -170,11 +176,13 @@ pub fn build_article(
 /// Addresses that become participants of the ticket (who may follow up without the stranger
 /// policy; answers go only to whom `outgoing::recipients` names): the author, Reply-To, To and
 /// Cc, except our own queue addresses and agents. A mail from an agent's address that reached
-/// this path was not proven to be the agent's and makes nobody a participant.
+/// this path was not proven to be the agent's and makes nobody a participant, and neither does
+/// a fax gateway's.
 pub fn participants(facts: &Facts, rules: &Rules) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let author = facts.author().map(|m| base_address(&m.address));
-    if author.is_some_and(|a| rules.agents.contains(&a)) {
+    // A fax gateway writes for whoever sent the fax: it is no customer of any ticket.
+    if author.is_some_and(|a| rules.agents.contains(&a)) || rules.fax.of(facts).is_some() {
         return out;
     }
     let all = facts

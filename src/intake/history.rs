@@ -47,6 +47,7 @@ pub fn article_events(
             "follow-up",
             format!("from {from}; automatic, ticket stays closed"),
         )),
+        "fax-rendition" => out.push(ev("fax-rendition", "the fax as PDF".into())),
         _ => out.push(ev("follow-up", format!("from {from}"))),
     }
     match refers {

@@ -33,6 +33,8 @@ pub struct Rules {
     pub filters: Arc<Filters>,
     /// spamd and clamd, when configured.
     pub scanners: Option<Arc<Scanners>>,
+    /// The fax gateways (`[[fax]]`).
+    pub fax: Arc<crate::fax::Gateways>,
     queue_names: Vec<String>,
 }
 
@@ -50,6 +52,8 @@ pub struct Understood {
     pub inspection: Inspection,
     /// When it was understood (Unix seconds): which retired keys still verify.
     pub now: i64,
+    /// A fax gateway's mail: the sender's number and the PDFs of its TIFFs.
+    pub fax: Option<Arc<crate::fax::Received>>,
 }
 
 /// Everything decided about one message before anything is written: what `explain` prints.
@@ -72,6 +76,7 @@ impl Rules {
             out: None,
             filters: Arc::new(Filters::empty()),
             scanners: None,
+            fax: Arc::new(crate::fax::Gateways::new(cfg)),
             queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
         }
     }
@@ -144,6 +149,20 @@ impl Rules {
         };
         let mut route = route;
         let mut quarantine = quarantine.or(scanned.quarantine);
+        // A gateway's fax: its number read and its TIFFs rendered here, on the reader threads.
+        let fax = match quarantine {
+            None => self.fax.receive(&facts, raw).map(Arc::new),
+            Some(_) => None,
+        };
+        if let Some(f) = &fax {
+            if let Some(q) = &f.queue {
+                route = Route {
+                    queue: q.clone(),
+                    address: None,
+                    reason: format!("a fax from gateway {}: its queue {q}", f.gateway),
+                };
+            }
+        }
         let mut inspection = Inspection::default();
         if quarantine.is_none() {
             let (ins, effect) = inspect::run(
@@ -164,6 +183,10 @@ impl Rules {
         if inspection.no_autoresponse.is_none() {
             inspection.no_autoresponse = scanned.no_autoresponse;
         }
+        if inspection.no_autoresponse.is_none() && fax.is_some() {
+            // Its From is the gateway, not the customer.
+            inspection.no_autoresponse = Some("a fax: the mail is from the fax gateway".into());
+        }
         Understood {
             facts,
             class,
@@ -172,6 +195,7 @@ impl Rules {
             agent,
             inspection,
             now,
+            fax,
         }
     }
 
@@ -188,6 +212,7 @@ impl Rules {
             agent,
             inspection,
             now,
+            fax: _,
         } = u;
         // A message quarantined before is a duplicate, like any other.
         if quarantine.is_some() {

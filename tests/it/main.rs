@@ -24,6 +24,7 @@ mod deliver;
 mod directory;
 mod disk_full;
 mod dovecot;
+mod fax;
 mod filters;
 mod find;
 mod fixtures;
