@@ -40,7 +40,7 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<i32, Failure> {
         .filter_map(|q| cfg.queue(q).map(|c| c.name.clone()))
         .collect();
     let index = Index::open_readonly(&crate::store::index_file(&cfg.data_dir()))?;
-    let r = report::make(&index, period, &queues, now)?;
+    let r = report::make(&index, period, &queues, report::hours(&cfg), now)?;
     let bytes = report::render(&r, format).map_err(|e| Failure::new(EX_CANTCREAT, e))?;
     match &args.out {
         Some(path) => write(path, &bytes)?,

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::hours;
+use super::hours::{self, Hours};
 use super::period::Period;
 use super::stats::{summarise, Stats};
 use crate::index::{Change, TicketFacts};
@@ -86,6 +86,7 @@ pub struct Figures {
     end: String,
     /// Open times are measured up to here.
     until: DateTime<Utc>,
+    hours: Hours,
     /// Lower-cased queue names asked for; empty: all.
     wanted: Vec<String>,
     asked: Vec<String>,
@@ -109,13 +110,14 @@ struct Acc {
 impl Figures {
     /// `queues`: the queues to report (any spelling of their names); empty for all. `now`:
     /// when the report is made.
-    pub fn new(period: Period, queues: &[String], now: DateTime<Utc>) -> Figures {
+    pub fn new(period: Period, queues: &[String], hours: Hours, now: DateTime<Utc>) -> Figures {
         let end = period.end();
         let until = hours::parse(&end).map_or(now, |e| e.min(now));
         Figures {
             start: period.start(),
             end,
             until,
+            hours,
             wanted: queues.iter().map(|q| q.to_lowercase()).collect(),
             asked: queues.to_vec(),
             period,
@@ -161,13 +163,13 @@ impl Figures {
         let created = hours::parse(t.created);
         let response = match (created, t.first_answer) {
             (Some(c), Some(a)) if self.in_period(a) => {
-                hours::parse(a).map(|a| hours::between(t.queue, c, a))
+                hours::parse(a).map(|a| self.hours.between(t.queue, c, a))
             }
             _ => None,
         };
         let solution = match (created, t.first_close) {
             (Some(c), Some(a)) if self.in_period(a) => {
-                hours::parse(a).map(|a| hours::between(t.queue, c, a))
+                hours::parse(a).map(|a| self.hours.between(t.queue, c, a))
             }
             _ => None,
         };
@@ -178,7 +180,7 @@ impl Figures {
                     queue: t.queue.to_string(),
                     subject: t.subject.to_string(),
                     created: t.created.to_string(),
-                    open_seconds: hours::between(t.queue, c, self.until),
+                    open_seconds: self.hours.between(t.queue, c, self.until),
                 });
             }
         }
@@ -268,7 +270,7 @@ impl Figures {
             period: self.period,
             generated: generated.to_string(),
             queues: per_queue.iter().map(|q| q.queue.clone()).collect(),
-            hours: hours::KIND,
+            hours: self.hours.kind(),
             totals: queue_figures(String::new(), total, &days),
             per_queue,
             longest_open: self.longest,
@@ -358,7 +360,7 @@ mod tests {
     #[test]
     fn backlog_counts_opens_closes_and_reopens_by_day() {
         let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
-        let mut f = Figures::new(period(), &[], now);
+        let mut f = Figures::new(period(), &[], Hours::always(), now);
         f.add_ticket(&ticket("1", "2026-11-30T10:00:00.000Z"));
         f.add_ticket(&TicketFacts {
             first_answer: Some("2026-12-01T11:00:00.000Z"),
@@ -405,10 +407,57 @@ mod tests {
         );
     }
 
+    /// Durations count the queue's business hours: a ticket opened on Friday at 16:00 and
+    /// answered on Monday at 10:00 in a queue open 09:00-17:00 on weekdays (UTC) waited 2 h.
+    #[test]
+    fn durations_count_the_queues_calendar() {
+        let day = vec![crate::sla::config::parse_range("09:00-17:00").unwrap()];
+        let week = [
+            day.clone(),
+            day.clone(),
+            day.clone(),
+            day.clone(),
+            day,
+            vec![],
+            vec![],
+        ];
+        let holidays = crate::sla::holidays::Holidays::from_dates(&[]).unwrap();
+        let office = crate::sla::Calendar::new("office", chrono_tz::UTC, week, holidays).unwrap();
+        let hours = Hours::new(vec![("support".into(), office)]);
+        assert_eq!(hours.kind(), "business");
+        let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
+        let p = Period::parse(Some("2026-12-04"), Some("2026-12-07"), NaiveDate::MAX).unwrap();
+        let mut f = Figures::new(p, &[], hours, now);
+        f.add_ticket(&TicketFacts {
+            first_answer: Some("2026-12-07T10:00:00.000Z"),
+            ..ticket("1", "2026-12-04T16:00:00.000Z")
+        });
+        f.add_ticket(&TicketFacts {
+            queue: "Billing",
+            first_answer: Some("2026-12-07T10:00:00.000Z"),
+            ..ticket("2", "2026-12-04T16:00:00.000Z")
+        });
+        let r = f.finish("now");
+        assert_eq!(r.hours, "business");
+        let support = &r.per_queue[1];
+        assert_eq!(support.queue, "Support");
+        assert_eq!(support.first_response.median_seconds, Some(2 * 3600));
+        // A queue without a calendar counts every second.
+        assert_eq!(
+            r.per_queue[0].first_response.median_seconds,
+            Some(66 * 3600)
+        );
+    }
+
     #[test]
     fn only_the_queues_asked_for() {
         let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
-        let mut f = Figures::new(period(), &["billing".into(), "Sales".into()], now);
+        let mut f = Figures::new(
+            period(),
+            &["billing".into(), "Sales".into()],
+            Hours::always(),
+            now,
+        );
         f.add_ticket(&ticket("1", "2026-12-01T10:00:00.000Z"));
         f.add_ticket(&TicketFacts {
             queue: "Billing",
@@ -422,7 +471,7 @@ mod tests {
     #[test]
     fn ten_longest_open_oldest_first() {
         let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
-        let mut f = Figures::new(period(), &[], now);
+        let mut f = Figures::new(period(), &[], Hours::always(), now);
         let created: Vec<String> = (0..15)
             .map(|i| format!("2026-11-{:02}T10:00:00.000Z", 20 - i % 15))
             .collect();
