@@ -145,6 +145,7 @@ pub fn run(
             tracing::error!("pruning the rate-limit counts: {e}");
         }
         let due = sla_round(&mut engine, &slas, &mut failed);
+        scheduled_reports(&mut engine, &waker);
         let wait = if soon || imap_failing {
             Duration::from_secs(2)
         } else if failed {
@@ -157,6 +158,12 @@ pub fn run(
         };
         // Wake at the earliest deadline or reminder, not only at the next rescan.
         let wait = due.map_or(wait, |d| wait.min(d));
+        // Awake for the next scheduled report's moment.
+        let wait =
+            match crate::report::scheduled::until_next(&engine.rules().cfg, chrono::Utc::now()) {
+                Some(next) => wait.min(next + Duration::from_millis(200)),
+                None => wait,
+            };
         let (mut reload_wanted, mut agents_changed) = (false, false);
         match rx.recv_timeout(wait) {
             Ok(Wake::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -271,6 +278,30 @@ fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) ->
             *failed = true;
             None
         }
+    }
+}
+
+/// Queues the scheduled reports that are due (`report::scheduled`) and wakes the outbox for them.
+fn scheduled_reports(engine: &mut Engine, waker: &Waker) {
+    let rules = engine.shared_rules();
+    let Some(out) = rules.out.clone() else {
+        return;
+    };
+    let store = engine.store();
+    let now = chrono::Utc::now();
+    let mut queued = false;
+    let index = engine.index_mut();
+    for r in crate::report::scheduled::queue_due(&rules.cfg, &out, &store, index, now) {
+        match r {
+            Ok(what) => {
+                tracing::info!("scheduled report {what} queued");
+                queued = true;
+            }
+            Err(e) => tracing::error!("{e}; will try again"),
+        }
+    }
+    if queued {
+        waker.wake();
     }
 }
 

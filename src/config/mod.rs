@@ -89,6 +89,9 @@ pub struct Config {
     /// `[[fax]]`: fax gateways whose mails are faxes.
     #[serde(default, rename = "fax")]
     pub fax: Vec<crate::fax::FaxGateway>,
+    /// `[[report]]`: reports the daemon mails on a schedule.
+    #[serde(default, rename = "report")]
+    pub reports: Vec<crate::report::ReportConfig>,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,
@@ -444,6 +447,14 @@ impl Config {
         for q in &self.queues {
             if let Some(s) = q.sla.as_deref().filter(|s| !slas.contains(s)) {
                 return Err(format!("queue {:?}: sla {s:?} is not an [[sla]]", q.name));
+            }
+        }
+        let mut reports = HashSet::new();
+        for r in &self.reports {
+            r.validate(|q| self.queue(q).is_some())
+                .map_err(|e| format!("[[report]] {:?}: {e}", r.name))?;
+            if !reports.insert(r.name.as_str()) {
+                return Err(format!("[[report]] {:?} is defined twice", r.name));
             }
         }
         for (service, queue) in &self.api.service_queues {

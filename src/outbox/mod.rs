@@ -435,7 +435,8 @@ impl Sender {
     /// The stored copy: kept in the index (a pointer notice), still staged, or placed in the
     /// ticket's folder wherever it is now.
     fn read_article(&self, q: &Queued) -> Result<Option<Vec<u8>>, SenderError> {
-        if q.kind == "notification" {
+        // Pointer notices and scheduled reports are kept in the index, not the tree.
+        if q.kind == "notification" || q.kind == "report" {
             if let Some(bytes) = self.index.outbox_mail(&q.file)? {
                 return Ok(Some(bytes));
             }

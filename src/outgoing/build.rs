@@ -509,6 +509,45 @@ impl Mailer<'_> {
     }
 }
 
+impl Mailer<'_> {
+    /// A scheduled report from `queue`'s address to `to`, with the report attached; automatic
+    /// mail (`Auto-Submitted: auto-generated`), sent with the null sender.
+    pub fn report(
+        &self,
+        queue: &str,
+        to: &[String],
+        subject: &str,
+        body: String,
+        report: Attachment,
+        message_id: String,
+    ) -> Result<OutMail, String> {
+        let o = Outgoing {
+            from: self.sender(queue)?,
+            to: to.iter().map(|e| Address::new(e)).collect(),
+            cc: Vec::new(),
+            reply_to: None,
+            subject: subject.to_string(),
+            message_id,
+            in_reply_to: None,
+            references: Vec::new(),
+            date: self.date,
+            auto: Auto::Generated,
+            loop_value: self.cfg.general.loop_value.clone(),
+            language: None,
+            extra: Vec::new(),
+            body,
+            attachments: vec![report],
+        };
+        Ok(OutMail {
+            kind: "report",
+            event: "report".into(),
+            bytes: compose::build(&o).map_err(|e| e.to_string())?,
+            env_from: None,
+            rcpts: to.to_vec(),
+        })
+    }
+}
+
 /// postdesk's own lines below the admin's template: never customer text as template code.
 fn append_lines(body: &mut String, lines: &[String]) {
     for w in lines {

@@ -5,20 +5,25 @@
 //!
 //! `figures` computes from rows without I/O, `hours` is the one place durations are measured,
 //! one file renders each format (`pdf` with `canvas` and `helvetica`, `html`, `text`), `charts`
-//! draws for both PDF and HTML, `schedule` decides without I/O when a scheduled report is due.
+//! draws for both PDF and HTML, `schedule` decides without I/O when a scheduled report is due,
+//! `scheduled` makes and queues the due ones in the daemon (`config`: `[[report]]`).
 
 pub mod canvas;
 pub mod charts;
+pub mod config;
 pub mod figures;
 pub mod helvetica;
 pub mod hours;
 pub mod html;
 pub mod pdf;
 pub mod period;
+pub mod schedule;
+pub mod scheduled;
 pub mod stats;
 pub mod tables;
 pub mod text;
 
+pub use config::ReportConfig;
 pub use figures::{Figures, Report};
 pub use hours::Hours;
 pub use period::{Named, Period};

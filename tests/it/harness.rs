@@ -79,6 +79,16 @@ impl Desk {
         c
     }
 
+    /// The daemon (`postdesk run`), its output discarded.
+    pub fn daemon(&self) -> std::process::Child {
+        self.cmd()
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the daemon")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("run postdesk")
     }

@@ -398,3 +398,96 @@ pub(crate) fn chromium(desk: &Desk, page: &Path, shot: &Path) -> String {
     let out = c.output().expect("chromium");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+fn stop(child: &mut std::process::Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let t = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(t.elapsed().as_secs() < 20, "the daemon did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed().as_secs() < secs, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A report due a minute ago is mailed when the daemon starts (as after a machine was down at
+/// its moment), once: a restart right after, and another one killed with -9, send nothing more.
+#[test]
+fn a_scheduled_report_is_mailed_once_across_restarts() {
+    use crate::outgoing::to;
+    let sink = crate::services::SmtpSink::start();
+    let moment = (Utc::now() - chrono::Duration::minutes(1)).format("%H:%M");
+    let rest = format!(
+        "[outgoing]\ntransport = \"smtp\"\n[outgoing.smtp]\nport = {}\ntimeout-seconds = 5\n\n\
+         [[report]]\nname = \"daily-support\"\nto = [\"lead@company.example\"]\n\
+         every = \"daily {moment}\"\nperiod = \"yesterday\"\nqueues = [\"Support\"]\n",
+        sink.port
+    );
+    let desk = Desk::with("", &rest);
+    desk.ok(&["check"]);
+    let lead = "lead@company.example";
+    for round in 0..3 {
+        let mut child = desk.daemon();
+        if round == 0 {
+            wait_for("the report to be mailed", 30, || to(&sink, lead).len() == 1);
+        } else {
+            wait_for("the daemon", 20, || {
+                desk.json(&["status", "--json"])["daemon"]["running"] == true
+            });
+            // Its first round has checked the schedule; give a second report time to leave.
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+        // The last start ends with kill -9: nothing is sent on the way down either.
+        stop(&mut child, if round == 2 { "-KILL" } else { "-TERM" });
+    }
+    let got = to(&sink, lead);
+    assert_eq!(got.len(), 1, "mailed once");
+    let (raw, env) = &got[0];
+    let env: Value = serde_json::from_str(env).unwrap();
+    assert_eq!(env["mail_from"], "<>", "the null sender");
+    assert!(
+        header(raw, "Subject")
+            .unwrap()
+            .starts_with("Service report 20"),
+        "{raw}"
+    );
+    assert_eq!(header(raw, "Auto-Submitted").unwrap(), "auto-generated");
+    assert!(header(raw, "From")
+        .unwrap()
+        .contains("support@company.example"));
+    assert!(raw.contains("application/pdf"), "{raw}");
+    // The attachment is the PDF.
+    let part = raw.split("Content-Type: application/pdf").nth(1).unwrap();
+    assert!(part.contains("service-report-"), "{part}");
+    let b64: String = part
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| !l.starts_with("--"))
+        .collect();
+    use base64::Engine as _;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let outbox = desk.json(&["outbox", "list", "--json"]);
+    let reports: Vec<&Value> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["kind"] == "report")
+        .collect();
+    assert_eq!(reports.len(), 1, "{outbox}");
+    assert_eq!(reports[0]["state"], "sent");
+}
