@@ -15,6 +15,7 @@ pub mod directory;
 pub mod ldap;
 pub mod outgoing;
 pub mod proof;
+pub mod report;
 pub mod requests;
 mod sections;
 use outgoing::{Autoresponse, Outgoing, QueueSwitches, Switches};
@@ -91,7 +92,7 @@ pub struct Config {
     pub fax: Vec<crate::fax::FaxGateway>,
     /// `[[report]]`: reports the daemon mails on a schedule.
     #[serde(default, rename = "report")]
-    pub reports: Vec<crate::report::ReportConfig>,
+    pub reports: Vec<report::ReportConfig>,
     /// The file this was read from; relative paths in it are resolved against its folder.
     #[serde(skip)]
     pub file: PathBuf,

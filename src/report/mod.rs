@@ -6,11 +6,10 @@
 //! `figures` computes from rows without I/O, `hours` is the one place durations are measured,
 //! one file renders each format (`pdf` with `canvas` and `helvetica`, `html`, `text`), `charts`
 //! draws for both PDF and HTML, `schedule` decides without I/O when a scheduled report is due,
-//! `scheduled` makes and queues the due ones in the daemon (`config`: `[[report]]`).
+//! `scheduled` makes and queues the due ones in the daemon (`[[report]]` is `config::report`).
 
 pub mod canvas;
 pub mod charts;
-pub mod config;
 pub mod figures;
 pub mod helvetica;
 pub mod hours;
@@ -23,36 +22,16 @@ pub mod stats;
 pub mod tables;
 pub mod text;
 
-pub use config::ReportConfig;
+pub use crate::config::report::{Every, Format, ReportConfig};
 pub use figures::{Figures, Report};
 pub use hours::Hours;
 pub use period::{Named, Period};
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use crate::index::{Index, IndexError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Pdf,
-    Html,
-    Csv,
-    Json,
-}
-
 impl Format {
-    pub fn parse(s: &str) -> Option<Format> {
-        match s.to_ascii_lowercase().as_str() {
-            "pdf" => Some(Format::Pdf),
-            "html" => Some(Format::Html),
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
-
     pub fn extension(self) -> &'static str {
         match self {
             Format::Pdf => "pdf",

@@ -2,24 +2,15 @@
 //! relative to a day (`yesterday`, `last-week`, `last-month`).
 
 use chrono::{Datelike, Duration, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use crate::config::report::Named;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Period {
     pub from: NaiveDate,
     /// Inclusive.
     pub to: NaiveDate,
-}
-
-/// A period named relative to the day a report is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Named {
-    Yesterday,
-    /// Monday to Sunday of the week before.
-    LastWeek,
-    /// The calendar month before.
-    LastMonth,
 }
 
 impl Named {

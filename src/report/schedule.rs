@@ -4,39 +4,14 @@
 //! was. So a restart just after a moment sends nothing twice, a machine that was down sends it
 //! when it is back, and one down for several moments sends only the latest.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+
+pub use crate::config::report::Every;
 
 use super::period::{Named, Period};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Every {
-    Daily(NaiveTime),
-    Weekly(Weekday, NaiveTime),
-    /// The first of each month.
-    Monthly(NaiveTime),
-}
-
 impl Every {
-    pub fn parse(s: &str) -> Result<Every, String> {
-        let bad = || {
-            format!(
-                "every = {s:?}: expected \"daily HH:MM\", \"monday HH:MM\" (any weekday) or \
-                 \"monthly HH:MM\" (the first of the month)"
-            )
-        };
-        let mut words = s.split_whitespace();
-        let (Some(day), Some(time), None) = (words.next(), words.next(), words.next()) else {
-            return Err(bad());
-        };
-        let time = NaiveTime::parse_from_str(time, "%H:%M").map_err(|_| bad())?;
-        Ok(match day.to_ascii_lowercase().as_str() {
-            "daily" => Every::Daily(time),
-            "monthly" => Every::Monthly(time),
-            d => Every::Weekly(weekday(d).ok_or_else(bad)?, time),
-        })
-    }
-
     fn time(self) -> NaiveTime {
         match self {
             Every::Daily(t) | Every::Weekly(_, t) | Every::Monthly(t) => t,
@@ -86,19 +61,6 @@ impl Every {
     }
 }
 
-fn weekday(s: &str) -> Option<Weekday> {
-    Some(match s {
-        "monday" => Weekday::Mon,
-        "tuesday" => Weekday::Tue,
-        "wednesday" => Weekday::Wed,
-        "thursday" => Weekday::Thu,
-        "friday" => Weekday::Fri,
-        "saturday" => Weekday::Sat,
-        "sunday" => Weekday::Sun,
-        _ => return None,
-    })
-}
-
 /// The period due at `now`: that of the latest moment passed, named relative to its day.
 pub fn due(every: Every, zone: Tz, period: Named, now: DateTime<Utc>) -> Period {
     let moment = every.last(zone, now);
@@ -107,6 +69,8 @@ pub fn due(every: Every, zone: Tz, period: Named, now: DateTime<Utc>) -> Period 
 
 #[cfg(test)]
 mod tests {
+    use chrono::Weekday;
+
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {

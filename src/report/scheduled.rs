@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use super::config::ReportConfig;
+use super::ReportConfig;
 use super::{schedule, Period, Report};
 use crate::config::Config;
 use crate::index::{Index, IndexError, Queued};

@@ -1,10 +1,84 @@
-//! `[[report]]`: reports the daemon mails on a schedule.
+//! `[[report]]`: reports the daemon mails on a schedule, and the words it is written in: the
+//! schedule (`Every`), the period (`Named`), the format. What they mean is `report`'s.
 
+use chrono::{NaiveTime, Weekday};
 use serde::Deserialize;
 
-use super::period::Named;
-use super::schedule::Every;
-use super::Format;
+/// The format a report is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Pdf,
+    Html,
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "pdf" => Some(Format::Pdf),
+            "html" => Some(Format::Html),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A period named relative to the day a report is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Named {
+    Yesterday,
+    /// Monday to Sunday of the week before.
+    LastWeek,
+    /// The calendar month before.
+    LastMonth,
+}
+
+/// When a scheduled report is made: `daily HH:MM`, `monday HH:MM`, `monthly HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Every {
+    Daily(NaiveTime),
+    Weekly(Weekday, NaiveTime),
+    /// The first of each month.
+    Monthly(NaiveTime),
+}
+
+impl Every {
+    pub fn parse(s: &str) -> Result<Every, String> {
+        let bad = || {
+            format!(
+                "every = {s:?}: expected \"daily HH:MM\", \"monday HH:MM\" (any weekday) or \
+                 \"monthly HH:MM\" (the first of the month)"
+            )
+        };
+        let mut words = s.split_whitespace();
+        let (Some(day), Some(time), None) = (words.next(), words.next(), words.next()) else {
+            return Err(bad());
+        };
+        let time = NaiveTime::parse_from_str(time, "%H:%M").map_err(|_| bad())?;
+        Ok(match day.to_ascii_lowercase().as_str() {
+            "daily" => Every::Daily(time),
+            "monthly" => Every::Monthly(time),
+            d => Every::Weekly(weekday(d).ok_or_else(bad)?, time),
+        })
+    }
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "monday" => Weekday::Mon,
+        "tuesday" => Weekday::Tue,
+        "wednesday" => Weekday::Wed,
+        "thursday" => Weekday::Thu,
+        "friday" => Weekday::Fri,
+        "saturday" => Weekday::Sat,
+        "sunday" => Weekday::Sun,
+        _ => return None,
+    })
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
