@@ -190,6 +190,7 @@ pub fn file(shared: &Shared, p: Prepared) -> Result<Filed, ApiError> {
         remember: false,
         taken: std::time::Instant::now(),
         quarantine: None,
+        phone: true,
     };
     let done = engine
         .process(std::slice::from_ref(&msg))

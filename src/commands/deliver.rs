@@ -44,6 +44,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         remember: false,
         taken: std::time::Instant::now(),
         quarantine: None,
+        phone: false,
     };
     let outcome = engine.process(std::slice::from_ref(&msg))?;
     engine.flush()?;

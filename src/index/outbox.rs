@@ -112,7 +112,7 @@ fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
     let opening = c
         .prepare_cached(
             "SELECT from_addr, reply_addr FROM articles
-             WHERE ticket = ?1 AND direction = 'in' AND stranger = 0
+             WHERE ticket = ?1 AND direction IN ('in', 'phone') AND stranger = 0
              ORDER BY event = 'created' DESC, seq, received, id LIMIT 1",
         )?
         .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))

@@ -14,6 +14,10 @@ use crate::index::{self, Article, Attribute, NewArticle, Quarantined, TicketRef,
 use crate::route::base_address;
 use crate::store::{trace, Folder, Staged, Store};
 
+/// The direction of a call's article (the customer's side of the ticket, as `in`, but by
+/// telephone): what `ticket show` lists.
+pub const PHONE: &str = "phone";
+
 pub(super) fn article_trace(t: &TicketRef, class: &str, event: &str) -> trace::Trace {
     let mut tr = trace::Trace::default();
     tr.add(trace::TICKET, &t.number)
@@ -41,6 +45,9 @@ pub(super) fn file_article<'a>(
     rules: &Rules,
 ) -> Result<(), IntakeError> {
     tr.fields.extend(base.fields);
+    if msg.phone {
+        tr.set(trace::DIRECTION, PHONE);
+    }
     let seq = tx.next_seq(&t.number)?;
     tr.add(trace::SEQUENCE, seq.to_string());
     // The copy agents read answers through postdesk: its Reply-To is the ticket's reply address.
@@ -90,6 +97,9 @@ pub(super) fn file_article<'a>(
         &staged.file,
         tr.get(trace::RECEIVED).unwrap_or(""),
     );
+    if msg.phone {
+        article.direction = PHONE.into();
+    }
     // The size of the message as stored (its Reply-To renamed), as reindex reads it.
     article.size = body.len() as u64;
     article.seq = seq;

@@ -39,7 +39,7 @@ mod request;
 mod rules;
 
 pub use change::TicketChange;
-pub use file::{build_article, participants};
+pub use file::{build_article, participants, PHONE};
 pub use fit::Filed;
 pub use history::HistoryLine;
 pub use inspect::Scanned;
@@ -68,6 +68,8 @@ pub struct Message {
     pub taken: Instant,
     /// The source already knows it must be quarantined (e.g. too large to fetch), and why.
     pub quarantine: Option<String>,
+    /// A call's article the telephone API wrote: filed with direction `phone`.
+    pub phone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

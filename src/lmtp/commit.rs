@@ -174,5 +174,6 @@ fn message(env: Envelope, taken: Instant) -> Message {
         remember: false,
         taken,
         quarantine: None,
+        phone: false,
     }
 }

@@ -188,7 +188,9 @@ pub fn history(articles: Vec<Article>, person: &Person) -> Vec<Entry> {
         .into_iter()
         .filter_map(|a| {
             let side = match (a.direction.as_str(), a.classification.as_str()) {
-                ("in", _) if person.mail.contains(&customer_address(&a.from)) => "customer",
+                ("in" | "phone", _) if person.mail.contains(&customer_address(&a.from)) => {
+                    "customer"
+                }
                 ("out", "answer") => "agent",
                 _ => return None,
             };
@@ -286,10 +288,11 @@ mod tests {
                 art("agent", "normal", "alice@company.example"),
                 art("out", "answer", "Support <support@company.example>"),
                 art("in", "normal", "eve@other.example"),
+                art("phone", "bulk", "Maria <maria@acme.example>"),
             ],
             &maria(),
         );
         let sides: Vec<&str> = h.iter().map(|e| e.side).collect();
-        assert_eq!(sides, ["customer", "agent"]);
+        assert_eq!(sides, ["customer", "agent", "customer"]);
     }
 }

@@ -81,6 +81,7 @@ impl ImapIntake {
                                 remember: false,
                                 taken: Instant::now(),
                                 quarantine: None,
+                                phone: false,
                             }
                         }
                         Item::Oversize {
@@ -193,5 +194,6 @@ fn oversize(
         remember: false,
         taken: Instant::now(),
         quarantine: Some(reason),
+        phone: false,
     }
 }

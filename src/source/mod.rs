@@ -152,6 +152,7 @@ pub fn drain(
                                 remember,
                                 taken: std::time::Instant::now(),
                                 quarantine: None,
+                                phone: false,
                             });
                             taken.push(name.clone());
                         }

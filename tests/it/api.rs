@@ -477,7 +477,21 @@ fn a_call_that_ended_is_a_phone_article_once() {
     let (status, v) = ended(port, "C-1", &wrong);
     assert_eq!(status, 400, "{v}");
 
-    // reindex restores both.
+    // ticket show lists calls' articles with direction phone.
+    let directions = |t: &str| -> Vec<String> {
+        desk.show(t)["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["direction"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(directions(&m), ["phone"]);
+    let of_n = directions(&n);
+    assert_eq!(of_n.iter().filter(|d| *d == "phone").count(), 1, "{of_n:?}");
+    assert!(desk.ok(&["ticket", "show", &m]).contains(" phone ["));
+
+    // reindex restores both, the direction too.
     drop(_d);
     let before = (
         article_files(&desk, &n).len(),
@@ -490,6 +504,10 @@ fn a_call_that_ended_is_a_phone_article_once() {
             article_files(&desk, &m).len()
         ),
         before
+    );
+    assert_eq!(
+        (directions(&n), directions(&m)),
+        (of_n, vec!["phone".to_string()])
     );
     desk.fsck_clean();
 }

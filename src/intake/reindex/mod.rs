@@ -113,7 +113,7 @@ pub fn rebuild(
                 a.digest = d.to_string();
             }
             let direction = tr.get(trace::DIRECTION).unwrap_or("in").to_string();
-            let parts = if direction == "in" {
+            let parts = if direction == "in" || direction == crate::intake::PHONE {
                 participants(&facts, rules)
             } else {
                 a.reply_addr = None;

@@ -63,6 +63,16 @@ impl Trace {
         self
     }
 
+    /// Replaces the value of `name` (adds it when absent).
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        let value = value.into();
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(f) => f.1 = value,
+            None => self.fields.push((name, value)),
+        }
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
