@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::{Failure, ReportArgs, EX_CANTCREAT, EX_USAGE};
+use crate::cli::{Failure, ReportArgs, EX_CANTCREAT, EX_CONFIG, EX_USAGE};
 use crate::commands::Context;
 use crate::index::Index;
 use crate::report::{self, Format, Period};
@@ -40,7 +40,8 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<i32, Failure> {
         .filter_map(|q| cfg.queue(q).map(|c| c.name.clone()))
         .collect();
     let index = Index::open_readonly(&crate::store::index_file(&cfg.data_dir()))?;
-    let r = report::make(&index, period, &queues, report::hours(&cfg), now)?;
+    let slas = crate::sla::Slas::load(&cfg).map_err(|e| Failure::new(EX_CONFIG, e))?;
+    let r = report::make(&index, period, &queues, &slas, now)?;
     let bytes = report::render(&r, format).map_err(|e| Failure::new(EX_CANTCREAT, e))?;
     match &args.out {
         Some(path) => write(path, &bytes)?,

@@ -20,6 +20,7 @@ use super::hours::{self, Hours};
 use super::period::Period;
 use super::stats::{summarise, Stats};
 use crate::index::{Change, TicketFacts};
+use crate::sla::policy::Deadline;
 
 /// How many of the longest open tickets a report lists.
 pub const LONGEST: usize = 10;
@@ -38,6 +39,28 @@ pub struct Report {
     pub per_queue: Vec<QueueFigures>,
     pub longest_open: Vec<OpenTicket>,
     pub agents: Vec<AgentFigures>,
+    /// Service-level compliance of the tickets opened in the period, per queue, per
+    /// organisation and over all, each clock on a row of its own; empty without service levels.
+    pub sla: Vec<Compliance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Compliance {
+    /// `all`, `queue` or `organisation`.
+    pub by: &'static str,
+    /// The queue's name or the organisation's id (`-`: none known); empty for `all`.
+    pub name: String,
+    /// `first-response`, `update` or `solution`.
+    pub clock: &'static str,
+    /// Met in time.
+    pub met: u64,
+    /// Late: met late, or still running past the due time.
+    pub breached: u64,
+    /// Still running (or paused) and not due yet.
+    pub running: u64,
+    /// How late the late ones were, in business time.
+    pub late_median_seconds: Option<i64>,
+    pub late_max_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,6 +116,14 @@ pub struct Figures {
     queues: BTreeMap<String, Acc>,
     longest: Vec<OpenTicket>,
     agents: BTreeMap<String, (u64, u64)>,
+    sla: BTreeMap<(u8, String, &'static str), SlaAcc>,
+}
+
+#[derive(Default)]
+struct SlaAcc {
+    met: u64,
+    running: u64,
+    late: Vec<i64>,
 }
 
 #[derive(Default)]
@@ -124,6 +155,46 @@ impl Figures {
             queues: BTreeMap::new(),
             longest: Vec::new(),
             agents: BTreeMap::new(),
+            sla: BTreeMap::new(),
+        }
+    }
+
+    /// Whether tickets of `queue` count in this report.
+    pub fn covers(&self, queue: &str) -> bool {
+        self.wanted(queue)
+    }
+
+    /// Open times and deadlines are measured up to here: the period's end, or now.
+    pub fn until(&self) -> DateTime<Utc> {
+        self.until
+    }
+
+    /// The deadlines of a ticket opened in the period, as `sla::due::shown` gives them.
+    pub fn add_deadlines(
+        &mut self,
+        queue: &str,
+        organisation: Option<&str>,
+        deadlines: &[Deadline],
+    ) {
+        if !self.wanted(queue) {
+            return;
+        }
+        for d in deadlines {
+            let org = organisation.unwrap_or("-").to_string();
+            for key in [
+                (0, String::new(), d.clock.as_str()),
+                (1, queue.to_string(), d.clock.as_str()),
+                (2, org.clone(), d.clock.as_str()),
+            ] {
+                let acc = self.sla.entry(key).or_default();
+                if d.breached() {
+                    acc.late.push(d.late().as_secs() as i64);
+                } else if d.stopped.is_some() {
+                    acc.met += 1;
+                } else {
+                    acc.running += 1;
+                }
+            }
         }
     }
 
@@ -266,7 +337,24 @@ impl Figures {
             total.solution.extend_from_slice(&acc.solution);
             per_queue.push(queue_figures(name, acc, &days));
         }
+        let sla = std::mem::take(&mut self.sla)
+            .into_iter()
+            .map(|((by, name, clock), mut acc)| {
+                acc.late.sort_unstable();
+                Compliance {
+                    by: ["all", "queue", "organisation"][by as usize],
+                    name,
+                    clock,
+                    met: acc.met,
+                    breached: acc.late.len() as u64,
+                    running: acc.running,
+                    late_median_seconds: super::stats::percentile(&acc.late, 50),
+                    late_max_seconds: acc.late.last().copied(),
+                }
+            })
+            .collect();
         Report {
+            sla,
             period: self.period,
             generated: generated.to_string(),
             queues: per_queue.iter().map(|q| q.queue.clone()).collect(),
@@ -484,6 +572,72 @@ mod tests {
         assert_eq!(r.longest_open.len(), LONGEST);
         assert_eq!(firsts[0], "2026-11-06");
         assert_eq!(firsts[9], "2026-11-15");
+    }
+
+    /// Deadlines count as met, late (with how late) or running, per queue, organisation and
+    /// over all.
+    #[test]
+    fn service_levels_met_late_and_running() {
+        use crate::sla::policy::{Clock, Deadline};
+        use std::time::Duration;
+        let now = hours::parse("2026-12-10T00:00:00.000Z").unwrap();
+        let t = now;
+        let dl = |clock, used: u64, stopped: bool| Deadline {
+            clock,
+            start: t,
+            target: Duration::from_secs(3600),
+            warn_at: t,
+            due: t,
+            stopped: stopped.then_some(t),
+            used: Duration::from_secs(used),
+            paused: false,
+        };
+        let mut f = Figures::new(period(), &[], Hours::always(), now);
+        f.add_deadlines(
+            "Support",
+            Some("acme"),
+            &[
+                dl(Clock::FirstResponse, 600, true),
+                dl(Clock::Solution, 7200, false),
+            ],
+        );
+        f.add_deadlines("Support", None, &[dl(Clock::FirstResponse, 4200, true)]);
+        f.add_deadlines("Billing", None, &[dl(Clock::FirstResponse, 60, false)]);
+        let r = f.finish("now");
+        let row = |by: &str, name: &str, clock: &str| {
+            let c = r
+                .sla
+                .iter()
+                .find(|c| c.by == by && c.name == name && c.clock == clock)
+                .unwrap();
+            (
+                c.met,
+                c.breached,
+                c.running,
+                c.late_median_seconds,
+                c.late_max_seconds,
+            )
+        };
+        assert_eq!(
+            row("all", "", "first-response"),
+            (1, 1, 1, Some(600), Some(600))
+        );
+        assert_eq!(
+            row("queue", "Support", "first-response"),
+            (1, 1, 0, Some(600), Some(600))
+        );
+        assert_eq!(
+            row("queue", "Support", "solution"),
+            (0, 1, 0, Some(3600), Some(3600))
+        );
+        assert_eq!(
+            row("organisation", "acme", "first-response"),
+            (1, 0, 0, None, None)
+        );
+        assert_eq!(
+            row("organisation", "-", "first-response"),
+            (0, 1, 1, Some(600), Some(600))
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub use period::{Named, Period};
 use chrono::{DateTime, Utc};
 
 use crate::index::{Index, IndexError};
+use crate::sla::Slas;
 
 impl Format {
     pub fn extension(self) -> &'static str {
@@ -51,26 +52,44 @@ impl Format {
     }
 }
 
-/// The report over `period` for `queues` (all when empty), read from the index at `now`.
+/// The report over `period` for `queues` (all when empty), read from the index at `now`; with
+/// service levels, their compliance for the tickets opened in the period, worked out as
+/// `ticket show` works out a ticket's deadlines (`sla::due`).
 pub fn make(
     index: &Index,
     period: Period,
     queues: &[String],
-    hours: Hours,
+    slas: &Slas,
     now: DateTime<Utc>,
 ) -> Result<Report, IndexError> {
-    let mut f = Figures::new(period, queues, hours, now);
+    let mut f = Figures::new(period, queues, hours(slas), now);
     let end = period.end();
-    index.report_tickets(&end, |t| f.add_ticket(t))?;
+    let start = period.start();
+    let mut opened = Vec::new();
+    index.report_tickets(&end, |t| {
+        if !slas.is_empty() && t.created >= start.as_str() && f.covers(t.queue) {
+            opened.push(t.number.to_string());
+        }
+        f.add_ticket(t)
+    })?;
     index.report_changes(&end, |c| f.add_change(c))?;
+    let until = f.until();
+    for number in &opened {
+        let Some(rows) = index.sla_rows(number)? else {
+            continue;
+        };
+        let instance = crate::sla::round::instance_sla(&index.directory_ticket(number)?);
+        let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);
+        f.add_deadlines(&rows.queue, rows.organisation.as_deref(), &deadlines);
+    }
     let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
     Ok(f.finish(&generated))
 }
 
-/// The hours each queue's durations count in. Queues name no calendar yet: until the service
-/// levels per queue do, every queue counts every second, and reports say `wall-clock`.
-pub fn hours(_cfg: &crate::config::Config) -> Hours {
-    Hours::always()
+/// The hours each queue's durations count in: the calendar of the queue's service level, else
+/// every second.
+pub fn hours(slas: &Slas) -> Hours {
+    Hours::new(slas.queue_calendars())
 }
 
 /// The report in `format`.

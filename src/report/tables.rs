@@ -160,12 +160,49 @@ pub fn agents(r: &Report) -> Table {
     }
 }
 
+pub fn sla(r: &Report) -> Table {
+    Table {
+        title: "Service levels (tickets opened in the period; late in business time)".into(),
+        head: vec![
+            "For",
+            "Clock",
+            "Met",
+            "Breached",
+            "Running",
+            "Late, median",
+            "Late, max",
+        ],
+        numeric: vec![false, false, true, true, true, true, true],
+        rows: r
+            .sla
+            .iter()
+            .map(|c| {
+                let who = match c.by {
+                    "all" => "All tickets".to_string(),
+                    "queue" => format!("Queue {}", c.name),
+                    _ => format!("Organisation {}", c.name),
+                };
+                vec![
+                    who,
+                    c.clock.to_string(),
+                    c.met.to_string(),
+                    c.breached.to_string(),
+                    c.running.to_string(),
+                    time(c.late_median_seconds),
+                    time(c.late_max_seconds),
+                ]
+            })
+            .collect(),
+    }
+}
+
 /// Every table in the order reports show them, after the charts.
 pub fn all(r: &Report) -> Vec<Table> {
     vec![
         summary(r),
         times(r),
         distribution(r),
+        sla(r),
         longest(r),
         agents(r),
         days(r),

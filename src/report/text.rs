@@ -36,6 +36,33 @@ pub fn csv(r: &Report) -> Result<Vec<u8>, String> {
             )?;
             put("longest-open", &t.queue, k, "subject", t.subject.clone())?;
         }
+        for c in &r.sla {
+            let section = format!("sla-{}", c.by);
+            let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+            put(&section, &c.name, c.clock, "met", c.met.to_string())?;
+            put(
+                &section,
+                &c.name,
+                c.clock,
+                "breached",
+                c.breached.to_string(),
+            )?;
+            put(&section, &c.name, c.clock, "running", c.running.to_string())?;
+            put(
+                &section,
+                &c.name,
+                c.clock,
+                "late_median_seconds",
+                opt(c.late_median_seconds),
+            )?;
+            put(
+                &section,
+                &c.name,
+                c.clock,
+                "late_max_seconds",
+                opt(c.late_max_seconds),
+            )?;
+        }
         for a in &r.agents {
             put("agent", "", &a.agent, "answers", a.answers.to_string())?;
             put("agent", "", &a.agent, "closed", a.closed.to_string())?;

@@ -87,6 +87,14 @@ impl Slas {
         })
     }
 
+    /// Each queue with a service level, with that level's calendar (lower-cased queue names).
+    pub fn queue_calendars(&self) -> Vec<(String, Calendar)> {
+        self.queues
+            .iter()
+            .filter_map(|(q, s)| Some((q.clone(), self.calendar(self.get(s)?).clone())))
+            .collect()
+    }
+
     /// Whether any service level is configured at all.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()

@@ -16,7 +16,17 @@ use crate::outgoing::header;
 /// A help desk's day: six customers' tickets in two queues, agents' answers (one with
 /// `#close`), a close from the command line, and a customer's follow-up that reopens.
 fn busy_desk() -> Desk {
-    let desk = Desk::new();
+    // Support's tickets have a service level (long enough that no deadline falls due while the
+    // test runs, so report and `ticket show`, asked moments apart, see the same states).
+    let sla = "[[sla]]\nname = \"standard\"\nfirst-response = \"100h\"\nsolution = \"200h\"\n";
+    let desk = Desk::with("", sla);
+    let text = fs::read_to_string(&desk.config).unwrap();
+    let text = text.replacen(
+        "name = \"Support\"\n",
+        "name = \"Support\"\nsla = \"standard\"\n",
+        1,
+    );
+    fs::write(&desk.config, text).unwrap();
     let md = desk.maildir("in");
     let asks = [
         ("support@company.example", "Printer on fire", "p1"),
@@ -114,6 +124,7 @@ fn report_agrees_with_ticket_show() {
     let mut queues: BTreeMap<String, Expected> = BTreeMap::new();
     let mut agents: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut open = Vec::new();
+    let mut deadlines: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     for t in desk.tickets() {
         let show = desk.show(t["number"].as_str().unwrap());
         let q = queues
@@ -145,6 +156,18 @@ fn report_agrees_with_ticket_show() {
                 }
                 "reopened" => is_open = true,
                 _ => {}
+            }
+        }
+        if show["queue"] == "Support" {
+            for d in show["deadlines"].as_array().unwrap() {
+                let e = deadlines
+                    .entry(d["clock"].as_str().unwrap().to_string())
+                    .or_default();
+                match d["state"].as_str().unwrap() {
+                    "met" => e.0 += 1,
+                    "missed" | "breached" => e.1 += 1,
+                    _ => e.2 += 1,
+                }
             }
         }
         if is_open {
@@ -201,6 +224,25 @@ fn report_agrees_with_ticket_show() {
         })
         .collect();
     assert_eq!(got, agents);
+
+    // Service levels: Support's deadlines as `ticket show` works them out; Billing has none.
+    let sla: BTreeMap<String, (u64, u64, u64)> = report["sla"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["by"] == "queue")
+        .map(|c| {
+            assert_eq!(c["name"], "Support", "{c}");
+            let n = |k: &str| c[k].as_u64().unwrap();
+            let clock = c["clock"].as_str().unwrap().to_string();
+            (clock, (n("met"), n("breached"), n("running")))
+        })
+        .collect();
+    assert_eq!(sla, deadlines);
+    assert_eq!(
+        sla["first-response"].0, 2,
+        "two of Support's tickets were answered"
+    );
 
     // CSV carries the same numbers.
     let csv = desk.ok(&[
@@ -315,6 +357,8 @@ fn pdf_prints_title_charts_and_tables() {
         "longest open tickets",
         "Per agent",
         "Alice Agent",
+        "Service levels",
+        "Queue Support",
         "Grüße aus Köln",
         "<b>Bold</b> & \"quoted\" subject",
     ] {
