@@ -79,6 +79,18 @@ pub enum Command {
     /// A service report over a period from the index: opened and closed tickets per day and
     /// queue, backlog, first-response and solution times, the longest open tickets, agents.
     Report(ReportArgs),
+    /// Place a call through the configured PBXs ([[pbx]], in priority order): exit 0 placed,
+    /// 69 when no PBX placed it; with --ticket the attempt goes into the ticket's history.
+    Call {
+        /// The number to call, as people write it.
+        number: String,
+        /// The agent (name or address) whose extension calls.
+        #[arg(long)]
+        agent: Option<String>,
+        /// The ticket the call is about.
+        #[arg(long)]
+        ticket: Option<String>,
+    },
     /// Compare the tree and the index; exit 1 when they differ.
     Fsck {
         /// Print the differences as a JSON array of {what, key, index, tree} (empty: they agree).
@@ -241,6 +253,7 @@ pub struct Failure {
 pub const EX_USAGE: i32 = 64;
 pub const EX_DATAERR: i32 = 65;
 pub const EX_NOINPUT: i32 = 66;
+pub const EX_UNAVAILABLE: i32 = 69;
 pub const EX_SOFTWARE: i32 = 70;
 pub const EX_CANTCREAT: i32 = 73;
 pub const EX_IOERR: i32 = 74;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod decide;
 pub mod decode;
+pub mod dial;
 pub mod directory;
 pub mod facts;
 pub mod fax;

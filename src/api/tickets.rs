@@ -48,12 +48,7 @@ pub fn lookup(shared: &Shared, index: &Index, digits: &str) -> Result<Found, Api
             .map_or(o.as_str(), |a| a.address.as_str())
     });
     let extension = match address {
-        Some(o) => index.directory_person(o)?.and_then(|p| {
-            p.attributes
-                .get("extension")
-                .cloned()
-                .or_else(|| p.phone.first().cloned())
-        }),
+        Some(o) => crate::dial::extension::of(index, o)?,
         None => None,
     };
     Ok(Found {

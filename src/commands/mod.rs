@@ -1,5 +1,6 @@
 //! One file per subcommand; each returns the exit code or a `Failure`.
 
+mod call;
 mod check;
 mod deadlines;
 mod deliver;
@@ -46,6 +47,11 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::MigrateLayout { no_compact } => migrate::migrate_layout(&ctx, !no_compact),
         Command::CompactTree => migrate::compact_tree(&ctx),
         Command::Report(args) => report::report(&ctx, args),
+        Command::Call {
+            number,
+            agent,
+            ticket,
+        } => call::call(&ctx, &number, agent.as_deref(), ticket.as_deref()),
         Command::Fsck { json } => tree::fsck(&ctx, json),
         Command::GenerateDocs { out } => docs::generate(&out),
     }

@@ -90,6 +90,9 @@ pub struct Config {
     /// `[[fax]]`: fax gateways whose mails are faxes.
     #[serde(default, rename = "fax")]
     pub fax: Vec<crate::fax::FaxGateway>,
+    /// `[[pbx]]`: telephone systems that place agents' calls (click-to-dial).
+    #[serde(default, rename = "pbx")]
+    pub pbxs: Vec<crate::dial::PbxConfig>,
     /// `[[report]]`: reports the daemon mails on a schedule.
     #[serde(default, rename = "report")]
     pub reports: Vec<report::ReportConfig>,
@@ -463,6 +466,14 @@ impl Config {
                 return Err(format!(
                     "[api] service-queues: {service} = {queue:?} names no [[queue]] with an address"
                 ));
+            }
+        }
+        let mut pbxs = HashSet::new();
+        for p in &self.pbxs {
+            p.validate()
+                .map_err(|e| format!("[[pbx]] {:?}: {e}", p.name))?;
+            if !pbxs.insert(p.name.as_str()) {
+                return Err(format!("[[pbx]] {:?} is defined twice", p.name));
             }
         }
         let mut gateways = HashSet::new();

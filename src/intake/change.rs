@@ -165,21 +165,7 @@ impl Engine {
                 failed.len()
             ),
         };
-        let now = Utc::now();
-        let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-        let key = format!("learn:{}", now.timestamp_nanos_opt().unwrap_or_default());
-        let line = HistoryLine {
-            at: at.clone(),
-            event: "learned".into(),
-            detail: detail.clone(),
-            key: key.clone(),
-            value: None,
-        };
-        history::append(&self.store.history_path(folder), &line)?;
-        self.store.sync()?;
-        let tx = self.index.begin()?;
-        tx.add_history_keyed(number, &at, "learned", &detail, &key)?;
-        tx.commit()?;
+        self.note_in(number, folder, "learned", &detail)?;
         Ok(detail)
     }
 }

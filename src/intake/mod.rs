@@ -29,6 +29,7 @@ pub mod history;
 mod housekeeping;
 pub mod inspect;
 mod moves;
+mod note;
 mod outbound;
 pub mod parallel;
 mod place;

@@ -21,6 +21,7 @@ mod customer_requests;
 mod daemon;
 mod decoded;
 mod deliver;
+mod dial;
 mod directory;
 mod disk_full;
 mod dovecot;

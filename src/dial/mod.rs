@@ -1,0 +1,33 @@
+//! Click-to-dial: an agent's call placed through the site's PBXs. `config` (`[[pbx]]`),
+//! `template` (a PBX's JSON body with the values put in as data), `attempt` (the PBXs in
+//! priority order until one places the call: pure, the request sent through a function it is
+//! given), `http` (that request over HTTP or HTTPS, with a deadline), `extension` (an agent's
+//! extension from the directory).
+
+pub mod attempt;
+pub mod config;
+pub mod extension;
+pub mod http;
+pub mod template;
+
+pub use attempt::{place, Attempt, Tried, Verdict};
+pub use config::PbxConfig;
+
+/// One PBX asked to place the call `values` describe: its body filled in, its token read.
+pub fn send(
+    cfg: &crate::config::Config,
+    pbx: &PbxConfig,
+    values: &template::Values,
+) -> Result<u16, String> {
+    let body = template::render(&pbx.body, values)?;
+    let token = match &pbx.token_file {
+        None => None,
+        Some(f) => {
+            let path = cfg.resolve(f);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("token file {}: {e}", path.display()))?;
+            Some(text.lines().next().unwrap_or("").trim().to_string())
+        }
+    };
+    http::send(pbx, &body, token.as_deref())
+}
