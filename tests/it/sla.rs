@@ -285,3 +285,94 @@ fn a_pending_time_reminds_the_owner_and_the_answer_keeps_the_deadline() {
     assert_eq!(out.status.code(), Some(64));
     desk.fsck_clean();
 }
+
+/// An agent's mail client sees the flag through Dovecot (`\Flagged` on the same UID, their own
+/// `\Seen` kept), and sees it go once the answer meets the deadline.
+#[test]
+fn dovecot_shows_the_flag_and_its_clearing() {
+    use crate::services::{imap_try, require, Dovecot};
+    require("dovecot");
+    let desk = desk_with("2s");
+    let md = desk.maildir("inbox");
+    post(
+        &md,
+        "Carl Customer <carl@example.org>",
+        "support@company.example",
+        "Scanner",
+        "dv-sla@example.org",
+        "",
+        "It does not scan.",
+    );
+    desk.drain(&md);
+    let n = desk.number_of("Scanner");
+    let acl = vec![
+        "Tickets/Support user=agent1 lrwsti".to_string(),
+        "Tickets/Support/* user=agent1 lrwsti".to_string(),
+    ];
+    let dv = Dovecot::start(&desk.data.join("store"), &[("agent1", "pw1")], &acl);
+    dv.chown_store();
+    let mailbox = format!("Tickets/Support/{n}");
+    // The customer's message's UID and flags (after reading every message, with `read`).
+    let flags = |read: bool| {
+        let script = format!(
+            "M.select(q({mailbox:?}))\n\
+             if {read}: M.uid('FETCH', '1:*', '(BODY[])')\n\
+             typ, data = M.uid('FETCH', '1:*', '(UID FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])')\n\
+             for d in data:\n    \
+                 if isinstance(d, tuple) and b'dv-sla@' in d[1]: out(d[0].decode().split(' BODY')[0])",
+            read = if read { "True" } else { "False" }
+        );
+        imap_try(dv.imap_port, "agent1", "pw1", &script).unwrap_or_else(|e| {
+            let ls = std::process::Command::new("ls")
+                .arg("-laR")
+                .arg(desk.data.join("store"))
+                .output()
+                .unwrap();
+            panic!("{e}\n{}\n{}", dv.log(), String::from_utf8_lossy(&ls.stdout))
+        })
+    };
+    // The agent reads the ticket: \Seen, no \Flagged.
+    let before = flags(true);
+    assert!(!before.contains("\\Flagged"), "{before}");
+    std::thread::sleep(Duration::from_millis(2200));
+    desk.ok(&["run", "--once"]);
+    assert!(flagged(&customer_file(&desk, &n)));
+    let during = flags(false);
+    let first = during.lines().next().unwrap().to_string();
+    assert!(
+        first.contains("\\Flagged") && first.contains("\\Seen"),
+        "{during}"
+    );
+    let uid = |l: &str| {
+        l.split("UID ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(uid(&first), uid(before.lines().next().unwrap()));
+    // The answer meets the deadline (late): the flag goes, \Seen and the UID stay.
+    let stored = fs::read_to_string(customer_file(&desk, &n)).unwrap();
+    let reply_to = stored
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply-To: "))
+        .unwrap()
+        .to_string();
+    let answer = format!(
+        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] Scanner\r\nMessage-ID: <dv-ans@company.example>\r\n\r\nTry the new driver.\r\n"
+    );
+    drop_mail(&md, answer.as_bytes());
+    desk.drain(&md);
+    // The answer's files are new: hand them to Dovecot's user as a store group would.
+    dv.chown_store();
+    assert!(!flagged(&customer_file(&desk, &n)));
+    let after = flags(false);
+    let first_after = after.lines().next().unwrap();
+    assert!(
+        !first_after.contains("\\Flagged") && first_after.contains("\\Seen"),
+        "{after}"
+    );
+    assert_eq!(uid(first_after), uid(&first));
+}
