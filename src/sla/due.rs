@@ -44,7 +44,8 @@ pub fn timeline(rows: &SlaRows) -> Timeline {
             continue;
         };
         let h = match (direction.as_str(), event.as_str()) {
-            ("in", _) if classification == "normal" => Happening::Customer,
+            // A call's article (`phone`) is the customer's too.
+            ("in" | "phone", _) if classification == "normal" => Happening::Customer,
             ("agent", "answer") => Happening::Answer,
             _ => continue,
         };
@@ -134,4 +135,75 @@ pub fn shown(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(at: &str, direction: &str, event: &str) -> (String, String, String, String, String) {
+        let f = format!("{at}-{direction}");
+        (
+            at.into(),
+            direction.into(),
+            event.into(),
+            "normal".into(),
+            f,
+        )
+    }
+
+    #[test]
+    fn what_counts_for_the_clocks() {
+        let rows = SlaRows {
+            number: "1".into(),
+            queue: "Support".into(),
+            open: true,
+            created: "2026-06-02T09:00:00.000Z".into(),
+            pending: Some("2026-06-03 12:00".into()),
+            articles: vec![
+                article("2026-06-02T09:00:00.000Z", "phone", "created"),
+                article("2026-06-02T09:10:00.000Z", "agent", "note"),
+                article("2026-06-02T09:20:00.000Z", "out", "answer"),
+                article("2026-06-02T09:20:00.000Z", "agent", "answer"),
+                article("2026-06-02T09:30:00.000Z", "in", "follow-up"),
+            ],
+            events: vec![
+                (
+                    "2026-06-02T09:40:00.000Z".into(),
+                    "pending".into(),
+                    "until 2026-06-03 12:00 by Alice Agent".into(),
+                    Some("cmd:x:0".into()),
+                ),
+                (
+                    "2026-06-02T09:50:00.000Z".into(),
+                    "sla-warning".into(),
+                    "…".into(),
+                    Some("sla:update:1:warning".into()),
+                ),
+            ],
+            ..Default::default()
+        };
+        let t = timeline(&rows);
+        let kinds: Vec<Happening> = t.events.iter().map(|(_, h)| *h).collect();
+        let until = pending_instant("2026-06-03 12:00").unwrap();
+        assert_eq!(
+            kinds,
+            [
+                Happening::Customer,
+                Happening::Answer,
+                Happening::Customer,
+                Happening::Pending { until }
+            ]
+        );
+        assert_eq!(t.pending, Some(until));
+        assert_eq!(
+            recorded(&rows).into_iter().collect::<Vec<_>>(),
+            ["sla:update:1:warning"]
+        );
+        assert_eq!(
+            pending_instant("2026-06-03"),
+            pending_instant("2026-06-03 00:00")
+        );
+        assert!(pending_instant("tomorrow").is_none());
+    }
 }

@@ -261,12 +261,12 @@ fn show_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// The file of the customer's newest message: the one flagged.
+/// The file of the customer's newest message (mail or call): the one flagged.
 fn newest_customer_article(rows: &SlaRows) -> Option<String> {
     rows.articles
         .iter()
         .rev()
-        .find(|(_, direction, ..)| direction == "in")
+        .find(|(_, direction, ..)| direction == "in" || direction == "phone")
         .map(|(.., file)| file.clone())
 }
 
