@@ -188,7 +188,19 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
                 agents: &rules.agents,
             }) {
                 policy::Verdict::Send { to } => {
-                    format!("{template} ({lang}) to {to}, if within the rate limits")
+                    // The counts intake asks for, so this says what intake would do now.
+                    let now = chrono::Utc::now().timestamp();
+                    let (to_recipient, last_minute) = index.autoreply_counts(&to, now)?;
+                    let counts = policy::Counts {
+                        to_recipient,
+                        last_minute,
+                    };
+                    match policy::within_limits(&to, counts, policy::Limits::of(&cfg)) {
+                        Ok(()) => format!(
+                            "{template} ({lang}) to {to} ({to_recipient} to them in 24 hours, {last_minute} to anyone in the last minute)"
+                        ),
+                        Err(why) => why,
+                    }
                 }
                 policy::Verdict::Suppress(why) => why,
             }

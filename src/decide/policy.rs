@@ -40,6 +40,15 @@ pub struct Limits {
     pub per_minute: u32,
 }
 
+impl Limits {
+    pub fn of(cfg: &crate::config::Config) -> Limits {
+        Limits {
+            per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
+            per_minute: cfg.autoresponse.circuit_breaker_per_minute,
+        }
+    }
+}
+
 /// Everything the decision reads.
 pub struct Inputs<'a> {
     pub template: &'a str,

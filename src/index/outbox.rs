@@ -182,6 +182,16 @@ fn notices_about(c: &Connection, sender: &str, since: i64) -> Result<(u32, Optio
     )
 }
 
+fn autoreply_counts(c: &Connection, recipient: &str, now: i64) -> Result<(u32, u32)> {
+    let to = c
+        .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
+        .query_row(params![recipient, now - 86_400], |r| r.get::<_, i64>(0))?;
+    let minute = c
+        .prepare_cached("SELECT count(*) FROM autoreplies WHERE at >= ?1")?
+        .query_row([now - 60], |r| r.get::<_, i64>(0))?;
+    Ok((to as u32, minute as u32))
+}
+
 fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
     let mut st =
         c.prepare_cached("SELECT address FROM participants WHERE ticket = ?1 ORDER BY address")?;
@@ -296,20 +306,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Autoresponses to `recipient` at or after `since` (unix seconds).
-    pub fn autoreplies_to(&self, recipient: &str, since: i64) -> Result<u32> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
-            .query_row(params![recipient, since], |r| r.get::<_, i64>(0))? as u32)
-    }
-
-    /// Autoresponses to anyone at or after `since`.
-    pub fn autoreplies_since(&self, since: i64) -> Result<u32> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT count(*) FROM autoreplies WHERE at >= ?1")?
-            .query_row([since], |r| r.get::<_, i64>(0))? as u32)
+    /// Autoresponses to `recipient` in the 24 hours before `now`, and to anyone in the minute
+    /// before it (unix seconds): what the rate limit and the circuit breaker count.
+    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
+        autoreply_counts(self.conn(), recipient, now)
     }
 
     pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
@@ -534,6 +534,11 @@ impl Index {
         participants_of(&self.conn, number)
     }
 
+    /// `Tx::autoreply_counts`, read-only (for `explain`, which must say what intake would do).
+    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
+        autoreply_counts(&self.conn, recipient, now)
+    }
+
     /// `Tx::notices_about`, read-only. An index no run has written to since the notices table
     /// came has none: nothing was counted yet.
     pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
@@ -602,7 +607,10 @@ mod tests {
             tx.notices_about("jane@example.org", 0).unwrap(),
             (2, Some(200))
         );
-        assert_eq!(tx.autoreplies_to("jane@example.org", 0).unwrap(), 2);
+        assert_eq!(
+            tx.autoreply_counts("jane@example.org", 300).unwrap(),
+            (2, 1)
+        );
         assert_eq!(tx.prune_rate_limits(200).unwrap(), 0);
     }
 }

@@ -394,15 +394,12 @@ pub(super) fn may_autorespond(
         Verdict::Suppress(reason) => return Ok(Err(reason)),
         Verdict::Send { to } => to,
     };
+    let (to_recipient, last_minute) = tx.autoreply_counts(&to, clock.now)?;
     let counts = Counts {
-        to_recipient: tx.autoreplies_to(&to, clock.now - 86_400)?,
-        last_minute: tx.autoreplies_since(clock.now - 60)?,
+        to_recipient,
+        last_minute,
     };
-    let limits = Limits {
-        per_recipient_per_day: cfg.autoresponse.per_recipient_per_day,
-        per_minute: cfg.autoresponse.circuit_breaker_per_minute,
-    };
-    Ok(match policy::within_limits(&to, counts, limits) {
+    Ok(match policy::within_limits(&to, counts, Limits::of(cfg)) {
         Ok(()) => Ok(to),
         Err(reason) => {
             if reason.starts_with("circuit breaker") {

@@ -90,16 +90,12 @@ fn may_answer(
     if let Err(reason) = requests::may_answer(class, suppressed, to, &rules.own, &rules.agents) {
         return Ok(Err(reason));
     }
-    let a = &rules.cfg.autoresponse;
+    let (to_recipient, last_minute) = tx.autoreply_counts(to, clock.now)?;
     let counts = Counts {
-        to_recipient: tx.autoreplies_to(to, clock.now - 86_400)?,
-        last_minute: tx.autoreplies_since(clock.now - 60)?,
+        to_recipient,
+        last_minute,
     };
-    let limits = Limits {
-        per_recipient_per_day: a.per_recipient_per_day,
-        per_minute: a.circuit_breaker_per_minute,
-    };
-    Ok(policy::within_limits(to, counts, limits))
+    Ok(policy::within_limits(to, counts, Limits::of(&rules.cfg)))
 }
 
 /// The message's language preference, else the person's from the directory, else the queue's.

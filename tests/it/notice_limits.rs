@@ -1,7 +1,7 @@
 //! Notices to agents are rate limited per sender like autoresponses: an autoresponder without
 //! `Auto-Submitted` gets its acknowledgements stopped at the limit, and the agents' notices
 //! about its mail stop there too; the last notice says so, the ticket's history records each
-//! one held back.
+//! one held back; `explain` says what intake would do about both.
 
 use crate::harness::{mail, post};
 use crate::outgoing::{body, desk, history, only_ticket, to};
@@ -73,6 +73,13 @@ fn notices_about_one_senders_mail_stop_at_the_limit_and_the_last_one_says_so() {
     let out = desk.ok(&["explain", next.to_str().unwrap()]);
     assert!(
         out.contains("notice:         held back: rate limit: 10 notices about mail from bob@"),
+        "{out}"
+    );
+    // And of the autoresponse what intake would do, with the same counts.
+    assert!(
+        out.contains(
+            "autoresponse:   rate limit: 10 autoresponses to bob@responder.example in 24 hours"
+        ),
         "{out}"
     );
     // Another sender's mail is not held back.
