@@ -58,6 +58,7 @@ pub fn run(
     let mut directory = crate::directory::Refresher::start(&cfg, directory_changed(tx.clone()));
     let mut api = crate::api::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+    let mut dialler = crate::dial::worker::Dialler::start(&cfg, waker.clone());
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -217,6 +218,10 @@ pub fn run(
                     imap = ImapSources::start(&new, tx.clone());
                     reload_lmtp(&mut lmtp, &new, &waker);
                     reload_api(&mut api, &new, &waker);
+                    if let Some(d) = dialler.take() {
+                        d.stop();
+                    }
+                    dialler = crate::dial::worker::Dialler::start(&new, waker.clone());
                     if let Some(d) = directory.take() {
                         d.stop();
                     }
@@ -249,6 +254,9 @@ pub fn run(
     }
     if let Some(a) = api {
         a.stop();
+    }
+    if let Some(d) = dialler {
+        d.stop();
     }
     outbox.stop();
     if let Some(d) = directory {

@@ -2,13 +2,15 @@
 //! `template` (a PBX's JSON body with the values put in as data), `attempt` (the PBXs in
 //! priority order until one places the call: pure, the request sent through a function it is
 //! given), `http` (that request over HTTP or HTTPS, with a deadline), `extension` (an agent's
-//! extension from the directory).
+//! extension from the directory), `worker` (the daemon's dialler: calls agents asked for by
+//! mail, placed off intake's path).
 
 pub mod attempt;
 pub mod config;
 pub mod extension;
 pub mod http;
 pub mod template;
+pub mod worker;
 
 pub use attempt::{place, Attempt, Tried, Verdict};
 pub use config::PbxConfig;

@@ -4,6 +4,7 @@
 //! fast (Message-IDs, digests, participants, counters) and what the CLI prints. No other module
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
+mod calls;
 mod directory;
 mod find;
 mod generation;
@@ -18,6 +19,7 @@ mod schema;
 mod sla;
 mod write;
 
+pub use calls::PendingCall;
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
 pub use lookup::Lookup;

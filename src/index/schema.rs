@@ -174,6 +174,17 @@ CREATE TABLE IF NOT EXISTS sla_flags (
     PRIMARY KEY (ticket, file)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sla_flags_todo ON sla_flags(done) WHERE done = 0;
+-- Calls agents asked for by mail (`#call`), committed with the agent's mail and placed by the
+-- daemon's dialler after it; `taken` once the dialler has begun, so that a call interrupted by a
+-- crash is reported, never placed twice. Not derived from the tree: reindex leaves them.
+CREATE TABLE IF NOT EXISTS pending_calls (
+    id        INTEGER PRIMARY KEY,
+    ticket    TEXT NOT NULL,
+    agent     TEXT NOT NULL,
+    number    TEXT NOT NULL,
+    requested TEXT NOT NULL,
+    taken     INTEGER NOT NULL DEFAULT 0
+);
 ";
 
 /// Version 4: the directory (who is who), copied from its sources. Not derived from the tree:

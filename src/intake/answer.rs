@@ -82,6 +82,8 @@ pub(super) fn answer<'a>(
     let mut changes: Vec<(&'static str, String, Option<String>)> = Vec::new();
     let mut response: Option<String> = None;
     let mut find: Option<&str> = None;
+    // `#call`: the number as written, empty for the customer's.
+    let mut call: Option<String> = None;
     let lang = cfg
         .queue(&t.queue)
         .map(|q| q.language.clone())
@@ -150,6 +152,16 @@ pub(super) fn answer<'a>(
             Command::Find(text) => {
                 note = true;
                 find = Some(text);
+            }
+            Command::Call(number) => {
+                note = true;
+                call = Some(number.clone().unwrap_or_default());
+                let whom = number.as_deref().unwrap_or("the customer's number");
+                changes.push((
+                    "call-requested",
+                    format!("to {whom} by {} (mail command)", mail.name),
+                    None,
+                ));
             }
             Command::Close => {
                 to.state = State::Closed;
@@ -240,6 +252,10 @@ pub(super) fn answer<'a>(
     if held {
         to = t.clone();
         changes.clear();
+    }
+    if let (false, Some(number)) = (held, &call) {
+        // Placed by the daemon's dialler after the commit, never on intake's path.
+        tx.add_pending_call(&to.number, &mail.address, number, &clock.at)?;
     }
     if folder_of(&to) != folder_of(t) {
         tx.set_ticket(&to.number, &to.queue, to.state, &clock.at)?;

@@ -1,11 +1,16 @@
 //! A line in a ticket's history that changes nothing else (spamd taught, a call placed): into
 //! the ticket's event log first, made durable, then into the index; a crash in between leaves
-//! the line in the tree, where `reindex` finds it.
+//! the line in the tree, where `reindex` finds it. And a notice to an agent about a ticket
+//! outside any batch (a call that could not be placed), queued in one commit.
 
 use chrono::Utc;
 
+use super::apply::After;
 use super::history::{self, HistoryLine};
+use super::outbound::{queue_kept, Clock};
 use super::{Engine, IntakeError};
+use crate::index::{State, TicketRef};
+use crate::outgoing::build::Mailer;
 use crate::store::Folder;
 
 impl Engine {
@@ -41,7 +46,7 @@ impl Engine {
         let Some(t) = self.index.ticket(number)? else {
             return Ok(false);
         };
-        let folder = Folder::ticket(&t.queue, &t.number, t.state == crate::index::State::Closed);
+        let folder = Folder::ticket(&t.queue, &t.number, t.state == State::Closed);
         let folder = if self.store.folder_exists(&folder) {
             folder
         } else {
@@ -51,6 +56,58 @@ impl Engine {
             }
         };
         self.note_in(number, &folder, event, detail)?;
+        Ok(true)
+    }
+
+    /// Queues a notice about ticket `number` to the agent at `to`; `false` when there is no
+    /// such ticket or nothing is sent from here.
+    pub fn notify_agent(
+        &mut self,
+        number: &str,
+        to: &str,
+        subject: &str,
+        body: String,
+    ) -> Result<bool, IntakeError> {
+        self.flush()?;
+        let Some(out) = self.rules.out.clone() else {
+            return Ok(false);
+        };
+        let Some(t) = self.index.ticket(number)? else {
+            return Ok(false);
+        };
+        let t = TicketRef {
+            number: t.number,
+            queue: t.queue,
+            state: t.state,
+        };
+        let now = Utc::now();
+        let clock = Clock {
+            at: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            now: now.timestamp(),
+        };
+        let mut mail = Mailer {
+            cfg: &self.rules.cfg,
+            out: &out,
+            date: clock.date(),
+        }
+        .notice(
+            &t.queue,
+            &t.number,
+            &[to.to_string()],
+            subject,
+            body,
+            &mut rand::rng(),
+        )
+        .map_err(IntakeError::Config)?;
+        // Kept in the index like agents' pointer notices: no article of the ticket.
+        mail.kind = "notification";
+        let tx = self.index.begin()?;
+        let mut after = After::default();
+        queue_kept(&self.store, &tx, &mut after, &t, mail, &clock)?;
+        tx.commit()?;
+        if let Some(w) = &self.waker {
+            w.wake();
+        }
         Ok(true)
     }
 }

@@ -1,13 +1,19 @@
-//! Click-to-dial (`postdesk call`) against small PBX servers the test starts on 127.0.0.1: the
-//! PBXs are asked in priority order, one that does not know the number or is down is passed
-//! over for the next, the first that places the call ends it, none left is exit 69; the
-//! attempt goes into the ticket's history; the body's values arrive JSON-escaped.
+//! Click-to-dial (`postdesk call`, an agent's `#call`) against small PBX servers the test
+//! starts on 127.0.0.1: the PBXs are asked in priority order, one that does not know the number
+//! or is down is passed over for the next, the first that places the call ends it, none left is
+//! exit 69 (the command) or a notice to the agent (the mail command); the attempt goes into the
+//! ticket's history; the body's values arrive JSON-escaped; intake only queues a mail's call,
+//! the daemon's dialler places it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use crate::harness::{post, Desk};
+use std::time::{Duration, Instant};
+
+use crate::harness::{drop_mail, post, Desk};
+use crate::lmtp::Daemon;
+use crate::outgoing::header;
 
 /// A PBX that answers every request with `status` and keeps the bodies it got.
 struct Pbx {
@@ -91,6 +97,13 @@ first-name = "Alice"
 last-name = "Agent"
 mail = ["alice@company.example"]
 attributes = { extension = "17" }
+
+[[person]]
+id = "maria"
+first-name = "Maria"
+last-name = "Müller"
+mail = ["maria@acme.example"]
+phone = ["0541 1234-17"]
 "#;
 
 fn desk(pbxs: &str) -> Desk {
@@ -239,4 +252,119 @@ fn values_are_json_escaped_and_a_token_file_is_sent() {
     let out = bad.run(&["check"]);
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[[pbx]] \"x\": body"));
+}
+
+/// Alice answers ticket `n` through its reply address with `text`; filed by `run --once`.
+fn agent_writes(desk: &Desk, n: &str, id: &str, text: &str) {
+    let show = desk.show(n);
+    let stored = std::fs::read_to_string(show["articles"][0]["path"].as_str().unwrap()).unwrap();
+    let reply_to = header(&stored, "Reply-To").unwrap();
+    let mail = format!(
+        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] x\r\n\
+         Message-ID: <{id}>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    );
+    let md = desk.maildir("in");
+    drop_mail(&md, mail.as_bytes());
+    let out = desk.drain(&md);
+    assert!(out.contains("agent mails 1"), "{out}");
+}
+
+/// Waits until `ok` holds (10 s at most).
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_agents_call_command_is_queued_by_intake_and_placed_by_the_daemon() {
+    let (unknown, placing) = (Pbx::start(404), Pbx::start(201));
+    let desk = desk(&format!(
+        "{}{}",
+        unknown.table("unknown", 1),
+        placing.table("placing", 2)
+    ));
+    let n = a_ticket(&desk);
+    agent_writes(&desk, &n, "call1@company.example", "#call");
+    // Intake filed the mail and queued the call; no PBX was asked on its path.
+    assert_eq!((unknown.asked(), placing.asked()), (0, 0));
+    let show = desk.show(&n);
+    assert!(
+        show["history"].to_string().contains("call-requested"),
+        "{}",
+        show["history"]
+    );
+    let daemon = Daemon::start(&desk);
+    wait_for("call line", || !history(&desk, &n).is_empty());
+    let h = history(&desk, &n);
+    assert!(
+        h[0].contains(
+            "call to +49541123417 for Alice Agent (extension 17) placed by placing (unknown: unknown number)"
+        ),
+        "{h:?}\n{}",
+        daemon.log()
+    );
+    let body = placing.bodies.lock().unwrap()[0].clone();
+    assert_eq!(
+        (body["from"].as_str(), body["to"].as_str()),
+        (Some("17"), Some("+49541123417"))
+    );
+    assert_eq!(body["ticket"], n.as_str());
+    // Once: the dialler does not place it again.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(placing.asked(), 1);
+    drop(daemon);
+    desk.fsck_clean();
+}
+
+#[test]
+fn a_call_no_pbx_places_gets_the_agent_a_notice() {
+    let down = Pbx::down();
+    let desk = desk(&down.table("down", 1));
+    let n = a_ticket(&desk);
+    agent_writes(&desk, &n, "call2@company.example", "#call +49 541 4711");
+    let daemon = Daemon::start(&desk);
+    let noticed = || {
+        desk.outbox_to("alice@company.example")
+            .iter()
+            .any(|m| m.contains("Call not placed"))
+    };
+    let start = Instant::now();
+    while !noticed() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        noticed(),
+        "no notice to the agent; history {:?}; outbox {}; log {}",
+        history(&desk, &n),
+        desk.ok(&["outbox", "list"]),
+        daemon.log()
+    );
+    let h = history(&desk, &n);
+    assert!(
+        h.len() == 1 && h[0].contains("call to +495414711 for Alice Agent (extension 17) not placed: down: cannot connect"),
+        "{h:?}\n{}",
+        daemon.log()
+    );
+}
+
+#[test]
+fn a_call_a_stopped_daemon_was_placing_is_reported_and_not_dialled_again() {
+    let placing = Pbx::start(201);
+    let desk = desk(&placing.table("placing", 1));
+    let n = a_ticket(&desk);
+    agent_writes(&desk, &n, "call3@company.example", "#call");
+    // As a dialler leaves it when killed after taking the call, before the attempt was recorded.
+    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
+    assert_eq!(db.execute("UPDATE pending_calls SET taken = 1", []).unwrap(), 1);
+    drop(db);
+    let _daemon = Daemon::start(&desk);
+    wait_for("call line", || !history(&desk, &n).is_empty());
+    let h = history(&desk, &n);
+    assert!(h[0].contains("not known to be placed"), "{h:?}");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(placing.asked(), 0);
 }

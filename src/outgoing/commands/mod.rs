@@ -81,6 +81,9 @@ pub enum Command {
     /// `#sla NAME`: the ticket's service level from now on (`default`: its service's or
     /// queue's again); the caller checks the name exists.
     Sla(String),
+    /// `#call` (the ticket's customer) or `#call NUMBER`: a PBX rings the agent's extension
+    /// and then the number (click-to-dial); the mail becomes a note.
+    Call(Option<String>),
 }
 
 /// One address of a `#cc` line: `a@x` or `+a@x` accepts it, `-a@x` removes it.
@@ -105,6 +108,7 @@ impl Command {
             Command::Customer(_) => "customer",
             Command::Cc(_) => "cc",
             Command::Sla(_) => "sla",
+            Command::Call(_) => "call",
         }
     }
 }
@@ -129,7 +133,7 @@ pub struct Parsed {
 
 const WORDS: &[&str] = &[
     "close", "pending", "queue", "owner", "priority", "template", "note", "find", "customer", "cc",
-    "sla",
+    "sla", "call",
 ];
 /// A `#cc` line names at most this many addresses.
 const MAX_CC: usize = 20;
@@ -242,6 +246,16 @@ fn command(word: &str, arg: &str) -> Result<Command, String> {
             _ => Err("#customer takes one address".into()),
         },
         "cc" => cc(arg),
+        "call" if arg.is_empty() => Ok(Command::Call(None)),
+        "call"
+            if arg.len() > 40
+                || !arg
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +()/-.".contains(c)) =>
+        {
+            Err(format!("#call {arg:?}: a telephone number"))
+        }
+        "call" => Ok(Command::Call(Some(arg.to_string()))),
         _ => Err(format!("unknown command #{word}")),
     }
 }

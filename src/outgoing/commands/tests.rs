@@ -258,3 +258,15 @@ fn sla_names_a_service_level() {
         assert_eq!(p.errors.len(), 1, "{line}: {p:?}");
     }
 }
+
+#[test]
+fn call_the_customer_or_a_number() {
+    assert_eq!(parse("#call\n").commands, vec![Command::Call(None)]);
+    assert_eq!(
+        parse("#CALL +49 (0)541 1234-17\nText\n").commands,
+        vec![Command::Call(Some("+49 (0)541 1234-17".into()))]
+    );
+    let p = parse("#call evil; rm\n");
+    assert!(p.commands.is_empty());
+    assert!(p.errors[0].message.contains("a telephone number"), "{p:?}");
+}
