@@ -23,7 +23,11 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
                 true => crate::requests::TEMPLATES,
                 false => &[],
             };
-            for name in crate::outgoing::build::REQUIRED.iter().chain(requests) {
+            for name in crate::template::Kind::ALL
+                .iter()
+                .map(|k| k.name())
+                .chain(requests.iter().copied())
+            {
                 for q in &cfg.queues {
                     if let Ok(None) = t.render(name, &q.language, &q.name, &sample) {
                         problems.push(format!(

@@ -166,16 +166,16 @@ impl Switches {
         }
     }
 
-    /// Whether the template `name` is switched on.
-    pub fn allows(&self, name: &str) -> bool {
-        match name {
-            "new-ticket" => self.new_ticket,
-            "follow-up" => self.follow_up,
-            "reopened" => self.reopened,
-            "closed-new" => self.closed_new,
-            "reject" => self.reject,
-            "agent-notify" => self.agent_notify,
-            _ => false,
+    /// Whether that mail is switched on.
+    pub fn allows(&self, kind: crate::template::Kind) -> bool {
+        use crate::template::Kind;
+        match kind {
+            Kind::NewTicket => self.new_ticket,
+            Kind::FollowUp => self.follow_up,
+            Kind::Reopened => self.reopened,
+            Kind::ClosedNew => self.closed_new,
+            Kind::Reject => self.reject,
+            Kind::AgentNotify => self.agent_notify,
         }
     }
 }

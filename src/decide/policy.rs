@@ -8,19 +8,20 @@ use crate::classify::Classification;
 use crate::facts::Facts;
 use crate::outgoing::config::Switches;
 use crate::route::base_address;
+use crate::template::Kind;
 
 /// The autoresponse template an event calls for, if any.
-pub fn template_for(decision: &Decision) -> Option<&'static str> {
+pub fn template_for(decision: &Decision) -> Option<Kind> {
     match decision {
         Decision::New {
             refers: Some((_, Why::Closed)),
             ..
-        } => Some("closed-new"),
-        Decision::New { .. } => Some("new-ticket"),
-        Decision::FollowUp { reopen: true, .. } => Some("reopened"),
+        } => Some(Kind::ClosedNew),
+        Decision::New { .. } => Some(Kind::NewTicket),
+        Decision::FollowUp { reopen: true, .. } => Some(Kind::Reopened),
         Decision::FollowUp { ticket, .. } if ticket.state == crate::index::State::Closed => None,
-        Decision::FollowUp { .. } => Some("follow-up"),
-        Decision::Reject { .. } => Some("reject"),
+        Decision::FollowUp { .. } => Some(Kind::FollowUp),
+        Decision::Reject { .. } => Some(Kind::Reject),
         Decision::Duplicate(_) | Decision::Agent { .. } | Decision::Request { .. } => None,
     }
 }
@@ -51,7 +52,7 @@ impl Limits {
 
 /// Everything the decision reads.
 pub struct Inputs<'a> {
-    pub template: &'a str,
+    pub template: Kind,
     pub switches: Switches,
     pub queue: &'a str,
     pub facts: &'a Facts,
@@ -194,7 +195,7 @@ mod tests {
         let own = vec!["support@company.example".to_string()];
         let agents = vec!["alice@company.example".to_string()];
         autoresponse(&Inputs {
-            template: "new-ticket",
+            template: crate::template::Kind::NewTicket,
             switches,
             queue: "Support",
             facts: f,

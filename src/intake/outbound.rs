@@ -372,7 +372,7 @@ pub(super) fn respond(
 pub(super) fn may_autorespond(
     tx: &Tx,
     rules: &Rules,
-    template: &str,
+    template: crate::template::Kind,
     queue: &str,
     facts: &Facts,
     class: &Classification,

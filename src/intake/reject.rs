@@ -33,7 +33,16 @@ pub(super) fn reject_reply(
         return Ok(Vec::new());
     };
     let cfg = &rules.cfg;
-    let to = match may_autorespond(tx, rules, "reject", queue, facts, class, None, clock)? {
+    let to = match may_autorespond(
+        tx,
+        rules,
+        crate::template::Kind::Reject,
+        queue,
+        facts,
+        class,
+        None,
+        clock,
+    )? {
         Ok(to) => to,
         Err(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
     };

@@ -10,17 +10,7 @@ use crate::facts::{Facts, Mailbox};
 use crate::index::TicketRef;
 use crate::outgoing::compose::{self, Address, Attachment, Auto, Outgoing};
 use crate::outgoing::config::NoticeStyle;
-use crate::template::{self, Context, Event};
-
-/// The templates every language a queue uses must have.
-pub const REQUIRED: &[&str] = &[
-    "new-ticket",
-    "follow-up",
-    "reopened",
-    "closed-new",
-    "reject",
-    "agent-notify",
-];
+use crate::template::{self, Context, Event, Kind};
 
 /// A mail ready to be stored as an outgoing article and queued.
 #[derive(Debug, Clone)]
@@ -228,14 +218,14 @@ impl Mailer<'_> {
     /// An autoresponse (`template`) to `to`, threaded onto the customer's message.
     pub fn autoresponse(
         &self,
-        template: &str,
+        template: Kind,
         ctx: &Context,
         lang: &str,
         facts: &Facts,
         to: &str,
         rng: &mut impl rand::Rng,
     ) -> Result<OutMail, String> {
-        self.automatic(template, ctx, lang, facts, to, true, rng)
+        self.automatic(template.name(), ctx, lang, facts, to, true, rng)
     }
 
     /// The answer to a customer's request by mail (`template`, `request-*`) to `to`, threaded
@@ -328,7 +318,7 @@ impl Mailer<'_> {
         }
         let queue = &ctx.ticket.queue;
         let from = self.sender(queue)?;
-        let mut rendered = self.render("agent-notify", lang, ctx)?;
+        let mut rendered = self.render(Kind::AgentNotify.name(), lang, ctx)?;
         append_lines(&mut rendered.body, lines);
         let number = &ctx.ticket.number;
         let subject = tagged(cfg, rendered.subject.as_deref(), number, &facts.subject);
@@ -376,7 +366,7 @@ impl Mailer<'_> {
             };
             mails.push(OutMail {
                 kind: "notification",
-                event: "agent-notify".into(),
+                event: Kind::AgentNotify.name().into(),
                 bytes: compose::build(&o).map_err(|e| e.to_string())?,
                 env_from: None,
                 rcpts: to.iter().map(|a| a.address.clone()).collect(),

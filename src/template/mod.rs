@@ -17,6 +17,7 @@ mod check;
 pub mod context;
 mod files;
 mod filters;
+mod kind;
 pub mod lang;
 mod source;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use context::{
     Agent, Article, Context, Customer, Deadline, Event, HistoryEntry, ListedTicket, Organisation,
     Previous, Queue, Request, Service, Ticket,
 };
+pub use kind::Kind;
 pub use lang::choose_language;
 use source::Slot;
 pub use text::render_text;
