@@ -230,6 +230,18 @@ CREATE TABLE IF NOT EXISTS directory_sources (
     fingerprint TEXT NOT NULL,
     loaded      TEXT NOT NULL
 ) WITHOUT ROWID;
+-- An organisation's service instances name its tickets' service level: when its entry changes,
+-- the deadlines of its open tickets are worked out again (through tickets_organisation).
+CREATE TRIGGER IF NOT EXISTS tickets_due_organisation_added
+    AFTER INSERT ON directory_organisations
+BEGIN
+    UPDATE tickets SET due_at = 0 WHERE organisation = NEW.id AND state = 'open';
+END;
+CREATE TRIGGER IF NOT EXISTS tickets_due_organisation_changed
+    AFTER UPDATE ON directory_organisations
+BEGIN
+    UPDATE tickets SET due_at = 0 WHERE organisation = NEW.id AND state = 'open';
+END;
 ";
 
 /// The schema version a database was written with (0: a new file).
@@ -433,6 +445,40 @@ mod tests {
              ALTER TABLE tickets DROP COLUMN due_at;",
         )
         .unwrap();
+    }
+
+    /// A change to an organisation's entry in the directory (its service instances' service
+    /// levels) makes its open tickets due for a new computation, and no one else's.
+    #[test]
+    fn an_organisation_changed_makes_its_open_tickets_due() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets(number, queue, state, subject, customer, created, updated,
+                organisation) VALUES
+                ('1', 'S', 'open', 's', 'c', 'x', 'x', 'o1'),
+                ('2', 'S', 'closed', 's', 'c', 'x', 'x', 'o1'),
+                ('3', 'S', 'open', 's', 'c', 'x', 'x', 'o2');
+             UPDATE tickets SET due_at = 99;
+             INSERT INTO directory_organisations(id, source, data) VALUES ('o1', 'file', '{}');",
+        )
+        .unwrap();
+        let due = |conn: &Connection| -> Vec<i64> {
+            let mut st = conn
+                .prepare("SELECT due_at FROM tickets ORDER BY number")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(due(&conn), [0, 99, 99]);
+        conn.execute_batch(
+            "UPDATE tickets SET due_at = 99;
+             UPDATE directory_organisations SET data = '{\"x\":1}' WHERE id = 'o1';",
+        )
+        .unwrap();
+        assert_eq!(due(&conn), [0, 99, 99]);
     }
 
     /// An index of version 4 keeps its tickets, which read as belonging to nobody known, and

@@ -463,6 +463,8 @@ fn an_index_of_the_previous_schema_is_upgraded_and_numbers_the_articles_already_
          ALTER TABLE articles DROP COLUMN seq;
          ALTER TABLE articles DROP COLUMN author_header;
          ALTER TABLE tickets DROP COLUMN customer_address;
+         DROP TRIGGER tickets_due_organisation_added;
+         DROP TRIGGER tickets_due_organisation_changed;
          DROP INDEX tickets_person;
          DROP INDEX tickets_organisation;
          ALTER TABLE tickets DROP COLUMN person;
