@@ -274,9 +274,12 @@ fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) ->
             if r.looked > 0 {
                 tracing::debug!("service levels: {}", r.line());
             }
-            let now = chrono::Utc::now().timestamp();
-            r.next
-                .map(|n| Duration::from_secs(n.saturating_sub(now).clamp(1, 86_400) as u64))
+            // Due times are whole seconds (rounded up): wake at that second, not one later.
+            let now = chrono::Utc::now().timestamp_millis();
+            r.next.map(|n| {
+                let ms = n.saturating_mul(1000).saturating_sub(now);
+                Duration::from_millis(ms.clamp(50, 86_400_000) as u64)
+            })
         }
         Err(e) => {
             tracing::error!(
