@@ -14,6 +14,7 @@ mod end;
 mod error;
 mod server;
 mod tickets;
+mod tls;
 
 use std::sync::{Arc, Mutex};
 
@@ -52,14 +53,26 @@ impl Shared {
     }
 }
 
-/// What `check` asks: every client's token file readable, with a token long enough.
+/// What `check` asks: every client's token file readable, with a token long enough; the TLS
+/// certificate and key readable and fitting each other.
 pub fn check(cfg: &Config) -> Result<(), String> {
     if cfg.api.address()?.is_none() {
         return Ok(());
     }
     auth::Tokens::load(&cfg.api, |p| cfg.resolve(p))
         .map(|_| ())
-        .map_err(|e| format!("[api]: {e}"))
+        .map_err(|e| format!("[api]: {e}"))?;
+    tls_config(cfg).map(|_| ())
+}
+
+/// The TLS configuration `[api]` names, if any.
+fn tls_config(cfg: &Config) -> Result<Option<rustls::ServerConfig>, String> {
+    match (&cfg.api.tls_cert_file, &cfg.api.tls_key_file) {
+        (Some(c), Some(k)) => tls::server_config(&cfg.resolve(c), &cfg.resolve(k))
+            .map(Some)
+            .map_err(|e| format!("[api]: {e}")),
+        _ => Ok(None),
+    }
 }
 
 /// A running API: its runtime's thread.
@@ -84,9 +97,20 @@ impl Listener {
             .enable_all()
             .build()
             .map_err(|e| format!("api runtime: {e}"))?;
+        let tls = tls_config(cfg)?;
         let socket = rt
             .block_on(tokio::net::TcpListener::bind(addr))
             .map_err(|e| format!("api: cannot listen on {addr}: {e}"))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let socket = match tls {
+            None => server::Socket::Plain(socket),
+            Some(config) => {
+                let _in_runtime = rt.enter();
+                server::Socket::Tls(
+                    tls::TlsListener::new(socket, config).map_err(|e| format!("api: {e}"))?,
+                )
+            }
+        };
         let shared = Arc::new(Shared {
             cfg: cfg.clone(),
             tokens,
@@ -99,7 +123,7 @@ impl Listener {
             .name("api".into())
             .spawn(move || rt.block_on(server::serve(socket, shared, stopped)))
             .map_err(|e| format!("api thread: {e}"))?;
-        tracing::info!("api: listening on http://{addr}");
+        tracing::info!("api: listening on {scheme}://{addr}");
         Ok(Some(Listener {
             stop,
             thread: Some(thread),

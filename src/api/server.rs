@@ -6,12 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::IncomingStream;
 use axum::{Json, Router};
 
 use super::error::ApiError;
@@ -19,12 +21,34 @@ use super::{calls, end, tickets, Shared};
 
 type Answer = Result<Response, ApiError>;
 
+/// Where requests come from: a TCP socket, or TLS connections after their handshake.
+pub enum Socket {
+    Plain(tokio::net::TcpListener),
+    Tls(super::tls::TlsListener),
+}
+
+/// The client's address, for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(s: IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer(*s.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, super::tls::TlsListener>> for Peer {
+    fn connect_info(s: IncomingStream<'_, super::tls::TlsListener>) -> Peer {
+        Peer(*s.remote_addr())
+    }
+}
+
 pub async fn serve(
-    socket: tokio::net::TcpListener,
+    socket: Socket,
     shared: Arc<Shared>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let app = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(shared).into_make_service_with_connect_info::<Peer>();
     let until = async move {
         while !*stopped.borrow() {
             if stopped.changed().await.is_err() {
@@ -32,7 +56,11 @@ pub async fn serve(
             }
         }
     };
-    if let Err(e) = axum::serve(socket, app).with_graceful_shutdown(until).await {
+    let served = match socket {
+        Socket::Plain(s) => axum::serve(s, app).with_graceful_shutdown(until).await,
+        Socket::Tls(s) => axum::serve(s, app).with_graceful_shutdown(until).await,
+    };
+    if let Err(e) = served {
         tracing::error!("api: {e}");
     }
 }
@@ -58,7 +86,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// Lets through requests with a client's token; the token itself is never logged.
 async fn authorise(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     req: Request,
     next: Next,
 ) -> Response {

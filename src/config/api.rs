@@ -13,6 +13,10 @@ pub struct ApiConfig {
     pub listen: String,
     /// Serve plain HTTP on an address beyond loopback (tokens then cross the network readable).
     pub allow_plain_http: bool,
+    /// HTTPS: the certificate chain (PEM, the server's first) and its private key (PEM),
+    /// relative to the configuration file; both or neither.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
     /// The largest request body (JSON), in bytes.
     pub max_body_bytes: usize,
     /// The largest call recording attached to a phone article, in bytes (before base64).
@@ -44,6 +48,8 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: String::new(),
             allow_plain_http: false,
+            tls_cert_file: None,
+            tls_key_file: None,
             max_body_bytes: 64 * 1024,
             max_recording_bytes: 20 * 1024 * 1024,
             service_queues: BTreeMap::new(),
@@ -66,16 +72,25 @@ impl ApiConfig {
         let addr: SocketAddr = l
             .parse()
             .map_err(|_| format!("listen {l:?}: not host:port with an IP address"))?;
-        if !addr.ip().is_loopback() && !self.allow_plain_http {
+        if !addr.ip().is_loopback() && !self.allow_plain_http && !self.tls() {
             return Err(format!(
-                "listen {l:?}: the API speaks plain HTTP, which carries its tokens readable; \
-                 listen on a loopback address (behind a TLS proxy) or set allow-plain-http = true"
+                "listen {l:?}: plain HTTP carries the API's tokens readable; give \
+                 tls-cert-file and tls-key-file, listen on a loopback address (behind a TLS \
+                 proxy) or set allow-plain-http = true"
             ));
         }
         Ok(Some(addr))
     }
 
+    /// Whether the API speaks HTTPS.
+    pub fn tls(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
+    }
+
     pub fn validate(&self) -> Result<(), String> {
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err("give both tls-cert-file and tls-key-file, or neither".into());
+        }
         let on = self.address()?.is_some();
         if on && self.clients.is_empty() {
             return Err("listen is set but no [[api.client]] may call".into());

@@ -574,3 +574,76 @@ fn check_names_an_unreadable_or_short_token_file() {
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pbx.token"));
 }
+
+#[test]
+fn the_api_speaks_https_with_the_sites_certificate() {
+    let (desk, port) = api_desk("tls-cert-file = \"api.crt\"\ntls-key-file = \"api.key\"");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-keyout", "api.key", "-out", "api.crt"])
+        .current_dir(desk.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    desk.ok(&["check"]);
+    let d = Daemon::start(&desk);
+    assert!(
+        d.log()
+            .contains(&format!("listening on https://127.0.0.1:{port}")),
+        "{}",
+        d.log()
+    );
+    // A client that checks the certificate gets JSON answers over TLS.
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", "--cacert"])
+        .arg(desk.path().join("api.crt"))
+        .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
+        .arg(format!(
+            "https://127.0.0.1:{port}/v1/tickets/2016010110000019"
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.ends_with("\n404") && said.contains("\"error\""),
+        "{said}"
+    );
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(b"GET /v1/tickets/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(
+        !got.starts_with(b"HTTP/"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    drop(d);
+    // Beyond loopback: with TLS the address is fine, without it refused.
+    let text = fs::read_to_string(&desk.config).unwrap();
+    fs::write(&desk.config, text.replace("127.0.0.1:", "0.0.0.0:")).unwrap();
+    desk.ok(&["check"]);
+    let plain = fs::read_to_string(&desk.config).unwrap().replace(
+        "tls-cert-file = \"api.crt\"\ntls-key-file = \"api.key\"",
+        "",
+    );
+    fs::write(&desk.config, plain).unwrap();
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls-cert-file and tls-key-file"));
+}
