@@ -178,3 +178,88 @@ impl Tx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{Attribution, State};
+
+    fn open_ticket(tx: &Tx, number: &str) {
+        tx.insert_ticket(
+            number,
+            "Support",
+            State::Open,
+            "s",
+            "c@example.org",
+            "2026-06-02T09:00:00.000Z",
+            None,
+            &Attribution::default(),
+        )
+        .unwrap();
+    }
+
+    /// A new open ticket is due at once, a stored due time stays until the ticket changes, and
+    /// the round reads only what is due, most overdue first.
+    #[test]
+    fn due_times_follow_changes() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        open_ticket(&tx, "1");
+        open_ticket(&tx, "2");
+        assert_eq!(tx.due_tickets(0, 10).unwrap(), ["1", "2"]);
+        tx.set_due("1", Some(500)).unwrap();
+        tx.set_due("2", Some(100)).unwrap();
+        assert!(tx.due_tickets(99, 10).unwrap().is_empty());
+        assert_eq!(tx.due_tickets(1000, 10).unwrap(), ["2", "1"]);
+        tx.set_ticket("1", "Support", State::Closed, "2026-06-02T10:00:00.000Z")
+            .unwrap();
+        assert_eq!(tx.due_tickets(99, 10).unwrap(), ["1"]);
+        tx.set_due("1", None).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(index.earliest_due().unwrap(), Some(100));
+    }
+
+    /// Another configuration of service levels makes every open ticket due once.
+    #[test]
+    fn a_changed_configuration_makes_open_tickets_due_once() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        open_ticket(&tx, "1");
+        open_ticket(&tx, "2");
+        tx.set_ticket("2", "Support", State::Closed, "x").unwrap();
+        tx.set_due("1", Some(500)).unwrap();
+        tx.set_due("2", None).unwrap();
+        assert_eq!(tx.sla_configuration(7).unwrap(), 1);
+        assert_eq!(tx.due_tickets(0, 10).unwrap(), ["1"]);
+        tx.set_due("1", Some(500)).unwrap();
+        assert_eq!(tx.sla_configuration(7).unwrap(), 0);
+        assert!(tx.due_tickets(0, 10).unwrap().is_empty());
+        assert_eq!(tx.sla_configuration(8).unwrap(), 1);
+        tx.commit().unwrap();
+    }
+
+    /// Flags wanted, done, and cleared.
+    #[test]
+    fn flags_are_remembered_until_done() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        tx.want_flag("1", "a", true).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            index.flags_to_do().unwrap(),
+            [("1".into(), "a".into(), true)]
+        );
+        let tx = index.begin().unwrap();
+        tx.flag_done("1", "a", true).unwrap();
+        assert_eq!(tx.unflag_ticket("1").unwrap(), 1);
+        tx.commit().unwrap();
+        assert_eq!(
+            index.flags_to_do().unwrap(),
+            [("1".into(), "a".into(), false)]
+        );
+        let tx = index.begin().unwrap();
+        tx.flag_done("1", "a", false).unwrap();
+        tx.commit().unwrap();
+        assert!(index.flags_to_do().unwrap().is_empty());
+    }
+}

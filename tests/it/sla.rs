@@ -272,7 +272,7 @@ fn a_pending_time_reminds_the_owner_and_the_answer_keeps_the_deadline() {
         .to_string();
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M");
     let note = format!(
-        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] Invoice\r\nMessage-ID: <note1@company.example>\r\n\r\n#note\r\n#owner alice\r\n#pending {now}\r\n\r\nWaiting for accounting.\r\n"
+        "From: Alice Agent <alice@company.example>\r\nTo: {reply_to}\r\nSubject: Re: [Ticket#{n}] Invoice\r\nMessage-ID: <note1@company.example>\r\n\r\n#note\r\n#owner alice\r\n#sla fast\r\n#pending {now}\r\n\r\nWaiting for accounting.\r\n"
     );
     drop_mail(&md, note.as_bytes());
     let out = desk.drain(&md);
@@ -297,9 +297,23 @@ fn a_pending_time_reminds_the_owner_and_the_answer_keeps_the_deadline() {
         .filter(|m| m.contains("Reminder"))
         .count();
     assert_eq!(again, 1);
-    // The agent sets another service level by command line; `default` goes back to the queue's.
-    desk.ok(&["ticket", "sla", &n, "fast"]);
-    assert_eq!(desk.show(&n)["sla"], "fast");
+    // The mail command set the ticket's own service level; the command line sets it back to the
+    // queue's, and refuses a name no [[sla]] has.
+    let said = desk.ok(&["ticket", "sla", &n, "default"]);
+    assert!(said.contains("sla"), "{said}");
+    let t = desk.show(&n);
+    assert_eq!(t["sla"], "fast", "the queue's: {t}");
+    let set: Vec<&serde_json::Value> = t["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["event"] == "sla")
+        .collect();
+    assert_eq!(set.len(), 2, "{set:?}");
+    assert!(set[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("set to fast by Alice Agent"));
     let out = desk.run(&["ticket", "sla", &n, "nosuch"]);
     assert_eq!(out.status.code(), Some(64));
     desk.fsck_clean();
