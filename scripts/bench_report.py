@@ -8,7 +8,8 @@ them: each ticket is created (with its autoresponse queued and sent), 90 % get a
 and closed again; five queues, 20 agents, 2,000 organisations. About eight history rows per
 ticket. Articles are not generated: reports do not read them.
 
-Then runs `postdesk report` for the whole year in each format (--formats, default all four),
+Then runs `postdesk report` for the whole year in each format (--formats, default all four;
+--sla gives every queue a service level, so that the report works out each ticket's deadlines),
 and prints each run's wall time and peak RSS (of the postdesk process). The target is < 10 s and
 < 300 MB for a year of 1,000,000 tickets. Exit 1 if a run fails or misses the target.
 
@@ -31,14 +32,31 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 QUEUES = ["Support", "Billing", "Sales", "Phone", "Technik"]
-CONFIG = """[general]
-data-dir = "var"
-durable = false
+SLA = """
+[[calendar]]
+name = "office"
+time-zone = "Europe/Berlin"
+monday = ["08:00-17:00"]
+tuesday = ["08:00-17:00"]
+wednesday = ["08:00-17:00"]
+thursday = ["08:00-17:00"]
+friday = ["08:00-17:00"]
 
-[outgoing]
-transport = "maildir"
-""" + "".join('\n[[queue]]\nname = "%s"\naddresses = ["%s@company.example"]\n' % (q, q.lower())
-              for q in QUEUES)
+[[sla]]
+name = "standard"
+calendar = "office"
+first-response = "4h"
+update = "8h"
+solution = "40h"
+"""
+
+
+def config(sla):
+    """Five queues; with `sla`, each has the service level above (business hours in Berlin)."""
+    head = '[general]\ndata-dir = "var"\ndurable = false\n\n[outgoing]\ntransport = "maildir"\n'
+    queues = "".join('\n[[queue]]\nname = "%s"\naddresses = ["%s@company.example"]\n%s'
+                     % (q, q.lower(), 'sla = "standard"\n' if sla else "") for q in QUEUES)
+    return head + (SLA if sla else "") + queues
 
 
 def stamp(t):
@@ -46,7 +64,7 @@ def stamp(t):
 
 
 def build(folder, n, binary, seed=1):
-    (folder / "postdesk.toml").write_text(CONFIG)
+    (folder / "postdesk.toml").write_text(config(False))
     shutil.copytree(REPO / "templates", folder / "templates")
     subprocess.run([binary, "--config", str(folder / "postdesk.toml"), "run", "--once"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -129,6 +147,9 @@ def main():
     ap.add_argument("--formats", default="json,csv,html,pdf")
     ap.add_argument("--dir", help="build the index here, or reuse the one built here before")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--sla", action="store_true",
+                    help="give every queue a service level, so reports work out every ticket's "
+                         "deadlines (the compliance section)")
     args = ap.parse_args()
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="pd-bench-report-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,6 +160,7 @@ def main():
             size = (folder / "var" / "index.sqlite").stat().st_size
             print("index: %d tickets, %d history rows, %.0f MB, built in %.1f s"
                   % (args.tickets, rows, size / 1e6, took))
+        (folder / "postdesk.toml").write_text(config(args.sla))
         for fmt in args.formats.split(","):
             # Each run in a process of its own, so that the peak RSS is this run's.
             code = subprocess.run(

@@ -321,8 +321,11 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
+    // A scheduled report still queued leaves with the outbox (its bytes are in the index only):
+    // forgetting that it was sent lets the daemon make it again. Sent ones stay recorded.
     conn.execute_batch(
-        "DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
+        "DELETE FROM report_sent WHERE file IN (SELECT file FROM outbox WHERE state = 'queued');
+         DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
          DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox; DELETE FROM outbox_mail;
          DELETE FROM autoreplies; DELETE FROM notices; DELETE FROM pending_lines;
          DELETE FROM sla_flags;",
@@ -397,6 +400,26 @@ mod tests {
         assert_eq!(flagged, 1);
         // Opening it again changes nothing.
         migrate(&conn).unwrap();
+    }
+
+    /// A rebuild forgets the scheduled reports whose mail was still queued (the outbox goes),
+    /// so they are made again, and keeps those sent.
+    #[test]
+    fn clearing_forgets_reports_still_queued() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO report_sent VALUES ('w', 'p1', 'x', 'f1'), ('w', 'p2', 'x', 'f2');
+             INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, created, next_at)
+             VALUES ('', 'f1', 'report', '', '[]', 'sent', 0, 0),
+                    ('', 'f2', 'report', '', '[]', 'queued', 0, 0);",
+        )
+        .unwrap();
+        clear(&conn).unwrap();
+        let left: String = conn
+            .query_row("SELECT group_concat(period) FROM report_sent", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, "p1");
     }
 
     /// A reader that opens the index while the first process to take mail is creating it sees
