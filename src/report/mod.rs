@@ -62,28 +62,37 @@ pub fn make(
     slas: &Slas,
     now: DateTime<Utc>,
 ) -> Result<Report, IndexError> {
-    let mut f = Figures::new(period, queues, hours(slas), now);
-    let end = period.end();
-    let start = period.start();
-    let mut opened = Vec::new();
-    index.report_tickets(&end, |t| {
-        if !slas.is_empty() && t.created >= start.as_str() && f.covers(t.queue) {
-            opened.push(t.number.to_string());
+    index.snapshot(|index| {
+        let f = Figures::new(period, queues, hours(slas), now);
+        let end = period.end();
+        let start = period.start();
+        let mut opened = Vec::new();
+        // Both callbacks fill the figures, one after the other.
+        let f = std::cell::RefCell::new(f);
+        index.report_rows(
+            &end,
+            |c| f.borrow_mut().add_change(c),
+            |t| {
+                let mut f = f.borrow_mut();
+                if !slas.is_empty() && t.created >= start.as_str() && f.covers(t.queue) {
+                    opened.push(t.number.to_string());
+                }
+                f.add_ticket(t)
+            },
+        )?;
+        let mut f = f.into_inner();
+        let until = f.until();
+        for number in &opened {
+            let Some(rows) = index.sla_rows(number)? else {
+                continue;
+            };
+            let instance = crate::sla::round::instance_sla(&index.directory_ticket(number)?);
+            let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);
+            f.add_deadlines(&rows.queue, rows.organisation.as_deref(), &deadlines);
         }
-        f.add_ticket(t)
-    })?;
-    index.report_changes(&end, |c| f.add_change(c))?;
-    let until = f.until();
-    for number in &opened {
-        let Some(rows) = index.sla_rows(number)? else {
-            continue;
-        };
-        let instance = crate::sla::round::instance_sla(&index.directory_ticket(number)?);
-        let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);
-        f.add_deadlines(&rows.queue, rows.organisation.as_deref(), &deadlines);
-    }
-    let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
-    Ok(f.finish(&generated))
+        let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        Ok(f.finish(&generated))
+    })
 }
 
 /// The hours each queue's durations count in: the calendar of the queue's service level, else
