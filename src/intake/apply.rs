@@ -93,6 +93,10 @@ pub(super) fn batch(
     let mut logs = Vec::with_capacity(batch.len());
     for (msg, u) in batch.iter().zip(understood) {
         let fax = u.fax.clone();
+        let mut u = u;
+        if let Some(Ok(number)) = fax.as_ref().map(|f| &f.number) {
+            u.fax_from_customer = fax::from_customer(&tx, rules, &u.facts.subject, number)?;
+        }
         let a = rules.decide(u, &tx)?;
         let origin = format!("{}/{}", msg.source, msg.name);
         logs.push(LogInfo {

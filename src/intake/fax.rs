@@ -20,11 +20,42 @@ use super::{IntakeError, Rules};
 use crate::classify::{self, OwnIdentity};
 use crate::facts::Facts;
 use crate::fax::{rendition, Received};
-use crate::index::{TicketRef, Tx};
+use crate::index::{Lookup, TicketRef, Tx};
 use crate::store::{trace, Store};
 
 /// The event of a rendition article, in its trace block and the ticket's history.
 pub const EVENT: &str = "fax-rendition";
+
+/// Whether the fax's `number` belongs to the directory's customer (person, else organisation)
+/// of the first existing ticket `subject` names, as the matcher would find it: a gateway is
+/// nobody's participant, so without this every fax to a ticket would meet the stranger policy.
+pub(super) fn from_customer(
+    tx: &Tx,
+    rules: &Rules,
+    subject: &str,
+    number: &str,
+) -> Result<bool, IntakeError> {
+    let Some(ticket) = rules
+        .scheme
+        .find_in_subject(subject)
+        .into_iter()
+        .find_map(|n| tx.ticket(&n).transpose())
+        .transpose()?
+    else {
+        return Ok(false);
+    };
+    let sender = Customer::of_number(tx, number)?;
+    let party = tx.directory_ticket(&ticket.number)?;
+    let same = |a: Option<&str>, b: Option<&str>| a.is_some() && a == b;
+    Ok(same(
+        sender.person.as_ref().map(|p| p.id.as_str()),
+        party.person.as_ref().map(|p| p.id.as_str()),
+    ) || (party.person.is_none()
+        && same(
+            sender.organisation.as_ref().map(|o| o.id.as_str()),
+            party.organisation.as_ref().map(|o| o.id.as_str()),
+        )))
+}
 
 /// Files what follows from the fax `facts` just filed into `t`.
 #[allow(clippy::too_many_arguments)]

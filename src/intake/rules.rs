@@ -54,6 +54,9 @@ pub struct Understood {
     pub now: i64,
     /// A fax gateway's mail: the sender's number and the PDFs of its TIFFs.
     pub fax: Option<Arc<crate::fax::Received>>,
+    /// The fax's number belongs to the directory's customer of the ticket its subject names
+    /// (intake asks the index before deciding): the sender is no stranger there.
+    pub fax_from_customer: bool,
 }
 
 /// Everything decided about one message before anything is written: what `explain` prints.
@@ -196,6 +199,7 @@ impl Rules {
             inspection,
             now,
             fax,
+            fax_from_customer: false,
         }
     }
 
@@ -213,6 +217,7 @@ impl Rules {
             inspection,
             now,
             fax: _,
+            fax_from_customer,
         } = u;
         // A message quarantined before is a duplicate, like any other.
         if quarantine.is_some() {
@@ -291,7 +296,11 @@ impl Rules {
         };
         let policy = Policy {
             scheme: &self.scheme,
-            stranger: self.cfg.tickets.stranger_policy,
+            stranger: if fax_from_customer {
+                crate::config::StrangerPolicy::Accept
+            } else {
+                self.cfg.tickets.stranger_policy
+            },
             on_closed: &on_closed,
             agents: &self.agents,
             own_id: &own_id,
@@ -328,6 +337,12 @@ impl Rules {
         let mut plan = decide::decide(&facts, &class, &route, &policy, lookup)?;
         if let Some(step) = agent.step() {
             plan.steps.insert(0, step);
+        }
+        if fax_from_customer {
+            plan.steps.insert(
+                0,
+                "the fax's number belongs to the customer of the ticket its subject names".into(),
+            );
         }
         // A ticket is a conversation with a customer: a mail that names no address anywhere
         // cannot be answered, acknowledged or told apart from a stranger's. It is held for an

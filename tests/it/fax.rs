@@ -318,3 +318,55 @@ fn kill_9_while_filing_faxes_loses_and_repeats_nothing() {
     fs::write(&file, attachment(&path, "fax0001.pdf")).unwrap();
     same_pixels(&file);
 }
+
+/// A fax whose subject names a ticket joins it when its number is the ticket's customer's;
+/// anyone else's meets the stranger policy (here the default: a new ticket that refers to it).
+#[test]
+fn a_fax_naming_a_ticket_joins_it_only_from_the_tickets_customer() {
+    let desk = desk("");
+    let md = desk.maildir("in");
+    let tiff = bilevel(1, 64, 16, |_, y, _| y < 8);
+    drop_mail(
+        &md,
+        &fax_mail(
+            "j1@gw.company.example",
+            "Fax received from 0541 1234 99",
+            &tiff,
+        ),
+    );
+    desk.drain(&md);
+    let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    drop_mail(
+        &md,
+        &fax_mail(
+            "j2@gw.company.example",
+            &format!("Fax received from 0541 1234 99 Ticket#{n}"),
+            &tiff,
+        ),
+    );
+    drop_mail(
+        &md,
+        &fax_mail(
+            "j3@gw.company.example",
+            &format!("Fax received from 0541 555 Ticket#{n}"),
+            &tiff,
+        ),
+    );
+    desk.drain(&md);
+    let tickets = desk.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:?}");
+    let show = desk.show(&n);
+    let articles = show["articles"].as_array().unwrap();
+    let events: Vec<&str> = articles
+        .iter()
+        .map(|a| a["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["created", "fax-rendition", "follow-up", "fax-rendition"]
+    );
+    assert_eq!(articles[2]["stranger"], false);
+    let other = tickets.iter().find(|t| t["number"] != n.as_str()).unwrap();
+    assert_eq!(other["refers"], n.as_str(), "{other}");
+    desk.fsck_clean();
+}
