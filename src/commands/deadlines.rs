@@ -86,7 +86,8 @@ pub fn of_ticket(
     let Some(rows) = index.sla_rows(number)? else {
         return Ok((None, Vec::new()));
     };
-    let instance = round::instance_sla(&index.directory_ticket(number)?);
+    let party = index.directory_ticket(number)?;
+    let instance = round::ticket_instance_sla(&party, || index.directory_only_service())?;
     let name = slas
         .name_for(rows.sla.as_deref(), instance.as_deref(), &rows.queue)
         .map(str::to_string);

@@ -354,21 +354,24 @@ impl Tx<'_> {
 
     /// The one service the directory defines, if it defines exactly one.
     pub fn directory_only_service(&self) -> Result<Option<Service>> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT name, data FROM directory_services ORDER BY source <> 'file'",
-        )?;
-        let mut rows = st.query([])?;
-        let mut first: Option<(String, String)> = None;
-        while let Some(r) = rows.next()? {
-            let name: String = r.get(0)?;
-            match &first {
-                None => first = Some((name, r.get(1)?)),
-                Some((n, _)) if *n == name => {}
-                Some(_) => return Ok(None),
-            }
-        }
-        Ok(first.map(|(_, data)| parse(&data)).transpose()?)
+        only_service(self.conn())
     }
+}
+
+fn only_service(c: &Connection) -> Result<Option<Service>> {
+    let mut st =
+        c.prepare_cached("SELECT name, data FROM directory_services ORDER BY source <> 'file'")?;
+    let mut rows = st.query([])?;
+    let mut first: Option<(String, String)> = None;
+    while let Some(r) = rows.next()? {
+        let name: String = r.get(0)?;
+        match &first {
+            None => first = Some((name, r.get(1)?)),
+            Some((n, _)) if *n == name => {}
+            Some(_) => return Ok(None),
+        }
+    }
+    Ok(first.map(|(_, data)| parse(&data)).transpose()?)
 }
 
 fn ticket_party(c: &Connection, number: &str) -> Result<TicketParty> {
@@ -433,6 +436,11 @@ impl Index {
 
     pub fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
         ticket_party(&self.conn, number)
+    }
+
+    /// The one service the directory defines, if it defines exactly one.
+    pub fn directory_only_service(&self) -> Result<Option<Service>> {
+        only_service(&self.conn)
     }
 
     /// Whose line a number (E.164) is.
