@@ -25,7 +25,12 @@ pub fn explain(ctx: &Context, file: &Path) -> Result<i32, Failure> {
             crate::intake::Scanned::default()
         }
     };
-    let a = rules.analyse(&raw, scanned, &index)?;
+    let mut u = rules.understand_with(&raw, scanned);
+    if let Some(Ok(number)) = u.fax.as_ref().map(|f| f.number.clone()) {
+        u.fax_from_customer =
+            crate::intake::fax::from_customer(&index, &rules, &u.facts.subject, &number)?;
+    }
+    let a = rules.decide(u, &index)?;
     let f = &a.facts;
     println!(
         "message-id:     {}",

@@ -24,7 +24,7 @@ pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTO
 pub use find::Query;
 pub use lookup::Lookup;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
-pub use phone::Lines;
+pub use phone::{Lines, Parties};
 pub use read::{article_order, Records, TicketFilter};
 pub use report::{Change, TicketFacts};
 pub use rows::{Article, Attribution, Duplicate, Event, Quarantined, State, Ticket, TicketRef};

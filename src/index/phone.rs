@@ -79,6 +79,32 @@ fn organisation(c: &Connection, id: &str) -> Result<Option<Organisation>> {
     Ok(data.as_deref().map(parse).transpose()?)
 }
 
+/// What a fax's sender is asked about, on intake's transaction or a read-only index (`explain`).
+pub trait Parties {
+    /// Everyone a number (E.164) belongs to.
+    fn number_lines(&self, number: &str) -> Result<Lines>;
+    /// The ticket's person and organisation as the directory has them.
+    fn ticket_party(&self, number: &str) -> Result<super::TicketParty>;
+}
+
+impl Parties for Tx<'_> {
+    fn number_lines(&self, number: &str) -> Result<Lines> {
+        lines(self.conn(), number)
+    }
+    fn ticket_party(&self, number: &str) -> Result<super::TicketParty> {
+        self.directory_ticket(number)
+    }
+}
+
+impl Parties for Index {
+    fn number_lines(&self, number: &str) -> Result<Lines> {
+        lines(&self.conn, number)
+    }
+    fn ticket_party(&self, number: &str) -> Result<super::TicketParty> {
+        self.directory_ticket(number)
+    }
+}
+
 /// The same questions inside intake's transaction (a fax's sender by their number).
 impl Tx<'_> {
     pub fn directory_lines(&self, number: &str) -> Result<Lines> {

@@ -417,7 +417,9 @@ mod tests {
         .unwrap();
         clear(&conn).unwrap();
         let left: String = conn
-            .query_row("SELECT group_concat(period) FROM report_sent", [], |r| r.get(0))
+            .query_row("SELECT group_concat(period) FROM report_sent", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(left, "p1");
     }

@@ -20,7 +20,7 @@ use super::{IntakeError, Rules};
 use crate::classify::{self, OwnIdentity};
 use crate::facts::Facts;
 use crate::fax::{rendition, Received};
-use crate::index::{Lookup, TicketRef, Tx};
+use crate::index::{self, Lookup, Parties, TicketRef, Tx};
 use crate::store::{trace, Store};
 
 /// The event of a rendition article, in its trace block and the ticket's history.
@@ -29,32 +29,36 @@ pub const EVENT: &str = "fax-rendition";
 /// Whether the fax's `number` belongs to the directory's customer (person, else organisation)
 /// of the first existing ticket `subject` names, as the matcher would find it: a gateway is
 /// nobody's participant, so without this every fax to a ticket would meet the stranger policy.
-pub(super) fn from_customer(
-    tx: &Tx,
-    rules: &Rules,
-    subject: &str,
-    number: &str,
-) -> Result<bool, IntakeError> {
+/// The sender by number: the one person with it (and their first organisation), else the one
+/// organisation with it.
+pub fn from_customer<L>(l: &L, rules: &Rules, subject: &str, number: &str) -> index::Result<bool>
+where
+    L: Lookup<Error = index::IndexError> + Parties,
+{
     let Some(ticket) = rules
         .scheme
         .find_in_subject(subject)
         .into_iter()
-        .find_map(|n| tx.ticket(&n).transpose())
+        .find_map(|n| l.ticket(&n).transpose())
         .transpose()?
     else {
         return Ok(false);
     };
-    let sender = Customer::of_number(tx, number)?;
-    let party = tx.directory_ticket(&ticket.number)?;
-    let same = |a: Option<&str>, b: Option<&str>| a.is_some() && a == b;
-    Ok(same(
-        sender.person.as_ref().map(|p| p.id.as_str()),
-        party.person.as_ref().map(|p| p.id.as_str()),
-    ) || (party.person.is_none()
-        && same(
-            sender.organisation.as_ref().map(|o| o.id.as_str()),
-            party.organisation.as_ref().map(|o| o.id.as_str()),
-        )))
+    let lines = l.number_lines(number)?;
+    let (person, organisation) = match (lines.persons.as_slice(), lines.organisations.as_slice()) {
+        ([p], _) => (Some(p.id.clone()), p.organisations.first().cloned()),
+        ([], [o]) => (None, Some(o.id.clone())),
+        _ => (None, None),
+    };
+    let party = l.ticket_party(&ticket.number)?;
+    let same = |a: Option<&String>, b: Option<&String>| a.is_some() && a == b;
+    Ok(match &party.person {
+        Some(p) => same(person.as_ref(), Some(&p.id)),
+        None => same(
+            organisation.as_ref(),
+            party.organisation.as_ref().map(|o| &o.id),
+        ),
+    })
 }
 
 /// Files what follows from the fax `facts` just filed into `t`.

@@ -20,7 +20,7 @@ mod apply;
 pub mod attributes;
 mod change;
 mod customer;
-mod fax;
+pub mod fax;
 mod file;
 mod find;
 mod fit;

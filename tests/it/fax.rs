@@ -336,14 +336,20 @@ fn a_fax_naming_a_ticket_joins_it_only_from_the_tickets_customer() {
     );
     desk.drain(&md);
     let n = desk.tickets()[0]["number"].as_str().unwrap().to_string();
-    drop_mail(
-        &md,
-        &fax_mail(
-            "j2@gw.company.example",
-            &format!("Fax received from 0541 1234 99 Ticket#{n}"),
-            &tiff,
-        ),
+    let again = fax_mail(
+        "j2@gw.company.example",
+        &format!("Fax received from 0541 1234 99 Ticket#{n}"),
+        &tiff,
     );
+    let file = desk.path().join("again.eml");
+    fs::write(&file, &again).unwrap();
+    let said = desk.ok(&["explain", file.to_str().unwrap()]);
+    assert!(
+        said.contains("the fax's number belongs to the customer of the ticket its subject names")
+            && said.contains(&format!("follow-up to ticket {n}")),
+        "{said}"
+    );
+    drop_mail(&md, &again);
     drop_mail(
         &md,
         &fax_mail(
