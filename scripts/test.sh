@@ -12,6 +12,9 @@ fi
 # Every crate's licence must be one AGPL-3.0-only may be combined with.
 scripts/check-licences.py --self-test
 scripts/check-licences.py
+# No two top-level modules import each other, directly or around a circle.
+scripts/check-module-cycles.py --self-test
+scripts/check-module-cycles.py
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

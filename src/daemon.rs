@@ -35,8 +35,9 @@ pub fn run(
     sources: Vec<MaildirSource>,
 ) -> Result<i32, Failure> {
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
-    let mut slas =
-        crate::sla::Slas::load(&cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+    let mut slas = cfg
+        .service_levels()
+        .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
     let waker = Arc::new(Waker::default());
     engine.set_waker(waker.clone());
     let mut outbox = OutboxThread::start(&cfg, &engine, waker.clone())?;
@@ -58,7 +59,7 @@ pub fn run(
     let mut directory = crate::directory::Refresher::start(&cfg, directory_changed(tx.clone()));
     let mut api = crate::api::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
-    let mut dialler = crate::dial::worker::Dialler::start(&cfg, waker.clone());
+    let mut dialler = crate::rounds::dial::Dialler::start(&cfg, waker.clone());
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -202,7 +203,8 @@ pub fn run(
                 }
             }
             match reload().and_then(|new| {
-                let new_slas = crate::sla::Slas::load(&new)
+                let new_slas = new
+                    .service_levels()
                     .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
                 engine
                     .reconfigure(&new)
@@ -221,7 +223,7 @@ pub fn run(
                     if let Some(d) = dialler.take() {
                         d.stop();
                     }
-                    dialler = crate::dial::worker::Dialler::start(&new, waker.clone());
+                    dialler = crate::rounds::dial::Dialler::start(&new, waker.clone());
                     if let Some(d) = directory.take() {
                         d.stop();
                     }
@@ -266,10 +268,10 @@ pub fn run(
     Ok(0)
 }
 
-/// The service levels' round (`sla::round`); how long until the next due time. A failing round
+/// The service levels' round (`rounds::sla`); how long until the next due time. A failing round
 /// is retried with the loop's backoff.
 fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) -> Option<Duration> {
-    match crate::sla::round::run(engine, slas, chrono::Utc::now()) {
+    match crate::rounds::sla::run(engine, slas, chrono::Utc::now()) {
         Ok(r) => {
             if r.looked > 0 {
                 tracing::debug!("service levels: {}", r.line());

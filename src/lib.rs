@@ -28,6 +28,7 @@ pub mod people;
 pub mod phone;
 pub mod report;
 pub mod requests;
+pub mod rounds;
 pub mod route;
 pub mod scan;
 pub mod sla;

@@ -44,7 +44,7 @@ pub fn call(
         agent: agent.map(|a| a.name.clone()).unwrap_or_default(),
         ticket: ticket.unwrap_or_default().to_string(),
     };
-    let attempt = dial::place(&cfg.pbxs, |p| dial::send(&cfg, p, &values));
+    let attempt = dial::place(&cfg.pbxs, |p| dial::send(&|f| cfg.resolve(f), p, &values));
     let who = match agent {
         Some(a) if extension.is_empty() => format!(" for {}", a.name),
         Some(a) => format!(" for {} (extension {extension})", a.name),

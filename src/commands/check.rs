@@ -83,7 +83,9 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
         }
     }
     // Calendars' holidays files must be readable iCalendar files with dates we understand.
-    if let Err(e) = crate::sla::Calendars::load(&cfg) {
+    if let Err(e) =
+        crate::sla::Calendars::load(&cfg.calendars, &cfg.resolve(std::path::Path::new("")))
+    {
         problems.push(e.to_string());
     }
     // The API's token files must be readable and hold tokens long enough.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::index::{Index, Result};
 use crate::sla::config::show_duration;
 use crate::sla::policy::Deadline;
-use crate::sla::{due, round, Slas};
+use crate::sla::{due, Slas};
 
 /// One run of a clock, as `ticket show --json` prints it.
 #[derive(Debug, Serialize)]
@@ -87,7 +87,7 @@ pub fn of_ticket(
         return Ok((None, Vec::new()));
     };
     let party = index.directory_ticket(number)?;
-    let instance = round::ticket_instance_sla(&party, || index.directory_only_service())?;
+    let instance = crate::sla::ticket_instance_sla(&party, || index.directory_only_service())?;
     let name = slas
         .name_for(rows.sla.as_deref(), instance.as_deref(), &rows.queue)
         .map(str::to_string);

@@ -40,7 +40,9 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<i32, Failure> {
         .filter_map(|q| cfg.queue(q).map(|c| c.name.clone()))
         .collect();
     let index = Index::open_readonly(&crate::store::index_file(&cfg.data_dir()))?;
-    let slas = crate::sla::Slas::load(&cfg).map_err(|e| Failure::new(EX_CONFIG, e))?;
+    let slas = cfg
+        .service_levels()
+        .map_err(|e| Failure::new(EX_CONFIG, e))?;
     let r = report::make(&index, period, &queues, &slas, now)?;
     let bytes = report::render(&r, format).map_err(|e| Failure::new(EX_CANTCREAT, e))?;
     match &args.out {

@@ -129,8 +129,10 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
         tracing::error!("{e}");
         failure.get_or_insert(e);
     }
-    let slas = crate::sla::Slas::load(&cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
-    match crate::sla::round::run(&mut engine, &slas, chrono::Utc::now()) {
+    let slas = cfg
+        .service_levels()
+        .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
+    match crate::rounds::sla::run(&mut engine, &slas, chrono::Utc::now()) {
         Ok(r) => {
             tracing::info!("service levels: {}", r.line());
             if r.warnings + r.breaches + r.met + r.reminders > 0 {

@@ -230,7 +230,8 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
 
 /// The configuration's service levels (reading the calendars' holidays files).
 fn slas(cfg: &crate::config::Config) -> Result<crate::sla::Slas, Failure> {
-    crate::sla::Slas::load(cfg).map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))
+    cfg.service_levels()
+        .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))
 }
 
 fn change(cfg: &crate::config::Config, number: &str, what: TicketChange) -> Result<i32, Failure> {

@@ -12,7 +12,9 @@ use crate::number::{Generator, Scheme};
 
 pub mod api;
 pub mod directory;
+pub mod fax;
 pub mod ldap;
+mod levels;
 pub mod outgoing;
 pub mod proof;
 pub mod report;
@@ -89,7 +91,7 @@ pub struct Config {
     pub slas: Vec<crate::sla::config::SlaConfig>,
     /// `[[fax]]`: fax gateways whose mails are faxes.
     #[serde(default, rename = "fax")]
-    pub fax: Vec<crate::fax::FaxGateway>,
+    pub fax: Vec<fax::FaxGateway>,
     /// `[[pbx]]`: telephone systems that place agents' calls (click-to-dial).
     #[serde(default, rename = "pbx")]
     pub pbxs: Vec<crate::dial::PbxConfig>,

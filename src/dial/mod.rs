@@ -2,22 +2,22 @@
 //! `template` (a PBX's JSON body with the values put in as data), `attempt` (the PBXs in
 //! priority order until one places the call: pure, the request sent through a function it is
 //! given), `http` (that request over HTTP or HTTPS, with a deadline), `extension` (an agent's
-//! extension from the directory), `worker` (the daemon's dialler: calls agents asked for by
-//! mail, placed off intake's path).
+//! extension from the directory). The daemon's dialler, which places the calls agents asked for
+//! by mail off intake's path, is `rounds::dial`.
 
 pub mod attempt;
 pub mod config;
 pub mod extension;
 pub mod http;
 pub mod template;
-pub mod worker;
 
 pub use attempt::{place, Attempt, Tried, Verdict};
 pub use config::PbxConfig;
 
 /// One PBX asked to place the call `values` describe: its body filled in, its token read.
+/// `resolve`: a path of the configuration (the token file) made absolute.
 pub fn send(
-    cfg: &crate::config::Config,
+    resolve: &dyn Fn(&std::path::Path) -> std::path::PathBuf,
     pbx: &PbxConfig,
     values: &template::Values,
 ) -> Result<u16, String> {
@@ -25,7 +25,7 @@ pub fn send(
     let token = match &pbx.token_file {
         None => None,
         Some(f) => {
-            let path = cfg.resolve(f);
+            let path = resolve(f);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("token file {}: {e}", path.display()))?;
             Some(text.lines().next().unwrap_or("").trim().to_string())

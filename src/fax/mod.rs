@@ -4,12 +4,11 @@
 //! else decoded pixels), `pdf` (those pages as a PDF), `rendition` (the article carrying the
 //! PDFs beside the fax). No I/O: intake files what these return.
 
-pub mod config;
 pub mod gateway;
 pub mod pages;
 pub mod pdf;
 pub mod rendition;
 pub mod sample;
 
-pub use config::FaxGateway;
+pub use crate::config::fax::{self as config, FaxGateway};
 pub use gateway::{Gateways, Received, Rendition};

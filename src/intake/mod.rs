@@ -324,7 +324,7 @@ impl Engine {
         self.store.clone()
     }
 
-    /// Store, index and rules for the service levels' round (`sla::round`), with everything
+    /// Store, index and rules for the service levels' round (`rounds::sla`), with everything
     /// filed so far made durable first.
     pub fn for_round(&mut self) -> Result<(Arc<Store>, &mut Index, Arc<Rules>), IntakeError> {
         self.flush()?;

@@ -86,7 +86,7 @@ pub fn make(
             let Some(rows) = index.sla_rows(number)? else {
                 continue;
             };
-            let instance = crate::sla::round::instance_sla(&index.directory_ticket(number)?);
+            let instance = crate::sla::instance_sla(&index.directory_ticket(number)?);
             let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);
             f.add_deadlines(&rows.queue, rows.organisation.as_deref(), &deadlines);
         }

@@ -87,10 +87,12 @@ fn queue_one(
     if index.report_sent(&r.name, &key).map_err(ix)?.is_some() {
         return Ok(false);
     }
-    let slas = crate::sla::Slas::load(cfg).map_err(|message| ScheduleError::Build {
-        name: name.clone(),
-        message,
-    })?;
+    let slas = cfg
+        .service_levels()
+        .map_err(|message| ScheduleError::Build {
+            name: name.clone(),
+            message,
+        })?;
     let report = super::make(index, period, &r.queues, &slas, now).map_err(ix)?;
     let mail = mail(cfg, out, r, &report, now).map_err(|message| ScheduleError::Build {
         name: name.clone(),

@@ -7,7 +7,6 @@ pub mod config;
 pub mod due;
 pub mod holidays;
 pub mod policy;
-pub mod round;
 
 use std::collections::BTreeMap;
 
@@ -24,12 +23,15 @@ pub struct Calendars {
 }
 
 impl Calendars {
-    /// Builds every `[[calendar]]`, reading their holidays files.
-    pub fn load(cfg: &crate::config::Config) -> Result<Calendars, CalendarError> {
-        let dir = cfg.resolve(std::path::Path::new(""));
+    /// Builds every `[[calendar]]`, reading their holidays files (relative to `dir`, the
+    /// configuration's folder).
+    pub fn load(
+        calendars: &[config::CalendarConfig],
+        dir: &std::path::Path,
+    ) -> Result<Calendars, CalendarError> {
         let mut by_name = BTreeMap::new();
-        for c in &cfg.calendars {
-            by_name.insert(c.name.clone(), Calendar::from_config(c, &dir)?);
+        for c in calendars {
+            by_name.insert(c.name.clone(), Calendar::from_config(c, dir)?);
         }
         Ok(Calendars {
             by_name,
@@ -57,30 +59,34 @@ pub struct Slas {
 }
 
 impl Slas {
-    /// Reads the calendars (their holidays files too) and the service levels.
-    pub fn load(cfg: &crate::config::Config) -> Result<Slas, String> {
-        let calendars = Calendars::load(cfg).map_err(|e| e.to_string())?;
+    /// Reads the calendars (their holidays files too, relative to `dir`, the configuration's
+    /// folder) and the service levels; `queues`: each queue's name and its `sla`, if any.
+    pub fn load<'a>(
+        calendars: &[config::CalendarConfig],
+        slas: &[config::SlaConfig],
+        queues: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+        dir: &std::path::Path,
+    ) -> Result<Slas, String> {
+        let built = Calendars::load(calendars, dir).map_err(|e| e.to_string())?;
         let mut by_name = BTreeMap::new();
-        for s in &cfg.slas {
-            let sla = s.policy(&cfg.calendars)?;
+        for s in slas {
+            let sla = s.policy(calendars)?;
             by_name.insert(sla.name.clone(), sla);
         }
-        let queues = cfg
-            .queues
-            .iter()
-            .filter_map(|q| Some((q.name.to_ascii_lowercase(), q.sla.clone()?)))
+        let queues: BTreeMap<String, String> = queues
+            .filter_map(|(name, sla)| Some((name.to_ascii_lowercase(), sla?.to_string())))
             .collect();
         let mut h = Sha256::new();
-        h.update(format!("{:?}{:?}{:?}", cfg.calendars, cfg.slas, queues).as_bytes());
-        for c in &cfg.calendars {
+        h.update(format!("{calendars:?}{slas:?}{queues:?}").as_bytes());
+        for c in calendars {
             if let Some(f) = &c.holidays_file {
-                h.update(std::fs::read(cfg.resolve(f)).unwrap_or_default());
+                h.update(std::fs::read(dir.join(f)).unwrap_or_default());
             }
         }
         let digest = h.finalize();
         let fingerprint = i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
         Ok(Slas {
-            calendars,
+            calendars: built,
             by_name,
             queues,
             fingerprint,
@@ -126,5 +132,91 @@ impl Slas {
                     .get(&queue.to_ascii_lowercase())
                     .map(String::as_str)
             })
+    }
+}
+/// The service level of the ticket's service instance, as `instance_sla`, or, for an
+/// organisation without instances, of the directory's one service's default instance (which
+/// `intake::customer` gave the ticket then); `only` reads that service, and only when needed.
+pub fn ticket_instance_sla(
+    party: &crate::index::TicketParty,
+    only: impl FnOnce() -> crate::index::Result<Option<crate::people::Service>>,
+) -> crate::index::Result<Option<String>> {
+    if let Some(sla) = instance_sla(party) {
+        return Ok(Some(sla));
+    }
+    let (Some(service), Some(org)) = (party.service.as_deref(), party.organisation.as_ref()) else {
+        return Ok(None);
+    };
+    if !org.services.is_empty() {
+        return Ok(None);
+    }
+    Ok(only()?
+        .filter(|s| s.name == service)
+        .and_then(|s| s.default_instance)
+        .map(|i| i.sla)
+        .filter(|s| !s.is_empty()))
+}
+
+/// The service level the ticket's service instance has in the directory.
+pub fn instance_sla(party: &crate::index::TicketParty) -> Option<String> {
+    let service = party.service.as_deref()?;
+    party
+        .organisation
+        .as_ref()?
+        .services
+        .iter()
+        .find(|i| i.service == service)
+        .map(|i| i.sla.clone())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index;
+    use crate::people::{Organisation, Service, ServiceInstance};
+
+    fn instance(service: &str, sla: &str) -> ServiceInstance {
+        ServiceInstance {
+            service: service.into(),
+            sla: sla.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_service_instance_names_the_service_level() {
+        let org = |services| Organisation {
+            id: "o".into(),
+            services,
+            ..Default::default()
+        };
+        let party = |o: Organisation, service: &str| index::TicketParty {
+            person: None,
+            organisation: Some(o),
+            service: Some(service.into()),
+        };
+        let only = || {
+            Ok(Some(Service {
+                name: "Online".into(),
+                default_instance: Some(instance("", "bronze")),
+                ..Default::default()
+            }))
+        };
+        let own = party(org(vec![instance("Online", "gold")]), "Online");
+        assert_eq!(
+            ticket_instance_sla(&own, only).unwrap().as_deref(),
+            Some("gold")
+        );
+        // Without instances of its own: the one service's default instance, as intake chose it.
+        let none = party(org(vec![]), "Online");
+        assert_eq!(
+            ticket_instance_sla(&none, only).unwrap().as_deref(),
+            Some("bronze")
+        );
+        // Instances, but not of this service: none (and the default is not asked).
+        let other = party(org(vec![instance("Branch", "gold")]), "Online");
+        let never = || -> index::Result<Option<Service>> { panic!("not asked") };
+        assert_eq!(ticket_instance_sla(&other, never).unwrap(), None);
     }
 }

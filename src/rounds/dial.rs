@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::template::Values;
 use crate::config::Config;
+use crate::dial::template::Values;
 use crate::index::PendingCall;
 use crate::intake::{Engine, IntakeError};
 
@@ -115,7 +115,7 @@ fn place(cfg: &Config, engine: &mut Engine, c: &PendingCall) -> Result<(), Intak
     let agent = cfg.agents.iter().find(|a| a.address == c.agent);
     let name = agent.map_or(c.agent.as_str(), |a| a.name.as_str());
     let index = engine.index_mut();
-    let extension = super::extension::of(index, &c.agent)?.unwrap_or_default();
+    let extension = crate::dial::extension::of(index, &c.agent)?.unwrap_or_default();
     let numbering = cfg.directory.numbering();
     let number = if c.number.is_empty() {
         let party = index.directory_ticket(&c.ticket)?;
@@ -137,7 +137,9 @@ fn place(cfg: &Config, engine: &mut Engine, c: &PendingCall) -> Result<(), Intak
                 agent: name.to_string(),
                 ticket: c.ticket.clone(),
             };
-            let attempt = super::place(&cfg.pbxs, |p| super::send(cfg, p, &values));
+            let attempt = crate::dial::place(&cfg.pbxs, |p| {
+                crate::dial::send(&|f| cfg.resolve(f), p, &values)
+            });
             let ext = if extension.is_empty() {
                 String::new()
             } else {

@@ -22,13 +22,12 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::config::show_duration;
-use super::due;
-use super::policy::Action;
-use super::Slas;
-use crate::index::{self, Index, SlaRows, State, TicketRef, Tx};
+use crate::index::{Index, SlaRows, State, TicketRef, Tx};
 use crate::intake::{attributes, Engine, HistoryLine, IntakeError, Rules};
 use crate::outgoing::build::{self, Mailer, TicketView};
+use crate::sla::config::show_duration;
+use crate::sla::policy::Action;
+use crate::sla::{due, ticket_instance_sla, Slas};
 use crate::store::{Folder, Store};
 
 /// Tickets decided in one transaction.
@@ -139,42 +138,6 @@ pub fn run(engine: &mut Engine, slas: &Slas, now: DateTime<Utc>) -> Result<Repor
     Ok(report)
 }
 
-/// The service level of the ticket's service instance, as `instance_sla`, or, for an
-/// organisation without instances, of the directory's one service's default instance (which
-/// `intake::customer` gave the ticket then); `only` reads that service, and only when needed.
-pub fn ticket_instance_sla(
-    party: &index::TicketParty,
-    only: impl FnOnce() -> index::Result<Option<crate::people::Service>>,
-) -> index::Result<Option<String>> {
-    if let Some(sla) = instance_sla(party) {
-        return Ok(Some(sla));
-    }
-    let (Some(service), Some(org)) = (party.service.as_deref(), party.organisation.as_ref()) else {
-        return Ok(None);
-    };
-    if !org.services.is_empty() {
-        return Ok(None);
-    }
-    Ok(only()?
-        .filter(|s| s.name == service)
-        .and_then(|s| s.default_instance)
-        .map(|i| i.sla)
-        .filter(|s| !s.is_empty()))
-}
-
-/// The service level the ticket's service instance has in the directory.
-pub fn instance_sla(party: &index::TicketParty) -> Option<String> {
-    let service = party.service.as_deref()?;
-    party
-        .organisation
-        .as_ref()?
-        .services
-        .iter()
-        .find(|i| i.service == service)
-        .map(|i| i.sla.clone())
-        .filter(|s| !s.is_empty())
-}
-
 struct Done {
     /// The event-log line's `pending_lines` row, with its ticket.
     line: Option<i64>,
@@ -211,7 +174,7 @@ fn act(
         ),
         Action::PendingOver { until } => (
             "pending",
-            super::policy::pending_key(*until),
+            crate::sla::policy::pending_key(*until),
             Some(String::new()),
             "pending-reminder",
         ),
@@ -460,54 +423,4 @@ fn apply_flags(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
     }
     tx.commit()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::people::{Organisation, Service, ServiceInstance};
-
-    fn instance(service: &str, sla: &str) -> ServiceInstance {
-        ServiceInstance {
-            service: service.into(),
-            sla: sla.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn the_service_instance_names_the_service_level() {
-        let org = |services| Organisation {
-            id: "o".into(),
-            services,
-            ..Default::default()
-        };
-        let party = |o: Organisation, service: &str| index::TicketParty {
-            person: None,
-            organisation: Some(o),
-            service: Some(service.into()),
-        };
-        let only = || {
-            Ok(Some(Service {
-                name: "Online".into(),
-                default_instance: Some(instance("", "bronze")),
-                ..Default::default()
-            }))
-        };
-        let own = party(org(vec![instance("Online", "gold")]), "Online");
-        assert_eq!(
-            ticket_instance_sla(&own, only).unwrap().as_deref(),
-            Some("gold")
-        );
-        // Without instances of its own: the one service's default instance, as intake chose it.
-        let none = party(org(vec![]), "Online");
-        assert_eq!(
-            ticket_instance_sla(&none, only).unwrap().as_deref(),
-            Some("bronze")
-        );
-        // Instances, but not of this service: none (and the default is not asked).
-        let other = party(org(vec![instance("Branch", "gold")]), "Online");
-        let never = || -> index::Result<Option<Service>> { panic!("not asked") };
-        assert_eq!(ticket_instance_sla(&other, never).unwrap(), None);
-    }
 }
