@@ -86,7 +86,15 @@ pub fn make(
             let Some(rows) = index.sla_rows(number)? else {
                 continue;
             };
-            let instance = crate::sla::instance_sla(&index.directory_ticket(number)?);
+            // A service instance's level needs the ticket's organisation and service; the
+            // directory is asked as `ticket show` asks it.
+            let instance = match (&rows.organisation, &rows.service) {
+                (Some(_), Some(_)) => crate::sla::ticket_instance_sla(
+                    &index.directory_ticket(number)?,
+                    || index.directory_only_service(),
+                )?,
+                _ => None,
+            };
             let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);
             f.add_deadlines(&rows.queue, rows.organisation.as_deref(), &deadlines);
         }
