@@ -59,6 +59,30 @@ def generate(folder, n):
                     % (i, i, i, i, org, extra))
 
 
+def read_response(f):
+    """The status line and the body of one HTTP/1.1 response (with a Content-Length)."""
+    status = f.readline()
+    length = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return status, f.read(length)
+
+
+def wait_for_api(port, daemon_log):
+    """Returns once the daemon accepts connections on `port`; exits with its log if it never does."""
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("the API did not come up: %s" % daemon_log.read_text())
+
+
 def worker(port, rate, start, seconds, n, seed, out):
     rnd = random.Random(seed)
     s = socket.create_connection(("127.0.0.1", port))
@@ -81,15 +105,7 @@ def worker(port, rate, start, seconds, n, seed, out):
         s.sendall(b"POST /v1/calls HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer " + TOKEN.encode()
                   + b"\r\nContent-Type: application/json\r\nContent-Length: "
                   + str(len(body)).encode() + b"\r\n\r\n" + body)
-        status = f.readline()
-        length = 0
-        while True:
-            line = f.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        payload = f.read(length)
+        status, payload = read_response(f)
         done = time.perf_counter()
         if b" 200 " not in status or b'"rule"' not in payload:
             errors += 1
@@ -134,14 +150,7 @@ def main():
         log("directory sync: %.1f s" % (time.perf_counter() - t0))
         daemon = subprocess.Popen(cmd + ["run"], stdout=subprocess.DEVNULL,
                                   stderr=open(tmp / "daemon.log", "w"))
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("the API did not come up: %s" % (tmp / "daemon.log").read_text())
+        wait_for_api(port, tmp / "daemon.log")
         q = multiprocessing.Queue()
         warm = 3
         start = time.perf_counter() + 1.0
