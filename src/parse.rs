@@ -44,6 +44,9 @@ mod body;
 mod headers;
 mod limits;
 
+#[cfg(test)]
+mod decoding_cases;
+
 pub use limits::{Limits, Over};
 
 use addresses::{addresses, capped, plausible, salvage_address};

@@ -78,5 +78,3 @@ fn unfold(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-#[cfg(test)]
-mod cases;

@@ -89,10 +89,11 @@ pub fn make(
             // A service instance's level needs the ticket's organisation and service; the
             // directory is asked as `ticket show` asks it.
             let instance = match (&rows.organisation, &rows.service) {
-                (Some(_), Some(_)) => crate::sla::ticket_instance_sla(
-                    &index.directory_ticket(number)?,
-                    || index.directory_only_service(),
-                )?,
+                (Some(_), Some(_)) => {
+                    crate::sla::ticket_instance_sla(&index.directory_ticket(number)?, || {
+                        index.directory_only_service()
+                    })?
+                }
                 _ => None,
             };
             let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);

@@ -2,7 +2,7 @@
 //! see written above it (see the README there). Checked through `parse`, the path every mail
 //! takes, so what passes here is what the index, `ticket`, `explain` and the templates show.
 
-use crate::parse::parse;
+use super::parse;
 
 /// Runs one case file: directives, a blank line, the raw mail.
 fn check(name: &str, case: &[u8]) {
