@@ -77,4 +77,3 @@ fn unfold(raw: &[u8]) -> Vec<u8> {
     }
     out
 }
-

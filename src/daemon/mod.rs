@@ -4,29 +4,23 @@
 //! source; wait for inotify, the rescan timer or a signal } → STOPPING=1 after the batch in
 //! hand is committed. SIGHUP reloads the configuration; a broken one leaves the old running.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
-
 use crate::cli::Failure;
 use crate::config::Config;
 use crate::intake::Engine;
-use crate::source::imap::ImapIntake;
+use crate::outgoing::Waker;
 use crate::source::{self, MaildirSource, Summary};
 use crate::status;
-use crate::{outbox::Sender, outgoing::Waker};
 
-enum Wake {
-    Mail,
-    Reload,
-    /// The directory's copy changed: agents' queues from groups may have.
-    Directory,
-    Stop,
-}
+mod threads;
+mod wake;
+
+use threads::{ImapSources, OutboxThread};
+use wake::{spawn_signals, tree_identity, watch, watch_rules, Wake};
 
 /// `reload`: reads the configuration again (SIGHUP, a changed file), as the command line said.
 pub fn run(
@@ -318,130 +312,6 @@ fn scheduled_reports(engine: &mut Engine, waker: &Waker) {
     }
 }
 
-/// The IMAP sources: one connection each that the loop drains, and one per source on its own
-/// thread that waits (IDLE or polling) and wakes the loop when mail arrives.
-struct ImapSources {
-    sources: Vec<ImapIntake>,
-    stop: Arc<AtomicBool>,
-    watchers: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl ImapSources {
-    fn start(cfg: &Config, tx: mpsc::Sender<Wake>) -> ImapSources {
-        let base = cfg
-            .file
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut sources = Vec::new();
-        let mut watchers = Vec::new();
-        for c in &cfg.imap {
-            match (ImapIntake::new(c, &base), ImapIntake::new(c, &base)) {
-                (Ok(src), Ok(mut watcher)) => {
-                    sources.push(src);
-                    let (stop, tx) = (stop.clone(), tx.clone());
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("imap-{}", c.name))
-                        .spawn(move || {
-                            // After a broken connection, mail may have arrived while the
-                            // watcher was away (a new IDLE reports only what comes after it):
-                            // the loop looks once the watcher is back, and right away too.
-                            let mut after_error = false;
-                            while !stop.load(Ordering::Relaxed) {
-                                let wake = match watcher.wait(&stop) {
-                                    Ok(news) => std::mem::take(&mut after_error) || news,
-                                    Err(e) => {
-                                        tracing::debug!(source = %watcher.name, "waiting: {e}");
-                                        after_error = true;
-                                        std::thread::sleep(Duration::from_secs(1));
-                                        true
-                                    }
-                                };
-                                if wake && tx.send(Wake::Mail).is_err() {
-                                    return;
-                                }
-                            }
-                        });
-                    match spawned {
-                        Ok(h) => watchers.push(h),
-                        Err(e) => {
-                            tracing::error!(source = %c.name, "cannot start its watcher: {e}")
-                        }
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::error!(source = %c.name, "IMAP source not started: {e}")
-                }
-            }
-        }
-        ImapSources {
-            sources,
-            stop,
-            watchers,
-        }
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for h in self.watchers.drain(..) {
-            let _ = h.join();
-        }
-    }
-}
-
-/// The outbox sender on its own thread (when this process holds the outbox lock).
-struct OutboxThread {
-    stop: Arc<AtomicBool>,
-    waker: Arc<Waker>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl OutboxThread {
-    fn start(cfg: &Config, engine: &Engine, waker: Arc<Waker>) -> Result<OutboxThread, Failure> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let out = engine
-            .rules()
-            .out
-            .clone()
-            .ok_or_else(|| Failure::new(crate::cli::EX_SOFTWARE, "no outgoing rules"))?;
-        let sender = Sender::open(cfg, out, engine.store(), &cfg.data_dir())
-            .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e.to_string()))?;
-        let handle = match sender {
-            Some(sender) => {
-                tracing::info!(transport = %sender.describe(), "outbox sending");
-                let (stop, waker) = (stop.clone(), waker.clone());
-                Some(
-                    std::thread::Builder::new()
-                        .name("outbox".into())
-                        .spawn(move || sender.run(waker, stop))
-                        .map_err(|e| {
-                            Failure::new(crate::cli::EX_SOFTWARE, format!("outbox thread: {e}"))
-                        })?,
-                )
-            }
-            None => {
-                tracing::warn!("another process holds the outbox lock; it sends the mail");
-                None
-            }
-        };
-        Ok(OutboxThread {
-            stop,
-            waker,
-            handle,
-        })
-    }
-
-    /// Finishes the mail in hand and stops.
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.waker.wake();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 /// The LMTP listener after a reload: the same one told the new configuration, or (its `[lmtp]`
 /// table changed) a new one. One that cannot listen is logged; mail waits in the MTA's queue.
 fn reload_lmtp(lmtp: &mut Option<crate::lmtp::Listener>, new: &Config, waker: &Arc<Waker>) {
@@ -484,151 +354,5 @@ fn directory_changed(
             Err(e) => tracing::error!("Dovecot's ACL not rewritten: {e}"),
         }
         let _ = tx.send(Wake::Directory);
-    }
-}
-
-/// The listed tree's directory as inotify knows it (its inode).
-fn tree_identity(cfg: &Config) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(crate::store::open_tree(&cfg.data_dir()))
-        .ok()
-        .map(|m| m.ino())
-}
-
-/// inotify on every source's new/ (mail to file) and on the store's top folder (a ticket folder
-/// renamed by an agent's mail client).
-fn watch(
-    sources: &[MaildirSource],
-    store: &std::path::Path,
-    tx: mpsc::Sender<Wake>,
-) -> Result<notify::RecommendedWatcher, Failure> {
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        // Reading a folder (our own readdir) is an access, not news.
-        if let Ok(ev) = res {
-            if !matches!(ev.kind, notify::EventKind::Access(_)) {
-                let _ = tx.send(Wake::Mail);
-            }
-        }
-    })
-    .map_err(|e| Failure::new(crate::cli::EX_TEMPFAIL, format!("inotify: {e}")))?;
-    for s in sources {
-        let dir: PathBuf = s.new_dir();
-        if let Err(e) = w.watch(&dir, RecursiveMode::NonRecursive) {
-            // The periodic rescan still finds its mail.
-            tracing::warn!(source = %s.name, "cannot watch {}: {e}; relying on rescans", dir.display());
-        }
-    }
-    if let Err(e) = w.watch(store, RecursiveMode::NonRecursive) {
-        tracing::warn!(
-            "cannot watch {}: {e}; folder moves are seen at rescans",
-            store.display()
-        );
-    }
-    Ok(w)
-}
-
-/// Hot reload: a change to the configuration file, the directory file, a template or a filter
-/// script asks for a reload, as SIGHUP does. Editors replace files (write a copy, rename it
-/// over): the folders are watched, not the files.
-fn watch_rules(cfg: &Config, tx: mpsc::Sender<Wake>) -> Option<notify::RecommendedWatcher> {
-    use notify::EventKind;
-    let file_name = cfg.file.file_name().map(|n| n.to_os_string());
-    let config_dir = match cfg.file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let rule_dirs = [cfg.templates_dir(), cfg.filters_dir()];
-    let dirs = rule_dirs.clone();
-    let directory = cfg.directory.file.as_ref().map(|f| cfg.resolve(f));
-    // The directory file and its CSV files of persons, by name.
-    let directory_names: Vec<_> = directory
-        .iter()
-        .cloned()
-        .chain(cfg.directory.people.iter().map(|p| cfg.resolve(p)))
-        .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
-        .collect();
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let Ok(ev) = res else { return };
-        if matches!(ev.kind, EventKind::Access(_)) {
-            return;
-        }
-        let relevant = ev.paths.iter().any(|p| {
-            dirs.iter().any(|d| p.starts_with(d))
-                || (p.file_name().map(|n| n.to_os_string()) == file_name)
-                || p.file_name()
-                    .is_some_and(|n| directory_names.iter().any(|d| d == n))
-        });
-        if relevant {
-            let _ = tx.send(Wake::Reload);
-        }
-    })
-    .map_err(|e| tracing::warn!("cannot watch configuration, templates and filters: {e}"))
-    .ok()?;
-    if let Err(e) = w.watch(&config_dir, RecursiveMode::NonRecursive) {
-        tracing::warn!(
-            "cannot watch {}: {e}; reload with SIGHUP",
-            config_dir.display()
-        );
-    }
-    // The folders of the directory file and its CSV files, when they are not the configuration's.
-    let mut directory_dirs: Vec<PathBuf> = directory
-        .iter()
-        .cloned()
-        .chain(cfg.directory.people.iter().map(|p| cfg.resolve(p)))
-        .filter_map(|f| f.parent().map(|d| d.to_path_buf()))
-        .filter(|d| !d.as_os_str().is_empty() && *d != config_dir)
-        .collect();
-    directory_dirs.sort();
-    directory_dirs.dedup();
-    for d in &directory_dirs {
-        if let Err(e) = w.watch(d, RecursiveMode::NonRecursive) {
-            tracing::warn!("cannot watch {}: {e}; reload with SIGHUP", d.display());
-        }
-    }
-    for d in &rule_dirs {
-        if d.is_dir() {
-            if let Err(e) = w.watch(d, RecursiveMode::Recursive) {
-                tracing::warn!("cannot watch {}: {e}; reload with SIGHUP", d.display());
-            }
-        }
-    }
-    Some(w)
-}
-
-/// SIGTERM/SIGINT set `stop` (the batch in hand finishes) and wake the loop; SIGHUP reloads.
-fn spawn_signals(tx: mpsc::Sender<Wake>, stop: Arc<AtomicBool>) -> Result<(), Failure> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(crate::cli::EX_SOFTWARE, format!("runtime: {e}")))?;
-    let (ready_tx, ready_rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-                    (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-                else {
-                    let _ = ready_tx.send(false);
-                    return;
-                };
-                let _ = ready_tx.send(true);
-                loop {
-                    tokio::select! {
-                        _ = term.recv() => { stop.store(true, Ordering::Relaxed); let _ = tx.send(Wake::Stop); }
-                        _ = int.recv() => { stop.store(true, Ordering::Relaxed); let _ = tx.send(Wake::Stop); }
-                        _ = hup.recv() => { let _ = tx.send(Wake::Reload); }
-                    }
-                }
-            })
-        })
-        .map_err(|e| Failure::new(crate::cli::EX_SOFTWARE, format!("signal thread: {e}")))?;
-    match ready_rx.recv() {
-        Ok(true) => Ok(()),
-        _ => Err(Failure::new(
-            crate::cli::EX_SOFTWARE,
-            "cannot install signal handlers",
-        )),
     }
 }

@@ -1,0 +1,142 @@
+//! The daemon's threads besides the loop: the IMAP sources' waiters and the outbox's sender.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Wake;
+use crate::cli::Failure;
+use crate::config::Config;
+use crate::intake::Engine;
+use crate::outbox::Sender;
+use crate::outgoing::Waker;
+use crate::source::imap::ImapIntake;
+
+/// The IMAP sources: one connection each that the loop drains, and one per source on its own
+/// thread that waits (IDLE or polling) and wakes the loop when mail arrives.
+pub(super) struct ImapSources {
+    pub(super) sources: Vec<ImapIntake>,
+    stop: Arc<AtomicBool>,
+    watchers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ImapSources {
+    pub(super) fn start(cfg: &Config, tx: mpsc::Sender<Wake>) -> ImapSources {
+        let base = cfg
+            .file
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut sources = Vec::new();
+        let mut watchers = Vec::new();
+        for c in &cfg.imap {
+            match (ImapIntake::new(c, &base), ImapIntake::new(c, &base)) {
+                (Ok(src), Ok(mut watcher)) => {
+                    sources.push(src);
+                    let (stop, tx) = (stop.clone(), tx.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("imap-{}", c.name))
+                        .spawn(move || {
+                            // After a broken connection, mail may have arrived while the
+                            // watcher was away (a new IDLE reports only what comes after it):
+                            // the loop looks once the watcher is back, and right away too.
+                            let mut after_error = false;
+                            while !stop.load(Ordering::Relaxed) {
+                                let wake = match watcher.wait(&stop) {
+                                    Ok(news) => std::mem::take(&mut after_error) || news,
+                                    Err(e) => {
+                                        tracing::debug!(source = %watcher.name, "waiting: {e}");
+                                        after_error = true;
+                                        std::thread::sleep(Duration::from_secs(1));
+                                        true
+                                    }
+                                };
+                                if wake && tx.send(Wake::Mail).is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                    match spawned {
+                        Ok(h) => watchers.push(h),
+                        Err(e) => {
+                            tracing::error!(source = %c.name, "cannot start its watcher: {e}")
+                        }
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::error!(source = %c.name, "IMAP source not started: {e}")
+                }
+            }
+        }
+        ImapSources {
+            sources,
+            stop,
+            watchers,
+        }
+    }
+
+    pub(super) fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for h in self.watchers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The outbox sender on its own thread (when this process holds the outbox lock).
+pub(super) struct OutboxThread {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OutboxThread {
+    pub(super) fn start(
+        cfg: &Config,
+        engine: &Engine,
+        waker: Arc<Waker>,
+    ) -> Result<OutboxThread, Failure> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let out = engine
+            .rules()
+            .out
+            .clone()
+            .ok_or_else(|| Failure::new(crate::cli::EX_SOFTWARE, "no outgoing rules"))?;
+        let sender = Sender::open(cfg, out, engine.store(), &cfg.data_dir())
+            .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e.to_string()))?;
+        let handle = match sender {
+            Some(sender) => {
+                tracing::info!(transport = %sender.describe(), "outbox sending");
+                let (stop, waker) = (stop.clone(), waker.clone());
+                Some(
+                    std::thread::Builder::new()
+                        .name("outbox".into())
+                        .spawn(move || sender.run(waker, stop))
+                        .map_err(|e| {
+                            Failure::new(crate::cli::EX_SOFTWARE, format!("outbox thread: {e}"))
+                        })?,
+                )
+            }
+            None => {
+                tracing::warn!("another process holds the outbox lock; it sends the mail");
+                None
+            }
+        };
+        Ok(OutboxThread {
+            stop,
+            waker,
+            handle,
+        })
+    }
+
+    /// Finishes the mail in hand and stops.
+    pub(super) fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.waker.wake();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
