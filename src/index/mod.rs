@@ -5,9 +5,11 @@
 //! writes SQL; a PostgreSQL implementation for two-node sites would replace this module only.
 
 mod calls;
+mod checkpoints;
 mod directory;
 mod find;
 mod generation;
+mod limits;
 mod lookup;
 mod outbox;
 mod phone;

@@ -1,5 +1,4 @@
-//! Outgoing mail in the index: the outbox queue, the autoresponse log the rate limits count,
-//! ticket attributes agents set, and what an answer needs to know about a ticket's thread.
+//! Outgoing mail in the index: the outbox queue, ticket attributes agents set, and what an answer needs to know about a ticket's thread.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -173,25 +172,6 @@ fn accepted_of(c: &Connection, number: Option<&str>) -> Result<Vec<(String, Acce
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn notices_about(c: &Connection, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-    Ok(
-        c.prepare_cached("SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2")?
-            .query_row(params![sender, since], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
-            })?,
-    )
-}
-
-fn autoreply_counts(c: &Connection, recipient: &str, now: i64) -> Result<(u32, u32)> {
-    let to = c
-        .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
-        .query_row(params![recipient, now - 86_400], |r| r.get::<_, i64>(0))?;
-    let minute = c
-        .prepare_cached("SELECT count(*) FROM autoreplies WHERE at >= ?1")?
-        .query_row([now - 60], |r| r.get::<_, i64>(0))?;
-    Ok((to as u32, minute as u32))
-}
-
 fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
     let mut st =
         c.prepare_cached("SELECT address FROM participants WHERE ticket = ?1 ORDER BY address")?;
@@ -306,51 +286,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Autoresponses to `recipient` in the 24 hours before `now`, and to anyone in the minute
-    /// before it (unix seconds): what the rate limit and the circuit breaker count.
-    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
-        autoreply_counts(self.conn(), recipient, now)
-    }
-
-    pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)")?
-            .execute(params![recipient, at])?;
-        Ok(())
-    }
-
-    /// Notices to agents about mail from `sender` at or after `since` (unix seconds), and when
-    /// the oldest of them was sent.
-    pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-        notices_about(self.conn(), sender, since)
-    }
-
-    pub fn add_notice(&self, sender: &str, at: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("INSERT INTO notices(sender, at) VALUES (?1, ?2)")?
-            .execute(params![sender, at])?;
-        Ok(())
-    }
-
     /// Makes every queued mail due now.
     pub fn retry_all_now(&self, now: i64) -> Result<usize> {
         Ok(self
             .conn()
             .prepare_cached("UPDATE outbox SET next_at = ?1 WHERE state = 'queued'")?
             .execute([now])?)
-    }
-
-    /// Drops the autoresponse and notice counts from before `before` (unix seconds); returns
-    /// how many.
-    pub fn prune_rate_limits(&self, before: i64) -> Result<usize> {
-        let mut dropped = 0;
-        for sql in [
-            "DELETE FROM autoreplies WHERE at < ?1",
-            "DELETE FROM notices WHERE at < ?1",
-        ] {
-            dropped += self.conn().prepare_cached(sql)?.execute([before])?;
-        }
-        Ok(dropped)
     }
 
     pub fn mark_sent(&self, id: i64) -> Result<()> {
@@ -404,39 +345,6 @@ impl Tx<'_> {
 }
 
 impl Index {
-    /// Where an IMAP source's folder was read up to: (UIDVALIDITY, last UID).
-    pub fn imap_checkpoint(&self, source: &str, folder: &str) -> Result<Option<(u32, u32)>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT uidvalidity, last_uid FROM imap_checkpoints WHERE source = ?1 AND folder = ?2",
-            )?
-            .query_row(params![source, folder], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, i64>(1)? as u32))
-            })
-            .optional()?)
-    }
-
-    /// Records where a folder was read up to (after the messages up to there were committed).
-    pub fn set_imap_checkpoint(
-        &mut self,
-        source: &str,
-        folder: &str,
-        uidvalidity: u32,
-        last_uid: u32,
-    ) -> Result<()> {
-        let tx = self.begin_lazy()?;
-        tx.conn()
-            .prepare_cached(
-                "INSERT INTO imap_checkpoints(source, folder, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(source, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity,
-                    last_uid = excluded.last_uid",
-            )?
-            .execute(params![source, folder, uidvalidity as i64, last_uid as i64])?;
-        tx.commit()?;
-        self.end_lazy()
-    }
-
     /// A ticket's queue and state (for comparing with where its folder is), by its number.
     pub fn ticket_location(&self, number: &str) -> Result<Option<(String, super::State)>> {
         let mut st = self
@@ -534,22 +442,6 @@ impl Index {
         participants_of(&self.conn, number)
     }
 
-    /// `Tx::autoreply_counts`, read-only (for `explain`, which must say what intake would do).
-    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
-        autoreply_counts(&self.conn, recipient, now)
-    }
-
-    /// `Tx::notices_about`, read-only. An index no run has written to since the notices table
-    /// came has none: nothing was counted yet.
-    pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-        match notices_about(&self.conn, sender, since) {
-            Err(super::IndexError::Sql(e)) if e.to_string().contains("no such table: notices") => {
-                Ok((0, None))
-            }
-            r => r,
-        }
-    }
-
     pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
         answer_parties(&self.conn, number)
     }
@@ -592,25 +484,5 @@ mod tests {
         support.sort();
         assert_eq!(support, ["11", "14"]);
         assert!(index.open_numbers("Junk").unwrap().is_empty());
-    }
-
-    #[test]
-    fn pruning_drops_only_counts_from_before_the_cut() {
-        let mut index = Index::open_memory().unwrap();
-        let tx = index.begin().unwrap();
-        for at in [100, 199, 200, 300] {
-            tx.add_autoreply("jane@example.org", at).unwrap();
-            tx.add_notice("jane@example.org", at).unwrap();
-        }
-        assert_eq!(tx.prune_rate_limits(200).unwrap(), 4);
-        assert_eq!(
-            tx.notices_about("jane@example.org", 0).unwrap(),
-            (2, Some(200))
-        );
-        assert_eq!(
-            tx.autoreply_counts("jane@example.org", 300).unwrap(),
-            (2, 1)
-        );
-        assert_eq!(tx.prune_rate_limits(200).unwrap(), 0);
     }
 }

@@ -1,0 +1,109 @@
+//! What the rate limits count: autoresponses per recipient and in the last minute, agents'
+//! notices per sender; pruned after two days.
+
+use rusqlite::{params, Connection};
+
+use super::{Index, Result, Tx};
+
+fn notices_about(c: &Connection, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+    Ok(
+        c.prepare_cached("SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2")?
+            .query_row(params![sender, since], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
+            })?,
+    )
+}
+
+fn autoreply_counts(c: &Connection, recipient: &str, now: i64) -> Result<(u32, u32)> {
+    let to = c
+        .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
+        .query_row(params![recipient, now - 86_400], |r| r.get::<_, i64>(0))?;
+    let minute = c
+        .prepare_cached("SELECT count(*) FROM autoreplies WHERE at >= ?1")?
+        .query_row([now - 60], |r| r.get::<_, i64>(0))?;
+    Ok((to as u32, minute as u32))
+}
+
+impl Tx<'_> {
+    /// Autoresponses to `recipient` in the 24 hours before `now`, and to anyone in the minute
+    /// before it (unix seconds): what the rate limit and the circuit breaker count.
+    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
+        autoreply_counts(self.conn(), recipient, now)
+    }
+
+    pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)")?
+            .execute(params![recipient, at])?;
+        Ok(())
+    }
+
+    /// Notices to agents about mail from `sender` at or after `since` (unix seconds), and when
+    /// the oldest of them was sent.
+    pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+        notices_about(self.conn(), sender, since)
+    }
+
+    pub fn add_notice(&self, sender: &str, at: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached("INSERT INTO notices(sender, at) VALUES (?1, ?2)")?
+            .execute(params![sender, at])?;
+        Ok(())
+    }
+
+    /// Drops the autoresponse and notice counts from before `before` (unix seconds); returns
+    /// how many.
+    pub fn prune_rate_limits(&self, before: i64) -> Result<usize> {
+        let mut dropped = 0;
+        for sql in [
+            "DELETE FROM autoreplies WHERE at < ?1",
+            "DELETE FROM notices WHERE at < ?1",
+        ] {
+            dropped += self.conn().prepare_cached(sql)?.execute([before])?;
+        }
+        Ok(dropped)
+    }
+}
+
+impl Index {
+    /// `Tx::autoreply_counts`, read-only (for `explain`, which must say what intake would do).
+    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
+        autoreply_counts(&self.conn, recipient, now)
+    }
+
+    /// `Tx::notices_about`, read-only. An index no run has written to since the notices table
+    /// came has none: nothing was counted yet.
+    pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+        match notices_about(&self.conn, sender, since) {
+            Err(super::IndexError::Sql(e)) if e.to_string().contains("no such table: notices") => {
+                Ok((0, None))
+            }
+            r => r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::index::Index;
+
+    #[test]
+    fn pruning_drops_only_counts_from_before_the_cut() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        for at in [100, 199, 200, 300] {
+            tx.add_autoreply("jane@example.org", at).unwrap();
+            tx.add_notice("jane@example.org", at).unwrap();
+        }
+        assert_eq!(tx.prune_rate_limits(200).unwrap(), 4);
+        assert_eq!(
+            tx.notices_about("jane@example.org", 0).unwrap(),
+            (2, Some(200))
+        );
+        assert_eq!(
+            tx.autoreply_counts("jane@example.org", 300).unwrap(),
+            (2, 1)
+        );
+        assert_eq!(tx.prune_rate_limits(200).unwrap(), 0);
+    }
+}
