@@ -11,6 +11,8 @@
 //!
 //! One sender at a time per data directory (a lock file): the daemon's, or `run --once`'s.
 
+mod failure;
+
 use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -328,83 +330,6 @@ impl Sender {
                 ("error", e),
             ]),
         }
-    }
-
-    /// Files a notice to the queue's agents as an outgoing article and queues it.
-    fn report(&mut self, q: &Queued, error: &str, now: i64) -> Result<(), SenderError> {
-        let Some(t) = self.index.ticket(&q.ticket)? else {
-            return Ok(());
-        };
-        let agents: Vec<String> = self
-            .cfg
-            .agents
-            .iter()
-            .filter(|a| a.queues.iter().any(|x| x.eq_ignore_ascii_case(&t.queue)))
-            .map(|a| a.address.clone())
-            .collect();
-        if agents.is_empty() {
-            return Ok(());
-        }
-        let body = format!(
-            "A mail of ticket {} could not be delivered and will not be retried.\n\n  kind:       {}\n  recipients: {}\n  error:      {error}\n",
-            q.ticket,
-            q.kind,
-            q.rcpts.join(", ")
-        );
-        let mail = build::Mailer {
-            cfg: &self.cfg,
-            out: &self.out,
-            date: chrono::DateTime::from_timestamp(now, 0).unwrap_or_default(),
-        }
-        .notice(
-            &t.queue,
-            &t.number,
-            &agents,
-            &format!("Undeliverable: {}", t.subject),
-            body,
-            &mut rand::rng(),
-        )
-        .map_err(SenderError::Config)?;
-        let tref = TicketRef {
-            number: t.number.clone(),
-            queue: t.queue.clone(),
-            state: t.state,
-        };
-        let folder = Folder::ticket(
-            &tref.queue,
-            &tref.number,
-            tref.state == crate::index::State::Closed,
-        );
-        let at = stamp();
-        let now = chrono::Utc::now().timestamp();
-        // The sequence is drawn inside the transaction that records the article, so no other
-        // writer gives the ticket's next article the same one.
-        let tx = self.index.begin()?;
-        let seq = tx.next_seq(&tref.number)?;
-        let (head, facts) = crate::intake::out_head(&mail, &tref, &at, seq);
-        let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
-        self.store.write_staged(&staged, &head, &mail.bytes)?;
-        self.store.sync()?;
-        let staged_path = staged.path.to_string_lossy().into_owned();
-        crate::intake::record_out(
-            &tx,
-            &mail,
-            &facts,
-            &tref,
-            (&staged.file, seq),
-            &staged_path,
-            &at,
-            now,
-        )?;
-        tx.commit()?;
-        let target = self.folder(&tref.number)?.unwrap_or(folder);
-        self.store.ensure_folder(&target)?;
-        self.store.place(&staged.path, &target, &staged.file)?;
-        self.store.sync()?;
-        let tx = self.index.begin()?;
-        tx.clear_staged(&staged_path)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// A ticket's folder: where the index says, else wherever it is in the tree. Mail of no
