@@ -1,0 +1,197 @@
+use super::*;
+
+/// The schema as version 2 wrote it, with one article.
+const VERSION_2: &str = "CREATE TABLE tickets (number TEXT PRIMARY KEY, queue TEXT NOT NULL,
+            state TEXT NOT NULL, subject TEXT NOT NULL, customer TEXT NOT NULL,
+            created TEXT NOT NULL, updated TEXT NOT NULL, refers TEXT, owner TEXT,
+            priority TEXT NOT NULL DEFAULT 'normal', pending TEXT, customer_id TEXT)
+            WITHOUT ROWID;
+         CREATE TABLE articles (id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, file TEXT NOT NULL
+            UNIQUE, message_id TEXT, received TEXT NOT NULL, staged TEXT, reply_addr TEXT);
+         CREATE INDEX articles_ticket ON articles(ticket);
+         CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+         INSERT INTO articles(ticket, file, received) VALUES ('1', 'a', 'x');
+         PRAGMA user_version = 2;";
+
+/// An upgrade that fails part way leaves the index as it was, so that the next start can
+/// try again instead of finding half of the new columns ("duplicate column").
+#[test]
+fn a_failed_upgrade_changes_nothing() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(VERSION_2).unwrap();
+    // The third of the step's statements fails: the first two must not stay.
+    conn.execute_batch("ALTER TABLE tickets ADD COLUMN customer_address TEXT;")
+        .unwrap();
+    assert!(migrate(&conn).is_err());
+    assert_eq!(version(&conn).unwrap(), 2);
+    assert!(conn.prepare("SELECT seq FROM articles").is_err());
+    assert!(conn.prepare("SELECT 1 FROM accepted").is_err());
+    conn.execute_batch("ALTER TABLE tickets DROP COLUMN customer_address;")
+        .unwrap();
+    migrate(&conn).unwrap();
+    assert_eq!(version(&conn).unwrap(), VERSION);
+}
+
+/// An index of version 2 gains the sequence, author header, customer address and accepted
+/// participants, and asks for the rebuild that fills them in.
+#[test]
+fn version_2_is_upgraded_and_asks_for_a_rebuild() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(VERSION_2).unwrap();
+    migrate(&conn).unwrap();
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, VERSION);
+    let (seq, header): (i64, Option<String>) = conn
+        .query_row("SELECT seq, author_header FROM articles", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((seq, header), (0, None));
+    conn.execute_batch(
+        "SELECT customer_address FROM tickets; SELECT added, at FROM accepted;
+         SELECT 1 FROM counters WHERE key = 'reindex-needed';",
+    )
+    .unwrap();
+    let flagged: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM counters WHERE key = 'reindex-needed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(flagged, 1);
+    // Opening it again changes nothing.
+    migrate(&conn).unwrap();
+}
+
+/// A rebuild forgets the scheduled reports whose mail was still queued (the outbox goes),
+/// so they are made again, and keeps those sent.
+#[test]
+fn clearing_forgets_reports_still_queued() {
+    let conn = Connection::open_in_memory().unwrap();
+    migrate(&conn).unwrap();
+    conn.execute_batch(
+        "INSERT INTO report_sent VALUES ('w', 'p1', 'x', 'f1'), ('w', 'p2', 'x', 'f2');
+         INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, created, next_at)
+         VALUES ('', 'f1', 'report', '', '[]', 'sent', 0, 0),
+                ('', 'f2', 'report', '', '[]', 'queued', 0, 0);",
+    )
+    .unwrap();
+    clear(&conn).unwrap();
+    let left: String = conn
+        .query_row("SELECT group_concat(period) FROM report_sent", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(left, "p1");
+}
+
+/// A reader that opens the index while the first process to take mail is creating it sees
+/// an empty index, not "no such table".
+#[test]
+fn an_index_being_created_reads_as_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.sqlite");
+    let creator = Connection::open(&path).unwrap();
+    creator
+        .execute_batch("BEGIN IMMEDIATE; CREATE TABLE t (x);")
+        .unwrap();
+    let reader = crate::index::Index::open_readonly(&path).unwrap();
+    assert!(reader.tickets(None, None).unwrap().is_empty());
+    creator.execute_batch("ROLLBACK").unwrap();
+}
+
+/// An index of version 3 gains the directory's tables, empty, and needs no rebuild: the
+/// directory comes from its sources, not from the tree.
+#[test]
+fn version_3_gains_the_directory_without_a_rebuild() {
+    let conn = Connection::open_in_memory().unwrap();
+    without_attribution(&conn);
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    migrate(&conn).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM directory_keys) + (SELECT count(*) FROM directory_sources)
+                  + (SELECT count(*) FROM counters WHERE key = 'reindex-needed')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// The tables as version 4 had them: today's, without the tickets' attribution.
+fn without_attribution(conn: &Connection) {
+    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(
+        "DROP INDEX tickets_person; DROP INDEX tickets_organisation;
+         ALTER TABLE tickets DROP COLUMN person; ALTER TABLE tickets DROP COLUMN organisation;
+         ALTER TABLE tickets DROP COLUMN service;
+         DROP TRIGGER tickets_due_opened; DROP TRIGGER tickets_due_changed;
+         DROP INDEX tickets_due; ALTER TABLE tickets DROP COLUMN sla;
+         ALTER TABLE tickets DROP COLUMN due_at;",
+    )
+    .unwrap();
+}
+
+/// A change to an organisation's entry in the directory (its service instances' service
+/// levels) makes its open tickets due for a new computation, and no one else's.
+#[test]
+fn an_organisation_changed_makes_its_open_tickets_due() {
+    let conn = Connection::open_in_memory().unwrap();
+    migrate(&conn).unwrap();
+    conn.execute_batch(
+        "INSERT INTO tickets(number, queue, state, subject, customer, created, updated,
+            organisation) VALUES
+            ('1', 'S', 'open', 's', 'c', 'x', 'x', 'o1'),
+            ('2', 'S', 'closed', 's', 'c', 'x', 'x', 'o1'),
+            ('3', 'S', 'open', 's', 'c', 'x', 'x', 'o2');
+         UPDATE tickets SET due_at = 99;
+         INSERT INTO directory_organisations(id, source, data) VALUES ('o1', 'file', '{}');",
+    )
+    .unwrap();
+    let due = |conn: &Connection| -> Vec<i64> {
+        let mut st = conn
+            .prepare("SELECT due_at FROM tickets ORDER BY number")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(due(&conn), [0, 99, 99]);
+    conn.execute_batch(
+        "UPDATE tickets SET due_at = 99;
+         UPDATE directory_organisations SET data = '{\"x\":1}' WHERE id = 'o1';",
+    )
+    .unwrap();
+    assert_eq!(due(&conn), [0, 99, 99]);
+}
+
+/// An index of version 4 keeps its tickets, which read as belonging to nobody known, and
+/// needs no rebuild: their articles carry no attribution either.
+#[test]
+fn version_4_tickets_read_as_unknown() {
+    let conn = Connection::open_in_memory().unwrap();
+    without_attribution(&conn);
+    conn.execute_batch(DIRECTORY).unwrap();
+    conn.execute_batch(
+        "INSERT INTO tickets(number, queue, state, subject, customer, created, updated)
+         VALUES ('1', 'Support', 'open', 's', 'a@b.example', 'x', 'x');
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    migrate(&conn).unwrap();
+    assert_eq!(version(&conn).unwrap(), VERSION);
+    let row: (Option<String>, Option<String>, Option<String>, i64) = conn
+        .query_row(
+            "SELECT person, organisation, service,
+                    (SELECT count(*) FROM counters WHERE key = 'reindex-needed') FROM tickets",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(row, (None, None, None, 0));
+}
