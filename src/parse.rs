@@ -41,6 +41,7 @@ use crate::facts::{Facts, Mailbox};
 
 mod addresses;
 mod body;
+mod digest;
 mod headers;
 mod limits;
 
@@ -296,45 +297,30 @@ fn ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {
 }
 
 fn digest(mail: &[u8], root: &MessagePart<'_>, body_at: usize) -> String {
-    let mut hash = Sha256::new();
-    for name in [
-        HeaderName::MessageId,
-        HeaderName::Date,
-        HeaderName::From,
-        HeaderName::Subject,
-    ] {
-        if let Some(h) = root.headers().iter().find(|h| h.name == name) {
-            let bytes = mail
-                .get(h.offset_start as usize..h.offset_end as usize)
-                .unwrap_or_default();
-            let unfolded: Vec<u8> = bytes
-                .iter()
-                .copied()
-                .filter(|&b| b != b'\r' && b != b'\n')
-                .collect();
-            hash.update(unfolded.trim_ascii());
-        }
-        hash.update([0]);
-    }
-    let body = &mail[body_at..];
-    let end = body
-        .iter()
-        .rposition(|&b| b != b'\r' && b != b'\n')
-        .map_or(0, |i| i + 1);
-    let body = &body[..end];
-    if body.contains(&b'\r') {
-        // CRLF is hashed as LF, line by line, without copying the body.
-        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                hash.update(b"\n");
-            }
-            hash.update(line.strip_suffix(b"\r").unwrap_or(line));
-        }
-    } else {
-        hash.update(body);
-    }
-    hash.update([0]);
-    hex(&hash.finalize())
+    let mut d = digest::Digest::headers(mail, root);
+    d.body(&mail[body_at..]);
+    d.finish()
+}
+
+/// The digest of `raw` with the bytes `middle` reads put in at `at` (a part that lives in a
+/// file: `store::spliced`), as `parse` gives it for the whole message. `raw` is a message
+/// postdesk wrote (a call's article), read as it is.
+pub fn spliced_digest(
+    raw: &[u8],
+    at: usize,
+    middle: &mut dyn std::io::Read,
+) -> std::io::Result<String> {
+    let message = std::panic::catch_unwind(|| parser().parse(raw))
+        .ok()
+        .flatten()
+        .ok_or_else(|| std::io::Error::other("the message to splice into is not a mail"))?;
+    let root = message.root_part();
+    let body_at = (root.offset_body as usize).min(at);
+    let mut d = digest::Digest::headers(raw, root);
+    d.body(&raw[body_at..at]);
+    d.body_from(middle)?;
+    d.body(&raw[at..]);
+    Ok(d.finish())
 }
 
 fn hex(bytes: &[u8]) -> String {
