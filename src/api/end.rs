@@ -7,16 +7,33 @@
 //! before leaves nothing or a committed article that recovery places; the PBX, without its
 //! answer, sends the call's end again, which gives the same bytes (the Message-ID and Date come
 //! from the call) and is filed as a duplicate, answered with the same ticket.
+//!
+//! A recording (streamed by `upload`, or base64 in the JSON form) is first a spooled file
+//! (`store::spool`), and the article carries it spliced in (`store::spliced`): never in memory
+//! as a whole. Where the recording is if the process dies:
+//! 1. while it arrives, and until the article's staged file is written: only in its spooled
+//!    file (and at the PBX, which has no answer and sends it again); the spool's area is a dead
+//!    process's then, and the next recovery removes the file;
+//! 2. after the article's staged file is written, before the commit: there too, uncommitted,
+//!    and recovery removes both;
+//! 3. after the commit: in the committed article, which recovery places (the spooled file is a
+//!    leftover recovery removes); the PBX's retry is a duplicate;
+//! 4. after the flush, the article is durable and the spooled file is removed before the answer
+//!    (or, if the process dies in between, by the next recovery).
 
 use base64::Engine as _;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
+
+use axum::http::StatusCode;
 
 use super::error::ApiError;
 use super::Shared;
 use crate::index::Index;
 use crate::intake::{Engine, Message, Outcome};
 use crate::phone::article::{self, Call, Direction};
+use crate::store::spliced::Spliced;
+use crate::store::spool::SpoolFile;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,41 +80,63 @@ pub struct Filed {
     pub quarantined: Option<String>,
 }
 
+/// A call's recording as it arrived: its spooled file (removed when this is dropped) and its
+/// content type.
+pub struct Recorded {
+    pub content_type: &'static str,
+    pub file: SpoolFile,
+}
+
+/// The recording types a phone article takes (parameters and letter case aside).
+pub fn audio_type(content_type: &str) -> Option<&'static str> {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    ["audio/mpeg", "audio/wav", "audio/ogg"]
+        .into_iter()
+        .find(|t| t.eq_ignore_ascii_case(essence))
+}
+
+/// The answer to a recording over `[api] max-recording-bytes`.
+pub fn too_large(shared: &Shared) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "recording larger than {} bytes",
+            shared.cfg.api.max_recording_bytes
+        ),
+    )
+}
+
 /// Everything the article needs, read from the request and the index.
 pub struct Prepared {
     raw: Vec<u8>,
+    spliced: Option<Spliced>,
+    /// Kept until the article is filed: its file is the spliced part.
+    recording: Option<Recorded>,
 }
 
-/// Builds the article (reads only the index).
-pub fn prepare(shared: &Shared, index: &Index, id: &str, e: Ended) -> Result<Prepared, ApiError> {
+/// Builds the article (reads only the index, and writes a JSON form's recording to its
+/// spooled file). `streamed`: the recording the multipart form brought.
+pub fn prepare(
+    shared: &Shared,
+    index: &Index,
+    id: &str,
+    e: Ended,
+    streamed: Option<Recorded>,
+) -> Result<Prepared, ApiError> {
     let cfg = &shared.cfg;
     if id.trim().is_empty() || id.len() > 200 {
         return Err(ApiError::bad("call id: 1 to 200 characters"));
     }
     let start = DateTime::parse_from_rfc3339(e.start.trim())
         .map_err(|err| ApiError::bad(format!("start: not an RFC 3339 time: {err}")))?;
-    let recording = match &e.recording {
-        None => None,
-        Some(r) => {
-            if article::extension_of(&r.content_type) == "bin" {
-                return Err(ApiError::bad(
-                    "recording: content_type must be audio/mpeg, audio/wav or audio/ogg",
-                ));
-            }
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(r.data.as_bytes())
-                .map_err(|err| ApiError::bad(format!("recording: not base64: {err}")))?;
-            if bytes.len() > cfg.api.max_recording_bytes {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "recording larger than {} bytes",
-                        cfg.api.max_recording_bytes
-                    ),
-                ));
-            }
-            Some((r.content_type.as_str(), bytes))
+    let recording = match (&e.recording, streamed) {
+        (None, streamed) => streamed,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad(
+                "recording: either in the call's JSON or as a part of its own, not both",
+            ))
         }
+        (Some(r), None) => Some(decoded(shared, r)?),
     };
     let numbering = cfg.directory.numbering();
     let number = numbering.normalise(&e.caller).ok();
@@ -151,9 +190,9 @@ pub fn prepare(shared: &Shared, index: &Index, id: &str, e: Ended) -> Result<Pre
         duration_seconds: e.duration_seconds,
         extension: &e.extension,
         note: &e.note,
-        recording: recording.as_ref().map(|(ct, b)| (*ct, b.as_slice())),
+        recording: recording.as_ref().map(|r| r.content_type),
     };
-    let raw = article::build(
+    let written = article::build(
         &call,
         address,
         &q.language,
@@ -162,11 +201,48 @@ pub fn prepare(shared: &Shared, index: &Index, id: &str, e: Ended) -> Result<Pre
         &cfg.general.loop_value,
     )
     .map_err(|err| ApiError::bad(format!("the article cannot be written: {err}")))?;
-    Ok(Prepared { raw })
+    let spliced = match (&recording, written.recording_tail) {
+        (Some(r), Some(tail)) => Some(Spliced {
+            path: r.file.path().to_path_buf(),
+            len: r.file.len(),
+            tail,
+        }),
+        _ => None,
+    };
+    Ok(Prepared {
+        raw: written.raw,
+        spliced,
+        recording,
+    })
 }
 
-/// Files the article and makes it durable; only then is the answer given.
+/// The JSON form's recording, decoded into a spooled file.
+fn decoded(shared: &Shared, r: &Recording) -> Result<Recorded, ApiError> {
+    let Some(content_type) = audio_type(&r.content_type) else {
+        return Err(ApiError::bad(
+            "recording: content_type must be audio/mpeg, audio/wav or audio/ogg",
+        ));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(r.data.as_bytes())
+        .map_err(|err| ApiError::bad(format!("recording: not base64: {err}")))?;
+    if bytes.len() > shared.cfg.api.max_recording_bytes {
+        return Err(too_large(shared));
+    }
+    let mut file = shared.spool()?.create().map_err(ApiError::internal)?;
+    file.write_all(&bytes).map_err(ApiError::internal)?;
+    file.close();
+    Ok(Recorded { content_type, file })
+}
+
+/// Files the article and makes it durable; only then is the answer given (and the recording's
+/// spooled file removed).
 pub fn file(shared: &Shared, p: Prepared) -> Result<Filed, ApiError> {
+    let Prepared {
+        raw,
+        spliced,
+        recording,
+    } = p;
     let mut slot = shared.engine.lock().unwrap_or_else(|e| e.into_inner());
     if slot.is_none() {
         let mut e =
@@ -180,7 +256,7 @@ pub fn file(shared: &Shared, p: Prepared) -> Result<Filed, ApiError> {
         unreachable!("opened above")
     };
     let msg = Message {
-        raw: p.raw,
+        raw,
         source: "api".into(),
         name: format!(
             "{}.{}",
@@ -191,10 +267,12 @@ pub fn file(shared: &Shared, p: Prepared) -> Result<Filed, ApiError> {
         taken: std::time::Instant::now(),
         quarantine: None,
         phone: true,
+        spliced,
     };
     let done = engine
         .process(std::slice::from_ref(&msg))
         .and_then(|o| engine.flush().map(|()| o));
+    drop(recording);
     let outcome = match done {
         Ok(mut o) if o.len() == 1 => o.remove(0),
         Ok(_) => return Err(ApiError::internal("no outcome for the phone article")),

@@ -4,7 +4,8 @@
 //!
 //! `config` is `[api]`, `auth` the tokens, `error` the error answer; `calls` (prefill) and
 //! `tickets` (keypad lookup) answer from the index; `end` files a call's phone article through
-//! intake and answers once it is durable; `server` is the router on its own tokio
+//! intake and answers once it is durable, `upload` reads its streamed form (multipart, the
+//! recording spooled to a file as it arrives); `server` is the router on its own tokio
 //! runtime, on a thread of its own. Index reads run on tokio's blocking threads, each with a
 //! read-only connection taken from a small pool.
 
@@ -15,6 +16,7 @@ mod error;
 mod server;
 mod tickets;
 mod tls;
+mod upload;
 
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +25,7 @@ pub use crate::config::api::{self as config, ApiConfig};
 use crate::config::Config;
 use crate::index::Index;
 use crate::outgoing::Waker;
+use crate::store::spool::Spool;
 
 /// What every request reads.
 pub struct Shared {
@@ -34,9 +37,22 @@ pub struct Shared {
     engine: Mutex<Option<crate::intake::Engine>>,
     /// Wakes the outbox when a phone article queued mail.
     waker: Option<Arc<Waker>>,
+    /// Where recordings are spooled as they arrive, made at the first.
+    spool: Mutex<Option<Arc<Spool>>>,
 }
 
 impl Shared {
+    /// The spool for recordings (a staging area of this process's, locked while it lives).
+    fn spool(&self) -> Result<Arc<Spool>, error::ApiError> {
+        let mut slot = self.spool.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let s = Arc::new(Spool::open(&self.cfg.data_dir()).map_err(error::ApiError::internal)?);
+        *slot = Some(s.clone());
+        Ok(s)
+    }
+
     /// Runs `f` with a read-only connection to the index.
     fn with_index<T>(&self, f: impl FnOnce(&Index) -> T) -> Result<T, error::ApiError> {
         let taken = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -117,6 +133,7 @@ impl Listener {
             pool: Mutex::new(Vec::new()),
             engine: Mutex::new(None),
             waker,
+            spool: Mutex::new(None),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let thread = std::thread::Builder::new()

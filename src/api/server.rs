@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use axum::serve::IncomingStream;
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::{calls, end, tickets, Shared};
+use super::{calls, end, tickets, upload, Shared};
 
 type Answer = Result<Response, ApiError>;
 
@@ -67,7 +67,8 @@ pub async fn serve(
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.cfg.api.max_body_bytes;
-    // A call's end may carry its recording, base64 (4 characters for 3 bytes).
+    // A call's end may carry its recording, base64 (4 characters for 3 bytes), or streamed
+    // (within that too, and counted on its own against max-recording-bytes).
     let with_recording = limit + shared.cfg.api.max_recording_bytes / 3 * 4 + 4;
     let ended = Router::new()
         .route("/v1/calls/{id}/end", post(ended))
@@ -162,13 +163,21 @@ async fn keypad(State(shared): State<Arc<Shared>>, Path(digits): Path<String>) -
     Ok(Json(t).into_response())
 }
 
-async fn ended(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let e: end::Ended = json(body)?;
-    let prepared = blocking(shared.clone(), move |s, i| end::prepare(s, i, &id, e)).await?;
+/// A call's end: JSON (the recording, if any, base64 in it) or the streamed form (`upload`).
+async fn ended(State(shared): State<Arc<Shared>>, Path(id): Path<String>, req: Request) -> Answer {
+    let content_type = req.headers().get(header::CONTENT_TYPE);
+    let (e, recording) = if upload::is_form(content_type.and_then(|v| v.to_str().ok())) {
+        let form = Multipart::from_request(req, &shared)
+            .await
+            .map_err(|r| ApiError::bad(r.body_text()))?;
+        upload::receive(&shared, form).await?
+    } else {
+        (json(Bytes::from_request(req, &shared).await)?, None)
+    };
+    let prepared = blocking(shared.clone(), move |s, i| {
+        end::prepare(s, i, &id, e, recording)
+    })
+    .await?;
     let filed = tokio::task::spawn_blocking(move || end::file(&shared, prepared))
         .await
         .map_err(ApiError::internal)??;

@@ -45,6 +45,7 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         taken: std::time::Instant::now(),
         quarantine: None,
         phone: false,
+        spliced: None,
     };
     let outcome = engine.process(std::slice::from_ref(&msg))?;
     engine.flush()?;

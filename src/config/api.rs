@@ -19,7 +19,8 @@ pub struct ApiConfig {
     pub tls_key_file: Option<PathBuf>,
     /// The largest request body (JSON), in bytes.
     pub max_body_bytes: usize,
-    /// The largest call recording attached to a phone article, in bytes (before base64).
+    /// The largest call recording attached to a phone article, in bytes (streamed, or before
+    /// base64 in the JSON form).
     pub max_recording_bytes: usize,
     /// Queue of a new ticket opened by a call, per service name; else `general.default-queue`.
     pub service_queues: BTreeMap<String, String>,

@@ -4,8 +4,6 @@
 //! as an outgoing article queued in the same commit. A command that cannot be carried out holds
 //! the whole mail back: nothing changes, nothing is sent, the agent gets a notice saying why.
 
-use std::borrow::Cow;
-
 use super::apply::{folder_of, record, After};
 use super::attributes;
 use super::history::{self, HistoryLine};
@@ -417,7 +415,7 @@ fn file_agent_mail<'a>(
     let seq = tx.next_seq(&t.number)?;
     tr.add(trace::SEQUENCE, seq.to_string());
     let head = tr.render(&msg.raw);
-    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
+    let staged = store.reserve(head.len() as u64 + msg.len());
     let mut article = super::build_article(
         facts,
         &crate::classify::Classification::normal(),
@@ -437,7 +435,7 @@ fn file_agent_mail<'a>(
     })?;
     let e = history::agent_event(&t.number, &clock.at, event, agent);
     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
-    after.stage(staged, head, Cow::Borrowed(&msg.raw), folder_of(t));
+    after.stage_message(staged, head, msg, folder_of(t));
     Ok(())
 }
 

@@ -21,12 +21,17 @@ use crate::decide::Decision;
 use crate::decide::Lookup;
 use crate::facts::Mailbox;
 use crate::index::{self, Duplicate, State, TicketRef, Tx};
+use crate::store::spliced::Spliced;
 use crate::store::{trace, Folder, Staged};
+
+/// A staged file to write: its name, the trace block, the message, and the message's part that
+/// lives in a file, if any.
+type Write<'a> = (Staged, Vec<u8>, Cow<'a, [u8]>, Option<&'a Spliced>);
 
 /// What is left to do: files to write before the commit, the rest after it.
 #[derive(Default)]
 pub(super) struct After<'a> {
-    writes: Vec<(Staged, Vec<u8>, Cow<'a, [u8]>)>,
+    writes: Vec<Write<'a>>,
     pub renames: Vec<(Folder, Folder)>,
     places: Vec<(PathBuf, Folder, String)>,
     history: Vec<(Folder, HistoryLine, i64)>,
@@ -42,6 +47,18 @@ impl<'a> After<'a> {
         self.stage_flagged(staged, head, body, folder, "");
     }
 
+    /// `stage` of a message as it came (its spliced part included).
+    pub fn stage_message(
+        &mut self,
+        staged: Staged,
+        head: Vec<u8>,
+        msg: &'a Message,
+        folder: Folder,
+    ) {
+        let body = Cow::Borrowed(&msg.raw[..]);
+        self.stage_spliced(staged, head, body, msg.spliced.as_ref(), folder, "");
+    }
+
     /// `stage`, placed with Maildir flags (e.g. "S" for \Seen: into cur/ as `NAME:2,S`).
     pub fn stage_flagged(
         &mut self,
@@ -51,13 +68,26 @@ impl<'a> After<'a> {
         folder: Folder,
         flags: &str,
     ) {
+        self.stage_spliced(staged, head, body, None, folder, flags);
+    }
+
+    /// `stage_flagged` of a message whose last part lives in a file (`Message::spliced`).
+    pub fn stage_spliced(
+        &mut self,
+        staged: Staged,
+        head: Vec<u8>,
+        body: Cow<'a, [u8]>,
+        spliced: Option<&'a Spliced>,
+        folder: Folder,
+        flags: &str,
+    ) {
         let name = if flags.is_empty() {
             staged.file.clone()
         } else {
             format!("{}:2,{flags}", staged.file)
         };
         self.places.push((staged.path.clone(), folder, name));
-        self.writes.push((staged, head, body));
+        self.writes.push((staged, head, body, spliced));
     }
 }
 
@@ -405,9 +435,13 @@ pub(super) fn batch(
     }
 
     // The staged files must be durable before the rows that name them are.
-    parallel::try_each(&after.writes, |(staged, head, body)| {
-        store.write_staged(staged, head, body)
-    })?;
+    parallel::try_each(
+        &after.writes,
+        |(staged, head, body, spliced)| match spliced {
+            None => store.write_staged(staged, head, body),
+            Some(s) => store.write_staged_spliced(staged, head, body, s),
+        },
+    )?;
     // The previous batch's placement must be complete before one syncfs covers this batch's
     // staged files and those renames together.
     placer.settle()?;

@@ -87,7 +87,10 @@ pub(super) fn file_article<'a>(
     }
     let mut head = tr.render(&msg.raw);
     head.extend(added.concat());
-    let staged = store.reserve((head.len() + body.len()) as u64);
+    // A spliced part (a call's recording) is written after `body`'s head, from its file.
+    let spliced_len = msg.spliced.as_ref().map_or(0, |s| s.encoded_len());
+    let size = body.len() as u64 + spliced_len;
+    let staged = store.reserve(head.len() as u64 + size);
     let mut article = build_article(
         facts,
         class,
@@ -101,7 +104,7 @@ pub(super) fn file_article<'a>(
         article.direction = PHONE.into();
     }
     // The size of the message as stored (its Reply-To renamed), as reindex reads it.
-    article.size = body.len() as u64;
+    article.size = size;
     article.seq = seq;
     insert_staged(tx, &article, &staged)?;
     if !stranger {
@@ -110,7 +113,14 @@ pub(super) fn file_article<'a>(
         }
     }
     let flags = maildir_flags(&ins.verdict.flags);
-    after.stage_flagged(staged, head, body, folder_of(t), &flags);
+    after.stage_spliced(
+        staged,
+        head,
+        body,
+        msg.spliced.as_ref(),
+        folder_of(t),
+        &flags,
+    );
     Ok(())
 }
 
@@ -235,7 +245,7 @@ pub(super) fn quarantine<'a>(
     }
     tr.fields.extend(base.fields);
     let head = tr.render(&msg.raw);
-    let staged = store.reserve((head.len() + msg.raw.len()) as u64);
+    let staged = store.reserve(head.len() as u64 + msg.len());
     let staged_path = staged.path.to_string_lossy().into_owned();
     let q = Quarantined {
         file: staged.file.clone(),
@@ -245,7 +255,7 @@ pub(super) fn quarantine<'a>(
         received: at.to_string(),
     };
     tx.insert_quarantine(&q, Some(&staged_path))?;
-    after.stage(staged, head, Cow::Borrowed(&msg.raw), Folder::quarantine());
+    after.stage_message(staged, head, msg, Folder::quarantine());
     Ok(Outcome::Quarantined {
         reason: reason.to_string(),
     })

@@ -55,6 +55,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::index::{self, Index};
 use crate::maillog::{Line, MailLog};
+use crate::store::spliced::Spliced;
 use crate::store::Store;
 
 /// A message handed in by a source.
@@ -71,6 +72,24 @@ pub struct Message {
     pub quarantine: Option<String>,
     /// A call's article the telephone API wrote: filed with direction `phone`.
     pub phone: bool,
+    /// The message's last part lives in a file (a call's recording): `raw` is the message
+    /// without that part's bytes, which are read from the file piece by piece to hash the
+    /// message and to write its stored copy. The file must stay until the message is filed.
+    pub spliced: Option<Spliced>,
+}
+
+impl Message {
+    /// The message's length as stored (its spliced part included).
+    pub fn len(&self) -> u64 {
+        match &self.spliced {
+            Some(s) => s.total_len(&self.raw),
+            None => self.raw.len() as u64,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,7 +388,11 @@ impl Engine {
                 scanned.push(s.map_err(IntakeError::Deferred)?);
             }
             let pairs: Vec<(&Message, Scanned)> = batch.iter().zip(scanned).collect();
-            let mut u = parallel::map(&pairs, |(m, sc)| rules.understand_with(&m.raw, sc.clone()));
+            let u = parallel::map(&pairs, |(m, sc)| match &m.spliced {
+                None => Ok(rules.understand_with(&m.raw, sc.clone())),
+                Some(s) => rules.understand_spliced(&m.raw, s, sc.clone()),
+            });
+            let mut u = u.into_iter().collect::<Result<Vec<_>, _>>()?;
             for (u, m) in u.iter_mut().zip(batch) {
                 if let Some(r) = &m.quarantine {
                     u.quarantine = Some(r.clone());

@@ -13,6 +13,7 @@ use crate::number::Scheme;
 use crate::outgoing::agent::{self, Detected};
 use crate::outgoing::Outbound;
 use crate::scan::Scanners;
+use crate::store::spliced::Spliced;
 
 use super::inspect::{self, Effect, Inspection, Scanned};
 use crate::parse;
@@ -120,16 +121,40 @@ impl Rules {
     /// `understand` with the scanners' results (the filters see them).
     pub fn understand_with(&self, raw: &[u8], scanned: Scanned) -> Understood {
         let facts = parse::parse_within(raw, &self.cfg.intake.mime_limits());
+        self.understand_parsed(raw, facts, scanned)
+    }
+
+    /// `understand_with` for a message whose last part lives in a file (`store::spliced`): the
+    /// message is parsed without that part's bytes, and its digest, its size and the part's
+    /// size are those of the whole message, as reindex reads them from the stored file. The
+    /// filters see the message without the part's bytes.
+    pub fn understand_spliced(
+        &self,
+        raw: &[u8],
+        spliced: &Spliced,
+        scanned: Scanned,
+    ) -> std::io::Result<Understood> {
+        let mut facts = parse::parse_within(raw, &self.cfg.intake.mime_limits());
+        let mut encoded = spliced.encoded()?;
+        facts.digest = parse::spliced_digest(raw, spliced.at(raw), &mut encoded)?;
+        facts.size = spliced.total_len(raw);
+        if let Some(part) = facts.attachments.last_mut() {
+            part.size = spliced.len;
+        }
+        Ok(self.understand_parsed(raw, facts, scanned))
+    }
+
+    fn understand_parsed(&self, raw: &[u8], facts: Facts, scanned: Scanned) -> Understood {
         let own = OwnIdentity {
             addresses: &self.own,
             loop_value: &self.cfg.general.loop_value,
         };
         let class = classify::classify(&facts, &own);
         let route = route::route(&facts, &self.cfg);
-        let quarantine = if raw.len() as u64 > self.cfg.intake.max_message_bytes {
+        let quarantine = if facts.size > self.cfg.intake.max_message_bytes {
             Some(format!(
                 "message of {} bytes exceeds intake.max-message-bytes",
-                raw.len()
+                facts.size
             ))
         } else if let Some(r) = &facts.unparseable {
             Some(format!("not a mail message: {r}"))

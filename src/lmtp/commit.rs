@@ -175,5 +175,6 @@ fn message(env: Envelope, taken: Instant) -> Message {
         taken,
         quarantine: None,
         phone: false,
+        spliced: None,
     }
 }

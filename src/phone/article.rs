@@ -39,8 +39,18 @@ pub struct Call<'a> {
     pub duration_seconds: u64,
     pub extension: &'a str,
     pub note: &'a str,
-    /// Content type and bytes.
-    pub recording: Option<(&'a str, &'a [u8])>,
+    /// The recording's content type: the article gets its part, whose base64 is put in where
+    /// `Written::recording_tail` says, from the file the recording arrived in.
+    pub recording: Option<&'a str>,
+}
+
+/// An article as built: the mail, the recording's part without its base64.
+#[derive(Debug)]
+pub struct Written {
+    pub raw: Vec<u8>,
+    /// With a recording: how many bytes of `raw` come after the place of its base64 (its part's
+    /// end and the closing boundary), for `store::spliced::Spliced::tail`.
+    pub recording_tail: Option<usize>,
 }
 
 /// The words of an article in a language (`de`, else English).
@@ -100,7 +110,9 @@ pub fn message_id(call_id: &str) -> String {
 }
 
 /// The mail, addressed to `queue` (a queue's address), in `language`, its subject tagged with
-/// `ticket` when the call belongs to one.
+/// `ticket` when the call belongs to one. The recording's part is written without its bytes:
+/// its base64 goes in at `recording_tail` bytes from the end, so that the mail with it is the
+/// one mail-builder writes for the whole recording, byte for byte, without ever holding it.
 pub fn build(
     call: &Call,
     queue: &str,
@@ -108,7 +120,7 @@ pub fn build(
     scheme: &Scheme,
     ticket: Option<&str>,
     loop_value: &str,
-) -> Result<Vec<u8>, compose::ComposeError> {
+) -> Result<Written, String> {
     let w = if language.starts_with("de") { &DE } else { &EN };
     let who = caller_name(call, w);
     let subject = format!(
@@ -154,12 +166,14 @@ pub fn build(
         body.push_str(&format!("\n{}:\n{}\n", w.note, call.note.trim_end()));
     }
     let mut attachments = Vec::new();
-    if let Some((ct, data)) = call.recording {
+    if let Some(ct) = call.recording {
         body.push_str(&format!("\n{}\n", w.recording));
         attachments.push(Attachment {
             filename: format!("recording.{}", extension_of(ct)),
             content_type: ct.to_string(),
-            data: data.to_vec(),
+            // An empty binary part is still base64: nothing between its blank line and the
+            // closing boundary, which is where the recording's base64 goes.
+            data: Vec::new(),
         });
     }
     let raw = compose::build(&Outgoing {
@@ -187,8 +201,28 @@ pub fn build(
         extra: Vec::new(),
         body,
         attachments,
-    })?;
-    Ok(fixed_boundary(raw, call.id))
+    })
+    .map_err(|e| e.to_string())?;
+    let raw = fixed_boundary(raw, call.id);
+    let recording_tail = match call.recording {
+        None => None,
+        Some(_) => {
+            let closing = format!("\r\n--{}--\r\n", boundary(call.id));
+            if !raw.ends_with(closing.as_bytes()) {
+                return Err("the recording's part is not the mail's last".into());
+            }
+            Some(closing.len())
+        }
+    };
+    Ok(Written {
+        raw,
+        recording_tail,
+    })
+}
+
+/// The MIME boundary of a call's article.
+fn boundary(call_id: &str) -> String {
+    format!("=_{}", &message_id(call_id)[5..37])
 }
 
 /// The MIME boundary mail-builder draws at random, replaced by one from the call id, so that a
@@ -206,8 +240,7 @@ fn fixed_boundary(raw: Vec<u8>, call_id: &str) -> Vec<u8> {
     if old.is_empty() || String::from_utf8(raw.clone()).is_err() {
         return raw;
     }
-    let new = format!("=_{}", &message_id(call_id)[5..37]);
-    text.replace(old, &new).into_bytes()
+    text.replace(old, &boundary(call_id)).into_bytes()
 }
 
 /// The recording types a phone article takes, and their file name extension.
@@ -281,7 +314,7 @@ fn duration(s: u64) -> String {
 mod tests {
     use super::*;
 
-    fn call<'a>(person: Option<&'a Person>, recording: Option<(&'a str, &'a [u8])>) -> Call<'a> {
+    fn call<'a>(person: Option<&'a Person>, recording: Option<&'a str>) -> Call<'a> {
         Call {
             id: "A-1",
             direction: Direction::In,
@@ -311,7 +344,7 @@ mod tests {
         };
         let s = Scheme::default();
         let write = || {
-            let c = call(Some(&p), Some(("audio/mpeg", b"ID3")));
+            let c = call(Some(&p), Some("audio/mpeg"));
             build(
                 &c,
                 "support@x.example",
@@ -321,6 +354,7 @@ mod tests {
                 "pd",
             )
             .unwrap()
+            .raw
         };
         let (a, b) = (write(), write());
         assert_eq!(a, b);
@@ -346,17 +380,92 @@ mod tests {
     #[test]
     fn an_unknown_caller_is_their_number_in_german_too() {
         let s = Scheme::default();
-        let t = text(&build(&call(None, None), "support@x.example", "de", &s, None, "pd").unwrap());
+        let t = text(
+            &build(&call(None, None), "support@x.example", "de", &s, None, "pd")
+                .unwrap()
+                .raw,
+        );
         assert!(t.contains("49541123417@phone.invalid"), "{t}");
         assert!(t.contains("Anruf von +49541123417"), "{t}");
         assert!(t.contains("Dauer: 3 min 12 s"), "{t}");
         let mut c = call(None, None);
         c.number = None;
         c.direction = Direction::Out;
-        let t = text(&build(&c, "support@x.example", "en", &s, None, "pd").unwrap());
+        let t = text(
+            &build(&c, "support@x.example", "en", &s, None, "pd")
+                .unwrap()
+                .raw,
+        );
         assert!(
             t.contains("withheld@phone.invalid") && t.contains("Call to a withheld number"),
             "{t}"
         );
+    }
+
+    /// The article with the recording spliced in from its file is the mail mail-builder writes
+    /// with the whole recording in memory (and the same boundary), byte for byte.
+    #[test]
+    fn the_spliced_recording_gives_the_bytes_of_the_whole_mail() {
+        let s = Scheme::default();
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, 2, 3, 56, 57, 58, 113, 114, 115, 65_550, 200_003] {
+            let audio: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let path = dir.path().join(format!("r{len}"));
+            std::fs::write(&path, &audio).unwrap();
+            let c = call(None, Some("audio/ogg"));
+            let w = build(&c, "support@x.example", "en", &s, None, "pd").unwrap();
+            let spliced = crate::store::spliced::Spliced {
+                path,
+                len: len as u64,
+                tail: w.recording_tail.unwrap(),
+            };
+            let mut out = Vec::new();
+            spliced.write_to(&w.raw, &mut out).unwrap();
+            assert_eq!(out.len() as u64, spliced.total_len(&w.raw), "{len}");
+            let whole = whole_mail(&c, &audio);
+            assert!(
+                out == whole,
+                "{len} bytes:\n{}\n---\n{}",
+                text(&out),
+                text(&whole)
+            );
+            // The digest of the parts is the one parse gives the whole mail.
+            let mut encoded = spliced.encoded().unwrap();
+            let digest =
+                crate::parse::spliced_digest(&w.raw, spliced.at(&w.raw), &mut encoded).unwrap();
+            assert_eq!(digest, crate::parse::parse(&whole).digest, "{len}");
+        }
+    }
+
+    /// The article as it was written before recordings were spliced: mail-builder given the
+    /// whole recording.
+    fn whole_mail(c: &Call, audio: &[u8]) -> Vec<u8> {
+        let raw = compose::build(&Outgoing {
+            from: sender(c),
+            to: vec![Address::new("support@x.example")],
+            cc: Vec::new(),
+            reply_to: None,
+            subject: "Call from +49541123417".into(),
+            message_id: message_id(c.id),
+            in_reply_to: None,
+            references: Vec::new(),
+            date: c.start.with_timezone(&Utc),
+            auto: Auto::Generated,
+            loop_value: "pd-phone".into(),
+            language: Some("en".into()),
+            extra: Vec::new(),
+            body: "Call from +49541123417\n\nDirection: incoming\nNumber dialled: +49800123456 \
+                   (Online)\nStart: 2026-12-06 10:00:00 +01:00\nDuration: 3 min 12 s\n\
+                   Agent's extension: 17\nCall id: A-1\n\nNote:\nRouter \"restarted\"\r\n\
+                   Subject: injected\n\nThe recording is attached.\n"
+                .into(),
+            attachments: vec![Attachment {
+                filename: "recording.ogg".into(),
+                content_type: "audio/ogg".into(),
+                data: audio.to_vec(),
+            }],
+        })
+        .unwrap();
+        fixed_boundary(raw, c.id)
     }
 }

@@ -82,6 +82,7 @@ impl ImapIntake {
                                 taken: Instant::now(),
                                 quarantine: None,
                                 phone: false,
+                                spliced: None,
                             }
                         }
                         Item::Oversize {
@@ -195,5 +196,6 @@ fn oversize(
         taken: Instant::now(),
         quarantine: Some(reason),
         phone: false,
+        spliced: None,
     }
 }

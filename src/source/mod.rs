@@ -153,6 +153,7 @@ pub fn drain(
                                 taken: std::time::Instant::now(),
                                 quarantine: None,
                                 phone: false,
+                                spliced: None,
                             });
                             taken.push(name.clone());
                         }

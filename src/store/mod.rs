@@ -28,6 +28,8 @@ pub mod listed_lock;
 pub mod migrate;
 pub mod names;
 mod scan;
+pub mod spliced;
+pub mod spool;
 mod staging;
 pub mod trace;
 
@@ -132,6 +134,18 @@ impl Store {
 
     pub fn write_staged(&self, staged: &Staged, head: &[u8], body: &[u8]) -> io::Result<()> {
         self.staging.write(staged, head, body)
+    }
+
+    /// `write_staged` of a message whose part lives in a file (`spliced`), read piece by piece.
+    pub fn write_staged_spliced(
+        &self,
+        staged: &Staged,
+        head: &[u8],
+        body: &[u8],
+        spliced: &spliced::Spliced,
+    ) -> io::Result<()> {
+        self.staging
+            .write_with(staged, head, |f| spliced.write_to(body, f))
     }
 
     /// Makes everything written so far durable: one syncfs for the whole batch, which covers the

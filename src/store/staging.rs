@@ -71,13 +71,23 @@ impl Area {
 
     /// Writes a reserved file; the name must not exist yet.
     pub fn write(&self, staged: &Staged, head: &[u8], body: &[u8]) -> io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&staged.path)
-            .map_err(crate::access::at(&staged.path))?;
+        let mut f = create_new(staged)?;
         f.write_all(head)
             .and_then(|_| f.write_all(body))
+            .map_err(crate::access::at(&staged.path))
+    }
+
+    /// `write`, the body written by `body` through a buffer.
+    pub fn write_with(
+        &self,
+        staged: &Staged,
+        head: &[u8],
+        body: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut f = io::BufWriter::with_capacity(64 * 1024, create_new(staged)?);
+        f.write_all(head)
+            .and_then(|_| body(&mut f))
+            .and_then(|_| f.flush())
             .map_err(crate::access::at(&staged.path))
     }
 
@@ -141,6 +151,14 @@ impl Area {
         }
         Ok(out)
     }
+}
+
+fn create_new(staged: &Staged) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staged.path)
+        .map_err(crate::access::at(&staged.path))
 }
 
 /// Removes a folder a process died in before it became an area (nothing was staged in it yet),

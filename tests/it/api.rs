@@ -94,21 +94,39 @@ pub fn api_desk(extra: &str) -> (Desk, u16) {
 
 /// One HTTP/1.1 request; the status and the body as JSON.
 pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
+    http_typed(port, method, path, token, "application/json", body)
+}
+
+/// `http` with a body of `content_type`, written on a thread of its own while the answer is
+/// read: a server refusing a large body early may answer and close before reading it all.
+pub fn http_typed(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
-    // A server refusing a large body early may close before reading it all.
-    let _ = s.write_all(body);
+    let mut writer = s.try_clone().unwrap();
+    let body = body.to_vec();
+    let sent = std::thread::spawn(move || {
+        let _ = writer.write_all(&body);
+    });
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    sent.join().unwrap();
     let text = String::from_utf8_lossy(&out).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status: u16 = head
@@ -144,7 +162,7 @@ fn dechunk(mut s: &str) -> String {
 }
 
 /// Maria Müller writes to Support: a ticket of hers, open.
-fn marias_ticket(desk: &Desk) {
+pub fn marias_ticket(desk: &Desk) {
     let md = desk.maildir("in");
     post(
         &md,
@@ -378,7 +396,7 @@ fn the_keypad_finds_a_ticket_and_its_owners_extension() {
     assert_eq!(status, 400);
 }
 
-fn ended(port: u16, id: &str, body: &Value) -> (u16, Value) {
+pub fn ended(port: u16, id: &str, body: &Value) -> (u16, Value) {
     http(
         port,
         "POST",
@@ -389,7 +407,7 @@ fn ended(port: u16, id: &str, body: &Value) -> (u16, Value) {
 }
 
 /// The files of a ticket's articles, by the ticket's JSON.
-fn article_files(desk: &Desk, n: &str) -> Vec<String> {
+pub fn article_files(desk: &Desk, n: &str) -> Vec<String> {
     desk.show(n)["articles"]
         .as_array()
         .unwrap()

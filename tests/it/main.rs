@@ -44,6 +44,7 @@ mod notices;
 mod outgoing;
 mod postfix;
 mod recipients;
+mod recordings;
 mod reports;
 mod scanning;
 mod status;
