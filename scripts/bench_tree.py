@@ -40,6 +40,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -67,12 +68,15 @@ def chown_r(path):
 
 
 class Desk:
-    def __init__(self, binary, base, name):
+    def __init__(self, binary, base, name, existing=False):
         self.binary = binary
         self.dir = base / name
-        self.dir.mkdir()
         self.data = self.dir / "var"
         self.config = self.dir / "postdesk.toml"
+        self.drains = []  # (wall s, CPU s, MiB written) of each drain
+        if existing:  # a store an earlier run kept (--reuse)
+            return
+        self.dir.mkdir()
         shutil.copytree(ROOT / "templates", self.dir / "templates")
         shutil.copytree(ROOT / "filters", self.dir / "filters")
         self.config.write_text(
@@ -142,11 +146,21 @@ queues = ["Support"]
             (md / "new" / f"{1763900000 + i}.M{i}P1.{host}").write_bytes(body)
         chown_r(md)
         os.sync()
+        out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
         t = time.monotonic()
-        r = self.run("run", "--once", "--maildir", md, "--after", "delete")
+        p = subprocess.Popen([self.binary, "--config", self.config, "run", "--once", "--maildir",
+                              md, "--after", "delete"], stdout=out, stderr=err)
+        # wait4: the CPU time and the blocks written (512 bytes each: the index's WAL and
+        # checkpoints, the store's files) of exactly this child.
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - t
-        if f"processed {count}," not in r.stdout or "failed 0" not in r.stdout:
-            sys.exit(f"drain {tag}: {r.stdout}{r.stderr}")
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read()
+        if f"processed {count}," not in stdout or "failed 0" not in stdout:
+            sys.exit(f"drain {tag}: {stdout}{err.read()}")
+        self.drains.append((wall, ru.ru_utime + ru.ru_stime, ru.ru_oublock * 512 / 2**20))
         shutil.rmtree(md)
         return wall
 
@@ -279,6 +293,44 @@ def measure_imap(dv, archived, repeat, drop):
     return out
 
 
+def compare_intake(binary, desk, mnt, a):
+    """Intake into this store and into a fresh one, same file system, same messages, taking
+    turns (which one goes first alternates) so that other work on the machine and the file
+    system's state weigh on both alike; the median of the rounds' ratios, and each side's CPU
+    and bytes written per message."""
+    fresh = Desk(binary, mnt, f"fresh-{os.getpid()}")
+    big, new, ratios = [], [], []
+    for r in range(a.rounds):
+        order = [(desk, big), (fresh, new)]
+        for d, out in order if r % 2 == 0 else reversed(order):
+            os.sync()
+            out.append(a.intake / d.drain(a.intake, f"in{os.getpid()}-{r}"))
+        ratios.append(big[-1] / new[-1])
+        log(f"intake round {r + 1}: this store {big[-1]:,.0f} msg/s "
+            f"({per_message(desk.drains[-1], a.intake)}), fresh {new[-1]:,.0f} msg/s "
+            f"({per_message(fresh.drains[-1], a.intake)}) ({ratios[-1]:.3f}x)")
+    figures = {"intake_big_msg_s": statistics.median(big),
+               "intake_fresh_msg_s": statistics.median(new),
+               "intake_ratios": ratios, "intake_ratio": statistics.median(ratios)}
+    for name, d in (("big", desk), ("fresh", fresh)):
+        runs = d.drains[-a.rounds:]
+        figures[f"intake_{name}_cpu_ms_msg"] = statistics.median(c for _, c, _ in runs) * 1000 / a.intake
+        figures[f"intake_{name}_written_kib_msg"] = statistics.median(w for _, _, w in runs) * 1024 / a.intake
+    return figures
+
+
+def per_message(drain, count):
+    _, cpu, written = drain
+    return f"CPU {cpu * 1000 / count:.2f} ms, written {written * 1024 / count:.1f} KiB a message"
+
+
+def intake_rows(figures):
+    return [
+        ("intake: this store / fresh (medians)", f"{figures['intake_big_msg_s']:,.0f} / {figures['intake_fresh_msg_s']:,.0f} msg/s (ratio {figures['intake_ratio']:.3f}x, rounds {', '.join(f'{x:.2f}' for x in figures['intake_ratios'])})"),
+        ("intake CPU ms / KiB written a message", f"this store {figures['intake_big_cpu_ms_msg']:.3f} / {figures['intake_big_written_kib_msg']:.1f}, fresh {figures['intake_fresh_cpu_ms_msg']:.3f} / {figures['intake_fresh_written_kib_msg']:.1f}"),
+    ]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=1_000_000, help="tickets in the store")
@@ -302,12 +354,25 @@ def main():
                     help="cold also means the page cache dropped (Dovecot's binaries are read from disk again)")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", metavar="WORKDIR",
+                    help="only the intake comparison (--rounds of --intake), with --binary, into the "
+                         "store a run with --keep left in WORKDIR (still mounted), and a fresh one beside it")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: it mounts an ext4 image and starts Dovecot")
     binary = pathlib.Path(a.binary).resolve()
     if not binary.is_file():
         sys.exit(f"{binary}: build it first (cargo build --release --locked)")
+    if a.reuse:
+        mnt = pathlib.Path(a.reuse) / "mnt"
+        desk = Desk(binary, mnt, "desk", existing=True)
+        figures = compare_intake(binary, desk, mnt, a)
+        for k, v in intake_rows(figures):
+            print(f"{k:<45} {v}")
+        print(json.dumps(figures, indent=1))
+        if a.json:
+            pathlib.Path(a.json).write_text(json.dumps(figures, indent=1) + "\n")
+        sys.exit(0 if figures["intake_ratio"] > 0.95 else 1)
 
     work = pathlib.Path(os.path.realpath(a.workdir)) / f"pd-bench-tree-{os.getpid()}"
     work.mkdir()
@@ -409,23 +474,7 @@ def main():
         figures.update(measure_imap(dv, archived, a.repeat, a.drop_caches))
         dv.stop()
 
-        # Intake into this store and into a fresh one, same file system, same messages, taking
-        # turns (which one goes first alternates) so that other work on the machine and the
-        # file system's state weigh on both alike; the median of the rounds' ratios.
-        fresh = Desk(binary, mnt, "fresh")
-        big, new, ratios = [], [], []
-        for r in range(a.rounds):
-            order = [(desk, big), (fresh, new)]
-            for d, out in order if r % 2 == 0 else reversed(order):
-                os.sync()
-                out.append(a.intake / d.drain(a.intake, f"in{r}"))
-            ratios.append(big[-1] / new[-1])
-            log(f"intake round {r + 1}: this store {big[-1]:,.0f} msg/s, fresh {new[-1]:,.0f} msg/s "
-                f"({ratios[-1]:.3f}x)")
-        figures["intake_big_msg_s"] = statistics.median(big)
-        figures["intake_fresh_msg_s"] = statistics.median(new)
-        figures["intake_ratios"] = ratios
-        figures["intake_ratio"] = statistics.median(ratios)
+        figures.update(compare_intake(binary, desk, mnt, a))
     finally:
         if dv:
             dv.stop()
@@ -450,8 +499,7 @@ def main():
         ("LIST queue cold / warm", f"{figures['list_queue_cold_s']:.3f} s / {figures['list_queue_warm_s']:.3f} s ({figures['listed_queue']:,} folders)"),
         ("LIST * cold / warm", f"{figures['list_all_cold_s']:.3f} s / {figures['list_all_warm_s']:.3f} s ({figures['listed_all']:,} folders)"),
         ("SELECT archived cold (median, max) / warm", figures.get("select_archived_error") or f"{figures['select_archived_cold_s']:.4f} s, {figures['select_archived_cold_max_s']:.4f} s / {figures['select_archived_warm_s']:.4f} s"),
-        ("intake: this store / fresh (medians)", f"{figures['intake_big_msg_s']:,.0f} / {figures['intake_fresh_msg_s']:,.0f} msg/s (ratio {figures['intake_ratio']:.3f}x, rounds {', '.join(f'{x:.2f}' for x in figures['intake_ratios'])})"),
-    ]
+    ] + intake_rows(figures)
     for k, v in rows:
         print(f"{k:<45} {v}")
     print(json.dumps(figures, indent=1))
