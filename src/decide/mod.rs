@@ -120,7 +120,7 @@ pub fn decide<L: Lookup>(
     index: &L,
 ) -> Result<Plan, L::Error> {
     let mut steps = Vec::new();
-    if let Some(dup) = index.duplicate(&facts.digest)? {
+    if let Some(dup) = index.duplicate(&facts.digest, facts.message_id.as_deref())? {
         steps.push(match &dup {
             Duplicate::Article { ticket } => {
                 format!("same message (digest) is already an article of ticket {ticket}")

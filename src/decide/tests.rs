@@ -34,7 +34,11 @@ impl Lookup for Fake {
             .participants
             .contains(&(number.to_string(), address.to_string())))
     }
-    fn duplicate(&self, _digest: &str) -> Result<Option<Duplicate>, Infallible> {
+    fn duplicate(
+        &self,
+        _digest: &str,
+        _message_id: Option<&str>,
+    ) -> Result<Option<Duplicate>, Infallible> {
         Ok(self.duplicate.then(|| Duplicate::Article {
             ticket: "2016010110000019".into(),
         }))

@@ -16,7 +16,13 @@ pub trait Lookup {
     ) -> std::result::Result<Option<String>, Self::Error>;
     fn is_participant(&self, number: &str, address: &str)
         -> std::result::Result<bool, Self::Error>;
-    fn duplicate(&self, digest: &str) -> std::result::Result<Option<Duplicate>, Self::Error>;
+    /// An earlier message with the same digest (which covers the raw Message-ID, so the same
+    /// message has the same `message_id`).
+    fn duplicate(
+        &self,
+        digest: &str,
+        message_id: Option<&str>,
+    ) -> std::result::Result<Option<Duplicate>, Self::Error>;
 }
 
 fn ticket(c: &Connection, number: &str) -> Result<Option<TicketRef>> {
@@ -49,11 +55,25 @@ fn is_participant(c: &Connection, number: &str, address: &str) -> Result<bool> {
     )
 }
 
-fn duplicate(c: &Connection, digest: &str) -> Result<Option<Duplicate>> {
-    let a: Option<String> = c
-        .prepare_cached("SELECT ticket FROM articles WHERE digest = ?1")?
-        .query_row([digest], |r| r.get(0))
-        .optional()?;
+/// Articles are found by their Message-ID (the index that threading needs anyway) and only then
+/// compared by digest; those without one through an index of them alone. A unique index of
+/// every digest (random keys) dirtied a page of its own per message, which a large index no
+/// longer holds in its cache (see README, Performance).
+fn duplicate(c: &Connection, digest: &str, message_id: Option<&str>) -> Result<Option<Duplicate>> {
+    let a: Option<String> = match message_id {
+        Some(id) => c
+            .prepare_cached(
+                "SELECT ticket FROM articles WHERE message_id = ?1 AND digest = ?2 LIMIT 1",
+            )?
+            .query_row(params![id, digest], |r| r.get(0))
+            .optional()?,
+        None => c
+            .prepare_cached(
+                "SELECT ticket FROM articles WHERE digest = ?1 AND message_id IS NULL LIMIT 1",
+            )?
+            .query_row([digest], |r| r.get(0))
+            .optional()?,
+    };
     if let Some(ticket) = a {
         return Ok(Some(Duplicate::Article { ticket }));
     }
@@ -82,9 +102,9 @@ macro_rules! lookup_on {
                 let $conn = self;
                 is_participant($e, number, address)
             }
-            fn duplicate(&self, digest: &str) -> Result<Option<Duplicate>> {
+            fn duplicate(&self, digest: &str, id: Option<&str>) -> Result<Option<Duplicate>> {
                 let $conn = self;
-                duplicate($e, digest)
+                duplicate($e, digest, id)
             }
         }
     };

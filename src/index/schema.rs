@@ -2,7 +2,40 @@
 
 use rusqlite::Connection;
 
-pub(super) const VERSION: i64 = 6;
+pub(super) const VERSION: i64 = 7;
+
+/// The articles' table, apart so that version 7 can make it under another name.
+const ARTICLES: &str = "
+CREATE TABLE IF NOT EXISTS articles (
+    id             INTEGER PRIMARY KEY,
+    ticket         TEXT NOT NULL REFERENCES tickets(number),
+    file           TEXT NOT NULL UNIQUE,
+    message_id     TEXT,
+    digest         TEXT NOT NULL,
+    from_addr      TEXT NOT NULL,
+    to_addrs       TEXT NOT NULL,
+    cc_addrs       TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    date           TEXT,
+    received       TEXT NOT NULL,
+    direction      TEXT NOT NULL,
+    classification TEXT NOT NULL,
+    event          TEXT NOT NULL,
+    bounce_of      TEXT,
+    stranger       INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    attachments    TEXT NOT NULL,
+    staged         TEXT,
+    reply_addr     TEXT,
+    seq            INTEGER NOT NULL DEFAULT 0,
+    author_header  TEXT
+);
+";
+
+/// Every column of `articles`, in the order of its definition.
+const ARTICLE_COLUMNS: &str = "id, ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
+    subject, date, received, direction, classification, event, bounce_of, stranger, size,
+    attachments, staged, reply_addr, seq, author_header";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -29,32 +62,12 @@ CREATE INDEX IF NOT EXISTS tickets_queue_state ON tickets(queue, state);
 CREATE INDEX IF NOT EXISTS tickets_person ON tickets(person) WHERE person IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tickets_organisation ON tickets(organisation)
     WHERE organisation IS NOT NULL;
-CREATE TABLE IF NOT EXISTS articles (
-    id             INTEGER PRIMARY KEY,
-    ticket         TEXT NOT NULL REFERENCES tickets(number),
-    file           TEXT NOT NULL UNIQUE,
-    message_id     TEXT,
-    digest         TEXT NOT NULL UNIQUE,
-    from_addr      TEXT NOT NULL,
-    to_addrs       TEXT NOT NULL,
-    cc_addrs       TEXT NOT NULL,
-    subject        TEXT NOT NULL,
-    date           TEXT,
-    received       TEXT NOT NULL,
-    direction      TEXT NOT NULL,
-    classification TEXT NOT NULL,
-    event          TEXT NOT NULL,
-    bounce_of      TEXT,
-    stranger       INTEGER NOT NULL,
-    size           INTEGER NOT NULL,
-    attachments    TEXT NOT NULL,
-    staged         TEXT,
-    reply_addr     TEXT,
-    seq            INTEGER NOT NULL DEFAULT 0,
-    author_header  TEXT
-);
 CREATE INDEX IF NOT EXISTS articles_ticket ON articles(ticket, seq);
 CREATE INDEX IF NOT EXISTS articles_message_id ON articles(message_id);
+-- Duplicates are found by Message-ID, then digest (see index::lookup); by digest only those
+-- without a Message-ID.
+CREATE INDEX IF NOT EXISTS articles_digest_without_id ON articles(digest)
+    WHERE message_id IS NULL;
 CREATE INDEX IF NOT EXISTS articles_staged ON articles(staged) WHERE staged IS NOT NULL;
 CREATE TABLE IF NOT EXISTS participants (
     ticket  TEXT NOT NULL,
@@ -252,14 +265,20 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
 /// Creates or upgrades the schema in one transaction: a process that dies half way leaves the
 /// index as it was, and other processes see either no schema or the whole of it.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // Moving the articles into a new table (version 7) copies them as they are: foreign keys
+    // are not checked meanwhile (a setting SQLite takes only outside a transaction).
+    let foreign_keys: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    match migrate_in_transaction(conn) {
+    let done = match migrate_in_transaction(conn) {
         Ok(()) => conn.execute_batch("COMMIT"),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
-    }
+    };
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
+    done
 }
 
 fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
@@ -314,6 +333,19 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
              UPDATE tickets SET due_at = 0 WHERE state = 'open';",
         )?;
     }
+    if (1..7).contains(&v) {
+        // Version 7: no unique index of every article's digest (see index::lookup). SQLite
+        // drops a column's UNIQUE only with the table: the rows move into a new one, and the
+        // indexes are made again below.
+        let new_table = ARTICLES.replacen(" articles (", " articles_v7 (", 1);
+        conn.execute_batch(&format!(
+            "{new_table}
+             INSERT INTO articles_v7({ARTICLE_COLUMNS}) SELECT {ARTICLE_COLUMNS} FROM articles;
+             DROP TABLE articles;
+             ALTER TABLE articles_v7 RENAME TO articles;"
+        ))?;
+    }
+    conn.execute_batch(ARTICLES)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(DIRECTORY)?;
     conn.pragma_update(None, "user_version", VERSION)?;

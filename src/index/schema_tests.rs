@@ -7,10 +7,16 @@ const VERSION_2: &str = "CREATE TABLE tickets (number TEXT PRIMARY KEY, queue TE
             priority TEXT NOT NULL DEFAULT 'normal', pending TEXT, customer_id TEXT)
             WITHOUT ROWID;
          CREATE TABLE articles (id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, file TEXT NOT NULL
-            UNIQUE, message_id TEXT, received TEXT NOT NULL, staged TEXT, reply_addr TEXT);
+            UNIQUE, message_id TEXT, digest TEXT NOT NULL UNIQUE, from_addr TEXT NOT NULL,
+            to_addrs TEXT NOT NULL, cc_addrs TEXT NOT NULL, subject TEXT NOT NULL, date TEXT,
+            received TEXT NOT NULL, direction TEXT NOT NULL, classification TEXT NOT NULL,
+            event TEXT NOT NULL, bounce_of TEXT, stranger INTEGER NOT NULL, size INTEGER NOT NULL,
+            attachments TEXT NOT NULL, staged TEXT, reply_addr TEXT);
          CREATE INDEX articles_ticket ON articles(ticket);
          CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-         INSERT INTO articles(ticket, file, received) VALUES ('1', 'a', 'x');
+         INSERT INTO articles(ticket, file, digest, from_addr, to_addrs, cc_addrs, subject,
+            received, direction, classification, event, stranger, size, attachments)
+            VALUES ('1', 'a', 'd', 'f', '', '', 's', 'x', 'in', '', '', 0, 1, '[]');
          PRAGMA user_version = 2;";
 
 /// An upgrade that fails part way leaves the index as it was, so that the next start can
@@ -124,6 +130,7 @@ fn version_3_gains_the_directory_without_a_rebuild() {
 
 /// The tables as version 4 had them: today's, without the tickets' attribution.
 fn without_attribution(conn: &Connection) {
+    conn.execute_batch(ARTICLES).unwrap();
     conn.execute_batch(SCHEMA).unwrap();
     conn.execute_batch(
         "DROP INDEX tickets_person; DROP INDEX tickets_organisation;
@@ -194,4 +201,103 @@ fn version_4_tickets_read_as_unknown() {
         )
         .unwrap();
     assert_eq!(row, (None, None, None, 0));
+}
+
+/// An index of version 6 keeps its articles, now without the unique index of every digest
+/// (random keys, a page written per message in a large index); a message seen before is still
+/// a duplicate, with its Message-ID or without one, and an article is still found by its
+/// Message-ID.
+#[test]
+fn version_6_articles_lose_the_unique_digest_index_and_keep_their_duplicates() {
+    let conn = Connection::open_in_memory().unwrap();
+    let v6_articles = ARTICLES.replace(
+        "digest         TEXT NOT NULL,",
+        "digest TEXT NOT NULL UNIQUE,",
+    );
+    conn.execute_batch(&v6_articles).unwrap();
+    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(DIRECTORY).unwrap();
+    conn.execute_batch("DROP INDEX articles_digest_without_id")
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO tickets(number, queue, state, subject, customer, created, updated)
+         VALUES ('1', 'Support', 'open', 's', 'a@b.example', 'x', 'x');
+         INSERT INTO articles(id, ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
+            subject, received, direction, classification, event, stranger, size, attachments,
+            staged, seq, author_header)
+         VALUES (7, '1', 'f1', 'm1@x', 'd1', 'a@b.example', '', '', 's', 'x', 'in', '', '', 0, 1,
+                 '[]', 'st', 1, 'From'),
+                (8, '1', 'f2', NULL, 'd2', 'a@b.example', '', '', 's', 'x', 'in', '', '', 0, 1,
+                 '[]', NULL, 2, NULL);
+         PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    let autoindexes = |conn: &Connection| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'articles' AND sql IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        autoindexes(&conn),
+        2,
+        "file and digest, as version 6 had them"
+    );
+    migrate(&conn).unwrap();
+    assert_eq!(version(&conn).unwrap(), VERSION);
+    assert_eq!(autoindexes(&conn), 1, "file only");
+    let row: (i64, String, Option<String>, i64, Option<String>) = conn
+        .query_row(
+            "SELECT id, file, staged, seq, author_header FROM articles WHERE digest = 'd1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (7, "f1".into(), Some("st".into()), 1, Some("From".into()))
+    );
+    let mut index = crate::index::Index {
+        conn,
+        durable: false,
+    };
+    use crate::index::{Duplicate, Lookup};
+    let article = |t: &str| Some(Duplicate::Article { ticket: t.into() });
+    assert_eq!(index.duplicate("d1", Some("m1@x")).unwrap(), article("1"));
+    assert_eq!(index.duplicate("d2", None).unwrap(), article("1"));
+    assert_eq!(index.duplicate("d1", None).unwrap(), None);
+    assert_eq!(index.duplicate("d2", Some("m1@x")).unwrap(), None);
+    assert_eq!(index.duplicate("d3", Some("m1@x")).unwrap(), None);
+    assert_eq!(index.ticket_of_message("m1@x").unwrap(), Some("1".into()));
+    // New articles go in, and the statements use the indexes, not a scan of the articles.
+    let plan = |sql: &str| -> String {
+        let mut st = index
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        st.query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let by_id = plan("SELECT ticket FROM articles WHERE message_id = 'm' AND digest = 'd' LIMIT 1");
+    assert!(by_id.contains("articles_message_id"), "{by_id}");
+    let by_digest =
+        plan("SELECT ticket FROM articles WHERE digest = 'd' AND message_id IS NULL LIMIT 1");
+    assert!(
+        by_digest.contains("articles_digest_without_id"),
+        "{by_digest}"
+    );
+    let tx = index.begin().unwrap();
+    tx.conn()
+        .execute_batch(
+            "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
+                subject, received, direction, classification, event, stranger, size, attachments)
+             VALUES ('1', 'f3', 'm1@x', 'd1', 'a', '', '', 's', 'x', 'in', '', '', 0, 1, '[]')",
+        )
+        .unwrap();
+    tx.commit().unwrap();
 }

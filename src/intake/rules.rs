@@ -246,7 +246,7 @@ impl Rules {
         } = u;
         // A message quarantined before is a duplicate, like any other.
         if quarantine.is_some() {
-            if let Some(dup) = lookup.duplicate(&facts.digest)? {
+            if let Some(dup) = lookup.duplicate(&facts.digest, facts.message_id.as_deref())? {
                 let steps = vec!["the same message was seen before".to_string()];
                 let plan = Plan {
                     decision: Decision::Duplicate(dup),
@@ -333,7 +333,7 @@ impl Rules {
         // A customer's request by mail is answered, not filed; seen before, it is a duplicate.
         if let Some(command) = self.request(&facts) {
             let mut steps: Vec<String> = agent.step().into_iter().collect();
-            let decision = match lookup.duplicate(&facts.digest)? {
+            let decision = match lookup.duplicate(&facts.digest, facts.message_id.as_deref())? {
                 Some(dup) => {
                     steps.push("the same message was seen before".into());
                     Decision::Duplicate(dup)
@@ -413,7 +413,7 @@ impl Rules {
         lookup: &L,
     ) -> Result<Result<Plan, String>, L::Error> {
         let mut steps: Vec<String> = detected.step().into_iter().collect();
-        if let Some(dup) = lookup.duplicate(&facts.digest)? {
+        if let Some(dup) = lookup.duplicate(&facts.digest, facts.message_id.as_deref())? {
             steps.push("the same message was seen before".into());
             return Ok(Ok(Plan {
                 decision: Decision::Duplicate(dup),
