@@ -21,9 +21,10 @@ was due), and the daemon's peak RSS; then the ratio of the mean rates.
 
 --memory N: no mail; after two small calls (the store and index opened: the daemon's baseline
 peak RSS) N calls with a --recording-bytes recording each (e.g. --recording-bytes 52428800), from
---parallel clients at once (default 1: one after the other), max-recording-bytes raised to fit.
-Prints the baseline and the peak RSS after the calls, for each form --form names (`both`:
-the streamed form and the JSON form, alternating, --rounds times each).
+--parallel clients at once (default 1: one after the other), max-recording-bytes and
+intake.max-message-bytes raised to fit. Prints the baseline and the peak RSS after the calls,
+for each form --form names (`both`: the streamed form and the JSON form, alternating, --rounds
+times each).
 
 Run as root (it mounts the image) after `cargo build --release --locked`. python3 stdlib only.
 """
@@ -141,6 +142,11 @@ def write_config(case, port, src=None, max_recording=None):
     text = config()
     if src:
         text += '\n[[source]]\nname = "inbox"\nmaildir = "%s"\nafter = "delete"\n' % src
+    if max_recording:
+        # The article carries the recording base64 (4 bytes for 3, lines of 76 and CRLF), and
+        # intake counts it.
+        text += "\n[intake]\nmax-message-bytes = %d\n" % max(
+            64 * 2**20, max_recording * 7 // 5 + 2**20)
     text += ('\n[api]\nlisten = "127.0.0.1:%d"\n' % port)
     if max_recording:
         text += "max-recording-bytes = %d\n" % max_recording
