@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-pub(super) const VERSION: i64 = 7;
+pub(super) const VERSION: i64 = 8;
 
 /// The articles' table, apart so that version 7 can make it under another name.
 const ARTICLES: &str = "
@@ -166,7 +166,8 @@ CREATE TABLE IF NOT EXISTS report_sent (
 ) WITHOUT ROWID;
 -- Service levels: each ticket's next due time (Unix seconds), NULL when nothing is to be done
 -- for it; 0 when something happened and its deadlines must be worked out again. The daemon's
--- round reads only the tickets due, through this index, and wakes at the smallest.
+-- round reads only the tickets due, through this index, and wakes at the smallest. A closed
+-- ticket has none (see CLOSED_DUE), so the index holds open tickets only.
 CREATE INDEX IF NOT EXISTS tickets_due ON tickets(due_at) WHERE due_at IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS tickets_due_opened AFTER INSERT ON tickets WHEN NEW.state = 'open'
 BEGIN
@@ -174,6 +175,7 @@ BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS tickets_due_changed
     AFTER UPDATE OF updated, state, queue, pending, sla, service ON tickets
+    WHEN NEW.state = 'open'
 BEGIN
     UPDATE tickets SET due_at = 0 WHERE number = NEW.number;
 END;
@@ -199,6 +201,37 @@ CREATE TABLE IF NOT EXISTS pending_calls (
     taken     INTEGER NOT NULL DEFAULT 0
 );
 ";
+
+/// Whether a closed ticket still has something for the service levels' round: a warning or
+/// breach recorded (keys `sla:CLOCK:CYCLE:warning`, `…:breach`) whose deadline is not yet recorded
+/// as over (`sla:CLOCK:CYCLE:met`), which the round does once (and unflags the article). `{t}`:
+/// the ticket's number.
+const UNSETTLED: &str = "EXISTS (SELECT 1 FROM history e WHERE e.ticket = {t}
+    AND (e.key LIKE 'sla:%:warning' OR e.key LIKE 'sla:%:breach')
+    AND NOT EXISTS (SELECT 1 FROM history m WHERE m.ticket = e.ticket
+        AND m.key = substr(e.key, 1, length(e.key)
+            - CASE WHEN e.key LIKE '%:warning' THEN 7 ELSE 6 END) || 'met'))";
+
+/// Version 8: a closed ticket is due only while it has something unsettled, when it closes (or
+/// a rebuild replays its closing) and when a deadline of it is recorded as over; an article
+/// filed in it, a move or a rebuild leave it alone (`tickets_due_changed` looks at open ones).
+fn closed_due() -> String {
+    let closing = UNSETTLED.replace("{t}", "NEW.number");
+    let met = UNSETTLED.replace("{t}", "NEW.ticket");
+    format!(
+        "CREATE TRIGGER IF NOT EXISTS tickets_due_closed AFTER UPDATE OF state ON tickets
+             WHEN NEW.state <> 'open'
+         BEGIN
+             UPDATE tickets SET due_at = CASE WHEN {closing} THEN 0 END WHERE number = NEW.number;
+         END;
+         CREATE TRIGGER IF NOT EXISTS tickets_due_met AFTER INSERT ON history
+             WHEN NEW.key LIKE 'sla:%:met'
+         BEGIN
+             UPDATE tickets SET due_at = CASE WHEN {met} THEN 0 END
+             WHERE number = NEW.ticket AND state <> 'open' AND due_at IS NOT NULL;
+         END;"
+    )
+}
 
 /// Version 4: the directory (who is who), copied from its sources. Not derived from the tree:
 /// `clear` leaves it, and a fresh index loads it again from its sources.
@@ -345,9 +378,23 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
              ALTER TABLE articles_v7 RENAME TO articles;"
         ))?;
     }
+    if (1..8).contains(&v) {
+        // Version 8: closed tickets are not made due by what changes them (see closed_due),
+        // and those an earlier version made due (every article filed by a rebuild did) are
+        // not, unless something is unsettled.
+        conn.execute_batch("DROP TRIGGER IF EXISTS tickets_due_changed;")?;
+    }
     conn.execute_batch(ARTICLES)?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(&closed_due())?;
     conn.execute_batch(DIRECTORY)?;
+    if (1..8).contains(&v) {
+        let unsettled = UNSETTLED.replace("{t}", "tickets.number");
+        conn.execute_batch(&format!(
+            "UPDATE tickets SET due_at = CASE WHEN {unsettled} THEN 0 END
+             WHERE due_at IS NOT NULL AND state <> 'open';"
+        ))?;
+    }
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(())
 }

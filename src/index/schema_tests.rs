@@ -301,3 +301,66 @@ fn version_6_articles_lose_the_unique_digest_index_and_keep_their_duplicates() {
         .unwrap();
     tx.commit().unwrap();
 }
+
+/// An index of version 7 made closed tickets due whenever they changed (a rebuild filing their
+/// articles did, for every ticket): the upgrade leaves due only the open ones and the closed
+/// ones with an escalation not yet recorded as over, and from then on a closed ticket that
+/// changes stays as it is.
+#[test]
+fn version_7_closed_tickets_lose_their_due_time() {
+    let conn = Connection::open_in_memory().unwrap();
+    migrate(&conn).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER tickets_due_closed;
+         DROP TRIGGER tickets_due_met;
+         DROP TRIGGER tickets_due_changed;
+         CREATE TRIGGER tickets_due_changed
+             AFTER UPDATE OF updated, state, queue, pending, sla, service ON tickets
+         BEGIN
+             UPDATE tickets SET due_at = 0 WHERE number = NEW.number;
+         END;
+         INSERT INTO tickets(number, queue, state, subject, customer, created, updated) VALUES
+            ('1', 'S', 'open', 's', 'c', 'x', 'x'),
+            ('2', 'S', 'closed', 's', 'c', 'x', 'x'),
+            ('3', 'S', 'closed', 's', 'c', 'x', 'x'),
+            ('4', 'S', 'closed', 's', 'c', 'x', 'x'),
+            ('5', 'S', 'closed', 's', 'c', 'x', 'x');
+         INSERT INTO history(ticket, at, event, detail, key) VALUES
+            ('3', 'x', 'sla-breach', 'b', 'sla:solution:1:breach'),
+            ('4', 'x', 'sla-warning', 'w', 'sla:first-response:1:warning'),
+            ('4', 'x', 'sla-met', 'm', 'sla:first-response:1:met'),
+            ('5', 'x', 'closed', 'c', 'cmd:1');
+         UPDATE tickets SET updated = 'y';
+         PRAGMA user_version = 7;",
+    )
+    .unwrap();
+    let due = |conn: &Connection| -> Vec<Option<i64>> {
+        let mut st = conn
+            .prepare("SELECT due_at FROM tickets ORDER BY number")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(due(&conn), [Some(0); 5], "version 7 made them all due");
+    migrate(&conn).unwrap();
+    assert_eq!(version(&conn).unwrap(), VERSION);
+    assert_eq!(due(&conn), [Some(0), None, Some(0), None, None]);
+    conn.execute_batch(
+        "UPDATE tickets SET due_at = NULL WHERE number = '1';
+         UPDATE tickets SET updated = 'z', queue = 'T';",
+    )
+    .unwrap();
+    assert_eq!(due(&conn), [Some(0), None, Some(0), None, None]);
+    // The round reads them through the partial index.
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT number FROM tickets WHERE due_at IS NOT NULL
+                 AND due_at <= 5 ORDER BY due_at LIMIT 10",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("tickets_due"), "{plan}");
+}

@@ -213,10 +213,65 @@ mod tests {
         assert_eq!(tx.due_tickets(1000, 10).unwrap(), ["2", "1"]);
         tx.set_ticket("1", "Support", State::Closed, "2026-06-02T10:00:00.000Z")
             .unwrap();
-        assert_eq!(tx.due_tickets(99, 10).unwrap(), ["1"]);
-        tx.set_due("1", None).unwrap();
+        assert!(tx.due_tickets(99, 10).unwrap().is_empty());
         tx.commit().unwrap();
         assert_eq!(index.earliest_due().unwrap(), Some(100));
+    }
+
+    fn due_at(tx: &Tx, number: &str) -> Option<i64> {
+        tx.conn()
+            .query_row(
+                "SELECT due_at FROM tickets WHERE number = ?1",
+                [number],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// A closed ticket has no due time: closing clears it, and what a rebuild or a move does
+    /// to a closed ticket (articles filed, `updated` moved, another queue) leaves it so. Only an
+    /// escalation not yet recorded as over makes it due, once, until it is.
+    #[test]
+    fn closed_tickets_are_due_only_while_an_escalation_is_unsettled() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        for n in ["1", "2", "3"] {
+            open_ticket(&tx, n);
+            tx.set_due(n, Some(500)).unwrap();
+        }
+        let at = "2026-06-02T10:00:00.000Z";
+        tx.add_history_keyed("2", at, "sla-warning", "w", "sla:first-response:1:warning")
+            .unwrap();
+        tx.add_history_keyed("3", at, "sla-breach", "b", "sla:update:2:breach")
+            .unwrap();
+        tx.add_history_keyed("3", at, "sla-met", "m", "sla:update:1:met")
+            .unwrap();
+        for n in ["1", "2", "3"] {
+            tx.set_ticket(n, "Support", State::Closed, at).unwrap();
+        }
+        assert_eq!(
+            [due_at(&tx, "1"), due_at(&tx, "2"), due_at(&tx, "3")],
+            [None, Some(0), Some(0)]
+        );
+        // The round records the deadlines as over: nothing is left.
+        tx.add_history_keyed("2", at, "sla-met", "m", "sla:first-response:1:met")
+            .unwrap();
+        tx.add_history_keyed("3", at, "sla-met", "m", "sla:update:2:met")
+            .unwrap();
+        assert_eq!([due_at(&tx, "2"), due_at(&tx, "3")], [None, None]);
+        // An article filed into a closed ticket, and a move to another queue.
+        tx.conn()
+            .execute(
+                "UPDATE tickets SET updated = '2026-06-03T00:00:00.000Z' WHERE number = '1'",
+                [],
+            )
+            .unwrap();
+        tx.set_ticket("2", "Billing", State::Closed, at).unwrap();
+        assert!(tx.due_tickets(i64::MAX, 10).unwrap().is_empty());
+        // Reopened, it is due again.
+        tx.set_ticket("1", "Support", State::Open, at).unwrap();
+        assert_eq!(due_at(&tx, "1"), Some(0));
+        tx.commit().unwrap();
     }
 
     /// Another configuration of service levels makes every open ticket due once.

@@ -319,6 +319,59 @@ fn a_pending_time_reminds_the_owner_and_the_answer_keeps_the_deadline() {
     desk.fsck_clean();
 }
 
+/// The tickets the index holds a due time for: `(number, due_at)`.
+fn due(desk: &Desk) -> Vec<(String, i64)> {
+    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
+    let mut st = db
+        .prepare("SELECT number, due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY number")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Closing stops the clocks: a ticket closed before anything was due is due no more; one closed
+/// after its breach is due once, for the round to record the deadline as over and unflag the
+/// customer's message. A rebuild (which files every article again) makes no closed ticket due.
+#[test]
+fn a_closed_ticket_is_due_once_for_its_escalation_and_never_after() {
+    let desk = desk_with("2s");
+    let md = desk.maildir("inbox");
+    for (subject, id) in [("Scanner", "cl1@example.org"), ("Toner", "cl2@example.org")] {
+        post(
+            &md,
+            "Carl Customer <carl@example.org>",
+            "support@company.example",
+            subject,
+            id,
+            "",
+            "It is broken.",
+        );
+    }
+    desk.drain(&md);
+    let (a, b) = (desk.number_of("Scanner"), desk.number_of("Toner"));
+    assert_eq!(due(&desk).len(), 2, "both have deadlines");
+    desk.ok(&["ticket", "close", &b]);
+    assert_eq!(due(&desk).len(), 1, "{:?}", due(&desk));
+    std::thread::sleep(Duration::from_millis(2200));
+    desk.ok(&["run", "--once"]);
+    assert_eq!(events(&desk, &a, "sla-breach"), 1);
+    assert_eq!(events(&desk, &b, "sla-breach"), 0);
+    assert!(flagged(&customer_file(&desk, &a)));
+    desk.ok(&["ticket", "close", &a]);
+    assert_eq!(due(&desk), [(a.clone(), 0)], "its breach is not over yet");
+    desk.ok(&["run", "--once"]);
+    assert_eq!(events(&desk, &a, "sla-met"), 1);
+    assert!(!flagged(&customer_file(&desk, &a)));
+    assert!(due(&desk).is_empty(), "{:?}", due(&desk));
+    desk.ok(&["reindex"]);
+    assert!(due(&desk).is_empty(), "{:?}", due(&desk));
+    desk.ok(&["run", "--once"]);
+    assert_eq!(events(&desk, &a, "sla-met"), 1);
+    desk.fsck_clean();
+}
+
 /// An agent's mail client sees the flag through Dovecot (`\Flagged` on the same UID, their own
 /// `\Seen` kept), and sees it go once the answer meets the deadline.
 #[test]

@@ -473,6 +473,8 @@ fn an_index_of_the_previous_schema_is_upgraded_and_numbers_the_articles_already_
          DROP TABLE accepted;
          DROP TRIGGER tickets_due_opened;
          DROP TRIGGER tickets_due_changed;
+         DROP TRIGGER tickets_due_closed;
+         DROP TRIGGER tickets_due_met;
          DROP INDEX tickets_due;
          ALTER TABLE tickets DROP COLUMN sla;
          ALTER TABLE tickets DROP COLUMN due_at;
