@@ -127,7 +127,12 @@ impl Index {
         if !path.exists() {
             return Index::open_memory();
         }
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        // Without the connection's mutex, as `Connection::open` does: a connection is used by
+        // one thread at a time, and the mutex cost a lock and an unlock for every column read.
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(Duration::from_secs(30))?;
         let found = schema::version(&conn)?;
