@@ -17,10 +17,11 @@ use chrono_tz::Tz;
 
 use super::config::CalendarConfig;
 use super::holidays::Holidays;
+use super::timeline::{Year, Years};
 
-/// How far `add_business` looks ahead for working time before it gives up (a calendar whose
-/// holidays cover every working day of a decade has none).
-const MAX_DAYS_AHEAD: u32 = 3660;
+/// How many years `add_business` looks ahead for working time before it gives up (a calendar
+/// whose holidays cover every working day of a decade has none).
+const MAX_YEARS_AHEAD: i32 = 10;
 
 /// Minutes after local midnight, `start < end <= 1440`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,8 @@ struct Hours {
     zone: Tz,
     week: Week,
     holidays: Holidays,
+    /// The working ranges of each local year asked about, as tables.
+    years: Years,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,7 @@ impl Calendar {
                 zone,
                 week,
                 holidays,
+                years: Years::default(),
             }),
         })
     }
@@ -125,7 +129,9 @@ impl Calendar {
         &self.name
     }
 
-    /// Business time between two instants: zero when `end` is not after `start`.
+    /// Business time between two instants: zero when `end` is not after `start`. Working
+    /// ranges that overlap (two of a day that touch, when the clocks go back between them)
+    /// count once.
     pub fn business_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Duration {
         if end <= start {
             return Duration::ZERO;
@@ -133,20 +139,12 @@ impl Calendar {
         let Some(h) = &self.hours else {
             return (end - start).to_std().unwrap_or_default();
         };
-        let mut total = Duration::ZERO;
-        let mut day = h.local_date(start).pred_opt().unwrap_or(NaiveDate::MIN);
-        let last = h.local_date(end);
-        while day <= last {
-            for (a, b) in h.intervals(day) {
-                let (a, b) = (a.max(start), b.min(end));
-                if a < b {
-                    total += (b - a).to_std().unwrap_or_default();
-                }
-            }
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
+        let mut total = chrono::TimeDelta::zero();
+        for year in h.first_year(start)..=h.local_date(end).year() {
+            let y = h.year(year);
+            total += y.until(end) - y.until(start);
         }
-        total
+        total.to_std().unwrap_or_default()
     }
 
     /// The instant by which `dur` of business time has passed since `start`: `start` itself for
@@ -162,22 +160,17 @@ impl Calendar {
                 .and_then(|d| start.checked_add_signed(d))
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
         };
-        let mut left = dur;
-        let mut day = h.local_date(start).pred_opt().unwrap_or(NaiveDate::MIN);
-        for _ in 0..MAX_DAYS_AHEAD {
-            for (a, b) in h.intervals(day) {
-                let a = a.max(start);
-                if a >= b {
-                    continue;
-                }
-                let here = (b - a).to_std().unwrap_or_default();
-                if left <= here {
-                    return a + chrono::Duration::from_std(left).unwrap_or_default();
-                }
-                left -= here;
+        let Ok(mut left) = chrono::TimeDelta::from_std(dur) else {
+            return DateTime::<Utc>::MAX_UTC;
+        };
+        let first = h.first_year(start);
+        for year in first..=first.saturating_add(MAX_YEARS_AHEAD) {
+            let y = h.year(year);
+            let done = y.until(start);
+            if left <= y.total() - done {
+                return y.instant(done + left).unwrap_or(DateTime::<Utc>::MAX_UTC);
             }
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
+            left -= y.total() - done;
         }
         DateTime::<Utc>::MAX_UTC
     }
@@ -197,6 +190,27 @@ impl Calendar {
 impl Hours {
     fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.zone).date_naive()
+    }
+
+    /// The first local year whose working ranges can reach past `at`: the previous one too in
+    /// the first days of a year, whose last day's ranges may end after midnight (24:00, or later
+    /// when the clocks went back).
+    fn first_year(&self, at: DateTime<Utc>) -> i32 {
+        let day = self.local_date(at);
+        day.pred_opt().unwrap_or(day).year()
+    }
+
+    /// The table of a local year's working ranges, made from its days the first time.
+    fn year(&self, year: i32) -> std::sync::Arc<Year> {
+        self.years.get(year, || {
+            let mut ranges = Vec::new();
+            let mut day = NaiveDate::from_yo_opt(year, 1);
+            while let Some(d) = day.filter(|d| d.year() == year) {
+                ranges.extend(self.intervals(d));
+                day = d.succ_opt();
+            }
+            Year::new(ranges)
+        })
     }
 
     /// The day's working ranges as instants; none on a holiday.

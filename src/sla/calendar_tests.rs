@@ -346,3 +346,152 @@ fn a_calendar_from_its_configuration() {
         .to_string();
     assert!(e.contains("missing.ics"), "{e}");
 }
+
+/// Business time by walking the days between, the working ranges of neighbouring days merged
+/// where they overlap: what the year tables must give.
+fn walk_between(c: &Calendar, start: DateTime<Utc>, end: DateTime<Utc>) -> chrono::TimeDelta {
+    let mut total = chrono::TimeDelta::zero();
+    for (a, b) in walk_ranges(c, start, end) {
+        let (a, b) = (a.max(start), b.min(end));
+        if a < b {
+            total += b - a;
+        }
+    }
+    total
+}
+
+/// The merged working ranges of the local days from the one before `start` to `end`'s.
+fn walk_ranges(
+    c: &Calendar,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let h = c.hours.as_ref().unwrap();
+    let mut all = Vec::new();
+    let mut day = h.local_date(start).pred_opt().unwrap();
+    while day <= h.local_date(end) {
+        all.extend(h.intervals(day));
+        day = day.succ_opt().unwrap();
+    }
+    all.sort();
+    let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for (a, b) in all {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// The instant `dur` runs out from `start`, walking the merged ranges.
+fn walk_add(c: &Calendar, start: DateTime<Utc>, dur: chrono::TimeDelta) -> DateTime<Utc> {
+    let mut left = dur;
+    for (a, b) in walk_ranges(c, start, start + chrono::Duration::days(800)) {
+        let a = a.max(start);
+        if a >= b {
+            continue;
+        }
+        if left <= b - a {
+            return a + left;
+        }
+        left -= b - a;
+    }
+    panic!("no working time within 800 days");
+}
+
+/// New York, every day, with two ranges that touch at 01:30, which the autumn change makes overlap (the
+/// first ends at the second 01:30, the next starts at the first), and a late range to 24:00.
+fn new_york() -> Calendar {
+    let day = ranges(&["00:00-01:30", "01:30-03:00", "09:00-17:00", "22:00-24:00"]);
+    let week: Week = std::array::from_fn(|_| day.clone());
+    Calendar::new(
+        "ny",
+        chrono_tz::America::New_York,
+        week,
+        Holidays::default(),
+    )
+    .unwrap()
+}
+
+/// Lord Howe Island changes its clocks by half an hour, at 02:00.
+fn lord_howe() -> Calendar {
+    let day = ranges(&["01:00-03:00", "08:30-12:00", "12:30-18:00"]);
+    let week: Week = [
+        day.clone(),
+        day.clone(),
+        day.clone(),
+        day.clone(),
+        day,
+        vec![],
+        vec![],
+    ];
+    Calendar::new(
+        "lh",
+        chrono_tz::Australia::Lord_Howe,
+        week,
+        Holidays::default(),
+    )
+    .unwrap()
+}
+
+/// The year tables give what walking the days gives, for spans within a day up to two years,
+/// across clock changes, holidays and New Year, to the second.
+#[test]
+fn year_tables_agree_with_walking_the_days() {
+    let holidays = Holidays::from_dates(&["2026-12-24".into(), "2027-01-01".into()]).unwrap();
+    let calendars = [office(holidays), new_york(), lord_howe()];
+    let base = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    for c in &calendars {
+        for i in 0..400 {
+            let start = if i % 10 == 0 {
+                // Around New Year, where a year's last ranges meet the next year's.
+                Utc.with_ymd_and_hms(2026, 12, 30, 0, 0, 0).unwrap()
+                    + chrono::Duration::seconds(next(3 * 86_400) as i64)
+            } else {
+                base + chrono::Duration::seconds(next(2 * 366 * 86_400) as i64)
+            };
+            let span = match i % 3 {
+                0 => next(86_400),
+                1 => next(40 * 86_400),
+                _ => next(730 * 86_400),
+            };
+            let end = start + chrono::Duration::seconds(span as i64);
+            let want = walk_between(c, start, end);
+            assert_eq!(
+                c.business_between(start, end),
+                want.to_std().unwrap(),
+                "{} from {start} to {end}",
+                c.name()
+            );
+            if want > chrono::TimeDelta::zero() {
+                let due = c.add_business(start, want.to_std().unwrap());
+                assert_eq!(due, walk_add(c, start, want), "{} from {start}", c.name());
+                assert!(due <= end);
+            }
+        }
+    }
+}
+
+/// The autumn change makes two touching ranges overlap by an hour; that hour counts once.
+#[test]
+fn overlapping_ranges_of_the_autumn_change_count_once() {
+    let c = new_york();
+    // Sunday 2026-11-01, clocks back from 02:00 to 01:00: 00:00-03:00 local is four hours.
+    let ny = |s| local(chrono_tz::America::New_York, s);
+    assert_eq!(
+        c.business_between(ny("2026-11-01 00:00"), ny("2026-11-01 04:00")),
+        hours(4)
+    );
+    assert_eq!(
+        c.add_business(ny("2026-11-01 00:00"), hours(4)),
+        ny("2026-11-01 03:00")
+    );
+}

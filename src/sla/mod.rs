@@ -7,6 +7,7 @@ pub mod config;
 pub mod due;
 pub mod holidays;
 pub mod policy;
+pub mod timeline;
 
 use std::collections::BTreeMap;
 
