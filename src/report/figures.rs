@@ -116,7 +116,8 @@ pub struct Figures {
     queues: BTreeMap<String, Acc>,
     longest: Vec<OpenTicket>,
     agents: BTreeMap<String, (u64, u64)>,
-    sla: BTreeMap<(u8, String, &'static str), SlaAcc>,
+    /// Service-level compliance over all, by queue and by organisation: by name, then clock.
+    sla: [BTreeMap<String, BTreeMap<&'static str, SlaAcc>>; 3],
 }
 
 #[derive(Default)]
@@ -155,7 +156,7 @@ impl Figures {
             queues: BTreeMap::new(),
             longest: Vec::new(),
             agents: BTreeMap::new(),
-            sla: BTreeMap::new(),
+            sla: Default::default(),
         }
     }
 
@@ -179,14 +180,17 @@ impl Figures {
         if !self.wanted(queue) {
             return;
         }
+        let org = organisation.unwrap_or("-");
         for d in deadlines {
-            let org = organisation.unwrap_or("-").to_string();
-            for key in [
-                (0, String::new(), d.clock.as_str()),
-                (1, queue.to_string(), d.clock.as_str()),
-                (2, org.clone(), d.clock.as_str()),
-            ] {
-                let acc = self.sla.entry(key).or_default();
+            for (by, name) in self.sla.iter_mut().zip(["", queue, org]) {
+                // Names repeat for most tickets: allocate only for a new one.
+                if !by.contains_key(name) {
+                    by.insert(name.to_string(), BTreeMap::new());
+                }
+                let Some(clocks) = by.get_mut(name) else {
+                    continue;
+                };
+                let acc = clocks.entry(d.clock.as_str()).or_default();
                 if d.breached() {
                     acc.late.push(d.late().as_secs() as i64);
                 } else if d.stopped.is_some() {
@@ -339,18 +343,23 @@ impl Figures {
         }
         let sla = std::mem::take(&mut self.sla)
             .into_iter()
-            .map(|((by, name, clock), mut acc)| {
-                acc.late.sort_unstable();
-                Compliance {
-                    by: ["all", "queue", "organisation"][by as usize],
-                    name,
-                    clock,
-                    met: acc.met,
-                    breached: acc.late.len() as u64,
-                    running: acc.running,
-                    late_median_seconds: super::stats::percentile(&acc.late, 50),
-                    late_max_seconds: acc.late.last().copied(),
-                }
+            .zip(["all", "queue", "organisation"])
+            .flat_map(|(names, by)| {
+                names.into_iter().flat_map(move |(name, clocks)| {
+                    clocks.into_iter().map(move |(clock, mut acc)| {
+                        acc.late.sort_unstable();
+                        Compliance {
+                            by,
+                            name: name.clone(),
+                            clock,
+                            met: acc.met,
+                            breached: acc.late.len() as u64,
+                            running: acc.running,
+                            late_median_seconds: super::stats::percentile(&acc.late, 50),
+                            late_max_seconds: acc.late.last().copied(),
+                        }
+                    })
+                })
             })
             .collect();
         Report {

@@ -3,13 +3,15 @@
 //! open tickets, each agent's answers and closes — as PDF for printing, HTML with the same
 //! charts, CSV and JSON with the same numbers.
 //!
-//! `figures` computes from rows without I/O, `hours` is the one place durations are measured,
+//! `figures` computes from rows without I/O, `compliance` reads and works out the service
+//! levels' deadlines, `hours` is the one place durations are measured,
 //! one file renders each format (`pdf` with `canvas` and `helvetica`, `html`, `text`), `charts`
 //! draws for both PDF and HTML, `schedule` decides without I/O when a scheduled report is due,
 //! `scheduled` makes and queues the due ones in the daemon (`[[report]]` is `config::report`).
 
 pub mod canvas;
 pub mod charts;
+pub mod compliance;
 pub mod figures;
 pub mod helvetica;
 pub mod hours;
@@ -80,25 +82,10 @@ pub fn make(
                 f.add_ticket(t)
             },
         )?;
-        let mut f = f.into_inner();
+        let f = f.into_inner();
         let until = f.until();
-        for number in &opened {
-            let Some(rows) = index.sla_rows(number)? else {
-                continue;
-            };
-            // A service instance's level needs the ticket's organisation and service; the
-            // directory is asked as `ticket show` asks it.
-            let instance = match (&rows.organisation, &rows.service) {
-                (Some(_), Some(_)) => {
-                    crate::sla::ticket_instance_sla(&index.directory_ticket(number)?, || {
-                        index.directory_only_service()
-                    })?
-                }
-                _ => None,
-            };
-            let deadlines = crate::sla::due::shown(slas, &rows, instance.as_deref(), until);
-            f.add_deadlines(&rows.queue, rows.organisation.as_deref(), &deadlines);
-        }
+        opened.sort_unstable();
+        let f = compliance::add(index, slas, &opened, until, f)?;
         let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
         Ok(f.finish(&generated))
     })
