@@ -6,7 +6,8 @@ dir), then this script inserts tickets and their history with direct SQL, as int
 them: each ticket is created (with its autoresponse queued and sent), 90 % get an agent's answer
 (queued and sent) after minutes to days, 85 % are closed, 4 % of those reopened by a follow-up
 and closed again; five queues, 20 agents, 2,000 organisations. About eight history rows per
-ticket. Articles are not generated: reports do not read them.
+ticket, and its articles as far as service levels read them: the customer's message and the
+agent's answer.
 
 Then runs `postdesk report` for the whole year in each format (--formats, default all four;
 --sla gives every queue a service level, so that the report works out each ticket's deadlines),
@@ -76,7 +77,7 @@ def build(folder, n, binary, seed=1):
     year = datetime(2025, 1, 1, tzinfo=timezone.utc)
     span = 365 * 86400
     started = time.perf_counter()
-    tickets, history = [], []
+    tickets, history, articles = [], [], []
 
     def flush():
         con.executemany(
@@ -84,8 +85,19 @@ def build(folder, n, binary, seed=1):
             " organisation) VALUES (?,?,?,?,?,?,?,?)", tickets)
         con.executemany("INSERT INTO history(ticket, at, event, detail) VALUES (?,?,?,?)",
                         history)
+        con.executemany(
+            "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs,"
+            " cc_addrs, subject, received, direction, classification, event, stranger, size,"
+            " attachments, seq) VALUES (?,?,?,?,?,?,'',?,?,?,'normal',?,0,?,'[]',?)", articles)
         tickets.clear()
         history.clear()
+        articles.clear()
+
+    def article(number, seq, at, sender, to, direction, event):
+        file = "%d.M%sP%d.bench,S=2000" % (int(at.timestamp()), number, seq)
+        articles.append((number, file, "<%s.%d@bench.example>" % (number, seq),
+                         "%064x" % rnd.getrandbits(256), sender, to,
+                         "Question number %d" % i, stamp(at), direction, event, 2000, seq))
 
     for i in range(n):
         created = year + timedelta(seconds=span * i / n + rnd.random())
@@ -96,6 +108,8 @@ def build(folder, n, binary, seed=1):
         h = [(number, c, "created", "from " + customer),
              (number, c, "autoresponse", "auto-reply to %s queued" % customer),
              (number, stamp(created + timedelta(seconds=2)), "sent", "autoresponse to " + customer)]
+        # What the service levels count: the customer's message and an agent's answer.
+        article(number, 1, created, customer, "support@company.example", "in", "created")
         state, updated = "open", created
         if rnd.random() < 0.9:
             t = created + timedelta(seconds=int(rnd.expovariate(1 / 14400)) + 60)
@@ -103,6 +117,7 @@ def build(folder, n, binary, seed=1):
             h += [(number, stamp(t), "answer", "by " + agent),
                   (number, stamp(t), "answer-queued", "to " + customer),
                   (number, stamp(t + timedelta(seconds=3)), "sent", "answer to " + customer)]
+            article(number, 2, t, agent, customer, "agent", "answer")
             updated = t
             if rnd.random() < 0.85 / 0.9:
                 t = t + timedelta(seconds=int(rnd.expovariate(1 / 86400)) + 60)
@@ -124,6 +139,7 @@ def build(folder, n, binary, seed=1):
     # Back to the write-ahead log postdesk keeps its index in.
     con.execute("PRAGMA journal_mode = WAL")
     rows = con.execute("SELECT count(*) FROM history").fetchone()[0]
+    rows += con.execute("SELECT count(*) FROM articles").fetchone()[0]
     con.close()
     return time.perf_counter() - started, rows
 
@@ -160,7 +176,7 @@ def main():
         if not (folder / "var" / "index.sqlite").exists():
             took, rows = build(folder, args.tickets, args.binary)
             size = (folder / "var" / "index.sqlite").stat().st_size
-            print("index: %d tickets, %d history rows, %.0f MB, built in %.1f s"
+            print("index: %d tickets, %d history and article rows, %.0f MB, built in %.1f s"
                   % (args.tickets, rows, size / 1e6, took))
         (folder / "postdesk.toml").write_text(config(args.sla))
         for fmt in args.formats.split(","):
