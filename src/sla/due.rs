@@ -12,9 +12,41 @@ use crate::index::SlaRows;
 
 /// An instant as the index writes them (RFC 3339).
 pub fn instant(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    utc_instant(s).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// The form the index writes, `2026-06-02T09:00:00.000Z` (any fraction or none), read
+/// without the general parser: a report reads millions. Anything else, a leap second
+/// included, is `None` and left to the general parser.
+fn utc_instant(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let shape = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if b.len() < 20 || b.last() != Some(&b'Z') || shape.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let digits = |d: &[u8]| {
+        d.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', f @ ..] if (1..=9).contains(&f.len()) => digits(f)? * 10u32.pow(9 - f.len() as u32),
+        _ => return None,
+    };
+    let year = digits(&b[0..4])?;
+    let date = NaiveDate::from_ymd_opt(year as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
+    let time = date.and_hms_nano_opt(
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+        nanos,
+    )?;
+    Some(time.and_utc())
 }
 
 /// A `#pending` time as agents write it, in the site's local time: `2026-12-01 14:00`, or a date
@@ -140,6 +172,51 @@ pub fn shown(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_form_reads_as_the_general_parser_reads_it() {
+        let general = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let mut written = vec![
+            "2026-06-02T09:00:00.000Z".to_string(),
+            "2026-06-02T09:00:00Z".into(),
+            "2024-02-29T23:59:59.123456789Z".into(),
+            "2026-12-31T00:00:00.5Z".into(),
+            "2016-12-31T23:59:60.000Z".into(),
+            "2026-02-29T10:00:00.000Z".into(),
+            "2026-06-02T24:00:00.000Z".into(),
+            "2026-06-02T09:00:00.Z".into(),
+            "2026-06-02T09:00:00.0000000000Z".into(),
+            "2026-06-02t09:00:00z".into(),
+            "2026-06-02T09:00:00.000+02:00".into(),
+            "2026-06-02 09:00:00.000Z".into(),
+            "2026-6-02T09:00:00.000Z".into(),
+            "+026-06-02T09:00:00.000Z".into(),
+            "2026-06-02T09:00:0a.000Z".into(),
+            "".into(),
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = DateTime::<Utc>::from_timestamp(
+                (x % 8_000_000_000) as i64,
+                (x >> 40) as u32 % 1_000_000_000,
+            )
+            .unwrap();
+            written.push(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            written.push(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        }
+        for s in &written {
+            assert_eq!(instant(s), general(s), "{s}");
+        }
+        assert!(utc_instant("2026-06-02T09:00:00.000Z").is_some());
+        assert!(utc_instant("2016-12-31T23:59:60.000Z").is_none());
+    }
 
     fn article(at: &str, direction: &str, event: &str) -> (String, String, String, String, String) {
         let f = format!("{at}-{direction}");
