@@ -12,10 +12,12 @@
 
 use std::ffi::CString;
 use std::io::{IsTerminal, Read};
+use std::sync::atomic::AtomicBool;
 
 use crate::cli::{DeliverArgs, Failure, EX_DATAERR, EX_TEMPFAIL};
 use crate::commands::Context;
 use crate::intake::{Engine, Message, TEMPORARY};
+use crate::source::{self, Single, Summary};
 
 pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
@@ -47,9 +49,14 @@ pub fn deliver(ctx: &Context, args: DeliverArgs) -> Result<i32, Failure> {
         phone: false,
         spliced: None,
     };
-    let outcome = engine.process(std::slice::from_ref(&msg))?;
-    engine.flush()?;
-    if let Some(o) = outcome.first() {
+    let mut single = Single::new(msg);
+    let stop = AtomicBool::new(false);
+    let mut summary = Summary::default();
+    let round = source::round(&mut engine, [&mut single as _], &stop, &mut summary, &[]);
+    if let Some(e) = round.failure {
+        return Err(e.into());
+    }
+    if let Some(o) = &single.outcome {
         println!("{}", o.summary());
     }
     Ok(0)

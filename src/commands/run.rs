@@ -7,7 +7,8 @@ use crate::commands::Context;
 use crate::config::After;
 use crate::intake::Engine;
 use crate::outbox::Sender;
-use crate::source::{self, MaildirSource, Summary};
+use crate::source::imap::ImapIntake;
+use crate::source::{self, MaildirSource, Source, Summary};
 use crate::status;
 
 /// Leaves what this run found for `postdesk status`, unless a running daemon keeps that file.
@@ -81,24 +82,15 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     engine.housekeeping()?;
     let stop = AtomicBool::new(false);
     let mut summary = Summary::default();
-    let mut failure = None;
     let mut snapshot = status::Snapshot {
         pid: std::process::id(),
         once: true,
         started: status::now(),
         ..Default::default()
     };
-    for s in &sources {
-        let mut error = None;
-        if let Err(e) = source::drain(&mut engine, s, &stop, &mut summary) {
-            tracing::error!(source = %s.name, "{e}");
-            summary.failed += s.pending().map(|p| p.len() as u64).unwrap_or(1);
-            error = Some(e.to_string());
-            failure = Some(e);
-        }
-        let backlog = s.pending().ok().map(|p| p.len() as u64);
-        (snapshot.sources).push(status::drained(&s.name, "maildir", error, backlog));
-    }
+    let mut sources = sources;
+    let mut imap = Vec::new();
+    let mut unreachable = Vec::new();
     if args.maildir.is_empty() {
         let base = cfg
             .file
@@ -106,23 +98,23 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
         for c in &cfg.imap {
-            let r = crate::source::imap::ImapIntake::new(c, &base)
-                .map_err(crate::source::imap::ImapDrainError::from)
-                .and_then(|mut src| src.drain(&mut engine, &stop, &mut summary));
-            let error = r.err().map(|e| {
-                tracing::error!(source = %c.name, "{e}");
-                summary.failed += 1;
-                let said = e.to_string();
-                // Intake's failures (a full disk) end the run like a Maildir's; the server's
-                // are in the status and do not stop other sources.
-                if let crate::source::imap::ImapDrainError::Intake(e) = e {
-                    failure = Some(e);
+            match ImapIntake::new(c, &base) {
+                Ok(src) => imap.push(src),
+                Err(e) => {
+                    tracing::error!(source = %c.name, "{e}");
+                    summary.failed += 1;
+                    unreachable.push(status::drained(&c.name, "imap", Some(e.to_string()), None));
                 }
-                said
-            });
-            (snapshot.sources).push(status::drained(&c.name, "imap", error, None));
+            }
         }
     }
+    let all = (sources.iter_mut().map(|s| s as &mut dyn Source))
+        .chain(imap.iter_mut().map(|s| s as &mut dyn Source));
+    let round = source::round(&mut engine, all, &stop, &mut summary, &[]);
+    summary.failed += round.left;
+    let mut failure = round.failure;
+    snapshot.sources = round.states;
+    snapshot.sources.extend(unreachable);
     write_status(&cfg, &mut snapshot);
     println!("{}", summary.line());
     if let Err(e) = engine.flush() {

@@ -13,7 +13,7 @@ use crate::cli::Failure;
 use crate::config::Config;
 use crate::intake::Engine;
 use crate::outgoing::Waker;
-use crate::source::{self, MaildirSource, Summary};
+use crate::source::{self, MaildirSource, Source, Summary};
 use crate::status;
 
 mod threads;
@@ -66,59 +66,13 @@ pub fn run(
         ..Default::default()
     };
     loop {
-        let mut failed = false;
-        let mut states = Vec::new();
-        for s in &sources {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let deferred = total.deferred;
-            let mut st = snapshot
-                .sources
-                .iter()
-                .find(|x| x.name == s.name)
-                .cloned()
-                .unwrap_or_else(|| status::SourceStatus {
-                    name: s.name.clone(),
-                    kind: "maildir".into(),
-                    ..Default::default()
-                });
-            match source::drain(&mut engine, s, &stop, &mut total) {
-                Ok(()) => {
-                    st.state = "ok".into();
-                    st.last_success = Some(status::now());
-                }
-                Err(e) => {
-                    tracing::error!(source = %s.name, transient = e.is_transient(), "{e}; will retry");
-                    failed = true;
-                    st.state = "failing".into();
-                    st.last_error = Some(e.to_string());
-                }
-            }
-            if total.deferred > deferred {
-                // A scanner is away: back off before trying those messages again.
-                failed = true;
-                st.state = "deferring".into();
-                st.last_error =
-                    Some("a scanner is unavailable; messages wait at the source".into());
-            }
-            st.backlog = s.pending().ok().map(|p| p.len() as u64);
-            states.push(st);
-        }
-        // An IMAP source keeps its own backoff (it answers at once while backing off), so a
-        // failing one is simply tried again soon, without slowing the other sources down.
-        let mut imap_failing = false;
-        for src in &mut imap.sources {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            if let Err(e) = src.drain(&mut engine, &stop, &mut total) {
-                tracing::error!(source = %src.name, "{e}; will retry");
-                imap_failing = true;
-            }
-            states.push(src.status());
-        }
-        snapshot.sources = states;
+        let all = (sources.iter_mut().map(|s| s as &mut dyn Source))
+            .chain(imap.sources.iter_mut().map(|s| s as &mut dyn Source));
+        let round = source::round(&mut engine, all, &stop, &mut total, &snapshot.sources);
+        // A failing IMAP source keeps its own backoff (it answers at once while backing off),
+        // so it is simply tried again soon, without slowing the other sources down.
+        let (mut failed, imap_failing) = (round.back_off, round.retry_soon);
+        snapshot.sources = round.states;
         snapshot.updated = status::now();
         status::write(&engine.rules().cfg.data_dir(), &snapshot);
         if stop.load(Ordering::Relaxed) {

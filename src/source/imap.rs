@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::Summary;
+use super::{DrainError, Drained, Source, Summary};
 use crate::imap::{Checkpoint, ImapConfig, ImapError, ImapSource, Item};
 use crate::intake::{Engine, IntakeError, Message};
 use crate::status::SourceStatus;
@@ -22,12 +22,10 @@ use crate::status::SourceStatus;
 /// Messages fetched and committed together.
 const BATCH: usize = 64;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImapDrainError {
-    #[error("{0}")]
-    Imap(#[from] ImapError),
-    #[error(transparent)]
-    Intake(#[from] IntakeError),
+impl From<ImapError> for DrainError {
+    fn from(e: ImapError) -> DrainError {
+        DrainError::Peer(e.to_string())
+    }
 }
 
 pub struct ImapIntake {
@@ -46,12 +44,12 @@ impl ImapIntake {
     }
 
     /// Files everything waiting in every folder of this source.
-    pub fn drain(
+    fn drain_folders(
         &mut self,
         engine: &mut Engine,
         stop: &AtomicBool,
         summary: &mut Summary,
-    ) -> Result<(), ImapDrainError> {
+    ) -> Result<(), DrainError> {
         let source = format!("imap:{}", self.name);
         for folder in self.cfg.folders.clone() {
             while !stop.load(Ordering::Relaxed) {
@@ -143,7 +141,8 @@ impl ImapIntake {
         self.src.wait(&folder, stop)
     }
 
-    pub fn status(&self) -> SourceStatus {
+    /// The connection's state as the source keeps it.
+    pub fn state(&self) -> SourceStatus {
         let st = self.src.state();
         let stamp = |t: std::time::SystemTime| {
             chrono::DateTime::<chrono::Utc>::from(t)
@@ -167,6 +166,41 @@ impl ImapIntake {
             last_error: st.last_error.clone(),
             backlog: None,
         }
+    }
+}
+
+impl Source for ImapIntake {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "imap"
+    }
+
+    fn drain(
+        &mut self,
+        engine: &mut Engine,
+        stop: &AtomicBool,
+        summary: &mut Summary,
+    ) -> Result<(), DrainError> {
+        self.drain_folders(engine, stop, summary)
+    }
+
+    fn backs_off_itself(&self) -> bool {
+        true
+    }
+
+    /// The connection's own state, and the drain's failure where there was one.
+    fn status(&self, _last: Option<&SourceStatus>, drained: &Drained) -> SourceStatus {
+        let mut st = self.state();
+        if let Some(e) = &drained.error {
+            if st.state == "ok" {
+                st.state = "failing".into();
+            }
+            st.last_error = Some(e.to_string());
+        }
+        st
     }
 }
 

@@ -4,8 +4,11 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
+use super::{DrainError, Source, Summary};
 use crate::config::After;
+use crate::intake::Engine;
 
 #[derive(Debug, Clone)]
 pub struct MaildirSource {
@@ -68,6 +71,29 @@ impl MaildirSource {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             r => r,
         }
+    }
+}
+
+impl Source for MaildirSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "maildir"
+    }
+
+    fn drain(
+        &mut self,
+        engine: &mut Engine,
+        stop: &AtomicBool,
+        summary: &mut Summary,
+    ) -> Result<(), DrainError> {
+        Ok(super::drain_maildir(engine, self, stop, summary)?)
+    }
+
+    fn backlog(&self) -> Option<u64> {
+        self.pending().ok().map(|p| p.len() as u64)
     }
 }
 

@@ -1,14 +1,18 @@
-//! Sources of mail: Maildirs (and, through `deliver`, an MTA's pipe). `drain` takes what is
-//! waiting in each source, hands it to intake in batches, and lets go of each message only after
-//! its batch is committed.
+//! Sources of mail: Maildirs, IMAP accounts and, through `deliver`, an MTA's pipe, each a
+//! `Source` that `round` drains. A source hands what is waiting to intake in batches and lets go
+//! of each message only after its batch is committed.
 
 pub mod imap;
 pub mod maildir;
+mod round;
+mod single;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 pub use maildir::MaildirSource;
+pub use round::{round, DrainError, Drained, Round, Source};
+pub use single::Single;
 
 use crate::config::{After, Config};
 use crate::index::Index;
@@ -100,12 +104,12 @@ struct Prepared {
     understood: Vec<Understood>,
 }
 
-/// Processes everything waiting in `src`. A transient failure stops the drain (the caller
-/// retries later); messages of a failed batch stay where they are.
+/// Processes everything waiting in the Maildir `src`. A transient failure stops the drain (the
+/// caller retries later); messages of a failed batch stay where they are.
 ///
 /// Two stages overlap: a reader thread reads and understands the next batch (parsing, hashing)
 /// while this thread commits the current one, whose time is mostly spent waiting for the disk.
-pub fn drain(
+fn drain_maildir(
     engine: &mut Engine,
     src: &MaildirSource,
     stop: &AtomicBool,
