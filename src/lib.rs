@@ -4,6 +4,7 @@ pub mod access;
 pub mod api;
 pub mod classify;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;

@@ -48,7 +48,7 @@ pub fn outbox(ctx: &Context, cmd: OutboxCommand) -> Result<i32, Failure> {
                 tx.commit()?;
             }
             let out = engine.rules().out.clone().expect("engine rules send");
-            match Sender::open(&cfg, out, engine.store(), &cfg.data_dir())
+            match Sender::open(&cfg, out, engine.store(), &cfg.data_dir(), engine.clock())
                 .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e.to_string()))?
             {
                 Some(mut s) => {

@@ -27,7 +27,7 @@ fn send_once(cfg: &crate::config::Config, engine: &Engine) {
     let Some(out) = engine.rules().out.clone() else {
         return;
     };
-    match Sender::open(cfg, out, engine.store(), &cfg.data_dir()) {
+    match Sender::open(cfg, out, engine.store(), &cfg.data_dir(), engine.clock()) {
         Ok(Some(mut s)) => match s.send_due() {
             Ok(n) => println!(
                 "outbox ({}): sent {}, deferred {}, failed {}",
@@ -124,7 +124,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     let slas = cfg
         .service_levels()
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
-    match crate::rounds::sla::run(&mut engine, &slas, chrono::Utc::now()) {
+    let now = engine.clock().now();
+    match crate::rounds::sla::run(&mut engine, &slas, now) {
         Ok(r) => {
             tracing::info!("service levels: {}", r.line());
             if r.warnings + r.breaches + r.met + r.reminders > 0 {

@@ -110,7 +110,7 @@ pub fn run(
         let wait = due.map_or(wait, |d| wait.min(d));
         // Awake for the next scheduled report's moment.
         let wait =
-            match crate::report::scheduled::until_next(&engine.rules().cfg, chrono::Utc::now()) {
+            match crate::report::scheduled::until_next(&engine.rules().cfg, engine.clock().now()) {
                 Some(next) => wait.min(next + Duration::from_millis(200)),
                 None => wait,
             };
@@ -219,13 +219,14 @@ pub fn run(
 /// The service levels' round (`rounds::sla`); how long until the next due time. A failing round
 /// is retried with the loop's backoff.
 fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) -> Option<Duration> {
-    match crate::rounds::sla::run(engine, slas, chrono::Utc::now()) {
+    let now = engine.clock().now();
+    match crate::rounds::sla::run(engine, slas, now) {
         Ok(r) => {
             if r.looked > 0 {
                 tracing::debug!("service levels: {}", r.line());
             }
             // Due times are whole seconds (rounded up): wake at that second, not one later.
-            let now = chrono::Utc::now().timestamp_millis();
+            let now = now.timestamp_millis();
             r.next.map(|n| {
                 let ms = n.saturating_mul(1000).saturating_sub(now);
                 Duration::from_millis(ms.clamp(50, 86_400_000) as u64)
@@ -249,7 +250,7 @@ fn scheduled_reports(engine: &mut Engine, waker: &Waker) {
         return;
     };
     let store = engine.store();
-    let now = chrono::Utc::now();
+    let now = engine.clock().now();
     let mut queued = false;
     let index = engine.index_mut();
     for r in crate::report::scheduled::queue_due(&rules.cfg, &out, &store, index, now) {

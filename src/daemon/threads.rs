@@ -104,7 +104,7 @@ impl OutboxThread {
             .out
             .clone()
             .ok_or_else(|| Failure::new(crate::cli::EX_SOFTWARE, "no outgoing rules"))?;
-        let sender = Sender::open(cfg, out, engine.store(), &cfg.data_dir())
+        let sender = Sender::open(cfg, out, engine.store(), &cfg.data_dir(), engine.clock())
             .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e.to_string()))?;
         let handle = match sender {
             Some(sender) => {

@@ -7,7 +7,7 @@
 use super::apply::{folder_of, record, After};
 use super::attributes;
 use super::history::{self, HistoryLine};
-use super::outbound::{stage_out, Clock};
+use super::outbound::{stage_out, Moment};
 use super::{IntakeError, Message, Rules};
 use crate::facts::Facts;
 use crate::index::{Accepted, NewArticle, State, TicketRef, Tx};
@@ -39,7 +39,7 @@ pub(super) fn answer<'a>(
     mail: &AgentMail,
     automatic: bool,
     base: trace::Trace,
-    clock: &Clock,
+    clock: &Moment,
     rng: &mut impl rand::Rng,
 ) -> Result<Answered, IntakeError> {
     let cfg = &rules.cfg;
@@ -402,7 +402,7 @@ fn file_agent_mail<'a>(
     event: &str,
     agent: &str,
     base: trace::Trace,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<(), IntakeError> {
     let mut tr = trace::Trace::default();
     tr.add(trace::TICKET, &t.number)

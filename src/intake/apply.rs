@@ -4,14 +4,12 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use chrono::Utc;
-
 use super::answer;
 use super::customer::Customer;
 use super::fax;
 use super::file::{article_trace, file_article, quarantine, set_attributes};
 use super::history::{self, HistoryLine};
-use super::outbound::{respond, Clock};
+use super::outbound::{respond, Moment};
 use super::parallel;
 use super::place::Placement;
 use super::reject::reject_reply;
@@ -104,18 +102,15 @@ pub(super) fn batch(
         waker,
         ..
     } = engine;
-    let now = Utc::now();
-    let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = rules.clock.now();
+    let clock = Moment::at(now);
+    let at = clock.at.clone();
     let today = if rules.cfg.tickets.local_time {
-        chrono::Local::now().date_naive()
+        now.with_timezone(&chrono::Local).date_naive()
     } else {
         now.date_naive()
     };
     let mut rng = rand::rng();
-    let clock = Clock {
-        at: at.clone(),
-        now: now.timestamp(),
-    };
 
     let tx = index.begin()?;
     let mut after = After::default();

@@ -2,8 +2,6 @@
 //! reopen, move to another queue. The tree changes first (the folder is renamed, the event log
 //! gets a line), then the index; a crash in between shows in `fsck` and `reindex` repairs it.
 
-use chrono::Utc;
-
 use super::apply::folder_of;
 use super::history::{self, HistoryLine};
 use super::{Engine, IntakeError};
@@ -87,8 +85,8 @@ impl Engine {
                 self.store.ensure_folder(&new)?;
             }
         }
-        let now = Utc::now();
-        let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let now = self.rules.clock.now();
+        let at = crate::clock::stamp(now);
         let key = format!(
             "op:{event}:{}",
             now.timestamp_nanos_opt().unwrap_or_default()

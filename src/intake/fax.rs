@@ -15,7 +15,7 @@ use super::apply::{folder_of, record, After};
 use super::customer::Customer;
 use super::file::{article_trace, build_article, insert_staged};
 use super::history::{self, HistoryLine};
-use super::outbound::Clock;
+use super::outbound::Moment;
 use super::{IntakeError, Rules};
 use crate::classify::{self, OwnIdentity};
 use crate::facts::Facts;
@@ -72,7 +72,7 @@ pub(super) fn file(
     facts: &Facts,
     t: &TicketRef,
     customer: Option<&Customer>,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<(), IntakeError> {
     let mut line = |event: &str, detail: String, key: String| {
         let l = HistoryLine {
@@ -158,7 +158,7 @@ fn stage(
     rules: &Rules,
     t: &TicketRef,
     raw: Vec<u8>,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<(), IntakeError> {
     let facts = crate::parse::parse(&raw);
     let class = classify::classify(

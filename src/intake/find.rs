@@ -5,7 +5,7 @@
 //! agent wrote to, queued in the batch's commit like every notice.
 
 use super::apply::After;
-use super::outbound::{stage_out, Clock};
+use super::outbound::{stage_out, Moment};
 use super::{IntakeError, Rules};
 use crate::index::{Query, State, TicketRef, Tx};
 use crate::outgoing::agent::AgentMail;
@@ -25,7 +25,7 @@ pub(super) fn answer_find(
     mail: &AgentMail,
     t: &TicketRef,
     text: &str,
-    clock: &Clock,
+    clock: &Moment,
     rng: &mut impl rand::Rng,
 ) -> Result<String, IntakeError> {
     let cfg = &rules.cfg;

@@ -18,7 +18,7 @@ impl Engine {
             return Ok(());
         }
         self.flush()?;
-        let before = chrono::Utc::now().timestamp() - KEEP_SECONDS;
+        let before = self.rules.clock.now().timestamp() - KEEP_SECONDS;
         let tx = self.index.begin()?;
         let dropped = tx.prune_rate_limits(before)?;
         tx.commit()?;

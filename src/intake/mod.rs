@@ -38,6 +38,8 @@ pub mod reindex;
 mod reject;
 mod request;
 mod rules;
+#[cfg(test)]
+mod clock_tests;
 
 pub use change::TicketChange;
 pub use file::{build_article, participants, PHONE};
@@ -219,6 +221,15 @@ fn with_group_agents(cfg: &Config, index: &Index) -> Config {
 impl Engine {
     /// Opens store and index under `data_dir`, then finishes whatever a crash interrupted.
     pub fn open(cfg: &Config, data_dir: &Path) -> Result<Engine, IntakeError> {
+        Engine::open_with_clock(cfg, data_dir, crate::clock::system())
+    }
+
+    /// `open`, with the time read from `clock` instead of the system.
+    pub fn open_with_clock(
+        cfg: &Config,
+        data_dir: &Path,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Result<Engine, IntakeError> {
         std::fs::create_dir_all(data_dir).map_err(crate::access::at(data_dir))?;
         let shared = cfg.data_dir();
         let shared = [
@@ -228,11 +239,10 @@ impl Engine {
         crate::access::share_store(&shared, cfg.dovecot.store_group.as_deref())
             .map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
         let durable = cfg.general.durable;
-        let store = Arc::new(Store::open(
-            data_dir,
-            durable,
-            data_dir.join(&cfg.dovecot.dir),
-        )?);
+        let store = Arc::new(
+            Store::open(data_dir, durable, data_dir.join(&cfg.dovecot.dir))?
+                .with_clock(clock.clone()),
+        );
         let (index, damaged) =
             Index::open_or_set_aside(&crate::store::index_file(data_dir), durable)?;
         for file in crate::store::index_files(data_dir) {
@@ -248,7 +258,11 @@ impl Engine {
             moves_seen: None,
             pruned: None,
             data_dir: data_dir.to_path_buf(),
-            rules: Arc::new(Rules::with_outgoing(cfg, true).map_err(IntakeError::Config)?),
+            rules: Arc::new(
+                Rules::with_outgoing(cfg, true)
+                    .map_err(IntakeError::Config)?
+                    .with_clock(clock.clone()),
+            ),
             store,
             index,
             log,
@@ -279,7 +293,8 @@ impl Engine {
         }
         engine.rules = Arc::new(
             Rules::with_outgoing(&with_group_agents(cfg, &engine.index), true)
-                .map_err(IntakeError::Config)?,
+                .map_err(IntakeError::Config)?
+                .with_clock(clock),
         );
         Ok(engine)
     }
@@ -327,11 +342,16 @@ impl Engine {
         {
             tracing::info!(persons, organisations, "directory file loaded");
         }
-        self.rules = Arc::new(Rules::with_outgoing(
-            &with_group_agents(cfg, &self.index),
-            true,
-        )?);
+        self.rules = Arc::new(
+            Rules::with_outgoing(&with_group_agents(cfg, &self.index), true)?
+                .with_clock(self.rules.clock.clone()),
+        );
         Ok(())
+    }
+
+    /// The time, as intake reads it.
+    pub fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        self.rules.clock.clone()
     }
 
     /// Who to tell when outgoing mail was queued.

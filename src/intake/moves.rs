@@ -14,8 +14,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime};
 
-use chrono::Utc;
-
 use super::history::{self, HistoryLine};
 use super::{Engine, IntakeError};
 use crate::index::State;
@@ -139,8 +137,8 @@ impl Engine {
                 )
             };
             let folder = Folder::ticket(&queue, &t.number, state == State::Closed);
-            let stamp = Utc::now();
-            let at = stamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let stamp = self.rules.clock.now();
+            let at = crate::clock::stamp(stamp);
             let key = format!(
                 "imap:{event}:{}",
                 stamp.timestamp_nanos_opt().unwrap_or_default()

@@ -3,11 +3,9 @@
 //! the line in the tree, where `reindex` finds it. And a notice to an agent about a ticket
 //! outside any batch (a call that could not be placed), queued in one commit.
 
-use chrono::Utc;
-
 use super::apply::After;
 use super::history::{self, HistoryLine};
-use super::outbound::{queue_kept, Clock};
+use super::outbound::{queue_kept, Moment};
 use super::{Engine, IntakeError};
 use crate::index::{State, TicketRef};
 use crate::outgoing::build::Mailer;
@@ -22,8 +20,8 @@ impl Engine {
         event: &str,
         detail: &str,
     ) -> Result<(), IntakeError> {
-        let now = Utc::now();
-        let at = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let now = self.rules.clock.now();
+        let at = crate::clock::stamp(now);
         let key = format!("{event}:{}", now.timestamp_nanos_opt().unwrap_or_default());
         let line = HistoryLine {
             at: at.clone(),
@@ -80,11 +78,7 @@ impl Engine {
             queue: t.queue,
             state: t.state,
         };
-        let now = Utc::now();
-        let clock = Clock {
-            at: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-            now: now.timestamp(),
-        };
+        let clock = Moment::at(self.rules.clock.now());
         let mut mail = Mailer {
             cfg: &self.rules.cfg,
             out: &out,

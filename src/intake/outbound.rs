@@ -24,15 +24,22 @@ use crate::template::Event;
 const EXCERPT_LINES: usize = 12;
 const EXCERPT_CHARS: usize = 800;
 
-/// When and where a batch runs, for the rows it writes.
-pub(super) struct Clock {
+/// When a batch runs, for the rows it writes: one reading of the engine's clock.
+pub(super) struct Moment {
     /// RFC 3339, as in the trace headers.
     pub at: String,
     /// Unix seconds, for the outbox and the rate limits.
     pub now: i64,
 }
 
-impl Clock {
+impl Moment {
+    pub fn at(t: chrono::DateTime<chrono::Utc>) -> Moment {
+        Moment {
+            at: crate::clock::stamp(t),
+            now: t.timestamp(),
+        }
+    }
+
     /// The batch's time as the Date of the mails it makes.
     pub fn date(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp(self.now, 0).unwrap_or_default()
@@ -46,7 +53,7 @@ pub(super) fn stage_out(
     after: &mut After,
     t: &TicketRef,
     mail: OutMail,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<(), IntakeError> {
     let seq = tx.next_seq(&t.number)?;
     let (head, facts) = out_head(&mail, t, &clock.at, seq);
@@ -78,7 +85,7 @@ pub(super) fn queue_kept(
     after: &mut After,
     t: &TicketRef,
     mail: OutMail,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<(), IntakeError> {
     // A unique name from the store's generator; no file of this name is ever written.
     let file = store.reserve(mail.bytes.len() as u64).file;
@@ -184,7 +191,7 @@ pub(super) fn respond(
     raw: &[u8],
     t: &TicketRef,
     decision: &Decision,
-    clock: &Clock,
+    clock: &Moment,
     rng: &mut impl rand::Rng,
     customer: Option<&Customer>,
 ) -> Result<Vec<String>, IntakeError> {
@@ -377,7 +384,7 @@ pub(super) fn may_autorespond(
     facts: &Facts,
     class: &Classification,
     suppressed: Option<&str>,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<Result<String, String>, IntakeError> {
     let cfg = &rules.cfg;
     let verdict = policy::autoresponse(&Inputs {

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::apply::After;
-use super::outbound::{may_autorespond, queued, Clock};
+use super::outbound::{may_autorespond, queued, Moment};
 use super::{IntakeError, Rules};
 use crate::classify::Classification;
 use crate::facts::Facts;
@@ -26,7 +26,7 @@ pub(super) fn reject_reply(
     class: &Classification,
     queue: &str,
     text: &str,
-    clock: &Clock,
+    clock: &Moment,
     rng: &mut impl rand::Rng,
 ) -> Result<Vec<String>, IntakeError> {
     let Some(out) = &rules.out else {
@@ -75,7 +75,7 @@ pub(super) fn stage_loose(
     after: &mut After,
     mail: build::OutMail,
     reason: &str,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<(), IntakeError> {
     let parsed = crate::parse::parse(&mail.bytes);
     let mut tr = trace::Trace::default();

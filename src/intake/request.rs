@@ -8,7 +8,7 @@
 use super::apply::After;
 use super::customer::Customer;
 use super::file::quarantine;
-use super::outbound::Clock;
+use super::outbound::Moment;
 use super::reject::stage_loose;
 use super::{IntakeError, Message, Outcome, Rules};
 use crate::classify::Classification;
@@ -37,7 +37,7 @@ pub(super) fn take<'a>(
     queue: &str,
     command: &Command,
     base: trace::Trace,
-    clock: &Clock,
+    clock: &Moment,
     rng: &mut impl rand::Rng,
 ) -> Result<Outcome, IntakeError> {
     let cfg = &rules.cfg;
@@ -85,7 +85,7 @@ fn may_answer(
     class: &Classification,
     suppressed: Option<&str>,
     to: &str,
-    clock: &Clock,
+    clock: &Moment,
 ) -> Result<Result<(), String>, IntakeError> {
     if let Err(reason) = requests::may_answer(class, suppressed, to, &rules.own, &rules.agents) {
         return Ok(Err(reason));

@@ -23,8 +23,11 @@ use crate::route::{self, Route};
 pub const NO_ADDRESS: &str = "no sender address: neither From, Reply-To, Sender nor the \
      envelope sender (Return-Path) names one, so a ticket would have no customer to answer";
 
+#[derive(Clone)]
 pub struct Rules {
     pub cfg: Config,
+    /// The time, as intake reads it (`Engine::open_with_clock`).
+    pub clock: Arc<dyn crate::clock::Clock>,
     pub scheme: Scheme,
     pub own: Vec<String>,
     pub agents: Vec<String>,
@@ -73,6 +76,7 @@ pub struct Analysis {
 impl Rules {
     pub fn new(cfg: &Config) -> Rules {
         Rules {
+            clock: crate::clock::system(),
             scheme: cfg.scheme(),
             own: cfg.own_addresses(),
             agents: cfg.agents.iter().map(|a| a.address.clone()).collect(),
@@ -83,6 +87,11 @@ impl Rules {
             fax: Arc::new(crate::fax::Gateways::new(cfg)),
             queue_names: cfg.queues.iter().map(|q| q.name.clone()).collect(),
         }
+    }
+
+    /// These rules, reading the time from `clock`.
+    pub fn with_clock(self, clock: Arc<dyn crate::clock::Clock>) -> Rules {
+        Rules { clock, ..self }
     }
 
     /// Rules that also send: templates compiled, the key loaded (created when `create`).
@@ -164,7 +173,7 @@ impl Rules {
                 .as_ref()
                 .map(|r| format!("not parsed: {r}"))
         };
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         let agent = match &self.out {
             Some(out) => agent::detect(
                 &facts,

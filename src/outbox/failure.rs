@@ -49,8 +49,7 @@ impl Sender {
             &tref.number,
             tref.state == crate::index::State::Closed,
         );
-        let at = stamp();
-        let now = chrono::Utc::now().timestamp();
+        let at = crate::clock::stamp(self.clock.now());
         // The sequence is drawn inside the transaction that records the article, so no other
         // writer gives the ticket's next article the same one.
         let tx = self.index.begin()?;

@@ -37,6 +37,8 @@ pub struct Sent {
 }
 
 pub struct Sender {
+    /// The time the outbox reads: when mail is due, when it was sent.
+    clock: Arc<dyn crate::clock::Clock>,
     cfg: Config,
     out: Arc<Outbound>,
     store: Arc<Store>,
@@ -76,6 +78,7 @@ impl Sender {
         out: Arc<Outbound>,
         store: Arc<Store>,
         data_dir: &Path,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<Option<Sender>, SenderError> {
         let lock = OpenOptions::new()
             .create(true)
@@ -95,6 +98,7 @@ impl Sender {
             p => Some(data_dir.join(p)),
         };
         Ok(Some(Sender {
+            clock,
             cfg: cfg.clone(),
             out,
             store,
@@ -117,7 +121,7 @@ impl Sender {
         // Lines an earlier round could not append.
         self.append_lines()?;
         loop {
-            let now = chrono::Utc::now().timestamp();
+            let now = self.clock.now().timestamp();
             let due = self.index.due(now, GROUP)?;
             if due.is_empty() {
                 return Ok(total);
@@ -225,7 +229,7 @@ impl Sender {
                     std::thread::sleep(pause);
                 }
             }
-            let now = chrono::Utc::now().timestamp();
+            let now = self.clock.now().timestamp();
             let next = match self.index.next_due() {
                 Ok(Some(t)) => Duration::from_secs((t - now).clamp(0, 5) as u64),
                 _ => Duration::from_secs(5),
@@ -253,7 +257,7 @@ impl Sender {
     /// the process (not a power loss, which may resend the last few), with their event-log lines
     /// to append, then the mail log.
     fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
-        let at = stamp();
+        let at = crate::clock::stamp(self.clock.now());
         let tx = self.index.begin_lazy()?;
         for (q, t) in tried {
             let to = q.rcpts.join(", ");
@@ -451,12 +455,6 @@ enum Try {
     Sent(String),
     Retry(String, Duration),
     Failed(String),
-}
-
-fn stamp() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
 }
 
 #[cfg(test)]

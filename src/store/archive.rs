@@ -65,12 +65,12 @@ impl Roots {
         }
     }
 
-    /// Where `folder` is, or where a new one goes (a closed ticket: this month's archive folder).
-    pub fn path(&self, folder: &Folder) -> PathBuf {
+    /// Where `folder` is, or where a new one goes (a closed ticket: `month`'s archive folder).
+    pub fn path(&self, folder: &Folder, month: impl FnOnce() -> String) -> PathBuf {
         if let Some(p) = self.find(folder) {
             return p;
         }
-        self.fresh_path(folder, &month_now())
+        self.fresh_path(folder, &month())
     }
 
     /// Where `folder` goes when it is made now; `month` for a closed ticket.
@@ -237,9 +237,15 @@ impl Roots {
     }
 }
 
-/// This month in UTC, the archive folder a ticket closed now goes into.
+/// The month in UTC of `t`: a ticket closed at `t` is archived in that month's folder.
+pub fn month_of_instant(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m").to_string()
+}
+
+/// This month in UTC by the system's clock (`migrate-layout`, for a ticket whose history
+/// does not say when it was closed).
 pub fn month_now() -> String {
-    chrono::Utc::now().format("%Y-%m").to_string()
+    month_of_instant(chrono::Utc::now())
 }
 
 fn is_month(s: &str) -> bool {
@@ -290,8 +296,8 @@ mod tests {
         assert_eq!(r.open_tickets().unwrap().len(), 2);
         let fresh = Folder::ticket("Billing", "15", true);
         assert_eq!(
-            r.path(&fresh),
-            r.archive.join("Billing").join(month_now()).join("15")
+            r.path(&fresh, || "2031-07".into()),
+            r.archive.join("Billing").join("2031-07").join("15")
         );
         assert!(is_month("2026-12") && !is_month("2026-1") && !is_month("2026x12"));
     }

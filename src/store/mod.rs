@@ -79,6 +79,8 @@ pub struct Store {
     dovecot: Companions,
     /// Held shared around every mkdir and rename in the listed tree (see `compact`).
     listed: listed_lock::ListedLock,
+    /// Whose month a ticket closed now is archived under.
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Store {
@@ -101,9 +103,16 @@ impl Store {
             known: Mutex::new(HashMap::new()),
             dovecot: Companions::at(dovecot_dir),
             listed: listed_lock::ListedLock::open(data_dir)?,
+            clock: crate::clock::system(),
         };
         store.ensure_folder(&Folder::quarantine())?;
         Ok(store)
+    }
+
+    /// This store, reading the time (the month a ticket closed now is archived under) from
+    /// `clock`.
+    pub fn with_clock(self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Store {
+        Store { clock, ..self }
     }
 
     /// Holds off compaction of the listed tree (see `compact`) while the guard lives.
@@ -168,7 +177,12 @@ impl Store {
         {
             return p.clone();
         }
-        self.roots.path(folder)
+        self.roots.path(folder, || self.month())
+    }
+
+    /// The month a ticket closed now is archived under.
+    fn month(&self) -> String {
+        archive::month_of_instant(self.clock.now())
     }
 
     /// The name a folder has in agents' mail clients: `Tickets/Support/N` for an open ticket,
@@ -191,7 +205,7 @@ impl Store {
             {
                 continue;
             }
-            let dir = self.roots.path(&f);
+            let dir = self.roots.path(&f, || self.month());
             // All three: a crash may have stopped make_maildir half way.
             if !["cur", "new", "tmp"].iter().all(|s| dir.join(s).is_dir()) {
                 let _listed = self.listed.shared()?;
@@ -326,7 +340,7 @@ impl Store {
             )
         })?;
         // A closed ticket moved to another queue keeps its month; one closed now gets this one.
-        let month = self.roots.month_of(&src).unwrap_or_else(archive::month_now);
+        let month = self.roots.month_of(&src).unwrap_or_else(|| self.month());
         let dst = self.roots.fresh_path(to, &month);
         for parent in to.with_parents() {
             if parent != *to {
