@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod api;
+pub mod article;
 pub mod classify;
 pub mod cli;
 pub mod clock;

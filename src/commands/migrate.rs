@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use crate::article::history;
 use crate::cli::Failure;
 use crate::commands::Context;
-use crate::intake::{history, Engine};
+use crate::intake::Engine;
 use crate::store::compact::CrashAt;
 use crate::store::{migrate, month_now, Store, HISTORY_FILE};
 

@@ -46,7 +46,10 @@ fn a_ticket_its_history_and_its_archive_month_follow_the_engines_clock() {
     let Outcome::Created { ticket, .. } = &out[0] else {
         panic!("not a new ticket: {out:?}");
     };
-    assert!(ticket.starts_with("2031"), "numbered by the clock's date: {ticket}");
+    assert!(
+        ticket.starts_with("2031"),
+        "numbered by the clock's date: {ticket}"
+    );
     let t = engine.index_mut().ticket(ticket).unwrap().unwrap();
     assert_eq!(t.created, "2031-07-15T10:00:00.000Z");
 
@@ -57,7 +60,10 @@ fn a_ticket_its_history_and_its_archive_month_follow_the_engines_clock() {
         .expect("the ticket is there");
     engine.flush().unwrap();
     let archived = cfg.data_dir().join("archive/Support/2031-08").join(ticket);
-    assert!(archived.join("cur").is_dir(), "closed into the clock's month");
+    assert!(
+        archived.join("cur").is_dir(),
+        "closed into the clock's month"
+    );
     let history = engine.index_mut().history(ticket).unwrap();
     let closed = history.iter().find(|e| e.event == "closed").unwrap();
     assert_eq!(closed.at, "2031-08-04T10:00:00.000Z");

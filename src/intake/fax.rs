@@ -13,10 +13,11 @@ use std::borrow::Cow;
 
 use super::apply::{folder_of, record, After};
 use super::customer::Customer;
-use super::file::{article_trace, build_article, insert_staged};
+use super::file::{article_trace, insert_staged};
 use super::history::{self, HistoryLine};
 use super::outbound::Moment;
 use super::{IntakeError, Rules};
+use crate::article::build_article;
 use crate::classify::{self, OwnIdentity};
 use crate::facts::Facts;
 use crate::fax::{rendition, Received};

@@ -8,7 +8,7 @@ use super::apply::{folder_of, record, After};
 use super::history::HistoryLine;
 use super::inspect::Inspection;
 use super::{IntakeError, Message, Outcome, Rules};
-use crate::facts::{Facts, Mailbox};
+use crate::facts::Facts;
 use crate::filter::HeaderEdit;
 use crate::index::{self, Article, Attribute, NewArticle, Quarantined, TicketRef, Tx};
 use crate::route::base_address;
@@ -91,7 +91,7 @@ pub(super) fn file_article<'a>(
     let spliced_len = msg.spliced.as_ref().map_or(0, |s| s.encoded_len());
     let size = body.len() as u64 + spliced_len;
     let staged = store.reserve(head.len() as u64 + size);
-    let mut article = build_article(
+    let mut article = crate::article::build_article(
         facts,
         class,
         t,
@@ -151,46 +151,6 @@ pub(super) fn maildir_flags(flags: &[String]) -> String {
     letters.sort_unstable();
     letters.dedup();
     letters.into_iter().collect()
-}
-
-/// The article row for a message; also what reindex builds from a stored file.
-pub fn build_article(
-    facts: &Facts,
-    class: &crate::classify::Classification,
-    t: &TicketRef,
-    event: &str,
-    stranger: bool,
-    file: &str,
-    received: &str,
-) -> Article {
-    let join = |v: &[Mailbox]| {
-        v.iter()
-            .map(Mailbox::display)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Article {
-        ticket: t.number.clone(),
-        seq: 0,
-        file: file.to_string(),
-        message_id: facts.message_id.clone(),
-        digest: facts.digest.clone(),
-        from: facts.author().map(Mailbox::display).unwrap_or_default(),
-        author_header: facts.author_header().map(str::to_string),
-        to: join(&facts.to),
-        cc: join(&facts.cc),
-        subject: facts.subject.clone(),
-        date: facts.date.clone(),
-        received: received.to_string(),
-        direction: "in".into(),
-        classification: class.kind.as_str().to_string(),
-        event: event.to_string(),
-        bounce_of: class.bounce_of.clone(),
-        stranger,
-        size: facts.size,
-        attachments: facts.attachments.clone(),
-        reply_addr: crate::decide::policy::answer_address(facts),
-    }
 }
 
 /// Addresses that become participants of the ticket (who may follow up without the stranger

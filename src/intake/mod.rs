@@ -17,15 +17,15 @@
 
 mod answer;
 mod apply;
-pub mod attributes;
 mod change;
+#[cfg(test)]
+mod clock_tests;
 mod customer;
 pub mod fax;
 mod file;
 mod find;
 mod fit;
 mod freshness;
-pub mod history;
 mod housekeeping;
 pub mod inspect;
 mod moves;
@@ -38,16 +38,14 @@ pub mod reindex;
 mod reject;
 mod request;
 mod rules;
-#[cfg(test)]
-mod clock_tests;
 
+pub use crate::article::{attributes, build_article, history};
 pub use change::TicketChange;
-pub use file::{build_article, participants, PHONE};
+pub use file::{participants, PHONE};
 pub use fit::Filed;
 pub use history::HistoryLine;
 pub use inspect::Scanned;
 pub use moves::Adopted;
-pub use outbound::{out_head, queued, record_out};
 pub use rules::{Analysis, Rules, Understood};
 
 use std::path::Path;

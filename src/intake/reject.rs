@@ -5,8 +5,9 @@
 use std::borrow::Cow;
 
 use super::apply::After;
-use super::outbound::{may_autorespond, queued, Moment};
+use super::outbound::{may_autorespond, Moment};
 use super::{IntakeError, Rules};
+use crate::article::queued;
 use crate::classify::Classification;
 use crate::facts::Facts;
 use crate::index::Tx;

@@ -54,12 +54,12 @@ impl Sender {
         // writer gives the ticket's next article the same one.
         let tx = self.index.begin()?;
         let seq = tx.next_seq(&tref.number)?;
-        let (head, facts) = crate::intake::out_head(&mail, &tref, &at, seq);
+        let (head, facts) = crate::article::out_head(&mail, &tref, &at, seq);
         let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
         self.store.write_staged(&staged, &head, &mail.bytes)?;
         self.store.sync()?;
         let staged_path = staged.path.to_string_lossy().into_owned();
-        crate::intake::record_out(
+        crate::article::record_out(
             &tx,
             &mail,
             &facts,

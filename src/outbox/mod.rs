@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::article::history::{self, HistoryLine};
 use crate::config::Config;
 use crate::index::{Index, Queued, TicketRef};
-use crate::intake::history::{self, HistoryLine};
 use crate::maillog::MailLog;
 use crate::outgoing::build;
 use crate::outgoing::{Outbound, Waker};

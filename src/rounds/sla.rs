@@ -22,8 +22,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+use crate::article::{attributes, HistoryLine};
 use crate::index::{Index, SlaRows, State, TicketRef, Tx};
-use crate::intake::{attributes, Engine, HistoryLine, IntakeError, Rules};
+use crate::intake::{Engine, IntakeError, Rules};
 use crate::outgoing::build::{self, Mailer, TicketView};
 use crate::sla::config::show_duration;
 use crate::sla::policy::Action;
@@ -209,7 +210,7 @@ fn act(
             Ok(Some(mail)) => {
                 let file = format!("sla-{}-{}", rows.number, key.replace(':', "-"));
                 tx.keep_outbox_mail(&file, &mail.bytes)?;
-                let q = crate::intake::queued(&rows.number, file, &mail, now.timestamp());
+                let q = crate::article::queued(&rows.number, file, &mail, now.timestamp());
                 tx.enqueue(&q)?;
                 detail.push_str(&format!("; notice to {}", to.join(", ")));
                 queued = true;
@@ -387,7 +388,7 @@ fn append_lines(store: &Store, index: &mut Index, ids: &[i64]) -> Result<(), Int
             continue;
         };
         if let Some(f) = folder(store, index, ticket)? {
-            crate::intake::history::append(&store.history_path(&f), &line)?;
+            crate::article::history::append(&store.history_path(&f), &line)?;
         }
     }
     store.sync()?;

@@ -11,7 +11,7 @@ use crate::classify::{Classification, Kind};
 use crate::index::{
     article_order, Attribution, Index, IndexError, Quarantined, Queued, State, TicketRef,
 };
-use crate::intake::history;
+use crate::article::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
 use crate::store::names::order_key;
@@ -224,7 +224,7 @@ pub fn rebuild(
                 tx.set_ticket(number, queue, tref.state, &line.at)?;
             }
             if let Some(v) = &line.value {
-                crate::intake::attributes::apply(&tx, number, &line.event, v, &line.at)?;
+                crate::article::attributes::apply(&tx, number, &line.event, v, &line.at)?;
             }
         }
         if let Some((key, value)) = counter_of(rules, number) {
