@@ -5,8 +5,9 @@ use std::sync::atomic::AtomicBool;
 use crate::cli::{Failure, RunArgs, EX_USAGE};
 use crate::commands::Context;
 use crate::config::After;
+use crate::daemon::threads::OutboxThread;
 use crate::intake::Engine;
-use crate::outbox::Sender;
+use crate::outbox::{Sender, Sent};
 use crate::source::imap::ImapIntake;
 use crate::source::{self, MaildirSource, Source, Summary};
 use crate::status;
@@ -22,20 +23,24 @@ fn write_status(cfg: &crate::config::Config, snapshot: &mut status::Snapshot) {
     }
 }
 
-/// Sends what is due now (unless a running daemon holds the outbox and does it).
-fn send_once(cfg: &crate::config::Config, engine: &Engine) {
+/// Sends what is due now (unless a running daemon holds the outbox and does it), and says so
+/// with what `before` (the sender that ran during the round) did.
+fn send_once(cfg: &crate::config::Config, engine: &Engine, before: Option<Sent>) {
     let Some(out) = engine.rules().out.clone() else {
         return;
     };
     match Sender::open(cfg, out, engine.store(), &cfg.data_dir(), engine.clock()) {
         Ok(Some(mut s)) => match s.send_due() {
-            Ok(n) => println!(
-                "outbox ({}): sent {}, deferred {}, failed {}",
-                s.describe(),
-                n.sent,
-                n.deferred,
-                n.failed
-            ),
+            Ok(mut n) => {
+                n += before.unwrap_or_default();
+                println!(
+                    "outbox ({}): sent {}, deferred {}, failed {}",
+                    s.describe(),
+                    n.sent,
+                    n.deferred,
+                    n.failed
+                )
+            }
             Err(e) => tracing::error!("outbox: {e}"),
         },
         Ok(None) => println!("outbox: a running postdesk sends the mail"),
@@ -80,6 +85,18 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
         println!("{moved}");
     }
     engine.housekeeping()?;
+    // Mail committed by the first batches is sent while later ones are filed, as in the daemon;
+    // what is left is sent after the round (`send_once`).
+    let mut sending = match engine.rules().out.is_some() {
+        true => {
+            let waker = std::sync::Arc::new(crate::outgoing::Waker::default());
+            engine.set_waker(waker.clone());
+            OutboxThread::start(&cfg, &engine, waker)
+                .inspect_err(|e| tracing::error!("outbox: {}", e.message))
+                .ok()
+        }
+        false => None,
+    };
     let stop = AtomicBool::new(false);
     let mut summary = Summary::default();
     let mut snapshot = status::Snapshot {
@@ -137,7 +154,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             failure.get_or_insert(e);
         }
     }
-    send_once(&cfg, &engine);
+    let before = sending.as_mut().map(OutboxThread::stop);
+    send_once(&cfg, &engine, before);
     match failure {
         Some(e) => Err(e.into()),
         None => Ok(0),

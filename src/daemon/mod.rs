@@ -16,7 +16,7 @@ use crate::outgoing::Waker;
 use crate::source::{self, MaildirSource, Source, Summary};
 use crate::status;
 
-mod threads;
+pub(crate) mod threads;
 mod wake;
 
 use threads::{ImapSources, OutboxThread};

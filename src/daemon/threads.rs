@@ -9,7 +9,7 @@ use super::Wake;
 use crate::cli::Failure;
 use crate::config::Config;
 use crate::intake::Engine;
-use crate::outbox::Sender;
+use crate::outbox::{Sender, Sent};
 use crate::outgoing::Waker;
 use crate::source::imap::ImapIntake;
 
@@ -85,15 +85,16 @@ impl ImapSources {
     }
 }
 
-/// The outbox sender on its own thread (when this process holds the outbox lock).
-pub(super) struct OutboxThread {
+/// The outbox sender on its own thread (when this process holds the outbox lock): the daemon's,
+/// and `run --once`'s while it files, so mail committed early is sent while later mail is filed.
+pub(crate) struct OutboxThread {
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    handle: Option<std::thread::JoinHandle<Sent>>,
 }
 
 impl OutboxThread {
-    pub(super) fn start(
+    pub(crate) fn start(
         cfg: &Config,
         engine: &Engine,
         waker: Arc<Waker>,
@@ -131,12 +132,13 @@ impl OutboxThread {
         })
     }
 
-    /// Finishes the mail in hand and stops.
-    pub(super) fn stop(&mut self) {
+    /// Finishes the mail in hand and stops; what it sent, deferred and failed in all.
+    pub(crate) fn stop(&mut self) -> Sent {
         self.stop.store(true, Ordering::SeqCst);
         self.waker.wake();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(n)) => n,
+            _ => Sent::default(),
         }
     }
 }

@@ -36,6 +36,14 @@ pub struct Sent {
     pub failed: u64,
 }
 
+impl std::ops::AddAssign for Sent {
+    fn add_assign(&mut self, o: Sent) {
+        self.sent += o.sent;
+        self.deferred += o.deferred;
+        self.failed += o.failed;
+    }
+}
+
 pub struct Sender {
     /// The time the outbox reads: when mail is due, when it was sent.
     clock: Arc<dyn crate::clock::Clock>,
@@ -127,13 +135,17 @@ impl Sender {
                 return Ok(total);
             }
             // Reading is local and quick; sending waits on the network, so several go at once.
-            let ready: Vec<(Queued, Result<Vec<u8>, Try>)> = due
-                .into_iter()
-                .map(|q| {
-                    let r = self.load(&q);
-                    (q, r)
-                })
-                .collect();
+            // The group ends at GROUP_BYTES; the rest stays due for the next turn of the loop.
+            let mut ready: Vec<(Queued, Result<Vec<u8>, Try>)> = Vec::with_capacity(due.len());
+            let mut bytes = 0;
+            for q in due {
+                if bytes >= GROUP_BYTES {
+                    break;
+                }
+                let r = self.load(&q);
+                bytes += r.as_ref().map_or(0, Vec::len);
+                ready.push((q, r));
+            }
             let max_age = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
             let mut tried = Vec::with_capacity(ready.len());
             // A handover's mails are sent (SEND_LANES at a time), made durable with one sync and
@@ -218,11 +230,16 @@ impl Sender {
     }
 
     /// Runs until `stop`: sends what is due, sleeps until woken or the next retry is due.
-    pub fn run(mut self, waker: Arc<Waker>, stop: Arc<AtomicBool>) {
+    /// Sends until `stop`; what it did in all.
+    pub fn run(mut self, waker: Arc<Waker>, stop: Arc<AtomicBool>) -> Sent {
         let mut pause = Duration::from_millis(100);
+        let mut total = Sent::default();
         while !stop.load(Ordering::SeqCst) {
             match self.send_due() {
-                Ok(_) => pause = Duration::from_millis(100),
+                Ok(n) => {
+                    total += n;
+                    pause = Duration::from_millis(100);
+                }
                 Err(e) => {
                     tracing::error!("outbox: {e}");
                     pause = (pause * 2).min(Duration::from_secs(30));
@@ -237,6 +254,7 @@ impl Sender {
             // Another process (`deliver`) may queue mail too: look at least every few seconds.
             waker.wait(next.max(Duration::from_millis(20)));
         }
+        total
     }
 
     /// The stored copy of a queued mail, or what to record when it cannot be read.
@@ -425,8 +443,12 @@ impl Sender {
     }
 }
 
-/// Mails taken from the queue at a time; their event-log lines are synced together.
-const GROUP: usize = 64;
+/// Mails taken from the queue at a time, up to GROUP_BYTES of them; handed over to a local
+/// Maildir with one sync and recorded with one commit, their event-log lines synced together.
+/// While intake files, each sync waits for everything it wrote, so the group is what keeps the
+/// outbox abreast of intake.
+const GROUP: usize = 256;
+const GROUP_BYTES: usize = 8 << 20;
 
 /// Hands one mail (its stored copy, trace headers stripped) to the transport.
 fn attempt(t: &dyn Transport, q: &Queued, raw: &[u8], now: i64, max_age: Duration) -> Try {
