@@ -100,7 +100,8 @@ fn run_one<'x>(
             Ok(Event::DuplicateId { id, .. }) => {
                 input = Input::False;
                 let next = Snapshot::take(inst.message(), inst.global_variable(FLAGS_VAR));
-                state.changes(&next, line_of(current), &mut out.acts);
+                let raw = inst.message().raw_message.as_ref();
+                state.changes(&next, raw, line_of(current), &mut out.acts);
                 state = next;
                 let index = id
                     .strip_prefix(MARKER_ID)
@@ -150,7 +151,8 @@ fn run_one<'x>(
         }
     }
     let end = Snapshot::take(inst.message(), inst.global_variable(FLAGS_VAR));
-    state.changes(&end, line_of(current), &mut out.acts);
+    let raw = inst.message().raw_message.as_ref();
+    state.changes(&end, raw, line_of(current), &mut out.acts);
     out.final_flags = end.flags;
     (out, inst.take_message())
 }
@@ -201,31 +203,29 @@ fn describe(e: &RuntimeError) -> String {
     }
 }
 
-/// A header as far as diffing cares: original ones by their place in the raw message, added
-/// ones by name and value.
+/// A header as far as diffing cares: original ones by their place in the raw message (their
+/// value is read from it only when reported), added ones by name and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Id {
-    Original(u32, u32),
-    Added,
+enum Entry {
+    Original { field: u32, start: u32, end: u32 },
+    Added { name: String, value: String },
 }
 
 #[derive(Debug, Clone)]
 struct Snapshot {
-    headers: Vec<(Id, String, String)>,
+    headers: Vec<Entry>,
+    /// The names of the original headers, by their field offset, as the parser spelled them.
+    names: Vec<(u32, String)>,
     flags: Vec<String>,
 }
 
 impl Snapshot {
     fn take(message: &Message, flags: Option<&sieve::runtime::Variable>) -> Snapshot {
+        let mut names = Vec::new();
         let headers = message
             .parts
             .first()
-            .map(|part| {
-                part.headers
-                    .iter()
-                    .map(|h| describe_header(message, h))
-                    .collect()
-            })
+            .map(|part| part.headers.iter().map(|h| entry(h, &mut names)).collect())
             .unwrap_or_default();
         let flags = flags
             .map(|v| {
@@ -235,11 +235,33 @@ impl Snapshot {
                     .collect()
             })
             .unwrap_or_default();
-        Snapshot { headers, flags }
+        Snapshot {
+            headers,
+            names,
+            flags,
+        }
     }
 
-    /// What changed from `self` to `next`, put down to `line`.
-    fn changes(&self, next: &Snapshot, line: Option<usize>, acts: &mut Vec<Act>) {
+    /// The name and value of a header of this snapshot; `raw` is the message's raw bytes.
+    fn describe(&self, e: &Entry, raw: &[u8]) -> (String, String) {
+        match e {
+            Entry::Added { name, value } => (name.clone(), value.clone()),
+            Entry::Original { field, start, end } => {
+                let name = self
+                    .names
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default();
+                let value = raw.get(*start as usize..*end as usize).unwrap_or_default();
+                let value = String::from_utf8_lossy(value);
+                (name, value.split_whitespace().collect::<Vec<_>>().join(" "))
+            }
+        }
+    }
+
+    /// What changed from `self` to `next`, put down to `line`; `raw` is the message's raw bytes.
+    fn changes(&self, next: &Snapshot, raw: &[u8], line: Option<usize>, acts: &mut Vec<Act>) {
         let (a, b) = (&self.headers, &next.headers);
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
@@ -247,7 +269,7 @@ impl Snapshot {
                 i += 1;
                 j += 1;
             } else if j < b.len() && !a[i..].contains(&b[j]) {
-                let (name, value) = (b[j].1.clone(), b[j].2.clone());
+                let (name, value) = next.describe(&b[j], raw);
                 acts.push(Act::AddHeader {
                     name,
                     value,
@@ -256,7 +278,7 @@ impl Snapshot {
                 });
                 j += 1;
             } else {
-                let (name, value) = (a[i].1.clone(), a[i].2.clone());
+                let (name, value) = self.describe(&a[i], raw);
                 acts.push(Act::DeleteHeader { name, value, line });
                 i += 1;
             }
@@ -270,21 +292,22 @@ impl Snapshot {
     }
 }
 
-fn describe_header(message: &Message, h: &Header) -> (Id, String, String) {
-    let name = h.name.as_str().to_string();
+fn entry(h: &Header, names: &mut Vec<(u32, String)>) -> Entry {
     if h.offset_end == 0 {
         let value = match &h.value {
             mail_parser::HeaderValue::Text(t) => t.to_string(),
             other => format!("{other:?}"),
         };
         // Added headers compare by name and value: identical ones are interchangeable.
-        return (Id::Added, name, value);
+        return Entry::Added {
+            name: h.name.as_str().to_string(),
+            value,
+        };
     }
-    let raw = message
-        .raw_message
-        .get(h.offset_start as usize..h.offset_end as usize)
-        .unwrap_or_default();
-    let value = String::from_utf8_lossy(raw);
-    let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
-    (Id::Original(h.offset_field, h.offset_end), name, value)
+    names.push((h.offset_field, h.name.as_str().to_string()));
+    Entry::Original {
+        field: h.offset_field,
+        start: h.offset_start,
+        end: h.offset_end,
+    }
 }
