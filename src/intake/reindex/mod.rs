@@ -7,11 +7,11 @@ pub use diff::{compare, Difference};
 
 use std::io::Read;
 
+use crate::article::history;
 use crate::classify::{Classification, Kind};
 use crate::index::{
     article_order, Attribution, Index, IndexError, Quarantined, Queued, State, TicketRef,
 };
-use crate::article::history;
 use crate::intake::{build_article, participants, Rules};
 use crate::number::Generator;
 use crate::store::names::order_key;
