@@ -5,10 +5,10 @@
 //! the whole mail back: nothing changes, nothing is sent, the agent gets a notice saying why.
 
 use super::apply::{folder_of, record, After};
-use super::attributes;
 use super::history::{self, HistoryLine};
 use super::outbound::{stage_out, Moment};
 use super::{IntakeError, Message, Rules};
+use crate::article::Change;
 use crate::facts::Facts;
 use crate::index::{Accepted, NewArticle, State, TicketRef, Tx};
 use crate::outgoing::agent::AgentMail;
@@ -77,7 +77,8 @@ pub(super) fn answer<'a>(
         .collect();
     let mut note = mail.note;
     let mut to = t.clone();
-    let mut changes: Vec<(&'static str, String, Option<String>)> = Vec::new();
+    // What the commands change, each with its event-log line's detail.
+    let mut changes: Vec<(Change, String)> = Vec::new();
     let mut response: Option<String> = None;
     let mut find: Option<&str> = None;
     // `#call`: the number as written, empty for the customer's.
@@ -156,24 +157,22 @@ pub(super) fn answer<'a>(
                 call = Some(number.clone().unwrap_or_default());
                 let whom = number.as_deref().unwrap_or("the customer's number");
                 changes.push((
-                    "call-requested",
+                    Change::CallRequested,
                     format!("to {whom} by {} (mail command)", mail.name),
-                    None,
                 ));
             }
             Command::Close => {
                 to.state = State::Closed;
-                changes.push(("closed", format!("by {} (mail command)", mail.name), None));
+                changes.push((Change::Closed, format!("by {} (mail command)", mail.name)));
             }
             Command::Queue(q) => match cfg.queue(q) {
                 Some(q) => {
                     changes.push((
-                        "moved",
+                        Change::Moved,
                         format!(
                             "from {} to {} by {} (mail command)",
                             t.queue, q.name, mail.name
                         ),
-                        None,
                     ));
                     to.queue = q.name.clone();
                 }
@@ -181,27 +180,22 @@ pub(super) fn answer<'a>(
             },
             Command::Owner(o) => match find_agent(rules, o) {
                 Some(a) => changes.push((
-                    "owner",
+                    Change::Owner(a.name.clone()),
                     format!("set to {} by {}", a.name, mail.name),
-                    Some(a.name.clone()),
                 )),
                 None => problems.push(format!("#owner {o}: no such agent")),
             },
             Command::Priority(p) => changes.push((
-                "priority",
+                Change::Priority(p.as_str().to_string()),
                 format!("set to {} by {}", p.as_str(), mail.name),
-                Some(p.as_str().to_string()),
             )),
             Command::Pending { date, time } => {
                 let until = match time {
                     Some(t) => format!("{date} {}", t.format("%H:%M")),
                     None => date.to_string(),
                 };
-                changes.push((
-                    "pending",
-                    format!("until {until} by {}", mail.name),
-                    Some(until),
-                ))
+                let detail = format!("until {until} by {}", mail.name);
+                changes.push((Change::Pending(until), detail))
             }
             Command::Template(name) => match out.templates.response(name, &lang, &t.queue, &ctx) {
                 Ok(Some(r)) => response = Some(r.body),
@@ -209,30 +203,29 @@ pub(super) fn answer<'a>(
                 Err(e) => problems.push(format!("#template {name}: {e}")),
             },
             Command::Sla(name) if name == "default" => changes.push((
-                "sla",
+                Change::Sla(String::new()),
                 format!("back to the service's or queue's by {}", mail.name),
-                Some(String::new()),
             )),
             Command::Sla(name) => match cfg.slas.iter().find(|s| s.name == *name) {
                 Some(s) => changes.push((
-                    "sla",
+                    Change::Sla(s.name.clone()),
                     format!("set to {} by {}", s.name, mail.name),
-                    Some(s.name.clone()),
                 )),
                 None => problems.push(format!("#sla {name}: no such service level")),
             },
             Command::Customer(a) => changes.push((
-                "customer",
+                Change::Customer(a.clone()),
                 format!("set to {a} by {}", mail.name),
-                Some(a.clone()),
             )),
             Command::Cc(list) => {
                 for ch in list {
                     let did = if ch.added { "accepted" } else { "removed" };
                     changes.push((
-                        "cc",
+                        Change::Cc {
+                            address: ch.address.clone(),
+                            added: ch.added,
+                        },
                         format!("{} {did} as a participant by {}", ch.address, mail.name),
-                        Some(attributes::cc_value(&ch.address, ch.added)),
                     ));
                 }
             }
@@ -267,17 +260,15 @@ pub(super) fn answer<'a>(
     file_agent_mail(
         store, tx, after, msg, facts, &to, event, &mail.name, base, clock,
     )?;
-    for (i, (ev, detail, value)) in changes.into_iter().enumerate() {
-        if let Some(v) = &value {
-            attributes::apply(tx, &to.number, ev, v, &clock.at)?;
-        }
-        said.push(format!("{ev} {detail}"));
+    for (i, (change, detail)) in changes.into_iter().enumerate() {
+        change.apply(tx, &to.number, &clock.at)?;
+        said.push(format!("{} {detail}", change.event()));
         let line = HistoryLine {
             at: clock.at.clone(),
-            event: ev.into(),
+            event: change.event().into(),
             detail,
             key: format!("cmd:{}:{i}", facts.digest),
-            value,
+            value: change.value(),
         };
         record(tx, after, &to, line)?;
     }

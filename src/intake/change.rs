@@ -5,6 +5,7 @@
 use super::apply::folder_of;
 use super::history::{self, HistoryLine};
 use super::{Engine, IntakeError};
+use crate::article::Change;
 use crate::index::{State, TicketRef};
 use crate::store::Folder;
 
@@ -36,7 +37,7 @@ impl Engine {
             state: t.state,
         };
         let mut to = from.clone();
-        let mut value = None;
+        let mut change = None;
         let (event, detail) = match &what {
             TicketChange::Close if t.state == State::Closed => {
                 return Ok(Some(format!("ticket {number} is already closed")))
@@ -65,13 +66,14 @@ impl Engine {
                 )))
             }
             TicketChange::Sla(name) => {
-                value = Some(name.clone());
+                change = Some(Change::Sla(name.clone()));
                 match name.as_str() {
                     "" => ("sla", format!("back to the service's or queue's by {by}")),
                     n => ("sla", format!("set to {n} by {by}")),
                 }
             }
         };
+        let value = change.as_ref().and_then(Change::value);
         let (old, new) = (folder_of(&from), folder_of(&to));
         let actual = if self.store.folder_exists(&old) {
             Some(old)
@@ -105,8 +107,8 @@ impl Engine {
         let tx = self.index.begin()?;
         tx.set_ticket(number, &to.queue, to.state, &at)?;
         tx.add_history_keyed(number, &at, event, &detail, &key)?;
-        if let Some(v) = &value {
-            super::attributes::apply(&tx, number, event, v, &at)?;
+        if let Some(c) = &change {
+            c.apply(&tx, number, &at)?;
         }
         tx.commit()?;
         let mut said = format!(
