@@ -102,6 +102,13 @@ pub fn autoresponse(i: &Inputs) -> Verdict {
     let Some(to) = answer_address(i.facts) else {
         return Verdict::Suppress("no autoresponse: the message names no address to answer".into());
     };
+    // What the mail's To could not carry (an address with spaces from a broken From, a UTF-8
+    // address): decided here, so explain says it and intake does not try to build the mail.
+    if !crate::outgoing::compose::valid_email(to.trim()) {
+        return Verdict::Suppress(format!(
+            "no autoresponse: {to:?} is not an address mail can be sent to"
+        ));
+    }
     let base = base_address(&to);
     if i.own.contains(&base) {
         return Verdict::Suppress(format!("no autoresponse: {to} is one of our own addresses"));
@@ -251,6 +258,22 @@ mod tests {
         assert!(
             matches!(run(&facts("jane@example.org"), Kind::Normal, off), Verdict::Suppress(r) if r.contains("off"))
         );
+    }
+
+    #[test]
+    fn an_address_mail_cannot_carry_is_not_answered() {
+        for from in [
+            "big bug bb@bug.com",
+            "tim@powerupdev.com concierge@powerupdev.com",
+            "jd\u{f6}e@m\u{e4}chine.example",
+        ] {
+            match run(&facts(from), Kind::Normal, on()) {
+                Verdict::Suppress(r) => {
+                    assert!(r.contains("not an address mail can be sent to"), "{r}")
+                }
+                v => panic!("{from}: {v:?}"),
+            }
+        }
     }
 
     #[test]

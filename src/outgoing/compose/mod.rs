@@ -294,8 +294,9 @@ fn address_list<'a>(field: &'static str, list: &[Address]) -> Result<MbAddress<'
 }
 
 /// Plain ASCII `local@domain`: one `@`, both sides non-empty, nothing that could end the
-/// address or start another (whitespace, control, `<>,;:"()[]\`).
-fn valid_email(s: &str) -> bool {
+/// address or start another (whitespace, control, `<>,;:"()[]\`). What the autoresponse policy
+/// checks before it answers an address.
+pub fn valid_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
