@@ -38,8 +38,13 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Show every decision postdesk would take for a message file, with its reason; changes nothing.
     Explain {
-        /// The message file (raw RFC 5322).
-        file: PathBuf,
+        /// Print one JSON object a message (one line each): the plan as the mail log records it.
+        #[arg(long)]
+        json: bool,
+        /// Message files (raw RFC 5322), each explained against the index as it is then; with
+        /// none, file names are read from standard input, one a line, each answered before the
+        /// next line is read.
+        files: Vec<PathBuf>,
     },
     /// Look at the outgoing queue, or send what is queued now.
     #[command(subcommand)]

@@ -37,7 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Deliver(args) => deliver::deliver(&ctx, args).map_err(deliver::temporary),
         Command::Check => check::check(&ctx),
         Command::Ticket(t) => ticket::ticket(&ctx, t),
-        Command::Explain { file } => explain::explain(&ctx, &file),
+        Command::Explain { json, files } => explain::explain(&ctx, &files, json),
         Command::Outbox(o) => outbox::outbox(&ctx, o),
         Command::Status { json } => status::status(&ctx, json),
         Command::DovecotConfig { out } => dovecot::dovecot_config(&ctx, out),

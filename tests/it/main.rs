@@ -25,6 +25,7 @@ mod dial;
 mod directory;
 mod disk_full;
 mod dovecot;
+mod explain_plan;
 mod fax;
 mod filters;
 mod find;
