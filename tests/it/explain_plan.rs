@@ -3,8 +3,10 @@
 //! it is, then filed by intake, and the plan is compared with the mail log line intake wrote:
 //! verdict, ticket (an existing one, or a new one), queue, quarantine reason, class, and the
 //! outgoing mail queued or suppressed with its reason (autoresponse, reject reply, request
-//! answer, recipients not added, agents' notice). Each message is explained right before it is
-//! filed, so follow-ups, duplicates and the rate limits see what was filed before them.
+//! answer, recipients not added, agents' notice); at the end the outbox's rows, kind and
+//! recipients of each queued mail in order, are compared with the mail the plans queue. Each
+//! message is explained right before it is filed, so follow-ups, duplicates and the rate limits
+//! see what was filed before them.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -91,10 +93,33 @@ struct Sweep {
     filed: usize,
     /// Plans that leave the outgoing mail open (an agent's answer).
     open: usize,
+    /// The mails the plans queue, in order: kind and recipients, as the outbox rows say them.
+    queued: Vec<(String, Vec<String>)>,
     mismatches: Vec<String>,
     verdicts: std::collections::BTreeMap<String, usize>,
     queues: std::collections::BTreeMap<String, usize>,
     outs: std::collections::BTreeMap<String, usize>,
+}
+
+/// The mail an item of the mail log's `out` queues, as the outbox lists it (agents' notices in
+/// the default pointer style: one mail to all of the queue's agents).
+fn queued(item: &str) -> Option<(String, Vec<String>)> {
+    let list = |s: &str| s.split(", ").map(str::to_string).collect::<Vec<_>>();
+    if let Some(inner) = item.strip_prefix("agents notified (") {
+        return Some(("notification".into(), list(inner.strip_suffix(')')?)));
+    }
+    if let Some(to) = item.strip_prefix("reject reply queued to ") {
+        return Some(("autoresponse".into(), vec![to.to_string()]));
+    }
+    if let Some(rest) = item.strip_prefix("answered to ") {
+        return Some(("autoresponse".into(), vec![rest.split_once(": ")?.0.into()]));
+    }
+    let (what, to) = item.split_once(" queued to ")?;
+    if what.starts_with("autoresponse ") {
+        return Some(("autoresponse".into(), vec![to.to_string()]));
+    }
+    what.starts_with("answer by ")
+        .then(|| ("answer".into(), list(to)))
 }
 
 /// A desk for the sweeps: the standard queues and `rest`. The circuit breaker counts
@@ -126,6 +151,31 @@ impl Sweep {
             ..
         } = self;
         drop(explain.stdin);
+        // The outbox's rows, the record of what was queued, against the plans: kind and
+        // recipients of each mail, in order.
+        drop(self.engine);
+        let rows = self.desk.json(&["outbox", "list", "--json"]);
+        let rows: Vec<(String, Vec<String>)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let rcpts = r["rcpts"].as_array().unwrap();
+                let rcpts = rcpts.iter().map(|a| a.as_str().unwrap().to_string());
+                (r["kind"].as_str().unwrap().to_string(), rcpts.collect())
+            })
+            .collect();
+        if let Some(i) =
+            (0..rows.len().max(self.queued.len())).find(|&i| rows.get(i) != self.queued.get(i))
+        {
+            panic!(
+                "outbox row {i} of {}: {:?}, the plans queue {:?} as mail {i} of {}",
+                rows.len(),
+                rows.get(i),
+                self.queued.get(i),
+                self.queued.len()
+            );
+        }
         let mut child = explain.child;
         let status = child.wait().unwrap();
         assert!(status.success(), "explain: {status:?}");
@@ -158,6 +208,7 @@ impl Sweep {
             queues: Default::default(),
             outs: Default::default(),
             open: 0,
+            queued: Vec::new(),
         }
     }
 
@@ -258,6 +309,7 @@ impl Sweep {
                         .unwrap_or(o.len());
                     let class = o[..end].to_string();
                     *self.outs.entry(class).or_default() += 1;
+                    self.queued.extend(queued(o));
                 }
                 check("out", as_logged(&out.join("; ")), field("out"));
             }
@@ -267,7 +319,10 @@ impl Sweep {
                 .as_str()
                 .is_some_and(|d| d.starts_with("answer by agent")) =>
             {
-                self.open += 1
+                self.open += 1;
+                // The outbox rows are compared with what intake said of it.
+                self.queued
+                    .extend(field("out").split("; ").filter_map(queued));
             }
             None => differ.push(format!(
                 "out: explain does not say, intake {:?}",
