@@ -14,13 +14,13 @@ use super::parallel;
 use super::place::Placement;
 use super::reject::reject_reply;
 use super::request;
-use super::{Engine, IntakeError, LogInfo, Message, Outcome, Rules};
+use super::{Analysis, Engine, IntakeError, LogInfo, Message, Outcome, Rules};
 use crate::decide::Decision;
 use crate::decide::Lookup;
 use crate::facts::Mailbox;
 use crate::index::{self, Duplicate, State, TicketRef, Tx};
 use crate::store::spliced::Spliced;
-use crate::store::{trace, Folder, Staged};
+use crate::store::{trace, Folder, Staged, Store};
 
 /// A staged file to write: its name, the trace block, the message, and the message's part that
 /// lives in a file, if any.
@@ -122,7 +122,7 @@ pub(super) fn batch(
         if let Some(Ok(number)) = fax.as_ref().map(|f| &f.number) {
             u.fax_from_customer = fax::from_customer(&tx, rules, &u.facts.subject, number)?;
         }
-        let a = rules.decide(u, &tx)?;
+        let mut a = rules.decide(u, &tx)?;
         let origin = format!("{}/{}", msg.source, msg.name);
         logs.push(LogInfo {
             message_id: a.facts.message_id.clone(),
@@ -160,9 +160,9 @@ pub(super) fn batch(
             outcomes.push(outcome);
             continue;
         }
-        let plan = a.plan.expect("a plan exists when not quarantined");
+        let plan = a.plan.take().expect("a plan exists when not quarantined");
         let from = a.facts.author().map(Mailbox::display).unwrap_or_default();
-        match plan.decision {
+        let into = match plan.decision {
             Decision::Duplicate(dup) => {
                 let ticket = match dup {
                     Duplicate::Article { ticket } => {
@@ -181,6 +181,7 @@ pub(super) fn batch(
                     Duplicate::Quarantined { .. } => None,
                 };
                 outcomes.push(Outcome::Duplicate { ticket });
+                continue;
             }
             Decision::Reject { ticket } => {
                 let reason = format!(
@@ -226,6 +227,7 @@ pub(super) fn batch(
                 )?;
                 logs.last_mut().expect("pushed above").out = said;
                 outcomes.push(outcome);
+                continue;
             }
             Decision::Request { queue, command } => {
                 let outcome = request::take(
@@ -247,6 +249,7 @@ pub(super) fn batch(
                     logs.last_mut().expect("pushed above").out = vec![said.clone()];
                 }
                 outcomes.push(outcome);
+                continue;
             }
             Decision::Agent { ticket, mail } => {
                 let done = answer::answer(
@@ -269,6 +272,7 @@ pub(super) fn batch(
                     queue: done.ticket.queue,
                     note: done.note,
                 });
+                continue;
             }
             Decision::New { queue, refers } => {
                 let number = allocate(&tx, rules, today, &mut rng)?;
@@ -299,61 +303,19 @@ pub(super) fn batch(
                     tr.add(trace::REFERS, format!("{n}; {why}"));
                 }
                 customer.trace(&mut tr);
-                file_article(
-                    store,
-                    &tx,
-                    &mut after,
-                    msg,
-                    &a.facts,
-                    &a.class,
-                    &t,
-                    "created",
-                    false,
-                    tr,
-                    base,
-                    &a.inspection,
-                    rules,
-                )?;
-                for e in history::article_events(
-                    &number,
-                    &at,
-                    "created",
-                    &from,
-                    why.as_ref().map(|(n, w)| (n.as_str(), *w)),
-                    false,
-                ) {
-                    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                Into {
+                    event: "created",
+                    trace: tr,
+                    refers: why.map(|(n, w)| (n, w.to_string())),
+                    stranger: false,
+                    customer: Some(customer),
+                    outcome: Outcome::Created {
+                        ticket: number,
+                        queue: queue.clone(),
+                    },
+                    decision: Decision::New { queue, refers },
+                    t,
                 }
-                if let Some(f) = &fax {
-                    let known = customer.person.is_some() || customer.organisation.is_some();
-                    let c = known.then_some(&customer);
-                    fax::file(store, &tx, &mut after, rules, f, &a.facts, &t, c, &clock)?;
-                }
-                set_attributes(&tx, &mut after, &t, &a.facts, &a.inspection.attributes, &at)?;
-                let decision = Decision::New {
-                    queue: queue.clone(),
-                    refers: refers.clone(),
-                };
-                let said = respond(
-                    store,
-                    &tx,
-                    &mut after,
-                    rules,
-                    &a.facts,
-                    &a.class,
-                    a.inspection.no_autoresponse.as_deref(),
-                    &msg.raw,
-                    &t,
-                    &decision,
-                    &clock,
-                    &mut rng,
-                    Some(&customer),
-                )?;
-                logs.last_mut().expect("pushed above").out = said;
-                outcomes.push(Outcome::Created {
-                    ticket: number,
-                    queue,
-                });
             }
             Decision::FollowUp {
                 ticket,
@@ -377,56 +339,42 @@ pub(super) fn batch(
                 if stranger {
                     tr.add(trace::STRANGER, "yes");
                 }
-                file_article(
-                    store,
-                    &tx,
-                    &mut after,
-                    msg,
-                    &a.facts,
-                    &a.class,
-                    &t,
+                Into {
                     event,
+                    trace: tr,
+                    refers: None,
                     stranger,
-                    tr,
-                    base,
-                    &a.inspection,
-                    rules,
-                )?;
-                for e in history::article_events(&t.number, &at, event, &from, None, stranger) {
-                    tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+                    customer: None,
+                    outcome: Outcome::FollowUp {
+                        ticket: t.number.clone(),
+                        queue: t.queue.clone(),
+                        reopened: reopen,
+                    },
+                    decision: Decision::FollowUp {
+                        ticket,
+                        reopen,
+                        stranger,
+                    },
+                    t,
                 }
-                if let Some(f) = &fax {
-                    fax::file(store, &tx, &mut after, rules, f, &a.facts, &t, None, &clock)?;
-                }
-                set_attributes(&tx, &mut after, &t, &a.facts, &a.inspection.attributes, &at)?;
-                let decision = Decision::FollowUp {
-                    ticket,
-                    reopen,
-                    stranger,
-                };
-                let said = respond(
-                    store,
-                    &tx,
-                    &mut after,
-                    rules,
-                    &a.facts,
-                    &a.class,
-                    a.inspection.no_autoresponse.as_deref(),
-                    &msg.raw,
-                    &t,
-                    &decision,
-                    &clock,
-                    &mut rng,
-                    None,
-                )?;
-                logs.last_mut().expect("pushed above").out = said;
-                outcomes.push(Outcome::FollowUp {
-                    ticket: t.number,
-                    queue: t.queue,
-                    reopened: reopen,
-                });
             }
-        }
+        };
+        let said = file_customer_mail(
+            store,
+            &tx,
+            &mut after,
+            rules,
+            msg,
+            &a,
+            fax.as_deref(),
+            base,
+            &from,
+            &clock,
+            &mut rng,
+            &into,
+        )?;
+        logs.last_mut().expect("pushed above").out = said;
+        outcomes.push(into.outcome);
     }
 
     // The staged files must be durable before the rows that name them are.
@@ -478,6 +426,90 @@ pub(super) fn batch(
     };
     placer.start(store.clone(), placement);
     Ok((outcomes, logs))
+}
+
+/// Where a customer's message goes once its ticket is known: opened for it, or found.
+struct Into {
+    t: TicketRef,
+    /// `created`, `follow-up`, `follow-up-closed` or `reopened`.
+    event: &'static str,
+    trace: trace::Trace,
+    /// The ticket a new one refers to, and why.
+    refers: Option<(String, String)>,
+    stranger: bool,
+    /// The directory's customer of a ticket opened now.
+    customer: Option<Customer>,
+    decision: Decision,
+    outcome: Outcome,
+}
+
+/// Files a customer's message into its ticket: the article, its history, a fax's rendition,
+/// the attributes the filters set, and what is sent in answer (said for the mail log).
+#[allow(clippy::too_many_arguments)]
+fn file_customer_mail<'a>(
+    store: &Store,
+    tx: &Tx,
+    after: &mut After<'a>,
+    rules: &Rules,
+    msg: &'a Message,
+    a: &Analysis,
+    fax: Option<&crate::fax::Received>,
+    base: trace::Trace,
+    from: &str,
+    clock: &Moment,
+    rng: &mut impl rand::Rng,
+    into: &Into,
+) -> Result<Vec<String>, IntakeError> {
+    let t = &into.t;
+    file_article(
+        store,
+        tx,
+        after,
+        msg,
+        &a.facts,
+        &a.class,
+        t,
+        into.event,
+        into.stranger,
+        into.trace.clone(),
+        base,
+        &a.inspection,
+        rules,
+    )?;
+    let events = history::article_events(
+        &t.number,
+        &clock.at,
+        into.event,
+        from,
+        into.refers.as_ref().map(|(n, w)| (n.as_str(), w.as_str())),
+        into.stranger,
+    );
+    for e in events {
+        tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
+    }
+    if let Some(f) = fax {
+        let known = into
+            .customer
+            .as_ref()
+            .filter(|c| c.person.is_some() || c.organisation.is_some());
+        fax::file(store, tx, after, rules, f, &a.facts, t, known, clock)?;
+    }
+    set_attributes(tx, after, t, &a.facts, &a.inspection.attributes, &clock.at)?;
+    respond(
+        store,
+        tx,
+        after,
+        rules,
+        &a.facts,
+        &a.class,
+        a.inspection.no_autoresponse.as_deref(),
+        &msg.raw,
+        t,
+        &into.decision,
+        clock,
+        rng,
+        into.customer.as_ref(),
+    )
 }
 
 pub(super) fn folder_of(t: &TicketRef) -> Folder {
