@@ -165,6 +165,23 @@ impl Sweep {
                 (r["kind"].as_str().unwrap().to_string(), rcpts.collect())
             })
             .collect();
+        let mut child = explain.child;
+        let status = child.wait().unwrap();
+        assert!(status.success(), "explain: {status:?}");
+        eprintln!(
+            "explain against intake: {filed} messages in {:.1} s, verdicts {:?}, queues {:?}, outgoing {:?}, outbox rows {}",
+            started.elapsed().as_secs_f64(),
+            self.verdicts,
+            self.queues,
+            self.outs,
+            rows.len()
+        );
+        assert!(
+            mismatches.is_empty(),
+            "{} of {filed} plans differ from what intake did:\n{}",
+            mismatches.len(),
+            mismatches.join("\n")
+        );
         if let Some(i) =
             (0..rows.len().max(self.queued.len())).find(|&i| rows.get(i) != self.queued.get(i))
         {
@@ -176,22 +193,6 @@ impl Sweep {
                 self.queued.len()
             );
         }
-        let mut child = explain.child;
-        let status = child.wait().unwrap();
-        assert!(status.success(), "explain: {status:?}");
-        eprintln!(
-            "explain against intake: {filed} messages in {:.1} s, verdicts {:?}, queues {:?}, outgoing {:?}",
-            started.elapsed().as_secs_f64(),
-            self.verdicts,
-            self.queues,
-            self.outs
-        );
-        assert!(
-            mismatches.is_empty(),
-            "{} of {filed} plans differ from what intake did:\n{}",
-            mismatches.len(),
-            mismatches.join("\n")
-        );
     }
 
     fn new(desk: Desk) -> Sweep {
