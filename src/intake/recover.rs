@@ -80,35 +80,9 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
     }
     // Event-log lines whose batch committed: append them again (a line appended twice is
     // read once: readers keep the last line per key).
-    let lines = index.pending_lines()?;
-    if !lines.is_empty() {
-        for (_, ticket, line) in &lines {
-            let Ok(line) = serde_json::from_str::<super::HistoryLine>(line) else {
-                continue;
-            };
-            let folder = match index.ticket(ticket)? {
-                Some(t) => Folder::ticket(&t.queue, ticket, t.state == State::Closed),
-                None => continue,
-            };
-            let folder = if store.folder_exists(&folder) {
-                folder
-            } else {
-                match store.find_ticket(ticket)? {
-                    Some(f) => f,
-                    None => {
-                        store.ensure_folder(&folder)?;
-                        folder
-                    }
-                }
-            };
-            super::history::append(&store.history_path(&folder), &line)?;
-        }
-        store.sync()?;
-        let tx = index.begin()?;
-        for (id, _, _) in &lines {
-            tx.clear_pending_line(*id)?;
-        }
-        tx.commit()?;
+    let flushed = crate::article::pending::flush(store, index, |_, _| true)?;
+    if let Some((_, e)) = flushed.failed.into_iter().next() {
+        return Err(e.into());
     }
     Ok(())
 }

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::article::history::{self, HistoryLine};
+use crate::article::history::HistoryLine;
+use crate::article::pending;
 use crate::config::Config;
 use crate::index::{Index, Queued, TicketRef};
 use crate::maillog::MailLog;
@@ -77,6 +78,15 @@ pub enum SenderError {
     Io(#[from] std::io::Error),
     #[error("outgoing: {0}")]
     Config(String),
+}
+
+impl From<pending::LineError> for SenderError {
+    fn from(e: pending::LineError) -> SenderError {
+        match e {
+            pending::LineError::Index(e) => SenderError::Index(e),
+            pending::LineError::Io(e) => SenderError::Io(e),
+        }
+    }
 }
 
 impl Sender {
@@ -359,24 +369,7 @@ impl Sender {
     /// batch opened may not have its folder yet (the sender can be faster than placement): it
     /// is created here, as placement would.
     fn folder(&self, number: &str) -> Result<Option<Folder>, SenderError> {
-        if number.is_empty() {
-            return Ok(Some(Folder::quarantine()));
-        }
-        let Some(t) = self.index.ticket(number)? else {
-            return Ok(self.store.find_ticket(number)?);
-        };
-        let closed = t.state == crate::index::State::Closed;
-        let f = Folder::ticket(&t.queue, number, closed);
-        if self.store.folder_exists(&f) {
-            return Ok(Some(f));
-        }
-        // A reopen whose folder rename is still in flight.
-        let other = Folder::ticket(&t.queue, number, !closed);
-        if self.store.folder_exists(&other) {
-            return Ok(Some(other));
-        }
-        self.store.ensure_folder(&f)?;
-        Ok(Some(f))
+        Ok(pending::ticket_folder(&self.store, &self.index, number)?)
     }
 
     /// The stored copy: kept in the index (a pointer notice), still staged, or placed in the
@@ -410,35 +403,12 @@ impl Sender {
     /// reported as an error naming the file, and is tried again next round and at every start:
     /// without it a rebuilt index would send the mail again.
     fn append_lines(&mut self) -> Result<(), SenderError> {
-        let mut done = Vec::new();
-        for (id, ticket, json) in self.index.pending_lines()? {
-            let Ok(line) = serde_json::from_str::<HistoryLine>(&json) else {
-                continue;
-            };
-            if !(line.key.starts_with("sent:") || line.key.starts_with("failed:")) {
-                continue;
-            }
-            let Some(folder) = self.folder(&ticket)? else {
-                continue;
-            };
-            match history::append(&self.store.history_path(&folder), &line) {
-                Ok(()) => done.push(id),
-                Err(e) => tracing::error!(
-                    ticket = %ticket,
-                    "event log not written, kept in the index and retried: {e}"
-                ),
-            }
+        let ours =
+            |_: i64, l: &HistoryLine| l.key.starts_with("sent:") || l.key.starts_with("failed:");
+        let flushed = pending::flush(&self.store, &mut self.index, ours)?;
+        for (ticket, e) in flushed.failed {
+            tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
         }
-        if done.is_empty() {
-            return Ok(());
-        }
-        self.store.sync()?;
-        let tx = self.index.begin_lazy()?;
-        for id in done {
-            tx.clear_pending_line(id)?;
-        }
-        tx.commit()?;
-        self.index.end_lazy()?;
         Ok(())
     }
 }

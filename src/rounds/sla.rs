@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use crate::article::{attributes, HistoryLine};
+use crate::article::{attributes, pending, HistoryLine};
 use crate::index::{Index, SlaRows, State, TicketRef, Tx};
 use crate::intake::{Engine, IntakeError, Rules};
 use crate::outgoing::build::{self, Mailer, TicketView};
@@ -363,41 +363,17 @@ fn notice(
 
 /// The ticket's folder as it is now.
 fn folder(store: &Store, index: &Index, number: &str) -> Result<Option<Folder>, IntakeError> {
-    if let Some(t) = index.ticket(number)? {
-        let f = Folder::ticket(&t.queue, number, t.state == State::Closed);
-        if store.folder_exists(&f) {
-            return Ok(Some(f));
-        }
-    }
-    Ok(store.find_ticket(number)?)
+    Ok(pending::ticket_folder(store, index, number)?)
 }
 
-/// Appends the round's event-log lines, makes them durable, and forgets them.
+/// Appends the round's event-log lines, makes them durable, and forgets them; a line that
+/// cannot be written stays in the index and fails the round (tried again at the next).
 fn append_lines(store: &Store, index: &mut Index, ids: &[i64]) -> Result<(), IntakeError> {
-    if ids.is_empty() {
-        return Ok(());
+    let flushed = pending::flush_ids(store, index, ids)?;
+    match flushed.failed.into_iter().next() {
+        Some((_, e)) => Err(e.into()),
+        None => Ok(()),
     }
-    let wanted: HashSet<i64> = ids.iter().copied().collect();
-    let lines: Vec<(i64, String, String)> = index
-        .pending_lines()?
-        .into_iter()
-        .filter(|(id, ..)| wanted.contains(id))
-        .collect();
-    for (_, ticket, line) in &lines {
-        let Ok(line) = serde_json::from_str::<HistoryLine>(line) else {
-            continue;
-        };
-        if let Some(f) = folder(store, index, ticket)? {
-            crate::article::history::append(&store.history_path(&f), &line)?;
-        }
-    }
-    store.sync()?;
-    let tx = index.begin()?;
-    for (id, ..) in &lines {
-        tx.clear_pending_line(*id)?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 /// Renames the articles whose flag is wanted changed, then marks them done after a `syncfs`.

@@ -1,0 +1,107 @@
+//! Event-log lines committed to the index before they are in the tree (`pending_lines`): each
+//! appended to its ticket's event log, made durable with one sync, and only then forgotten by
+//! the index, so a crash at any point leaves the line in the index (appended again at the next
+//! flush or start; a line read twice counts once, by its key) or in the tree, never in neither.
+//! The outbox's `sent:` and `failed:` lines and the service-level round's lines go this way.
+
+use std::collections::HashSet;
+
+use super::history::{self, HistoryLine};
+use crate::index::{Index, IndexError};
+use crate::store::{Folder, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a flush did: lines appended and forgotten, and the lines it could not append (kept in
+/// the index for the next flush), with their ticket and why.
+#[derive(Debug, Default)]
+pub struct Flushed {
+    pub done: usize,
+    pub failed: Vec<(String, std::io::Error)>,
+}
+
+/// Where ticket `number`'s folder is now: where its index row says, in the other state's place
+/// while a close or reopen is being renamed, or wherever the tree has it (`None`: nowhere). The
+/// quarantine for mail of no ticket (an empty number).
+pub fn ticket_folder(
+    store: &Store,
+    index: &Index,
+    number: &str,
+) -> Result<Option<Folder>, LineError> {
+    if number.is_empty() {
+        return Ok(Some(Folder::quarantine()));
+    }
+    let Some(t) = index.ticket(number)? else {
+        return Ok(store.find_ticket(number)?);
+    };
+    let closed = t.state == crate::index::State::Closed;
+    let f = Folder::ticket(&t.queue, number, closed);
+    if store.folder_exists(&f) {
+        return Ok(Some(f));
+    }
+    let other = Folder::ticket(&t.queue, number, !closed);
+    if store.folder_exists(&other) {
+        return Ok(Some(other));
+    }
+    if let Some(found) = store.find_ticket(number)? {
+        return Ok(Some(found));
+    }
+    store.ensure_folder(&f)?;
+    Ok(Some(f))
+}
+
+/// Appends the pending lines `pick` chooses to their tickets' event logs, syncs them, and
+/// forgets them. A line whose ticket is nowhere (in neither the index nor the tree) is forgotten
+/// with a warning; one that cannot be written stays pending and is in `Flushed::failed`.
+pub fn flush(
+    store: &Store,
+    index: &mut Index,
+    pick: impl Fn(i64, &HistoryLine) -> bool,
+) -> Result<Flushed, LineError> {
+    let mut done = Vec::new();
+    let mut out = Flushed::default();
+    for (id, ticket, json) in index.pending_lines()? {
+        let Ok(line) = serde_json::from_str::<HistoryLine>(&json) else {
+            continue;
+        };
+        if !pick(id, &line) {
+            continue;
+        }
+        let Some(folder) = ticket_folder(store, index, &ticket)? else {
+            tracing::warn!(ticket = %ticket, "event-log line of a ticket that is nowhere: dropped");
+            done.push(id);
+            continue;
+        };
+        match history::append(&store.history_path(&folder), &line) {
+            Ok(()) => done.push(id),
+            Err(e) => out.failed.push((ticket, e)),
+        }
+    }
+    if done.is_empty() {
+        return Ok(out);
+    }
+    store.sync()?;
+    let tx = index.begin_lazy()?;
+    for id in &done {
+        tx.clear_pending_line(*id)?;
+    }
+    tx.commit()?;
+    index.end_lazy()?;
+    out.done = done.len();
+    Ok(out)
+}
+
+/// `flush` of the lines with these ids.
+pub fn flush_ids(store: &Store, index: &mut Index, ids: &[i64]) -> Result<Flushed, LineError> {
+    if ids.is_empty() {
+        return Ok(Flushed::default());
+    }
+    let wanted: HashSet<i64> = ids.iter().copied().collect();
+    flush(store, index, |id, _| wanted.contains(&id))
+}
