@@ -426,7 +426,14 @@ fn file_agent_mail<'a>(
     })?;
     let e = history::agent_event(&t.number, &clock.at, event, agent);
     tx.add_history(&e.ticket, &e.at, &e.event, &e.detail)?;
-    after.stage_message(staged, head, msg, folder_of(t));
+    after.stage_spliced(
+        staged,
+        head,
+        std::borrow::Cow::Borrowed(&msg.raw[..]),
+        msg.spliced.as_ref(),
+        folder_of(t),
+        "",
+    );
     Ok(())
 }
 

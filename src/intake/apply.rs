@@ -1,93 +1,21 @@
 //! Executes the plans of one batch: staged files, one index transaction, renames into the tree.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
-use std::path::PathBuf;
-
 use super::answer;
 use super::customer::Customer;
 use super::fax;
 use super::file::{article_trace, file_article, quarantine, set_attributes};
 use super::history::{self, HistoryLine};
 use super::outbound::{respond, Moment};
-use super::parallel;
-use super::place::Placement;
 use super::reject::reject_reply;
 use super::request;
 use super::{Analysis, Engine, IntakeError, LogInfo, Message, Outcome, Rules};
 use crate::decide::Decision;
 use crate::decide::Lookup;
+use crate::execute;
+pub(super) use crate::execute::After;
 use crate::facts::Mailbox;
 use crate::index::{self, Duplicate, State, TicketRef, Tx};
-use crate::store::spliced::Spliced;
-use crate::store::{trace, Folder, Staged, Store};
-
-/// A staged file to write: its name, the trace block, the message, and the message's part that
-/// lives in a file, if any.
-type Write<'a> = (Staged, Vec<u8>, Cow<'a, [u8]>, Option<&'a Spliced>);
-
-/// What is left to do: files to write before the commit, the rest after it.
-#[derive(Default)]
-pub(super) struct After<'a> {
-    writes: Vec<Write<'a>>,
-    pub renames: Vec<(Folder, Folder)>,
-    places: Vec<(PathBuf, Folder, String)>,
-    history: Vec<(Folder, HistoryLine, i64)>,
-    /// Folders of tickets this batch opened: created without looking for them elsewhere.
-    fresh: HashSet<Folder>,
-    /// Outgoing mail was queued: wake the sender after the commit.
-    pub queued: bool,
-}
-
-impl<'a> After<'a> {
-    /// A file to write before the commit and to place in `folder` after it: always both.
-    pub fn stage(&mut self, staged: Staged, head: Vec<u8>, body: Cow<'a, [u8]>, folder: Folder) {
-        self.stage_flagged(staged, head, body, folder, "");
-    }
-
-    /// `stage` of a message as it came (its spliced part included).
-    pub fn stage_message(
-        &mut self,
-        staged: Staged,
-        head: Vec<u8>,
-        msg: &'a Message,
-        folder: Folder,
-    ) {
-        let body = Cow::Borrowed(&msg.raw[..]);
-        self.stage_spliced(staged, head, body, msg.spliced.as_ref(), folder, "");
-    }
-
-    /// `stage`, placed with Maildir flags (e.g. "S" for \Seen: into cur/ as `NAME:2,S`).
-    pub fn stage_flagged(
-        &mut self,
-        staged: Staged,
-        head: Vec<u8>,
-        body: Cow<'a, [u8]>,
-        folder: Folder,
-        flags: &str,
-    ) {
-        self.stage_spliced(staged, head, body, None, folder, flags);
-    }
-
-    /// `stage_flagged` of a message whose last part lives in a file (`Message::spliced`).
-    pub fn stage_spliced(
-        &mut self,
-        staged: Staged,
-        head: Vec<u8>,
-        body: Cow<'a, [u8]>,
-        spliced: Option<&'a Spliced>,
-        folder: Folder,
-        flags: &str,
-    ) {
-        let name = if flags.is_empty() {
-            staged.file.clone()
-        } else {
-            format!("{}:2,{flags}", staged.file)
-        };
-        self.places.push((staged.path.clone(), folder, name));
-        self.writes.push((staged, head, body, spliced));
-    }
-}
+use crate::store::{trace, Folder, Store};
 
 pub(super) fn batch(
     engine: &mut Engine,
@@ -377,31 +305,13 @@ pub(super) fn batch(
         outcomes.push(into.outcome);
     }
 
-    // The staged files must be durable before the rows that name them are.
-    parallel::try_each(
-        &after.writes,
-        |(staged, head, body, spliced)| match spliced {
-            None => store.write_staged(staged, head, body),
-            Some(s) => store.write_staged_spliced(staged, head, body, s),
-        },
-    )?;
-    // The previous batch's placement must be complete before one syncfs covers this batch's
-    // staged files and those renames together.
-    placer.settle()?;
-    store.sync()?;
-    for staged in placer.unsynced() {
-        tx.clear_staged(staged)?;
-    }
-    for id in placer.unsynced_lines() {
-        tx.clear_pending_line(*id)?;
-    }
+    let queued = after.queued;
     // New tickets: the store's marker follows the index (after the commit, never ahead of it).
-    let generation = match after.fresh.is_empty() {
-        true => None,
-        false => tx.bump_generation()?,
-    };
-    tx.commit()?;
-    placer.synced();
+    let fresh = !after.fresh.is_empty();
+    let generation = execute::commit(store, tx, after, placer, |tx| match fresh {
+        true => tx.bump_generation(),
+        false => Ok(None),
+    })?;
     if let Some((store_id, count)) = generation {
         // A marker left behind is safe (it only weakens the next start's check); failing the
         // batch after its commit would not be.
@@ -413,18 +323,11 @@ pub(super) fn batch(
             tracing::warn!("store generation marker not updated: {e}");
         }
     }
-    if after.queued {
+    if queued {
         if let Some(w) = waker {
             w.wake();
         }
     }
-    let placement = Placement {
-        renames: after.renames,
-        places: after.places,
-        history: after.history,
-        fresh: after.fresh,
-    };
-    placer.start(store.clone(), placement);
     Ok((outcomes, logs))
 }
 

@@ -215,7 +215,14 @@ pub(super) fn quarantine<'a>(
         received: at.to_string(),
     };
     tx.insert_quarantine(&q, Some(&staged_path))?;
-    after.stage_message(staged, head, msg, Folder::quarantine());
+    after.stage_spliced(
+        staged,
+        head,
+        std::borrow::Cow::Borrowed(&msg.raw[..]),
+        msg.spliced.as_ref(),
+        Folder::quarantine(),
+        "",
+    );
     Ok(Outcome::Quarantined {
         reason: reason.to_string(),
     })

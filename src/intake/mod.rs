@@ -31,8 +31,7 @@ pub mod inspect;
 mod moves;
 mod note;
 mod outbound;
-pub mod parallel;
-mod place;
+
 mod recover;
 pub mod reindex;
 mod reject;
@@ -55,6 +54,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::index::{self, Index};
 use crate::maillog::{Line, MailLog};
+use crate::parallel;
 use crate::store::spliced::Spliced;
 use crate::store::Store;
 
@@ -165,6 +165,15 @@ pub enum IntakeError {
     Full(String),
 }
 
+impl From<crate::execute::Error> for IntakeError {
+    fn from(e: crate::execute::Error) -> IntakeError {
+        match e {
+            crate::execute::Error::Index(e) => IntakeError::Index(e),
+            crate::execute::Error::Io(e) => IntakeError::Store(e),
+        }
+    }
+}
+
 impl From<crate::article::pending::LineError> for IntakeError {
     fn from(e: crate::article::pending::LineError) -> IntakeError {
         match e {
@@ -201,7 +210,7 @@ impl IntakeError {
 }
 
 pub struct Engine {
-    placer: place::Placer,
+    placer: crate::execute::Placer,
     data_dir: std::path::PathBuf,
     rules: Arc<Rules>,
     store: Arc<Store>,
@@ -261,7 +270,7 @@ impl Engine {
         };
         let log = MailLog::open(log_path.as_deref())?;
         let mut engine = Engine {
-            placer: place::Placer::default(),
+            placer: crate::execute::Placer::default(),
             moves_seen: None,
             pruned: None,
             data_dir: data_dir.to_path_buf(),
@@ -318,7 +327,7 @@ impl Engine {
     /// Makes everything processed so far durable; then every source message it came from may
     /// be let go.
     pub fn flush(&mut self) -> Result<(), IntakeError> {
-        self.placer.flush(&self.store, &mut self.index)
+        Ok(self.placer.flush(&self.store, &mut self.index)?)
     }
 
     pub fn rules(&self) -> &Rules {

@@ -1,7 +1,10 @@
 //! A mail that cannot be sent: the notice to the queue's agents, filed in the ticket as an
 //! outgoing article and queued like any other mail.
 
+use std::borrow::Cow;
+
 use super::*;
+use crate::execute::{self, After, Placer};
 
 impl Sender {
     /// Files a notice to the queue's agents as an outgoing article and queues it.
@@ -56,8 +59,6 @@ impl Sender {
         let seq = tx.next_seq(&tref.number)?;
         let (head, facts) = crate::article::out_head(&mail, &tref, &at, seq);
         let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
-        self.store.write_staged(&staged, &head, &mail.bytes)?;
-        self.store.sync()?;
         let staged_path = staged.path.to_string_lossy().into_owned();
         crate::article::record_out(
             &tx,
@@ -69,14 +70,12 @@ impl Sender {
             &at,
             now,
         )?;
-        tx.commit()?;
-        let target = self.folder(&tref.number)?.unwrap_or(folder);
-        self.store.ensure_folder(&target)?;
-        self.store.place(&staged.path, &target, &staged.file)?;
-        self.store.sync()?;
-        let tx = self.index.begin()?;
-        tx.clear_staged(&staged_path)?;
-        tx.commit()?;
+        // Placed where the ticket's folder is when the placement runs.
+        let mut after = After::default();
+        after.stage(staged, head, Cow::Borrowed(&mail.bytes[..]), folder);
+        let mut placer = Placer::default();
+        execute::commit(&self.store, tx, after, &mut placer, |_| Ok(()))?;
+        placer.flush(&self.store, &mut self.index)?;
         Ok(())
     }
 }

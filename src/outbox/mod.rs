@@ -80,6 +80,15 @@ pub enum SenderError {
     Config(String),
 }
 
+impl From<crate::execute::Error> for SenderError {
+    fn from(e: crate::execute::Error) -> SenderError {
+        match e {
+            crate::execute::Error::Index(e) => SenderError::Index(e),
+            crate::execute::Error::Io(e) => SenderError::Io(e),
+        }
+    }
+}
+
 impl From<pending::LineError> for SenderError {
     fn from(e: pending::LineError) -> SenderError {
         match e {
@@ -162,14 +171,11 @@ impl Sender {
             // recorded with one commit: a crash resends no more than one handover.
             for lane in ready.chunks(self.transport.handover()) {
                 let t = &self.transport;
-                let mut results = crate::intake::parallel::map_on(
-                    lane,
-                    transport::SEND_LANES,
-                    |(q, r)| match r {
+                let mut results =
+                    crate::parallel::map_on(lane, transport::SEND_LANES, |(q, r)| match r {
                         Ok(raw) => attempt(t.as_ref(), q, raw, now, max_age),
                         Err(t) => t.clone(),
-                    },
-                );
+                    });
                 if let Err(e) = t.sync() {
                     // Not safely handed over: try these again later.
                     for r in results.iter_mut().filter(|r| matches!(r, Try::Sent(_))) {

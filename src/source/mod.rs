@@ -16,7 +16,8 @@ pub use single::Single;
 
 use crate::config::{After, Config};
 use crate::index::Index;
-use crate::intake::{parallel, Engine, IntakeError, Message, Outcome, Scanned, Understood};
+use crate::intake::{Engine, IntakeError, Message, Outcome, Scanned, Understood};
+use crate::parallel;
 
 /// Bytes read into one batch at most, so a run of large messages stays within memory bounds.
 const BATCH_BYTES: u64 = 16 << 20;

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::history::{self, HistoryLine};
-use super::parallel;
-use super::IntakeError;
+use super::Error;
+use crate::article::history::{self, HistoryLine};
 use crate::index;
+use crate::parallel;
 use crate::store::{Folder, Store};
 
 /// What a committed batch still has to do in the tree.
-pub(super) struct Placement {
+pub struct Placement {
     pub renames: Vec<(Folder, Folder)>,
     pub places: Vec<(PathBuf, Folder, String)>,
     /// Event-log lines, with their `pending_lines` row.
@@ -24,8 +24,8 @@ pub(super) struct Placement {
 }
 
 #[derive(Default)]
-pub(super) struct Placer {
-    running: Option<JoinHandle<Result<Placed, IntakeError>>>,
+pub struct Placer {
+    running: Option<JoinHandle<Result<Placed, Error>>>,
     /// Staged paths placed in the tree whose renames are not yet known durable.
     unsynced: Vec<String>,
     /// Event-log lines appended but not yet known durable (`pending_lines` rows).
@@ -42,11 +42,11 @@ impl Placer {
     }
 
     /// Waits for the placement in progress, if any.
-    pub fn settle(&mut self) -> Result<(), IntakeError> {
+    pub fn settle(&mut self) -> Result<(), Error> {
         if let Some(h) = self.running.take() {
-            let placed = h.join().map_err(|_| {
-                IntakeError::Store(std::io::Error::other("placement thread panicked"))
-            })??;
+            let placed = h
+                .join()
+                .map_err(|_| Error::Io(std::io::Error::other("placement thread panicked")))??;
             self.unsynced.extend(placed.0);
             self.unsynced_lines.extend(placed.1);
         }
@@ -68,7 +68,7 @@ impl Placer {
     }
 
     /// Settles, makes every placement durable and marks the rows placed.
-    pub fn flush(&mut self, store: &Store, index: &mut index::Index) -> Result<(), IntakeError> {
+    pub fn flush(&mut self, store: &Store, index: &mut index::Index) -> Result<(), Error> {
         self.settle()?;
         if self.unsynced.is_empty() && self.unsynced_lines.is_empty() {
             return Ok(());
@@ -89,7 +89,7 @@ impl Placer {
 }
 
 /// Renames, placements and event-log lines after the commit. Returns the staged paths placed.
-fn finish(store: &Store, after: Placement) -> Result<Placed, IntakeError> {
+fn finish(store: &Store, after: Placement) -> Result<Placed, Error> {
     for (from, to) in &after.renames {
         if store.folder_exists(from) {
             store.rename_folder(from, to)?;
