@@ -19,7 +19,7 @@ fn autoreply_counts(c: &Connection, recipient: &str, now: i64) -> Result<(u32, u
         .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
         .query_row(params![recipient, now - 86_400], |r| r.get::<_, i64>(0))?;
     let minute = c
-        .prepare_cached("SELECT count(*) FROM autoreplies WHERE at >= ?1")?
+        .prepare_cached("SELECT coalesce(sum(n), 0) FROM autoreply_seconds WHERE at >= ?1")?
         .query_row([now - 60], |r| r.get::<_, i64>(0))?;
     Ok((to as u32, minute as u32))
 }
@@ -35,6 +35,12 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached("INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)")?
             .execute(params![recipient, at])?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO autoreply_seconds(at, n) VALUES (?1, 1)
+                 ON CONFLICT(at) DO UPDATE SET n = n + 1",
+            )?
+            .execute([at])?;
         Ok(())
     }
 
@@ -61,6 +67,9 @@ impl Tx<'_> {
         ] {
             dropped += self.conn().prepare_cached(sql)?.execute([before])?;
         }
+        self.conn()
+            .prepare_cached("DELETE FROM autoreply_seconds WHERE at < ?1")?
+            .execute([before])?;
         Ok(dropped)
     }
 }
@@ -105,5 +114,41 @@ mod tests {
             (2, 1)
         );
         assert_eq!(tx.prune_rate_limits(200).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_circuit_breaker_counts_the_minute_before_now_by_the_second() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        // 3 at 1000, 2 at 1030, 1 at 1060, 4 at 1061.
+        for (at, n) in [(1000, 3), (1030, 2), (1060, 1), (1061, 4)] {
+            for i in 0..n {
+                tx.add_autoreply(&format!("c{i}@example.org"), at).unwrap();
+            }
+        }
+        let minute = |now| tx.autoreply_counts("c0@example.org", now).unwrap().1;
+        // The minute before `now`, its first second included.
+        assert_eq!(minute(1060), 10);
+        assert_eq!(minute(1061), 7);
+        assert_eq!(minute(1090), 7);
+        assert_eq!(minute(1091), 5);
+        assert_eq!(minute(1122), 0);
+        assert_eq!(tx.autoreply_counts("c0@example.org", 1061).unwrap().0, 4);
+    }
+
+    #[test]
+    fn an_index_of_schema_8_gets_the_per_second_counts_of_what_it_recorded() {
+        let index = Index::open_memory().unwrap();
+        index
+            .conn
+            .execute_batch(
+                "INSERT INTO autoreplies(recipient, at) VALUES ('a@x', 10), ('b@x', 10), ('a@x', 50);
+                 DROP TABLE autoreply_seconds;
+                 PRAGMA user_version = 8;",
+            )
+            .unwrap();
+        crate::index::schema::migrate(&index.conn).unwrap();
+        assert_eq!(index.autoreply_counts("a@x", 70).unwrap(), (2, 3));
+        assert_eq!(index.autoreply_counts("a@x", 71).unwrap(), (2, 1));
     }
 }

@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-pub(super) const VERSION: i64 = 8;
+pub(super) const VERSION: i64 = 9;
 
 /// The articles' table, apart so that version 7 can make it under another name.
 const ARTICLES: &str = "
@@ -136,6 +136,12 @@ CREATE TABLE IF NOT EXISTS autoreplies (
 );
 CREATE INDEX IF NOT EXISTS autoreplies_recipient ON autoreplies(recipient, at);
 CREATE INDEX IF NOT EXISTS autoreplies_at ON autoreplies(at);
+-- Autoresponses per second (schema 9): what the circuit breaker adds up over its minute, at
+-- most 61 rows read, however many were sent in it.
+CREATE TABLE IF NOT EXISTS autoreply_seconds (
+    at INTEGER PRIMARY KEY,
+    n  INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_lines (
     id     INTEGER PRIMARY KEY,
     ticket TEXT NOT NULL,
@@ -391,6 +397,13 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.execute_batch(ARTICLES)?;
     conn.execute_batch(SCHEMA)?;
+    if (1..9).contains(&v) {
+        // Version 9: the circuit breaker's per-second counts, from the autoresponses recorded.
+        conn.execute_batch(
+            "INSERT OR REPLACE INTO autoreply_seconds(at, n)
+             SELECT at, count(*) FROM autoreplies GROUP BY at;",
+        )?;
+    }
     conn.execute_batch(&closed_due())?;
     conn.execute_batch(DIRECTORY)?;
     if (1..8).contains(&v) {
@@ -411,7 +424,8 @@ pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
         "DELETE FROM report_sent WHERE file IN (SELECT file FROM outbox WHERE state = 'queued');
          DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
          DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox; DELETE FROM outbox_mail;
-         DELETE FROM autoreplies; DELETE FROM notices; DELETE FROM pending_lines;
+         DELETE FROM autoreplies; DELETE FROM autoreply_seconds; DELETE FROM notices;
+         DELETE FROM pending_lines;
          DELETE FROM sla_flags;",
     )
 }
