@@ -163,14 +163,14 @@ fn a_broken_script_keeps_the_old_rules_and_a_fixed_one_is_taken_live() {
         "",
         "x",
     );
-    wait_for("first mail", Duration::from_secs(20), || {
+    wait_for("first mail", Duration::from_secs(60), || {
         queue_of(&desk, "invoice one").is_some()
     });
     assert_eq!(queue_of(&desk, "invoice one").unwrap(), "Billing");
 
     // Broken: a syntax error on line 2. The log names it; the old rules stay.
     fs::write(&script, "require \"fileinto\";\nif header :contains \"subject\" \"invoice\" { fileinto \"Phone\" }\n").unwrap();
-    wait_for("the error in the log", Duration::from_secs(20), || {
+    wait_for("the error in the log", Duration::from_secs(60), || {
         fs::read_to_string(&errlog)
             .unwrap_or_default()
             .contains("50-route.sieve:2")
@@ -184,7 +184,7 @@ fn a_broken_script_keeps_the_old_rules_and_a_fixed_one_is_taken_live() {
         "",
         "x",
     );
-    wait_for("second mail", Duration::from_secs(20), || {
+    wait_for("second mail", Duration::from_secs(60), || {
         queue_of(&desk, "invoice two").is_some()
     });
     assert_eq!(
@@ -195,7 +195,7 @@ fn a_broken_script_keeps_the_old_rules_and_a_fixed_one_is_taken_live() {
 
     // Fixed: taken without a restart.
     fs::write(&script, "require \"fileinto\";\nif header :contains \"subject\" \"invoice\" { fileinto \"Phone\"; }\n").unwrap();
-    wait_for("the reload", Duration::from_secs(20), || {
+    wait_for("the reload", Duration::from_secs(60), || {
         fs::read_to_string(&errlog)
             .unwrap_or_default()
             .matches("configuration reloaded")
@@ -211,7 +211,7 @@ fn a_broken_script_keeps_the_old_rules_and_a_fixed_one_is_taken_live() {
         "",
         "x",
     );
-    wait_for("third mail", Duration::from_secs(20), || {
+    wait_for("third mail", Duration::from_secs(60), || {
         queue_of(&desk, "invoice three").is_some()
     });
     assert_eq!(
