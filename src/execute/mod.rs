@@ -2,8 +2,8 @@
 //! sync, one index commit, then renames into the tree and event-log lines on a placement
 //! thread, made durable by the next commit's sync (or `Placer::flush`). If the process dies
 //! before the commit, the staged files are orphans that recovery deletes; after it, recovery
-//! places what the index names as staged and appends its pending lines. Intake's batches and the
-//! outbox's failure notices go through `commit`.
+//! places what the index names as staged and appends its pending lines. Intake's batches, its
+//! history notes and the outbox's failure notices go through `commit`.
 
 mod place;
 

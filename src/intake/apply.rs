@@ -427,16 +427,22 @@ pub(super) fn record(
     ticket: &TicketRef,
     line: HistoryLine,
 ) -> index::Result<()> {
-    tx.add_history_keyed(
-        &ticket.number,
-        &line.at,
-        &line.event,
-        &line.detail,
-        &line.key,
-    )?;
+    record_in(tx, after, &ticket.number, folder_of(ticket), line)
+}
+
+/// `record` of a line for ticket `number`, appended in `folder` (or wherever the ticket is by
+/// then).
+pub(super) fn record_in(
+    tx: &Tx,
+    after: &mut After,
+    number: &str,
+    folder: Folder,
+    line: HistoryLine,
+) -> index::Result<()> {
+    tx.add_history_keyed(number, &line.at, &line.event, &line.detail, &line.key)?;
     let json = serde_json::to_string(&line).unwrap_or_default();
-    let id = tx.add_pending_line(&ticket.number, &json)?;
-    after.history.push((folder_of(ticket), line, id));
+    let id = tx.add_pending_line(number, &json)?;
+    after.history.push((folder, line, id));
     Ok(())
 }
 

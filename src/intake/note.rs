@@ -1,12 +1,13 @@
-//! A line in a ticket's history that changes nothing else (spamd taught, a call placed): into
-//! the ticket's event log first, made durable, then into the index; a crash in between leaves
-//! the line in the tree, where `reindex` finds it. And a notice to an agent about a ticket
+//! A line in a ticket's history that changes nothing else (spamd taught, a call placed):
+//! committed to the index with the line pending, then appended to the ticket's event log and
+//! made durable (`execute`); a crash in between leaves it pending, and recovery appends it. And a notice to an agent about a ticket
 //! outside any batch (a call that could not be placed), queued in one commit.
 
-use super::apply::After;
-use super::history::{self, HistoryLine};
+use super::apply::{record_in, After};
+use super::history::HistoryLine;
 use super::outbound::{queue_kept, Moment};
 use super::{Engine, IntakeError};
+use crate::execute;
 use crate::index::{State, TicketRef};
 use crate::outgoing::build::Mailer;
 use crate::store::Folder;
@@ -21,21 +22,18 @@ impl Engine {
         detail: &str,
     ) -> Result<(), IntakeError> {
         let now = self.rules.clock.now();
-        let at = crate::clock::stamp(now);
-        let key = format!("{event}:{}", now.timestamp_nanos_opt().unwrap_or_default());
         let line = HistoryLine {
-            at: at.clone(),
+            at: crate::clock::stamp(now),
             event: event.into(),
             detail: detail.into(),
-            key: key.clone(),
+            key: format!("{event}:{}", now.timestamp_nanos_opt().unwrap_or_default()),
             value: None,
         };
-        history::append(&self.store.history_path(folder), &line)?;
-        self.store.sync()?;
         let tx = self.index.begin()?;
-        tx.add_history_keyed(number, &at, event, detail, &key)?;
-        tx.commit()?;
-        Ok(())
+        let mut after = After::default();
+        record_in(&tx, &mut after, number, folder.clone(), line)?;
+        execute::commit(&self.store, tx, after, &mut self.placer, |_| Ok(()))?;
+        self.flush()
     }
 
     /// `note_in` the ticket's folder wherever it is; `false` when there is no such ticket.
