@@ -418,12 +418,18 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
-    // A scheduled report still queued leaves with the outbox (its bytes are in the index only):
-    // forgetting that it was sent lets the daemon make it again. Sent ones stay recorded.
+    // Queued mail whose bytes are in the index only (agents' pointer notices, scheduled
+    // reports) is not in the tree to be found again: it stays queued, with its bytes and the
+    // record that a report was made. Everything else in the outbox is rebuilt from the tree.
+    // A report whose queued mail has lost its bytes is forgotten, so the daemon makes it again.
     conn.execute_batch(
-        "DELETE FROM report_sent WHERE file IN (SELECT file FROM outbox WHERE state = 'queued');
+        "DELETE FROM report_sent WHERE file IN (SELECT file FROM outbox WHERE state = 'queued'
+                                                AND file NOT IN (SELECT file FROM outbox_mail));
          DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;
-         DELETE FROM quarantine; DELETE FROM tickets; DELETE FROM outbox; DELETE FROM outbox_mail;
+         DELETE FROM quarantine; DELETE FROM tickets;
+         DELETE FROM outbox
+          WHERE NOT (state = 'queued' AND file IN (SELECT file FROM outbox_mail));
+         DELETE FROM outbox_mail WHERE file NOT IN (SELECT file FROM outbox);
          DELETE FROM autoreplies; DELETE FROM autoreply_seconds; DELETE FROM notices;
          DELETE FROM pending_lines;
          DELETE FROM sla_flags;",

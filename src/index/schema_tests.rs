@@ -72,26 +72,29 @@ fn version_2_is_upgraded_and_asks_for_a_rebuild() {
     migrate(&conn).unwrap();
 }
 
-/// A rebuild forgets the scheduled reports whose mail was still queued (the outbox goes),
-/// so they are made again, and keeps those sent.
+/// A rebuild keeps queued mail whose bytes are in the index only (a scheduled report, a pointer
+/// notice) with the record of its report, forgets a queued report whose bytes are gone (so it
+/// is made again), and keeps the record of those sent.
 #[test]
-fn clearing_forgets_reports_still_queued() {
+fn clearing_keeps_queued_mail_that_lives_in_the_index_only() {
     let conn = Connection::open_in_memory().unwrap();
     migrate(&conn).unwrap();
     conn.execute_batch(
-        "INSERT INTO report_sent VALUES ('w', 'p1', 'x', 'f1'), ('w', 'p2', 'x', 'f2');
+        "INSERT INTO report_sent VALUES ('w', 'p1', 'x', 'f1'), ('w', 'p2', 'x', 'f2'),
+                                        ('w', 'p3', 'x', 'f3');
          INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, created, next_at)
          VALUES ('', 'f1', 'report', '', '[]', 'sent', 0, 0),
-                ('', 'f2', 'report', '', '[]', 'queued', 0, 0);",
+                ('', 'f2', 'report', '', '[]', 'queued', 0, 0),
+                ('', 'f3', 'report', '', '[]', 'queued', 0, 0),
+                ('1', 'f4', 'autoresponse', '', '[]', 'queued', 0, 0);
+         INSERT INTO outbox_mail VALUES ('f3', x'00'), ('f9', x'00');",
     )
     .unwrap();
     clear(&conn).unwrap();
-    let left: String = conn
-        .query_row("SELECT group_concat(period) FROM report_sent", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(left, "p1");
+    let one = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(one("SELECT group_concat(period) FROM report_sent"), "p1,p3");
+    assert_eq!(one("SELECT group_concat(file) FROM outbox"), "f3");
+    assert_eq!(one("SELECT group_concat(file) FROM outbox_mail"), "f3");
 }
 
 /// A reader that opens the index while the first process to take mail is creating it sees

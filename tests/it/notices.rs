@@ -144,3 +144,34 @@ fn one_pointer_notice_per_mail_reaches_every_agent_of_the_queue() {
         "{history}"
     );
 }
+
+/// A notice whose bytes live only in the index (a pointer, not filed in the ticket) is still
+/// queued after a rebuild of the index, and sent once the server is back; the acknowledgement,
+/// an article of the ticket, is queued again from the tree.
+#[test]
+fn a_queued_pointer_notice_survives_a_rebuild_of_the_index() {
+    let port = crate::services::free_port();
+    let desk = crate::outgoing::desk(port, "");
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "jane@example.org",
+        "support@company.example",
+        "Hello",
+        "q1@example.org",
+        "",
+        "x",
+    );
+    let out = desk.drain(&md);
+    assert!(out.contains("deferred 2"), "{out}");
+    desk.ok(&["reindex"]);
+    let queued = desk.ok(&["outbox", "list", "--queued"]);
+    assert_eq!(queued.lines().count(), 2, "{queued}");
+    assert!(queued.contains("notification"), "{queued}");
+    let sink = crate::services::SmtpSink::start_at(Some(port));
+    let out = desk.ok(&["outbox", "flush"]);
+    assert!(out.contains("sent 2"), "{out}");
+    assert_eq!(crate::outgoing::to(&sink, "jane@example.org").len(), 1);
+    assert_eq!(crate::outgoing::to(&sink, "alice@company.example").len(), 1);
+    desk.fsck_clean();
+}
