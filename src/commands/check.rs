@@ -88,10 +88,12 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
     {
         problems.push(e.to_string());
     }
-    // The API's token files must be readable and hold tokens long enough.
+    // The API's token files must be readable and hold tokens long enough, and the PBXs'
+    // readable and not empty.
     if let Err(e) = crate::api::check(&cfg) {
         problems.push(e);
     }
+    problems.extend(crate::dial::check_tokens(&|p| cfg.resolve(p), &cfg.pbxs));
     // Not a problem of the file: the same file works outside the sandbox.
     if let Some(w) = crate::transport::confinement(&cfg.transport_config()) {
         eprintln!("warning: {w}");

@@ -24,12 +24,33 @@ pub fn send(
     let body = template::render(&pbx.body, values)?;
     let token = match &pbx.token_file {
         None => None,
-        Some(f) => {
-            let path = resolve(f);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("token file {}: {e}", path.display()))?;
-            Some(text.lines().next().unwrap_or("").trim().to_string())
-        }
+        Some(f) => Some(read_token(&resolve(f))?),
     };
     http::send(pbx, &body, token.as_deref())
+}
+
+/// The token a PBX is sent: the first line of its file, which must not be empty.
+fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim().to_string();
+    if token.is_empty() {
+        return Err(format!("token file {}: empty", path.display()));
+    }
+    Ok(token)
+}
+
+/// For `check`: every PBX's token file can be read and holds a token.
+pub fn check_tokens(
+    resolve: &dyn Fn(&std::path::Path) -> std::path::PathBuf,
+    pbxs: &[PbxConfig],
+) -> Vec<String> {
+    pbxs.iter()
+        .filter_map(|p| {
+            let f = p.token_file.as_ref()?;
+            read_token(&resolve(f))
+                .err()
+                .map(|e| format!("[[pbx]] \"{}\": {e}", p.name))
+        })
+        .collect()
 }

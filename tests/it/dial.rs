@@ -252,6 +252,16 @@ fn values_are_json_escaped_and_a_token_file_is_sent() {
     let out = bad.run(&["check"]);
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[[pbx]] \"x\": body"));
+    // So is a token file that cannot be read, or holds no token.
+    desk.ok(&["check"]);
+    std::fs::write(desk.path().join("pbx.token"), "\n").unwrap();
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[[pbx]] \"only\": token file"));
+    std::fs::remove_file(desk.path().join("pbx.token")).unwrap();
+    let out = desk.run(&["check"]);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pbx.token"));
 }
 
 /// Alice answers ticket `n` through its reply address with `text`; filed by `run --once`.
