@@ -8,16 +8,20 @@ run starts `postdesk run` with `[api]` on a free loopback port and a Maildir sou
 --mails messages as scripts/bench.py does (its generator: requests and follow-ups, some with
 attachments) into a staging folder of the same file system, then renames them all into the
 source's `new/` and times until the mail log has a line for each (intake throughput, msg/s).
-In a run "with calls", a client thread meanwhile sends `POST /v1/calls/{id}/end` every
---interval seconds (default 0.3: 200 a minute), each with a --recording-bytes (default 1 MB)
-recording of random bytes as audio/mpeg, on one keep-alive connection, from before the mails
-are dropped until intake is done. The recording goes as the streamed form by default
-(multipart/form-data: a part `call` with the JSON, a part `recording`), or base64 inside the
-JSON body with --form json. Each run has its own daemon and data directory. The modes alternate
-(--rounds times each, default 2).
+In a run "with calls", `POST /v1/calls/{id}/end` requests are meanwhile offered open-loop, from
+2 s before the mails are dropped until intake is done: call i is due at t0 + i * --interval
+(default 0.3 s: 200 a minute) and goes at once to a free one of --workers clients (default 32,
+each with its own keep-alive connection), so a slow answer does not delay the calls after it.
+Each carries a --recording-bytes (default 1 MB) recording of random bytes as audio/mpeg, in the
+streamed form by default (multipart/form-data: a part `call` with the JSON, a part
+`recording`), or base64 inside the JSON body with --form json. Each run has its own daemon and
+data directory. The modes alternate (--rounds times each, default 2).
 
-Prints per run the intake rate, the calls sent, their errors and p50/p99 latency (from when each
-was due), and the daemon's peak RSS; then the ratio of the mean rates.
+Prints per run the intake rate and the daemon's peak RSS, and with calls, against the time mail
+was being filed: the calls offered (due) and answered (201) in it, each a minute; of the calls
+due in it the latency from when each was due (p50, p95, max); the longest a call waited for a
+free client (0 unless every client was busy) and the most in flight; the run's errors and calls
+left unanswered. Then the ratio of the mean rates, each pair's ratio and the calls' ranges.
 
 --memory N: no mail; after two small calls (the store and index opened: the daemon's baseline
 peak RSS) N calls with a --recording-bytes recording each (e.g. --recording-bytes 52428800), from
@@ -33,6 +37,7 @@ import argparse
 import base64
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -98,34 +103,110 @@ def post(s, f, pieces):
     return None
 
 
-class Caller(threading.Thread):
-    """Sends call-ended requests with a recording every `interval` s until stopped."""
+def pct(sorted_values, q):
+    """The q-th percentile (nearest rank) of sorted values; nan when there are none."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, -(-len(sorted_values) * q // 100) - 1))
+    return sorted_values[int(k)]
 
-    def __init__(self, port, interval, size, seed, form):
-        super().__init__(daemon=True)
+
+class Caller:
+    """Offers call-ended requests open-loop: call i is due at t0 + i * interval and goes to the
+    first free one of `workers` clients (each its own keep-alive connection, opened when first
+    needed), so a slow answer does not hold back the calls after it. Stopping ends the schedule;
+    join() waits for the calls in flight."""
+
+    def __init__(self, port, interval, size, seed, form, workers):
         self.port, self.interval, self.size, self.seed = port, interval, size, seed
-        self.form = form
-        self.stop, self.lat, self.errors, self.first_error = threading.Event(), [], 0, None
+        self.form, self.workers = form, workers
+        self.stop = threading.Event()
+        self.jobs = queue.Queue()
+        self.lock = threading.Lock()
+        # One record a call: (due, started, done, error or None).
+        self.calls, self.in_flight, self.peak_in_flight = [], 0, 0
+        self.ready = threading.Barrier(workers + 1)
+        self.threads = [threading.Thread(target=self.client, daemon=True)
+                        for _ in range(workers)]
 
-    def run(self):
-        s, f = connect(self.port)
-        due = time.perf_counter()
+    def start(self):
+        for t in self.threads:
+            t.start()
+        self.ready.wait()  # every client has its first recording made
+        self.t0 = time.perf_counter()
+        self.threads.append(threading.Thread(target=self.schedule, daemon=True))
+        self.threads[-1].start()
+
+    def join(self, timeout):
+        deadline = time.perf_counter() + timeout
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.perf_counter()))
+        return not any(t.is_alive() for t in self.threads)
+
+    def schedule(self):
         i = 0
-        while not self.stop.is_set():
-            now = time.perf_counter()
-            if due > now:
-                if self.stop.wait(due - now):
-                    break
-            pieces = request(self.form, "bench-%d-%d" % (self.seed, i),
-                             call_json(self.seed, i), os.urandom(self.size))
-            err = post(s, f, pieces)
-            self.lat.append(time.perf_counter() - due)
-            if err:
-                self.errors += 1
-                self.first_error = self.first_error or err
+        while True:
+            due = self.t0 + i * self.interval
+            wait = due - time.perf_counter()
+            if wait > 0 and self.stop.wait(wait) or self.stop.is_set():
+                break
+            self.jobs.put((i, due))
             i += 1
-            due += self.interval
-        s.close()
+        self.dispatched = i
+        for _ in range(self.workers):
+            self.jobs.put(None)
+
+    def client(self):
+        conn = None
+        audio = os.urandom(self.size)  # each made before its call is due, not after
+        self.ready.wait()
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                break
+            i, due = job
+            pieces = request(self.form, "bench-%d-%d" % (self.seed, i), call_json(self.seed, i),
+                             audio)
+            with self.lock:
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            started = time.perf_counter()
+            try:
+                conn = conn or connect(self.port)
+                err = post(*conn, pieces)
+            except OSError as e:
+                err = "%s: %s" % (type(e).__name__, e)
+            done = time.perf_counter()
+            if err and conn:  # the connection's state is unknown: a fresh one for the next
+                conn[0].close()
+                conn = None
+            with self.lock:
+                self.in_flight -= 1
+                self.calls.append((due, started, done, err))
+            audio = os.urandom(self.size)
+        if conn:
+            conn[0].close()
+
+    def figures(self, t_from, t_to):
+        """The calls against the mail run from t_from to t_to: offered (due in it) and achieved
+        (answered 201 in it) a minute, and of the calls due in it their latency from when each was
+        due (p50, p95, max, ms) and the longest a call waited for a free client (ms); errors over
+        all the run's calls."""
+        span = t_to - t_from
+        due_in = [c for c in self.calls if t_from <= c[0] < t_to]
+        offered = sum(1 for k in range(int((t_to - self.t0) / self.interval) + 2)
+                      if t_from <= self.t0 + k * self.interval < t_to)
+        achieved = sum(1 for c in self.calls if c[3] is None and t_from <= c[2] < t_to)
+        lat = sorted((c[2] - c[0]) * 1000 for c in due_in)
+        errors = [c[3] for c in self.calls if c[3] is not None]
+        return {"sent": len(self.calls), "unanswered": self.dispatched - len(self.calls),
+                "errors": len(errors),
+                "first_error": errors[0] if errors else None,
+                "offered": offered, "offered_pm": offered * 60 / span,
+                "achieved": achieved, "achieved_pm": achieved * 60 / span,
+                "p50": pct(lat, 50), "p95": pct(lat, 95), "max": lat[-1] if lat else float("nan"),
+                "wait_max": max(((c[1] - c[0]) * 1000 for c in self.calls), default=0.0),
+                "peak_in_flight": self.peak_in_flight}
 
 
 def mail_lines(log_path):
@@ -186,7 +267,7 @@ def one(a, binary, mnt, tag, with_calls, seed):
         wait_for_api(port, case / "daemon.log")
         os.sync()
         if with_calls:
-            caller = Caller(port, a.interval, a.recording_bytes, seed, a.form)
+            caller = Caller(port, a.interval, a.recording_bytes, seed, a.form, a.workers)
             caller.start()
             time.sleep(2.0)  # the calls are under way before the mail arrives
         log_path = data / "mail.log"
@@ -199,10 +280,11 @@ def one(a, binary, mnt, tag, with_calls, seed):
             if time.perf_counter() > deadline:
                 sys.exit("intake did not finish in %d s" % a.timeout)
             time.sleep(0.02)
-        wall = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        wall = t1 - t0
         if caller:
             caller.stop.set()
-            caller.join()
+            caller.join(60)
     finally:
         daemon.terminate()
         daemon.wait()
@@ -211,11 +293,7 @@ def one(a, binary, mnt, tag, with_calls, seed):
            "mail_mb": counts["bytes"] / 1e6, "wall": wall, "rate": a.mails / wall,
            "rss_mib": hwm.peak_kib / 1024}
     if caller:
-        lat = sorted(caller.lat)
-        res.update(sent=len(lat), errors=caller.errors,
-                   p50=lat[len(lat) // 2] * 1000 if lat else float("nan"),
-                   p99=lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan"),
-                   first_error=caller.first_error)
+        res.update(caller.figures(t0, t1))
     shutil.rmtree(case, ignore_errors=True)
     return res
 
@@ -279,6 +357,8 @@ def main():
     ap.add_argument("--mails", type=int, default=5000)
     ap.add_argument("--interval", type=float, default=0.3)
     ap.add_argument("--recording-bytes", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=32,
+                    help="clients the calls are offered from (each call goes to a free one)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--image-gb", type=float, default=2)
     ap.add_argument("--timeout", type=int, default=900)
@@ -335,8 +415,14 @@ def main():
                 line = "%-9s %d mails (%.0f MB) in %.1f s: %.0f msg/s, peak RSS %.0f MiB" % (
                     tag, res["mails"], res["mail_mb"], res["wall"], res["rate"], res["rss_mib"])
                 if with_calls:
-                    line += "; calls %d, errors %d, p50 %.0f ms, p99 %.0f ms" % (
-                        res["sent"], res["errors"], res["p50"], res["p99"])
+                    line += ("\n  calls while mail was filed: offered %d (%.0f a minute), answered "
+                             "%d (%.0f a minute); latency p50 %.0f ms, p95 %.0f ms, max %.0f ms; "
+                             "longest wait for a client %.0f ms, at most %d in flight; calls "
+                             "in the run %d, errors %d, unanswered %d" % (
+                                 res["offered"], res["offered_pm"], res["achieved"],
+                                 res["achieved_pm"], res["p50"], res["p95"], res["max"],
+                                 res["wait_max"], res["peak_in_flight"], res["sent"],
+                                 res["errors"], res["unanswered"]))
                     if res["first_error"]:
                         line += "\n  first error: %r" % res["first_error"]
                 print(line, flush=True)
@@ -348,9 +434,21 @@ def main():
     calls = [r["rate"] for r in results if r.get("calls")]
     if alone and calls:
         ratio = (sum(calls) / len(calls)) / (sum(alone) / len(alone))
-        print("mean intake alone %.0f msg/s, with calls %.0f msg/s: ratio %.2f (target >= 0.90)"
-              % (sum(alone) / len(alone), sum(calls) / len(calls), ratio))
-    if any(r.get("errors") for r in results):
+        pairs = ", ".join("%.2f" % (c / m) for m, c in zip(alone, calls))
+        print("mean intake alone %.0f msg/s, with calls %.0f msg/s: ratio %.2f (the pairs %s; "
+              "target >= 0.90)" % (sum(alone) / len(alone), sum(calls) / len(calls), ratio, pairs))
+        with_calls = [r for r in results if r.get("calls")]
+        print("calls while mail was filed: offered %.0f-%.0f a minute, answered %.0f-%.0f a "
+              "minute; latency p50 %.0f-%.0f ms, p95 %.0f-%.0f ms, max %.0f ms; errors %d, "
+              "unanswered %d" % (
+                  min(r["offered_pm"] for r in with_calls), max(r["offered_pm"] for r in with_calls),
+                  min(r["achieved_pm"] for r in with_calls),
+                  max(r["achieved_pm"] for r in with_calls),
+                  min(r["p50"] for r in with_calls), max(r["p50"] for r in with_calls),
+                  min(r["p95"] for r in with_calls), max(r["p95"] for r in with_calls),
+                  max(r["max"] for r in with_calls), sum(r["errors"] for r in with_calls),
+                  sum(r["unanswered"] for r in with_calls)))
+    if any(r.get("errors") or r.get("unanswered") for r in results):
         sys.exit(1)
 
 
