@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::cli::Failure;
@@ -54,6 +55,7 @@ pub fn run(
     let mut api = crate::api::Listener::start(&cfg, Some(waker.clone()))
         .map_err(|e| Failure::new(crate::cli::EX_CONFIG, e))?;
     let mut dialler = crate::rounds::dial::Dialler::start(&cfg, waker.clone());
+    let mut reports: Option<JoinHandle<()>> = None;
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(sources = sources.len(), "postdesk running");
@@ -95,7 +97,7 @@ pub fn run(
             tracing::error!("pruning the rate-limit counts: {e}");
         }
         let due = sla_round(&mut engine, &slas, &mut failed);
-        scheduled_reports(&mut engine, &waker);
+        scheduled_reports(&mut reports, &engine, &waker);
         let wait = if soon || imap_failing {
             Duration::from_secs(2)
         } else if failed {
@@ -208,6 +210,9 @@ pub fn run(
     if let Some(d) = dialler {
         d.stop();
     }
+    if let Some(h) = reports.take() {
+        let _ = h.join();
+    }
     outbox.stop();
     if let Some(d) = directory {
         d.stop();
@@ -243,27 +248,53 @@ fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) ->
     }
 }
 
-/// Queues the scheduled reports that are due (`report::scheduled`) and wakes the outbox for them.
-fn scheduled_reports(engine: &mut Engine, waker: &Waker) {
+/// Queues the scheduled reports that are due (`report::scheduled`) and wakes the outbox for
+/// them, on a thread of its own with its own connection to the index: a year's report of a
+/// large index takes seconds, which intake does not wait for. One at a time; `running` is the
+/// one still at work.
+fn scheduled_reports(running: &mut Option<JoinHandle<()>>, engine: &Engine, waker: &Arc<Waker>) {
+    if running.as_ref().is_some_and(|h| !h.is_finished()) {
+        return;
+    }
+    if let Some(h) = running.take() {
+        let _ = h.join();
+    }
     let rules = engine.shared_rules();
     let Some(out) = rules.out.clone() else {
         return;
     };
-    let store = engine.store();
     let now = engine.clock().now();
-    let mut queued = false;
-    let index = engine.index_mut();
-    for r in crate::report::scheduled::queue_due(&rules.cfg, &out, &store, index, now) {
-        match r {
-            Ok(what) => {
-                tracing::info!("scheduled report {what} queued");
-                queued = true;
-            }
-            Err(e) => tracing::error!("{e}; will try again"),
-        }
+    if !crate::report::scheduled::pending(&rules.cfg, engine.index(), now) {
+        return;
     }
-    if queued {
-        waker.wake();
+    let (store, path, waker) = (engine.store(), engine.index_path(), waker.clone());
+    let durable = rules.cfg.general.durable;
+    let spawned = std::thread::Builder::new()
+        .name("reports".into())
+        .spawn(move || {
+            let mut index = match crate::index::Index::open(&path, durable) {
+                Ok(i) => i,
+                Err(e) => return tracing::error!("scheduled reports: {e}; will try again"),
+            };
+            let done =
+                crate::report::scheduled::queue_due(&rules.cfg, &out, &store, &mut index, now);
+            let mut queued = false;
+            for r in done {
+                match r {
+                    Ok(what) => {
+                        tracing::info!("scheduled report {what} queued");
+                        queued = true;
+                    }
+                    Err(e) => tracing::error!("{e}; will try again"),
+                }
+            }
+            if queued {
+                waker.wake();
+            }
+        });
+    match spawned {
+        Ok(h) => *running = Some(h),
+        Err(e) => tracing::error!("scheduled reports: no thread: {e}"),
     }
 }
 

@@ -397,6 +397,10 @@ impl Engine {
         &mut self.index
     }
 
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
     /// Files a batch. Either every message of it is committed (and the returned outcomes say
     /// what became of each, in order) or none is and the error says whether to retry.
     ///

@@ -41,6 +41,15 @@ pub fn until_next(cfg: &Config, now: DateTime<Utc>) -> Option<std::time::Duratio
         .map(|t| (t - now).to_std().unwrap_or_default())
 }
 
+/// Whether some report is due at `now` and not made yet (or cannot be worked out: `queue_due`
+/// says why). Cheap: the daemon asks it on every turn of its loop.
+pub fn pending(cfg: &Config, index: &Index, now: DateTime<Utc>) -> bool {
+    cfg.reports.iter().any(|r| match due(r, now) {
+        Ok(p) => !matches!(index.report_sent(&r.name, &p.key()), Ok(Some(_))),
+        Err(_) => true,
+    })
+}
+
 /// Queues every report due at `now` and not sent yet; returns the `name period` of each queued.
 /// One report that cannot be made is logged and does not keep the others from going out.
 pub fn queue_due(
