@@ -10,7 +10,7 @@ attachments) into a staging folder of the same file system, then renames them al
 source's `new/` and times until the mail log has a line for each (intake throughput, msg/s).
 In a run "with calls", `POST /v1/calls/{id}/end` requests are meanwhile offered open-loop, from
 2 s before the mails are dropped until intake is done: call i is due at t0 + i * --interval
-(default 0.3 s: 200 a minute) and goes at once to a free one of --workers clients (default 32,
+(default 0.3 s: 200 a minute) and goes at once to a free one of --workers clients (default 64,
 each with its own keep-alive connection), so a slow answer does not delay the calls after it.
 Each carries a --recording-bytes (default 1 MB) recording of random bytes as audio/mpeg, in the
 streamed form by default (multipart/form-data: a part `call` with the JSON, a part
@@ -357,7 +357,7 @@ def main():
     ap.add_argument("--mails", type=int, default=5000)
     ap.add_argument("--interval", type=float, default=0.3)
     ap.add_argument("--recording-bytes", type=int, default=1_000_000)
-    ap.add_argument("--workers", type=int, default=32,
+    ap.add_argument("--workers", type=int, default=64,
                     help="clients the calls are offered from (each call goes to a free one)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--image-gb", type=float, default=2)
