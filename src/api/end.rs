@@ -2,9 +2,9 @@
 //! into the ticket the caller typed or the agent chose, else into a new ticket in the queue of
 //! the dialled hotline's service (`[api] service-queues`, else `general.default-queue`).
 //!
-//! The article goes through the intake path `deliver` takes (`Engine::process`, then
-//! `Engine::flush`), and the answer 201 is sent only after both returned: a process killed
-//! before leaves nothing or a committed article that recovery places; the PBX, without its
+//! The article goes through intake (`Engine::process`), and the answer 201 is sent only after
+//! its batch committed: a process killed before leaves nothing or a committed article that
+//! recovery places; the PBX, without its
 //! answer, sends the call's end again, which gives the same bytes (the Message-ID and Date come
 //! from the call) and is filed as a duplicate, answered with the same ticket.
 //!
@@ -16,10 +16,14 @@
 //!    process's then, and the next recovery removes the file;
 //! 2. after the article's staged file is written, before the commit: there too, uncommitted,
 //!    and recovery removes both;
-//! 3. after the commit: in the committed article, which recovery places (the spooled file is a
-//!    leftover recovery removes); the PBX's retry is a duplicate;
-//! 4. after the flush, the article is durable and the spooled file is removed before the answer
-//!    (or, if the process dies in between, by the next recovery).
+//! 3. after the commit: in the committed article's staged file, synced before the commit, which
+//!    the placement thread renames into the ticket's folder and recovery places if the process
+//!    dies first; the spooled file is removed before the answer (or, if the process dies in
+//!    between, by the next recovery); the PBX's retry is a duplicate.
+//!
+//! The answer waits until the article is in its ticket's folder; that rename is made durable by
+//! the next call's batch (its syncfs covers it), not by a flush of its own: a second syncfs and
+//! commit for every call, while mail is filed beside it, cost intake more than the call itself.
 
 use base64::Engine as _;
 use chrono::DateTime;
@@ -271,7 +275,7 @@ pub fn file(shared: &Shared, p: Prepared) -> Result<Filed, ApiError> {
     };
     let done = engine
         .process(std::slice::from_ref(&msg))
-        .and_then(|o| engine.flush().map(|()| o));
+        .and_then(|o| engine.settle().map(|()| o));
     drop(recording);
     let outcome = match done {
         Ok(mut o) if o.len() == 1 => o.remove(0),

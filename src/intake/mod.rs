@@ -330,6 +330,12 @@ impl Engine {
         Ok(self.placer.flush(&self.store, &mut self.index)?)
     }
 
+    /// Waits until what is processed so far is in its folders, without making the renames
+    /// durable (the next batch's sync does, or `flush`; recovery places what a crash left).
+    pub fn settle(&mut self) -> Result<(), IntakeError> {
+        Ok(self.placer.settle()?)
+    }
+
     pub fn rules(&self) -> &Rules {
         &self.rules
     }
