@@ -1,7 +1,7 @@
 //! What a ticket's articles and history are made of, below intake: the article row built from a
 //! message's facts (`row`), an outgoing article's trace block and rows (`outgoing`), the event
-//! log's lines (`history`), what an agent's command changes (`change`), what a line with a
-//! value sets (`attributes`) and how lines committed to the index reach the tree (`pending`). Intake, the
+//! log's lines (`history`), what an agent's command changes (`change`), and what a line with a
+//! value sets (`attributes`). Intake, the
 //! outbox's sender, `reindex` and the service levels' round all build with these, so none of
 //! them needs another.
 
@@ -9,7 +9,6 @@ pub mod attributes;
 pub mod change;
 pub mod history;
 pub mod outgoing;
-pub mod pending;
 pub mod row;
 
 pub use change::Change;

@@ -3,8 +3,10 @@
 //! thread, made durable by the next commit's sync (or `Placer::flush`). If the process dies
 //! before the commit, the staged files are orphans that recovery deletes; after it, recovery
 //! places what the index names as staged and appends its pending lines. Intake's batches, its
-//! history notes and the outbox's failure notices go through `commit`.
+//! history notes and the outbox's failure notices go through `commit`; event-log lines
+//! committed before the tree by the outbox and the service-level round reach it by `pending`.
 
+pub mod pending;
 mod place;
 
 pub use place::{Placement, Placer};

@@ -174,15 +174,6 @@ impl From<crate::execute::Error> for IntakeError {
     }
 }
 
-impl From<crate::article::pending::LineError> for IntakeError {
-    fn from(e: crate::article::pending::LineError) -> IntakeError {
-        match e {
-            crate::article::pending::LineError::Index(e) => IntakeError::Index(e),
-            crate::article::pending::LineError::Io(e) => IntakeError::Store(e),
-        }
-    }
-}
-
 impl From<crate::intake::reindex::ReindexError> for IntakeError {
     fn from(e: crate::intake::reindex::ReindexError) -> IntakeError {
         use crate::intake::reindex::ReindexError as R;

@@ -80,8 +80,8 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
     }
     // Event-log lines whose batch committed: append them again (a line appended twice is
     // read once: readers keep the last line per key).
-    let flushed = crate::article::pending::flush(store, index, |_, _| true)?;
-    if let Some((_, e)) = flushed.failed.into_iter().next() {
+    let failed = crate::execute::pending::flush(store, index, |_, _| true)?;
+    if let Some((_, e)) = failed.into_iter().next() {
         return Err(e.into());
     }
     Ok(())

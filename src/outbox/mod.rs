@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::article::history::HistoryLine;
-use crate::article::pending;
 use crate::config::Config;
+use crate::execute::pending;
 use crate::index::{Index, Queued, TicketRef};
 use crate::maillog::MailLog;
 use crate::outgoing::build;
@@ -85,15 +85,6 @@ impl From<crate::execute::Error> for SenderError {
         match e {
             crate::execute::Error::Index(e) => SenderError::Index(e),
             crate::execute::Error::Io(e) => SenderError::Io(e),
-        }
-    }
-}
-
-impl From<pending::LineError> for SenderError {
-    fn from(e: pending::LineError) -> SenderError {
-        match e {
-            pending::LineError::Index(e) => SenderError::Index(e),
-            pending::LineError::Io(e) => SenderError::Io(e),
         }
     }
 }
@@ -411,8 +402,7 @@ impl Sender {
     fn append_lines(&mut self) -> Result<(), SenderError> {
         let ours =
             |_: i64, l: &HistoryLine| l.key.starts_with("sent:") || l.key.starts_with("failed:");
-        let flushed = pending::flush(&self.store, &mut self.index, ours)?;
-        for (ticket, e) in flushed.failed {
+        for (ticket, e) in pending::flush(&self.store, &mut self.index, ours)? {
             tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
         }
         Ok(())

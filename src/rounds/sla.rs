@@ -22,7 +22,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use crate::article::{attributes, pending, HistoryLine};
+use crate::article::{attributes, HistoryLine};
+use crate::execute::pending;
 use crate::index::{Index, SlaRows, State, TicketRef, Tx};
 use crate::intake::{Engine, IntakeError, Rules};
 use crate::outgoing::build::{self, Mailer, TicketView};
@@ -369,8 +370,7 @@ fn folder(store: &Store, index: &Index, number: &str) -> Result<Option<Folder>, 
 /// Appends the round's event-log lines, makes them durable, and forgets them; a line that
 /// cannot be written stays in the index and fails the round (tried again at the next).
 fn append_lines(store: &Store, index: &mut Index, ids: &[i64]) -> Result<(), IntakeError> {
-    let flushed = pending::flush_ids(store, index, ids)?;
-    match flushed.failed.into_iter().next() {
+    match pending::flush_ids(store, index, ids)?.into_iter().next() {
         Some((_, e)) => Err(e.into()),
         None => Ok(()),
     }

@@ -6,34 +6,19 @@
 
 use std::collections::HashSet;
 
-use super::history::{self, HistoryLine};
-use crate::index::{Index, IndexError};
+use super::Error;
+use crate::article::history::{self, HistoryLine};
+use crate::index::Index;
 use crate::store::{Folder, Store};
 
-#[derive(Debug, thiserror::Error)]
-pub enum LineError {
-    #[error(transparent)]
-    Index(#[from] IndexError),
-    #[error("store: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// What a flush did: lines appended and forgotten, and the lines it could not append (kept in
-/// the index for the next flush), with their ticket and why.
-#[derive(Debug, Default)]
-pub struct Flushed {
-    pub done: usize,
-    pub failed: Vec<(String, std::io::Error)>,
-}
+/// The lines a flush could not append (kept in the index for the next one): their ticket and
+/// why.
+pub type Failed = Vec<(String, std::io::Error)>;
 
 /// Where ticket `number`'s folder is now: where its index row says, in the other state's place
 /// while a close or reopen is being renamed, or wherever the tree has it (`None`: nowhere). The
 /// quarantine for mail of no ticket (an empty number).
-pub fn ticket_folder(
-    store: &Store,
-    index: &Index,
-    number: &str,
-) -> Result<Option<Folder>, LineError> {
+pub fn ticket_folder(store: &Store, index: &Index, number: &str) -> Result<Option<Folder>, Error> {
     if number.is_empty() {
         return Ok(Some(Folder::quarantine()));
     }
@@ -58,14 +43,14 @@ pub fn ticket_folder(
 
 /// Appends the pending lines `pick` chooses to their tickets' event logs, syncs them, and
 /// forgets them. A line whose ticket is nowhere (in neither the index nor the tree) is forgotten
-/// with a warning; one that cannot be written stays pending and is in `Flushed::failed`.
+/// with a warning; one that cannot be written stays pending and is returned.
 pub fn flush(
     store: &Store,
     index: &mut Index,
     pick: impl Fn(i64, &HistoryLine) -> bool,
-) -> Result<Flushed, LineError> {
+) -> Result<Failed, Error> {
     let mut done = Vec::new();
-    let mut out = Flushed::default();
+    let mut failed = Failed::new();
     for (id, ticket, json) in index.pending_lines()? {
         let Ok(line) = serde_json::from_str::<HistoryLine>(&json) else {
             continue;
@@ -80,11 +65,11 @@ pub fn flush(
         };
         match history::append(&store.history_path(&folder), &line) {
             Ok(()) => done.push(id),
-            Err(e) => out.failed.push((ticket, e)),
+            Err(e) => failed.push((ticket, e)),
         }
     }
     if done.is_empty() {
-        return Ok(out);
+        return Ok(failed);
     }
     store.sync()?;
     let tx = index.begin_lazy()?;
@@ -93,14 +78,13 @@ pub fn flush(
     }
     tx.commit()?;
     index.end_lazy()?;
-    out.done = done.len();
-    Ok(out)
+    Ok(failed)
 }
 
 /// `flush` of the lines with these ids.
-pub fn flush_ids(store: &Store, index: &mut Index, ids: &[i64]) -> Result<Flushed, LineError> {
+pub fn flush_ids(store: &Store, index: &mut Index, ids: &[i64]) -> Result<Failed, Error> {
     if ids.is_empty() {
-        return Ok(Flushed::default());
+        return Ok(Failed::new());
     }
     let wanted: HashSet<i64> = ids.iter().copied().collect();
     flush(store, index, |id, _| wanted.contains(&id))
