@@ -2,7 +2,7 @@
 //! mail, taken by the daemon's dialler (marked before it dials, so a crash never dials twice),
 //! removed once the attempt is in the ticket's history.
 
-use rusqlite::params;
+use super::db::p;
 
 use super::{Index, Result, Tx};
 
@@ -26,11 +26,10 @@ impl Tx<'_> {
         number: &str,
         requested: &str,
     ) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO pending_calls (ticket, agent, number, requested) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![ticket, agent, number, requested])?;
+        self.db().exec(
+            "INSERT INTO pending_calls (ticket, agent, number, requested) VALUES (?1, ?2, ?3, ?4)",
+            p![ticket, agent, number, requested],
+        )?;
         Ok(())
     }
 }
@@ -41,25 +40,26 @@ impl Index {
     pub fn take_pending_calls(&mut self, taken: bool) -> Result<Vec<PendingCall>> {
         let tx = self.begin()?;
         let calls = {
-            let mut st = tx.conn().prepare_cached(
+            tx.db().all(
                 "SELECT id, ticket, agent, number, requested FROM pending_calls
                  WHERE taken = ?1 ORDER BY id",
-            )?;
-            let rows = st.query_map([taken], |r| {
-                Ok(PendingCall {
-                    id: r.get(0)?,
-                    ticket: r.get(1)?,
-                    agent: r.get(2)?,
-                    number: r.get(3)?,
-                    requested: r.get(4)?,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
+                p![taken],
+                |r| {
+                    Ok(PendingCall {
+                        id: r.get(0)?,
+                        ticket: r.get(1)?,
+                        agent: r.get(2)?,
+                        number: r.get(3)?,
+                        requested: r.get(4)?,
+                    })
+                },
+            )?
         };
         if !taken && !calls.is_empty() {
-            tx.conn()
-                .prepare_cached("UPDATE pending_calls SET taken = 1 WHERE taken = 0 AND id <= ?1")?
-                .execute([calls.last().map_or(0, |c| c.id)])?;
+            tx.db().exec(
+                "UPDATE pending_calls SET taken = 1 WHERE taken = 0 AND id <= ?1",
+                p![calls.last().map_or(0, |c| c.id)],
+            )?;
         }
         tx.commit()?;
         Ok(calls)
@@ -67,9 +67,8 @@ impl Index {
 
     /// The call is in the ticket's history: it is done.
     pub fn done_pending_call(&mut self, id: i64) -> Result<()> {
-        self.conn
-            .prepare_cached("DELETE FROM pending_calls WHERE id = ?1")?
-            .execute([id])?;
+        self.db
+            .exec("DELETE FROM pending_calls WHERE id = ?1", p![id])?;
         Ok(())
     }
 }

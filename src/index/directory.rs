@@ -3,7 +3,7 @@
 //! `phone:+E164`), so a lookup is one indexed query however large the directory. Where two
 //! sources know the same key, the file's entry wins.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::db::{p, Db};
 
 use super::{Index, Result, Tx};
 use crate::people::{Directory, Group, Organisation, Person, Service};
@@ -127,7 +127,7 @@ impl Entry {
         json(self)
     }
 
-    fn parse(kind: EntryKind, data: &str) -> rusqlite::Result<Entry> {
+    fn parse(kind: EntryKind, data: &str) -> Result<Entry> {
         Ok(match kind {
             EntryKind::Person => Entry::Person(parse(data)?),
             EntryKind::Organisation => Entry::Organisation(parse(data)?),
@@ -192,10 +192,9 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("directory entries serialise")
 }
 
-pub(super) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    })
+pub(super) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| super::IndexError::Corrupt(format!("directory entry: {e}")))
 }
 
 impl Tx<'_> {
@@ -230,34 +229,31 @@ impl Tx<'_> {
             self.insert_row_keys(source, Entry::Group(g.clone()), &g.name, &mut keys)?;
         }
         keys.sort_unstable();
-        let mut key = self.conn().prepare_cached(
-            "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
-        )?;
         for (k, kind, id) in keys {
-            key.execute(params![k, kind, id, source])?;
+            self.db().exec(
+                "INSERT INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                p![k, kind, id, source],
+            )?;
         }
         self.set_directory_loaded(source, fingerprint, at)
     }
 
     /// Records that `source` was read completely at `at`.
     pub fn set_directory_loaded(&self, source: &str, fingerprint: &str, at: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO directory_sources(source, fingerprint, loaded) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, loaded = excluded.loaded",
-            )?
-            .execute(params![source, fingerprint, at])?;
+        self.db()
+            .exec("INSERT INTO directory_sources(source, fingerprint, loaded) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, loaded = excluded.loaded", p![source, fingerprint, at])?;
         Ok(())
     }
 
     /// Writes one entry and its keys (none may be there: see `put_entry`).
     fn insert_entry(&self, source: &str, e: &Entry) -> Result<()> {
         self.insert_row(source, e)?;
-        let mut key = self.conn().prepare_cached(
-            "INSERT OR IGNORE INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4)",
-        )?;
         for k in e.keys() {
-            key.execute(params![k, e.kind().key_kind(), e.id(), source])?;
+            self.db().exec(
+                "INSERT INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                p![k, e.kind().key_kind(), e.id(), source],
+            )?;
         }
         Ok(())
     }
@@ -279,21 +275,17 @@ impl Tx<'_> {
 
     /// Writes one entry's row, without its keys.
     fn insert_row(&self, source: &str, e: &Entry) -> Result<()> {
-        let c = self.conn();
+        let c = self.db();
         let (id, data) = (e.id(), json(e));
         match e {
             Entry::Person(p) => c
-                .prepare_cached(
-                    "INSERT INTO directory_persons(id, source, organisation, data) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![id, source, p.organisations.first(), data])?,
+                .exec("INSERT INTO directory_persons(id, source, organisation, data) VALUES (?1, ?2, ?3, ?4)", p![id, source, p.organisations.first(), data])?,
             _ => c
-                .prepare_cached(&format!(
+                .exec(&format!(
                     "INSERT INTO {}({}, source, data) VALUES (?1, ?2, ?3)",
                     e.kind().table(),
                     e.kind().id_column()
-                ))?
-                .execute(params![id, source, data])?,
+                ), p![id, source, data])?,
         };
         Ok(())
     }
@@ -308,20 +300,22 @@ impl Tx<'_> {
 
     /// Removes one entry and its keys, found by primary key (no table scan).
     pub fn delete_entry(&self, source: &str, e: &Entry) -> Result<()> {
-        let c = self.conn();
+        let c = self.db();
         let id = e.id();
-        let mut key = c.prepare_cached(
-            "DELETE FROM directory_keys WHERE key = ?1 AND kind = ?2 AND id = ?3 AND source = ?4",
-        )?;
         for k in e.keys() {
-            key.execute(params![k, e.kind().key_kind(), id, source])?;
+            c.exec(
+                "DELETE FROM directory_keys WHERE key = ?1 AND kind = ?2 AND id = ?3 AND source = ?4",
+                p![k, e.kind().key_kind(), id, source],
+            )?;
         }
-        c.prepare_cached(&format!(
-            "DELETE FROM {} WHERE {} = ?1 AND source = ?2",
-            e.kind().table(),
-            e.kind().id_column()
-        ))?
-        .execute(params![id, source])?;
+        c.exec(
+            &format!(
+                "DELETE FROM {} WHERE {} = ?1 AND source = ?2",
+                e.kind().table(),
+                e.kind().id_column()
+            ),
+            p![id, source],
+        )?;
         Ok(())
     }
 
@@ -335,50 +329,57 @@ impl Tx<'_> {
             "directory_groups",
             "directory_sources",
         ] {
-            self.conn()
-                .prepare_cached(&format!("DELETE FROM {table} WHERE source = ?1"))?
-                .execute([source])?;
+            self.db().exec(
+                &format!("DELETE FROM {table} WHERE source = ?1"),
+                p![source],
+            )?;
         }
         Ok(())
     }
 
     /// The directory's answer for a new ticket's sender (one query; see `sender`).
     pub fn directory_sender(&self, address: &str) -> Result<Sender> {
-        sender(self.conn(), address)
+        sender(self.db(), address)
     }
 
     /// The ticket's person and organisation as the directory has them now (one query).
     pub fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
-        ticket_party(self.conn(), number)
+        ticket_party(self.db(), number)
     }
 
     /// The one service the directory defines, if it defines exactly one.
     pub fn directory_only_service(&self) -> Result<Option<Service>> {
-        only_service(self.conn())
+        only_service(self.db())
     }
 }
 
-fn only_service(c: &Connection) -> Result<Option<Service>> {
-    let mut st =
-        c.prepare_cached("SELECT name, data FROM directory_services ORDER BY source <> 'file'")?;
-    let mut rows = st.query([])?;
+fn only_service(c: &Db) -> Result<Option<Service>> {
     let mut first: Option<(String, String)> = None;
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(0)?;
-        match &first {
-            None => first = Some((name, r.get(1)?)),
-            Some((n, _)) if *n == name => {}
-            Some(_) => return Ok(None),
-        }
+    let mut several = false;
+    c.each(
+        "SELECT name, data FROM directory_services ORDER BY source <> 'file'",
+        p![],
+        |r| {
+            let name: String = r.get(0)?;
+            match &first {
+                None => first = Some((name, r.get(1)?)),
+                Some((n, _)) if *n == name => {}
+                Some(_) => several = true,
+            }
+            Ok(())
+        },
+    )?;
+    if several {
+        return Ok(None);
     }
-    Ok(first.map(|(_, data)| parse(&data)).transpose()?)
+    first.map(|(_, data)| parse(&data)).transpose()
 }
 
-fn ticket_party(c: &Connection, number: &str) -> Result<TicketParty> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = c
-        .prepare_cached(TICKET)?
-        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+fn ticket_party(c: &Db, number: &str) -> Result<TicketParty> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> =
+        c.opt(TICKET, p![number], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     let Some((p, o, service)) = row else {
         return Ok(TicketParty::default());
     };
@@ -391,18 +392,16 @@ fn ticket_party(c: &Connection, number: &str) -> Result<TicketParty> {
 
 /// The person with this address (and their first organisation), else the organisation of its
 /// mail domain: one indexed query, the file's entries first.
-fn sender(c: &Connection, address: &str) -> Result<Sender> {
+fn sender(c: &Db, address: &str) -> Result<Sender> {
     let address = address.trim().to_ascii_lowercase();
     let Some((_, domain)) = address.rsplit_once('@') else {
         return Ok(Sender::default());
     };
-    let row: Option<(Option<String>, Option<String>)> = c
-        .prepare_cached(SENDER)?
-        .query_row(
-            params![format!("mail:{address}"), format!("domain:{domain}")],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let row: Option<(Option<String>, Option<String>)> = c.opt(
+        SENDER,
+        p![format!("mail:{address}"), format!("domain:{domain}")],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let Some((p, o)) = row else {
         return Ok(Sender::default());
     };
@@ -414,11 +413,10 @@ fn sender(c: &Connection, address: &str) -> Result<Sender> {
 
 /// Whose number this is (already E.164): persons before organisations before services, the
 /// file's entries first.
-fn line(c: &Connection, number: &str) -> Result<Option<Line>> {
-    let row: Option<(String, String)> = c
-        .prepare_cached(LINE)?
-        .query_row([format!("phone:{number}")], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+fn line(c: &Db, number: &str) -> Result<Option<Line>> {
+    let row: Option<(String, String)> = c.opt(LINE, p![format!("phone:{number}")], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     Ok(match row {
         None => None,
         Some((kind, data)) => Some(match kind.as_str() {
@@ -431,35 +429,35 @@ fn line(c: &Connection, number: &str) -> Result<Option<Line>> {
 
 impl Index {
     pub fn directory_sender(&self, address: &str) -> Result<Sender> {
-        sender(&self.conn, address)
+        sender(&self.db, address)
     }
 
     pub fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
-        ticket_party(&self.conn, number)
+        ticket_party(&self.db, number)
     }
 
     /// The one service the directory defines, if it defines exactly one.
     pub fn directory_only_service(&self) -> Result<Option<Service>> {
-        only_service(&self.conn)
+        only_service(&self.db)
     }
 
     /// Whose line a number (E.164) is.
     pub fn directory_line(&self, number: &str) -> Result<Option<Line>> {
-        line(&self.conn, number)
+        line(&self.db, number)
     }
 
     /// What was last loaded from a source.
     pub fn directory_loaded(&self, source: &str) -> Result<Option<Loaded>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT fingerprint, loaded FROM directory_sources WHERE source = ?1")?
-            .query_row([source], |r| {
+        self.db.opt(
+            "SELECT fingerprint, loaded FROM directory_sources WHERE source = ?1",
+            p![source],
+            |r| {
                 Ok(Loaded {
                     fingerprint: r.get(0)?,
                     at: r.get(1)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     /// The stored text of one entry of `source`.
@@ -469,15 +467,15 @@ impl Index {
         source: &str,
         id: &str,
     ) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
+        self.db.opt(
+            &format!(
                 "SELECT data FROM {} WHERE {} = ?1 AND source = ?2",
                 kind.table(),
                 kind.id_column()
-            ))?
-            .query_row(params![id, source], |r| r.get(0))
-            .optional()?)
+            ),
+            p![id, source],
+            |r| r.get(0),
+        )
     }
 
     /// One entry of `source`, as stored.
@@ -500,34 +498,31 @@ impl Index {
         source: &str,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<Entry>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {}, data FROM {} WHERE source = ?1",
-            kind.id_column(),
-            kind.table()
-        ))?;
-        let mut rows = stmt.query([source])?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            if !keep(&id) {
-                out.push(Entry::parse(kind, &r.get::<_, String>(1)?)?);
-            }
-        }
+        self.db.each(
+            &format!(
+                "SELECT {}, data FROM {} WHERE source = ?1",
+                kind.id_column(),
+                kind.table()
+            ),
+            p![source],
+            |r| {
+                if !keep(r.text(0)?) {
+                    out.push(Entry::parse(kind, r.text(1)?)?);
+                }
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
     /// Every group of every source (the file's first).
     pub fn directory_groups(&self) -> Result<Vec<(String, Group)>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.db.all(
             "SELECT source, data FROM directory_groups ORDER BY source <> 'file', source, name",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (source, data) = r?;
-            out.push((source, parse(&data)?));
-        }
-        Ok(out)
+            p![],
+            |r| Ok((r.get::<String>(0)?, parse(r.text(1)?)?)),
+        )
     }
 
     /// Entries per kind: persons, organisations, services, groups.
@@ -543,8 +538,8 @@ impl Index {
         .enumerate()
         {
             out[i] = self
-                .conn
-                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                .db
+                .one(&format!("SELECT count(*) FROM {t}"), p![], |r| r.get(0))?;
         }
         Ok(out)
     }

@@ -118,7 +118,9 @@ fn lookups_use_the_key_index() {
     let index = Index::open_memory().unwrap();
     let plan = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Vec<String> {
         index
-            .conn
+            .db
+            .lite()
+            .expect("an SQLite index")
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
             .query_map(args, |r| r.get(3))
@@ -127,9 +129,9 @@ fn lookups_use_the_key_index() {
             .collect()
     };
     for p in [
-        plan(SENDER, params!["mail:a@b", "domain:b"]),
-        plan(LINE, params!["phone:+491234567"]),
-        plan(TICKET, params!["2026010110000017"]),
+        plan(SENDER, rusqlite::params!["mail:a@b", "domain:b"]),
+        plan(LINE, rusqlite::params!["phone:+491234567"]),
+        plan(TICKET, rusqlite::params!["2026010110000017"]),
     ] {
         assert!(
             !p.is_empty() && p.iter().all(|l| !l.starts_with("SCAN")),

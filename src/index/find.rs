@@ -3,7 +3,7 @@
 //! search is one statement over the tickets table, so it costs the same wherever the folders
 //! are.
 
-use rusqlite::{types::Value, Connection};
+use super::db::{Db, P};
 
 use super::read::{ticket_row, TICKET_COLUMNS};
 use super::{Index, Result, Ticket, Tx};
@@ -72,54 +72,48 @@ fn like(term: &str) -> String {
 
 /// Tickets matching `q`, most recently changed first, at most `limit`; with `queues`, only
 /// tickets of those queues (an agent's).
-fn find(
-    conn: &Connection,
-    q: &Query,
-    queues: Option<&[String]>,
-    limit: usize,
-) -> Result<Vec<Ticket>> {
-    let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1");
-    let mut args: Vec<Value> = Vec::new();
+fn find(conn: &Db, q: &Query, queues: Option<&[String]>, limit: usize) -> Result<Vec<Ticket>> {
+    let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1");
+    let mut texts: Vec<String> = Vec::new();
     let list = |n: usize| vec!["?"; n].join(", ");
     if !q.numbers.is_empty() {
         sql.push_str(&format!(" AND t.number IN ({})", list(q.numbers.len())));
-        args.extend(q.numbers.iter().cloned().map(Value::Text));
+        texts.extend(q.numbers.iter().cloned());
     }
     if let Some(queues) = queues {
-        sql.push_str(&format!(
-            " AND t.queue COLLATE NOCASE IN ({})",
-            list(queues.len())
-        ));
-        args.extend(queues.iter().cloned().map(Value::Text));
+        // Queue names compare without case (ASCII), on either engine.
+        sql.push_str(&format!(" AND lower(t.queue) IN ({})", list(queues.len())));
+        texts.extend(queues.iter().map(|q| q.to_ascii_lowercase()));
     }
+    // SQLite's LIKE ignores ASCII case; PostgreSQL's does not, its ILIKE does.
+    let like_op = conn.pick("LIKE", "ILIKE");
     for a in &q.addresses {
-        sql.push_str(
-            " AND (t.customer LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants p
-                   WHERE p.ticket = t.number AND p.address = ?))",
-        );
-        args.push(Value::Text(like(a)));
-        args.push(Value::Text(a.clone()));
+        sql.push_str(&format!(
+            " AND (t.customer {like_op} ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants p
+                   WHERE p.ticket = t.number AND p.address = ?))"
+        ));
+        texts.push(like(a));
+        texts.push(a.clone());
     }
     for w in &q.words {
-        sql.push_str(" AND t.subject LIKE ? ESCAPE '\\'");
-        args.push(Value::Text(like(w)));
+        sql.push_str(&format!(" AND t.subject {like_op} ? ESCAPE '\\'"));
+        texts.push(like(w));
     }
     sql.push_str(" ORDER BY t.updated DESC, t.number DESC LIMIT ?");
-    args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
-    let mut st = conn.prepare(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(args), ticket_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut args: Vec<P> = texts.iter().map(|t| P::Text(t)).collect();
+    args.push(P::Int(limit.min(i64::MAX as usize) as i64));
+    conn.all(&sql, &args, ticket_row)
 }
 
 impl Index {
     pub fn find(&self, q: &Query, queues: Option<&[String]>, limit: usize) -> Result<Vec<Ticket>> {
-        find(&self.conn, q, queues, limit)
+        find(&self.db, q, queues, limit)
     }
 }
 
 impl Tx<'_> {
     pub fn find(&self, q: &Query, queues: Option<&[String]>, limit: usize) -> Result<Vec<Ticket>> {
-        find(self.conn(), q, queues, limit)
+        find(self.db(), q, queues, limit)
     }
 }
 

@@ -4,7 +4,7 @@
 //! generation is behind the marker, or that belongs to another store, missed tickets of the
 //! tree and must be rebuilt before it hands out numbers again.
 
-use rusqlite::{params, Connection};
+use super::db::{p, Db};
 
 use super::{Index, Result, Tx};
 
@@ -14,12 +14,12 @@ const GENERATION: &str = "generation";
 impl Index {
     /// The store identity and generation the index recorded, if any.
     pub fn generation(&self) -> Result<Option<(u64, u64)>> {
-        generation(&self.conn)
+        generation(&self.db)
     }
 
     /// Whether the index holds any ticket or quarantined message.
     pub fn has_contents(&self) -> Result<bool> {
-        has_contents(&self.conn)
+        has_contents(&self.db)
     }
 
     /// Records the store identity and generation (a new store, or after a rebuild).
@@ -30,13 +30,10 @@ impl Index {
     }
 }
 
-fn generation(conn: &Connection) -> Result<Option<(u64, u64)>> {
+fn generation(conn: &Db) -> Result<Option<(u64, u64)>> {
     let get = |key: &str| -> Result<Option<i64>> {
-        let mut st = conn.prepare_cached("SELECT value FROM counters WHERE key = ?1")?;
-        let mut rows = st.query([key])?;
-        Ok(match rows.next()? {
-            Some(r) => Some(r.get(0)?),
-            None => None,
+        conn.opt("SELECT value FROM counters WHERE key = ?1", p![key], |r| {
+            r.get(0)
         })
     };
     Ok(match (get(STORE_ID)?, get(GENERATION)?) {
@@ -45,31 +42,33 @@ fn generation(conn: &Connection) -> Result<Option<(u64, u64)>> {
     })
 }
 
-fn has_contents(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row(
+fn has_contents(conn: &Db) -> Result<bool> {
+    conn.one(
         "SELECT EXISTS(SELECT 1 FROM tickets) OR EXISTS(SELECT 1 FROM quarantine)",
-        [],
+        p![],
         |r| r.get(0),
-    )?)
+    )
 }
 
 impl Tx<'_> {
     /// As `Index::generation`, inside the transaction (under the write lock).
     pub fn generation(&self) -> Result<Option<(u64, u64)>> {
-        generation(self.conn())
+        generation(self.db())
     }
 
     /// As `Index::has_contents`, inside the transaction.
     pub fn has_contents(&self) -> Result<bool> {
-        has_contents(self.conn())
+        has_contents(self.db())
     }
 
     /// Records the store identity and generation; they count once the transaction commits.
     pub fn set_generation(&self, store: u64, generation: u64) -> Result<()> {
         for (k, v) in [(STORE_ID, store), (GENERATION, generation)] {
-            self.conn()
-                .prepare_cached("INSERT OR REPLACE INTO counters(key, value) VALUES (?1, ?2)")?
-                .execute(params![k, v as i64])?;
+            self.db().exec(
+                "INSERT INTO counters(key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                p![k, v as i64],
+            )?;
         }
         Ok(())
     }
@@ -78,15 +77,11 @@ impl Tx<'_> {
     /// and the new generation, for the marker written after the commit.
     pub fn bump_generation(&self) -> Result<Option<(u64, u64)>> {
         let g = self.next_counter(GENERATION)?;
-        let id: Option<i64> = self
-            .conn()
-            .prepare_cached("SELECT value FROM counters WHERE key = ?1")?
-            .query_row([STORE_ID], |r| r.get(0))
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+        let id: Option<i64> = self.db().opt(
+            "SELECT value FROM counters WHERE key = ?1",
+            p![STORE_ID],
+            |r| r.get(0),
+        )?;
         Ok(id.map(|id| (id as u64, g)))
     }
 }

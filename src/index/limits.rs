@@ -1,26 +1,29 @@
 //! What the rate limits count: autoresponses per recipient and in the last minute, agents'
 //! notices per sender; pruned after two days.
 
-use rusqlite::{params, Connection};
+use super::db::{p, Db};
 
 use super::{Index, Result, Tx};
 
-fn notices_about(c: &Connection, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-    Ok(
-        c.prepare_cached("SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2")?
-            .query_row(params![sender, since], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get(1)?))
-            })?,
+fn notices_about(c: &Db, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+    c.one(
+        "SELECT count(*), min(at) FROM notices WHERE sender = ?1 AND at >= ?2",
+        p![sender, since],
+        |r| Ok((r.get::<i64>(0)? as u32, r.get(1)?)),
     )
 }
 
-fn autoreply_counts(c: &Connection, recipient: &str, now: i64) -> Result<(u32, u32)> {
-    let to = c
-        .prepare_cached("SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2")?
-        .query_row(params![recipient, now - 86_400], |r| r.get::<_, i64>(0))?;
-    let minute = c
-        .prepare_cached("SELECT coalesce(sum(n), 0) FROM autoreply_seconds WHERE at >= ?1")?
-        .query_row([now - 60], |r| r.get::<_, i64>(0))?;
+fn autoreply_counts(c: &Db, recipient: &str, now: i64) -> Result<(u32, u32)> {
+    let to = c.one(
+        "SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2",
+        p![recipient, now - 86_400],
+        |r| r.get::<i64>(0),
+    )?;
+    let minute = c.one(
+        "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM autoreply_seconds WHERE at >= ?1",
+        p![now - 60],
+        |r| r.get::<i64>(0),
+    )?;
     Ok((to as u32, minute as u32))
 }
 
@@ -28,32 +31,33 @@ impl Tx<'_> {
     /// Autoresponses to `recipient` in the 24 hours before `now`, and to anyone in the minute
     /// before it (unix seconds): what the rate limit and the circuit breaker count.
     pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
-        autoreply_counts(self.conn(), recipient, now)
+        autoreply_counts(self.db(), recipient, now)
     }
 
     pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)")?
-            .execute(params![recipient, at])?;
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO autoreply_seconds(at, n) VALUES (?1, 1)
+        self.db().exec(
+            "INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)",
+            p![recipient, at],
+        )?;
+        self.db().exec(
+            "INSERT INTO autoreply_seconds(at, n) VALUES (?1, 1)
                  ON CONFLICT(at) DO UPDATE SET n = n + 1",
-            )?
-            .execute([at])?;
+            p![at],
+        )?;
         Ok(())
     }
 
     /// Notices to agents about mail from `sender` at or after `since` (unix seconds), and when
     /// the oldest of them was sent.
     pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-        notices_about(self.conn(), sender, since)
+        notices_about(self.db(), sender, since)
     }
 
     pub fn add_notice(&self, sender: &str, at: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("INSERT INTO notices(sender, at) VALUES (?1, ?2)")?
-            .execute(params![sender, at])?;
+        self.db().exec(
+            "INSERT INTO notices(sender, at) VALUES (?1, ?2)",
+            p![sender, at],
+        )?;
         Ok(())
     }
 
@@ -65,11 +69,10 @@ impl Tx<'_> {
             "DELETE FROM autoreplies WHERE at < ?1",
             "DELETE FROM notices WHERE at < ?1",
         ] {
-            dropped += self.conn().prepare_cached(sql)?.execute([before])?;
+            dropped += self.db().exec(sql, p![before])?;
         }
-        self.conn()
-            .prepare_cached("DELETE FROM autoreply_seconds WHERE at < ?1")?
-            .execute([before])?;
+        self.db()
+            .exec("DELETE FROM autoreply_seconds WHERE at < ?1", p![before])?;
         Ok(dropped)
     }
 }
@@ -77,13 +80,13 @@ impl Tx<'_> {
 impl Index {
     /// `Tx::autoreply_counts`, read-only (for `explain`, which must say what intake would do).
     pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
-        autoreply_counts(&self.conn, recipient, now)
+        autoreply_counts(&self.db, recipient, now)
     }
 
     /// `Tx::notices_about`, read-only. An index no run has written to since the notices table
     /// came has none: nothing was counted yet.
     pub fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
-        match notices_about(&self.conn, sender, since) {
+        match notices_about(&self.db, sender, since) {
             Err(super::IndexError::Sql(e)) if e.to_string().contains("no such table: notices") => {
                 Ok((0, None))
             }
@@ -140,14 +143,16 @@ mod tests {
     fn an_index_of_schema_8_gets_the_per_second_counts_of_what_it_recorded() {
         let index = Index::open_memory().unwrap();
         index
-            .conn
+            .db
+            .lite()
+            .expect("an SQLite index")
             .execute_batch(
                 "INSERT INTO autoreplies(recipient, at) VALUES ('a@x', 10), ('b@x', 10), ('a@x', 50);
                  DROP TABLE autoreply_seconds;
                  PRAGMA user_version = 8;",
             )
             .unwrap();
-        crate::index::schema::migrate(&index.conn).unwrap();
+        crate::index::schema::migrate(index.db.lite().expect("an SQLite index")).unwrap();
         assert_eq!(index.autoreply_counts("a@x", 70).unwrap(), (2, 3));
         assert_eq!(index.autoreply_counts("a@x", 71).unwrap(), (2, 1));
     }

@@ -1,7 +1,7 @@
 //! The matcher's questions, answered on any connection: inside intake's write transaction, or
 //! read-only for `explain`.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::db::{p, Db};
 
 use super::rows::{Duplicate, State, TicketRef};
 use super::{Index, IndexError, Result, Tx};
@@ -25,33 +25,33 @@ pub trait Lookup {
     ) -> std::result::Result<Option<Duplicate>, Self::Error>;
 }
 
-fn ticket(c: &Connection, number: &str) -> Result<Option<TicketRef>> {
-    Ok(
-        c.prepare_cached("SELECT queue, state FROM tickets WHERE number = ?1")?
-            .query_row([number], |r| {
-                let state: String = r.get(1)?;
-                Ok(TicketRef {
-                    number: number.to_string(),
-                    queue: r.get(0)?,
-                    state: State::parse(&state).unwrap_or(State::Open),
-                })
+fn ticket(c: &Db, number: &str) -> Result<Option<TicketRef>> {
+    c.opt(
+        "SELECT queue, state FROM tickets WHERE number = ?1",
+        p![number],
+        |r| {
+            let state: String = r.get(1)?;
+            Ok(TicketRef {
+                number: number.to_string(),
+                queue: r.get(0)?,
+                state: State::parse(&state).unwrap_or(State::Open),
             })
-            .optional()?,
+        },
     )
 }
 
-fn ticket_of_message(c: &Connection, message_id: &str) -> Result<Option<String>> {
-    Ok(
-        c.prepare_cached("SELECT ticket FROM articles WHERE message_id = ?1 LIMIT 1")?
-            .query_row([message_id], |r| r.get(0))
-            .optional()?,
+fn ticket_of_message(c: &Db, message_id: &str) -> Result<Option<String>> {
+    c.opt(
+        "SELECT ticket FROM articles WHERE message_id = ?1 LIMIT 1",
+        p![message_id],
+        |r| r.get(0),
     )
 }
 
-fn is_participant(c: &Connection, number: &str, address: &str) -> Result<bool> {
-    Ok(
-        c.prepare_cached("SELECT 1 FROM participants WHERE ticket = ?1 AND address = ?2")?
-            .exists(params![number, address])?,
+fn is_participant(c: &Db, number: &str, address: &str) -> Result<bool> {
+    c.exists(
+        "SELECT 1 FROM participants WHERE ticket = ?1 AND address = ?2",
+        p![number, address],
     )
 }
 
@@ -59,30 +59,26 @@ fn is_participant(c: &Connection, number: &str, address: &str) -> Result<bool> {
 /// compared by digest; those without one through an index of them alone. A unique index of
 /// every digest (random keys) dirtied a page of its own per message, which a large index no
 /// longer holds in its cache (see README, Performance).
-fn duplicate(c: &Connection, digest: &str, message_id: Option<&str>) -> Result<Option<Duplicate>> {
+fn duplicate(c: &Db, digest: &str, message_id: Option<&str>) -> Result<Option<Duplicate>> {
     let a: Option<String> = match message_id {
-        Some(id) => c
-            .prepare_cached(
-                "SELECT ticket FROM articles WHERE message_id = ?1 AND digest = ?2 LIMIT 1",
-            )?
-            .query_row(params![id, digest], |r| r.get(0))
-            .optional()?,
-        None => c
-            .prepare_cached(
-                "SELECT ticket FROM articles WHERE digest = ?1 AND message_id IS NULL LIMIT 1",
-            )?
-            .query_row([digest], |r| r.get(0))
-            .optional()?,
+        Some(id) => c.opt(
+            "SELECT ticket FROM articles WHERE message_id = ?1 AND digest = ?2 LIMIT 1",
+            p![id, digest],
+            |r| r.get(0),
+        )?,
+        None => c.opt(
+            "SELECT ticket FROM articles WHERE digest = ?1 AND message_id IS NULL LIMIT 1",
+            p![digest],
+            |r| r.get(0),
+        )?,
     };
     if let Some(ticket) = a {
         return Ok(Some(Duplicate::Article { ticket }));
     }
-    Ok(
-        c.prepare_cached("SELECT reason FROM quarantine WHERE digest = ?1")?
-            .query_row([digest], |r| {
-                Ok(Duplicate::Quarantined { reason: r.get(0)? })
-            })
-            .optional()?,
+    c.opt(
+        "SELECT reason FROM quarantine WHERE digest = ?1",
+        p![digest],
+        |r| Ok(Duplicate::Quarantined { reason: r.get(0)? }),
     )
 }
 
@@ -110,5 +106,5 @@ macro_rules! lookup_on {
     };
 }
 
-lookup_on!(Index, s => &s.conn);
-lookup_on!(Tx<'_>, s => s.conn());
+lookup_on!(Index, s => &s.db);
+lookup_on!(Tx<'_>, s => s.db());

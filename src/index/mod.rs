@@ -6,6 +6,7 @@
 
 mod calls;
 mod checkpoints;
+pub(crate) mod db;
 mod directory;
 mod find;
 mod generation;
@@ -38,6 +39,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use db::Db;
+
 /// Prepared statements kept per connection: more than all the SQL the index runs (rusqlite keeps
 /// 16 by default, fewer than intake alone uses, so every filed message parsed and planned some of
 /// its statements again).
@@ -47,6 +50,8 @@ const STATEMENT_CACHE: usize = 128;
 pub enum IndexError {
     #[error("index: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("index: {0}")]
+    Pg(#[from] postgres::Error),
     #[error("index: {0}")]
     Corrupt(String),
     /// Read-only commands do not upgrade the index; anything that takes mail does.
@@ -83,7 +88,7 @@ impl IndexError {
 pub type Result<T> = std::result::Result<T, IndexError>;
 
 pub struct Index {
-    conn: Connection,
+    db: Db,
     durable: bool,
 }
 
@@ -118,7 +123,10 @@ impl Index {
         conn.pragma_update(None, "cache_size", -64_000)?;
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         schema::migrate(&conn)?;
-        Ok(Index { conn, durable })
+        Ok(Index {
+            db: Db::Lite(conn),
+            durable,
+        })
     }
 
     /// Opens an existing index without writing to it, or an empty one in memory when there is
@@ -144,7 +152,7 @@ impl Index {
             return Err(IndexError::Outdated { found });
         }
         Ok(Index {
-            conn,
+            db: Db::Lite(conn),
             durable: false,
         })
     }
@@ -155,7 +163,7 @@ impl Index {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&conn)?;
         Ok(Index {
-            conn,
+            db: Db::Lite(conn),
             durable: false,
         })
     }
@@ -163,7 +171,7 @@ impl Index {
     /// Starts a write transaction, taking the write lock at once so that decisions made inside
     /// it (counters, duplicates) cannot race another process.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
-        Tx::begin(&mut self.conn)
+        Tx::begin(&self.db)
     }
 
     /// A write transaction whose commit need not survive power loss: what it records can be
@@ -171,28 +179,37 @@ impl Index {
     /// durable commit flushes it along.
     pub fn begin_lazy(&mut self) -> Result<Tx<'_>> {
         if self.durable {
-            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+            self.set_synchronous("NORMAL")?;
         }
-        Tx::begin(&mut self.conn)
+        Tx::begin(&self.db)
     }
 
     /// Caps this connection's page cache (the default is 64 MiB, for intake's lookups): the
     /// outbox reads little but each mail's row once.
     pub fn limit_cache(&self, kib: i64) -> Result<()> {
-        self.conn.pragma_update(None, "cache_size", -kib)?;
+        if let Some(c) = self.db.lite() {
+            c.pragma_update(None, "cache_size", -kib)?;
+        }
         Ok(())
     }
 
     /// Back to durable commits after `begin_lazy`.
     pub fn end_lazy(&mut self) -> Result<()> {
         if self.durable {
-            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            self.set_synchronous("FULL")?;
         }
         Ok(())
     }
 
     /// Removes every row (for reindex, inside its own transaction).
     pub fn clear(&mut self) -> Result<()> {
-        Ok(schema::clear(&self.conn)?)
+        schema::clear(&self.db)
+    }
+
+    fn set_synchronous(&self, level: &str) -> Result<()> {
+        if let Some(c) = self.db.lite() {
+            c.pragma_update(None, "synchronous", level)?;
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Outgoing mail in the index: the outbox queue, ticket attributes agents set, and what an answer needs to know about a ticket's thread.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::db::{p, Db, Row};
 use serde::Serialize;
 
 use super::{Index, Result, Tx};
@@ -49,7 +49,7 @@ pub struct ThreadHead {
 const QUEUED_COLUMNS: &str =
     "id, ticket, file, kind, env_from, rcpts, state, attempts, created, next_at, last_error";
 
-fn queued_row(r: &Row) -> rusqlite::Result<Queued> {
+fn queued_row(r: &Row) -> Result<Queued> {
     let rcpts: String = r.get(5)?;
     Ok(Queued {
         id: r.get(0)?,
@@ -59,28 +59,28 @@ fn queued_row(r: &Row) -> rusqlite::Result<Queued> {
         env_from: r.get(4)?,
         rcpts: serde_json::from_str(&rcpts).unwrap_or_default(),
         state: r.get(6)?,
-        attempts: r.get::<_, i64>(7)? as u32,
+        attempts: r.get::<i64>(7)? as u32,
         created: r.get(8)?,
         next_at: r.get(9)?,
         last_error: r.get(10)?,
     })
 }
 
-fn thread_head(c: &Connection, number: &str) -> Result<Option<ThreadHead>> {
-    Ok(c.prepare_cached(
+fn thread_head(c: &Db, number: &str) -> Result<Option<ThreadHead>> {
+    c.opt(
         "SELECT message_id, reply_addr, subject, from_addr FROM articles
              WHERE ticket = ?1 AND direction = 'in' AND classification = 'normal'
              ORDER BY seq DESC, received DESC, id DESC LIMIT 1",
-    )?
-    .query_row([number], |r| {
-        Ok(ThreadHead {
-            message_id: r.get(0)?,
-            reply_addr: r.get(1)?,
-            subject: r.get(2)?,
-            from: r.get(3)?,
-        })
-    })
-    .optional()?)
+        p![number],
+        |r| {
+            Ok(ThreadHead {
+                message_id: r.get(0)?,
+                reply_addr: r.get(1)?,
+                subject: r.get(2)?,
+                from: r.get(3)?,
+            })
+        },
+    )
 }
 
 /// What an answer's recipients are made of (see `outgoing::recipients`): the opening article's
@@ -105,35 +105,37 @@ pub struct Accepted {
     pub at: String,
 }
 
-fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
+fn answer_parties(c: &Db, number: &str) -> Result<AnswerParties> {
     // The opening article: the one that created the ticket, else the first one from outside
     // that is not a stranger's.
-    let opening = c
-        .prepare_cached(
-            "SELECT from_addr, reply_addr FROM articles
+    let opening = c.opt(
+        "SELECT from_addr, reply_addr FROM articles
              WHERE ticket = ?1 AND direction IN ('in', 'phone') AND stranger = 0
              ORDER BY event = 'created' DESC, seq, received, id LIMIT 1",
-        )?
-        .query_row([number], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+        p![number],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let customer = c
-        .prepare_cached("SELECT customer_address FROM tickets WHERE number = ?1")?
-        .query_row([number], |r| r.get::<_, Option<String>>(0))
-        .optional()?
+        .opt(
+            "SELECT customer_address FROM tickets WHERE number = ?1",
+            p![number],
+            |r| r.get::<Option<String>>(0),
+        )?
         .flatten();
-    let mut st = c.prepare_cached(
+    let answers = c.all(
         "SELECT received, to_addrs, cc_addrs FROM articles
          WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer' ORDER BY seq, received, id",
+        p![number],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+            ))
+        },
     )?;
     let mut accepted = Vec::new();
-    for row in st.query_map([number], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (at, to, cc) = row?;
+    for (at, to, cc) in answers {
         accepted.extend(
             [to, cc]
                 .into_iter()
@@ -154,115 +156,106 @@ fn answer_parties(c: &Connection, number: &str) -> Result<AnswerParties> {
 }
 
 /// The `#cc` changes of one ticket or of all: (ticket, change), by ticket and time.
-fn accepted_of(c: &Connection, number: Option<&str>) -> Result<Vec<(String, Accepted)>> {
-    let mut st = c.prepare_cached(
+fn accepted_of(c: &Db, number: Option<&str>) -> Result<Vec<(String, Accepted)>> {
+    c.all(
         "SELECT ticket, address, added, at FROM accepted WHERE ?1 IS NULL OR ticket = ?1
          ORDER BY ticket, at, address",
-    )?;
-    let rows = st.query_map([number], |r| {
-        Ok((
-            r.get(0)?,
-            Accepted {
-                address: r.get(1)?,
-                added: r.get(2)?,
-                at: r.get(3)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        p![number],
+        |r| {
+            Ok((
+                r.get(0)?,
+                Accepted {
+                    address: r.get(1)?,
+                    added: r.get(2)?,
+                    at: r.get(3)?,
+                },
+            ))
+        },
+    )
 }
 
-fn participants_of(c: &Connection, number: &str) -> Result<Vec<String>> {
-    let mut st =
-        c.prepare_cached("SELECT address FROM participants WHERE ticket = ?1 ORDER BY address")?;
-    let rows = st.query_map([number], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+fn participants_of(c: &Db, number: &str) -> Result<Vec<String>> {
+    c.all(
+        "SELECT address FROM participants WHERE ticket = ?1 ORDER BY address",
+        p![number],
+        |r| r.get(0),
+    )
 }
 
 impl Tx<'_> {
     /// The customer an agent set (`#customer`): answers go there, and lists show it.
     pub fn set_customer(&self, number: &str, address: &str, at: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "UPDATE tickets SET customer = ?2, customer_address = ?2, updated = max(updated, ?3)
-                 WHERE number = ?1",
-            )?
-            .execute(params![number, address, at])?;
+        self.db()
+            .exec("UPDATE tickets SET customer = ?2, customer_address = ?2, updated = CASE WHEN updated > ?3 THEN updated ELSE ?3 END
+                 WHERE number = ?1", p![number, address, at])?;
         Ok(())
     }
 
     /// A participant an agent accepted or removed (`#cc`); the latest change per address counts.
     pub fn set_accepted(&self, number: &str, change: &Accepted) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO accepted(ticket, address, added, at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(ticket, address) DO UPDATE SET added = excluded.added, at = excluded.at",
-            )?
-            .execute(params![number, change.address, change.added, change.at])?;
+        self.db()
+            .exec("INSERT INTO accepted(ticket, address, added, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(ticket, address) DO UPDATE SET added = excluded.added, at = excluded.at", p![number, change.address, change.added, change.at])?;
         Ok(())
     }
 
     pub fn set_attribute(&self, number: &str, attr: &Attribute, at: &str) -> Result<()> {
         let (sql, value) = match attr {
             Attribute::Owner(v) => (
-                "UPDATE tickets SET owner = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                "UPDATE tickets SET owner = ?2, updated = CASE WHEN updated > ?3 THEN updated ELSE ?3 END WHERE number = ?1",
                 v,
             ),
             Attribute::Priority(v) => (
-                "UPDATE tickets SET priority = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                "UPDATE tickets SET priority = ?2, updated = CASE WHEN updated > ?3 THEN updated ELSE ?3 END WHERE number = ?1",
                 v,
             ),
             Attribute::CustomerId(v) => (
-                "UPDATE tickets SET customer_id = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                "UPDATE tickets SET customer_id = ?2, updated = CASE WHEN updated > ?3 THEN updated ELSE ?3 END WHERE number = ?1",
                 v,
             ),
             Attribute::Pending(v) => (
-                "UPDATE tickets SET pending = ?2, updated = max(updated, ?3) WHERE number = ?1",
+                "UPDATE tickets SET pending = ?2, updated = CASE WHEN updated > ?3 THEN updated ELSE ?3 END WHERE number = ?1",
                 v,
             ),
             Attribute::Sla(v) => (
-                "UPDATE tickets SET sla = nullif(?2, ''), updated = max(updated, ?3) WHERE number = ?1",
+                "UPDATE tickets SET sla = nullif(?2, ''), updated = CASE WHEN updated > ?3 THEN updated ELSE ?3 END WHERE number = ?1",
                 v,
             ),
         };
-        self.conn()
-            .prepare_cached(sql)?
-            .execute(params![number, value, at])?;
+        self.db().exec(sql, p![number, value, at])?;
         Ok(())
     }
 
     pub fn thread_head(&self, number: &str) -> Result<Option<ThreadHead>> {
-        thread_head(self.conn(), number)
+        thread_head(self.db(), number)
     }
 
     /// When the ticket was opened, as stored (`tickets.created`).
     pub fn ticket_created(&self, number: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT created FROM tickets WHERE number = ?1")?
-            .query_row([number], |r| r.get(0))
-            .optional()?)
+        self.db().opt(
+            "SELECT created FROM tickets WHERE number = ?1",
+            p![number],
+            |r| r.get(0),
+        )
     }
 
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
-        participants_of(self.conn(), number)
+        participants_of(self.db(), number)
     }
 
     pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
-        answer_parties(self.conn(), number)
+        answer_parties(self.db(), number)
     }
 
     /// Queues a mail; `q.id`, `q.state` and `q.attempts` are ignored.
     pub fn enqueue(&self, q: &Queued) -> Result<i64> {
         let rcpts = serde_json::to_string(&q.rcpts).unwrap_or_else(|_| "[]".into());
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, attempts, created,
+        let id = self.db().opt(
+            "INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, attempts, created,
                     next_at, last_error)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT(file) DO NOTHING",
-            )?
-            .execute(params![
+                 ON CONFLICT(file) DO NOTHING RETURNING id",
+            p![
                 q.ticket,
                 q.file,
                 q.kind,
@@ -273,55 +266,59 @@ impl Tx<'_> {
                 q.created,
                 q.next_at,
                 q.last_error
-            ])?;
-        Ok(self.conn().last_insert_rowid())
+            ],
+            |r| r.get(0),
+        )?;
+        match id {
+            Some(id) => Ok(id),
+            // Queued before (a replay after a crash): the row that is there.
+            None => self
+                .db()
+                .one("SELECT id FROM outbox WHERE file = ?1", p![q.file], |r| {
+                    r.get(0)
+                }),
+        }
     }
 
     /// Keeps the bytes of a queued mail that has no stored copy in the tree (an agents' pointer
     /// notice) until it is sent.
     pub fn keep_outbox_mail(&self, file: &str, bytes: &[u8]) -> Result<()> {
-        self.conn()
-            .prepare_cached("INSERT OR REPLACE INTO outbox_mail(file, bytes) VALUES (?1, ?2)")?
-            .execute(params![file, bytes])?;
+        self.db().exec(
+            "INSERT INTO outbox_mail(file, bytes) VALUES (?1, ?2)
+                 ON CONFLICT(file) DO UPDATE SET bytes = excluded.bytes",
+            p![file, bytes],
+        )?;
         Ok(())
     }
 
     /// Makes every queued mail due now.
     pub fn retry_all_now(&self, now: i64) -> Result<usize> {
-        Ok(self
-            .conn()
-            .prepare_cached("UPDATE outbox SET next_at = ?1 WHERE state = 'queued'")?
-            .execute([now])?)
+        self.db().exec(
+            "UPDATE outbox SET next_at = ?1 WHERE state = 'queued'",
+            p![now],
+        )
     }
 
     pub fn mark_sent(&self, id: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?1")?
-            .execute([id])?;
+        self.db()
+            .exec("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?1", p![id])?;
         // Mail kept only in the index is not needed once it is sent.
-        self.conn()
-            .prepare_cached(
-                "DELETE FROM outbox_mail WHERE file = (SELECT file FROM outbox WHERE id = ?1)",
-            )?
-            .execute([id])?;
+        self.db().exec(
+            "DELETE FROM outbox_mail WHERE file = (SELECT file FROM outbox WHERE id = ?1)",
+            p![id],
+        )?;
         Ok(())
     }
 
     pub fn mark_retry(&self, id: i64, next_at: i64, error: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = ?2, last_error = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, next_at, error])?;
+        self.db()
+            .exec("UPDATE outbox SET attempts = attempts + 1, next_at = ?2, last_error = ?3 WHERE id = ?1", p![id, next_at, error])?;
         Ok(())
     }
 
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            )?
-            .execute(params![id, error])?;
+        self.db()
+            .exec("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", p![id, error])?;
         Ok(())
     }
 }
@@ -330,16 +327,16 @@ impl Tx<'_> {
     /// An event-log line committed with its batch and appended to the tree after it: kept
     /// here until the append is durable, so recovery can finish it after a crash.
     pub fn add_pending_line(&self, ticket: &str, line: &str) -> Result<i64> {
-        self.conn()
-            .prepare_cached("INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2)")?
-            .execute(params![ticket, line])?;
-        Ok(self.conn().last_insert_rowid())
+        self.db().one(
+            "INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2) RETURNING id",
+            p![ticket, line],
+            |r| r.get(0),
+        )
     }
 
     pub fn clear_pending_line(&self, id: i64) -> Result<()> {
-        self.conn()
-            .prepare_cached("DELETE FROM pending_lines WHERE id = ?1")?
-            .execute([id])?;
+        self.db()
+            .exec("DELETE FROM pending_lines WHERE id = ?1", p![id])?;
         Ok(())
     }
 }
@@ -347,108 +344,115 @@ impl Tx<'_> {
 impl Index {
     /// A ticket's queue and state (for comparing with where its folder is), by its number.
     pub fn ticket_location(&self, number: &str) -> Result<Option<(String, super::State)>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT queue, state FROM tickets WHERE number = ?1")?;
-        Ok(st
-            .query_row([number], |r| {
+        self.db.opt(
+            "SELECT queue, state FROM tickets WHERE number = ?1",
+            p![number],
+            |r| {
                 let state: String = r.get(1)?;
                 Ok((
                     r.get(0)?,
                     super::State::parse(&state).unwrap_or(super::State::Open),
                 ))
-            })
-            .optional()?)
+            },
+        )
     }
 
     /// The numbers of a queue's open tickets, in one read of the (queue, state) index, which
     /// holds the numbers too: comparing a listed tree with the index costs one query per queue
     /// rather than a lookup per folder.
     pub fn open_numbers(&self, queue: &str) -> Result<std::collections::HashSet<String>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT number FROM tickets WHERE queue = ?1 AND state = 'open'")?;
-        let rows = st.query_map([queue], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut numbers = std::collections::HashSet::new();
+        self.db.each(
+            "SELECT number FROM tickets WHERE queue = ?1 AND state = 'open'",
+            p![queue],
+            |r| {
+                numbers.insert(r.get(0)?);
+                Ok(())
+            },
+        )?;
+        Ok(numbers)
     }
 
     /// Whether a schema upgrade added facts that only a rebuild from the tree can fill in.
     pub fn reindex_needed(&self) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM counters WHERE key = 'reindex-needed'")?
-            .exists([])?)
+        self.db
+            .exists("SELECT 1 FROM counters WHERE key = 'reindex-needed'", p![])
     }
 
     /// Event-log lines committed but perhaps not yet in the tree: (id, ticket, line).
     pub fn pending_lines(&self) -> Result<Vec<(i64, String, String)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, ticket, line FROM pending_lines ORDER BY id")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db.all(
+            "SELECT id, ticket, line FROM pending_lines ORDER BY id",
+            p![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Queued mail due at `now` (unix seconds), oldest first.
     pub fn due(&self, now: i64, limit: usize) -> Result<Vec<Queued>> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {QUEUED_COLUMNS} FROM outbox WHERE state = 'queued' AND next_at <= ?1
+        self.db.all(
+            &format!(
+                "SELECT {QUEUED_COLUMNS} FROM outbox WHERE state = 'queued' AND next_at <= ?1
              ORDER BY next_at, id LIMIT ?2"
-        ))?;
-        let rows = st.query_map(params![now, limit as i64], queued_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            ),
+            p![now, limit as i64],
+            queued_row,
+        )
     }
 
     /// When the next queued mail is due.
     pub fn next_due(&self) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT min(next_at) FROM outbox WHERE state = 'queued'")?
-            .query_row([], |r| r.get(0))?)
+        self.db.one(
+            "SELECT min(next_at) FROM outbox WHERE state = 'queued'",
+            p![],
+            |r| r.get(0),
+        )
     }
 
     /// The whole outbox, or one ticket's part of it.
     pub fn outbox(&self, ticket: Option<&str>) -> Result<Vec<Queued>> {
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {QUEUED_COLUMNS} FROM outbox WHERE ?1 IS NULL OR ticket = ?1 ORDER BY id"
-        ))?;
-        let rows = st.query_map([ticket], queued_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db.all(
+            &format!(
+                "SELECT {QUEUED_COLUMNS} FROM outbox WHERE ?1 IS NULL OR ticket = ?1 ORDER BY id"
+            ),
+            p![ticket],
+            queued_row,
+        )
     }
 
     /// The bytes of a queued mail kept in the index rather than in the tree, if it is one.
     pub fn outbox_mail(&self, file: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT bytes FROM outbox_mail WHERE file = ?1")?
-            .query_row([file], |r| r.get::<_, Vec<u8>>(0))
-            .optional()?)
+        self.db.opt(
+            "SELECT bytes FROM outbox_mail WHERE file = ?1",
+            p![file],
+            |r| r.get::<Vec<u8>>(0),
+        )
     }
 
     /// The staged path of an article (or a quarantined file) not yet placed in the tree.
     pub fn staged_of(&self, file: &str) -> Result<Option<String>> {
         Ok(self
-            .conn
-            .prepare_cached(
+            .db
+            .opt(
                 "SELECT staged FROM articles WHERE file = ?1
                  UNION ALL SELECT staged FROM quarantine WHERE file = ?1 LIMIT 1",
+                p![file],
+                |r| r.get::<Option<String>>(0),
             )?
-            .query_row([file], |r| r.get::<_, Option<String>>(0))
-            .optional()?
             .flatten())
     }
 
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {
-        participants_of(&self.conn, number)
+        participants_of(&self.db, number)
     }
 
     pub fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
-        answer_parties(&self.conn, number)
+        answer_parties(&self.db, number)
     }
 
     /// Every ticket's `#cc` changes (for fsck).
     pub fn all_accepted(&self) -> Result<Vec<(String, Accepted)>> {
-        accepted_of(&self.conn, None)
+        accepted_of(&self.db, None)
     }
 }
 

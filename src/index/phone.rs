@@ -2,7 +2,7 @@
 //! several persons is ambiguous, and the caller is asked), the organisations by id, a person
 //! by mail address. Each is one indexed query.
 
-use rusqlite::{Connection, OptionalExtension};
+use super::db::{p, Db};
 
 use super::directory::{keyed_entries, parse};
 use super::read::{ticket_row, TICKET_COLUMNS};
@@ -47,18 +47,16 @@ fn open_tickets_sql() -> String {
     )
 }
 
-fn lines(c: &Connection, number: &str) -> Result<Lines> {
-    let mut stmt = c.prepare_cached(LINES)?;
-    let mut rows = stmt.query([format!("phone:{number}")])?;
+fn lines(c: &Db, number: &str) -> Result<Lines> {
     let mut out = Lines::default();
     let mut last: Option<(String, String)> = None;
-    while let Some(r) = rows.next()? {
+    c.each(LINES, p![format!("phone:{number}")], |r| {
         let (kind, id): (String, String) = (r.get(0)?, r.get(1)?);
-        let Some(data) = r.get::<_, Option<String>>(2)? else {
-            continue;
+        let Some(data) = r.get::<Option<String>>(2)? else {
+            return Ok(());
         };
         if last.as_ref() == Some(&(kind.clone(), id.clone())) {
-            continue;
+            return Ok(());
         }
         match kind.as_str() {
             "person" => out.persons.push(parse(&data)?),
@@ -67,16 +65,14 @@ fn lines(c: &Connection, number: &str) -> Result<Lines> {
             _ => {}
         }
         last = Some((kind, id));
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn organisation(c: &Connection, id: &str) -> Result<Option<Organisation>> {
-    let data: Option<String> = c
-        .prepare_cached(ORGANISATION)?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    Ok(data.as_deref().map(parse).transpose()?)
+fn organisation(c: &Db, id: &str) -> Result<Option<Organisation>> {
+    let data: Option<String> = c.opt(ORGANISATION, p![id], |r| r.get(0))?;
+    data.as_deref().map(parse).transpose()
 }
 
 /// What a fax's sender is asked about, on intake's transaction or a read-only index (`explain`).
@@ -89,7 +85,7 @@ pub trait Parties {
 
 impl Parties for Tx<'_> {
     fn number_lines(&self, number: &str) -> Result<Lines> {
-        lines(self.conn(), number)
+        lines(self.db(), number)
     }
     fn ticket_party(&self, number: &str) -> Result<super::TicketParty> {
         self.directory_ticket(number)
@@ -98,7 +94,7 @@ impl Parties for Tx<'_> {
 
 impl Parties for Index {
     fn number_lines(&self, number: &str) -> Result<Lines> {
-        lines(&self.conn, number)
+        lines(&self.db, number)
     }
     fn ticket_party(&self, number: &str) -> Result<super::TicketParty> {
         self.directory_ticket(number)
@@ -108,23 +104,23 @@ impl Parties for Index {
 /// The same questions inside intake's transaction (a fax's sender by their number).
 impl Tx<'_> {
     pub fn directory_lines(&self, number: &str) -> Result<Lines> {
-        lines(self.conn(), number)
+        lines(self.db(), number)
     }
 
     pub fn directory_organisation(&self, id: &str) -> Result<Option<Organisation>> {
-        organisation(self.conn(), id)
+        organisation(self.db(), id)
     }
 }
 
 impl Index {
     /// Everyone a number (E.164) belongs to.
     pub fn directory_lines(&self, number: &str) -> Result<Lines> {
-        lines(&self.conn, number)
+        lines(&self.db, number)
     }
 
     /// An organisation by its id.
     pub fn directory_organisation(&self, id: &str) -> Result<Option<Organisation>> {
-        organisation(&self.conn, id)
+        organisation(&self.db, id)
     }
 
     /// Open tickets of a person or (without one) an organisation, the newest first.
@@ -138,23 +134,18 @@ impl Index {
             Some(p) => (Some(p), None),
             None => (None, organisation),
         };
-        let mut stmt = self.conn.prepare_cached(&open_tickets_sql())?;
-        let rows = stmt.query_map(
-            rusqlite::params![person, organisation, limit as i64],
+        self.db.all(
+            &open_tickets_sql(),
+            p![person, organisation, limit as i64],
             ticket_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        )
     }
 
     /// The person with this mail address.
     pub fn directory_person(&self, address: &str) -> Result<Option<Person>> {
         let key = format!("mail:{}", address.trim().to_ascii_lowercase());
-        let data: Option<String> = self
-            .conn
-            .prepare_cached(PERSON)?
-            .query_row([key], |r| r.get(0))
-            .optional()?;
-        Ok(data.as_deref().map(parse).transpose()?)
+        let data: Option<String> = self.db.opt(PERSON, p![key], |r| r.get(0))?;
+        data.as_deref().map(parse).transpose()
     }
 }
 
@@ -217,7 +208,9 @@ mod tests {
             (&open_tickets_sql(), "p"),
         ] {
             let plan: Vec<String> = index
-                .conn
+                .db
+                .lite()
+                .expect("an SQLite index")
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap()
                 .query_map(

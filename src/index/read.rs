@@ -1,6 +1,6 @@
 //! Queries for the CLI, recovery and fsck.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::db::{p, Db, Row};
 
 use super::rows::{Article, Event, Quarantined, State, Ticket};
 use super::{Index, Result};
@@ -11,7 +11,7 @@ pub(super) const TICKET_COLUMNS: &str =
      (SELECT count(*) FROM articles a WHERE a.ticket = t.number), t.owner, t.priority, t.pending,
      t.customer_id, t.person, t.organisation, t.service, t.sla";
 
-pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
+pub(super) fn ticket_row(r: &Row) -> Result<Ticket> {
     let state: String = r.get(2)?;
     Ok(Ticket {
         number: r.get(0)?,
@@ -22,7 +22,7 @@ pub(super) fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
         created: r.get(5)?,
         updated: r.get(6)?,
         refers: r.get(7)?,
-        articles: r.get::<_, i64>(8)? as u64,
+        articles: r.get::<i64>(8)? as u64,
         owner: r.get(9)?,
         priority: r.get(10)?,
         pending: r.get(11)?,
@@ -41,7 +41,7 @@ const ARTICLE_COLUMNS: &str =
      received, direction, classification, event, bounce_of, stranger, size, attachments,
      reply_addr, seq, author_header";
 
-fn article_row(r: &Row) -> rusqlite::Result<Article> {
+fn article_row(r: &Row) -> Result<Article> {
     let attachments: String = r.get(16)?;
     Ok(Article {
         ticket: r.get(0)?,
@@ -59,15 +59,15 @@ fn article_row(r: &Row) -> rusqlite::Result<Article> {
         event: r.get(12)?,
         bounce_of: r.get(13)?,
         stranger: r.get(14)?,
-        size: r.get::<_, i64>(15)? as u64,
+        size: r.get::<i64>(15)? as u64,
         attachments: serde_json::from_str(&attachments).unwrap_or_default(),
         reply_addr: r.get(17)?,
-        seq: r.get::<_, i64>(18)? as u64,
+        seq: r.get::<i64>(18)? as u64,
         author_header: r.get(19)?,
     })
 }
 
-fn event_row(r: &Row) -> rusqlite::Result<Event> {
+fn event_row(r: &Row) -> Result<Event> {
     Ok(Event {
         ticket: r.get(0)?,
         at: r.get(1)?,
@@ -114,29 +114,27 @@ impl Index {
 
     /// Tickets in the order they were opened, filtered: each given condition must hold.
     pub fn tickets_where(&self, f: &TicketFilter) -> Result<Vec<Ticket>> {
-        tickets_where(&self.conn, f)
+        tickets_where(&self.db, f)
     }
 
     pub fn ticket(&self, number: &str) -> Result<Option<Ticket>> {
-        ticket(&self.conn, number)
+        ticket(&self.db, number)
     }
 
     pub fn articles(&self, number: &str) -> Result<Vec<Article>> {
-        articles(&self.conn, number)
+        articles(&self.db, number)
     }
 
     pub fn all_articles(&self) -> Result<Vec<Article>> {
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY file");
-        let mut st = self.conn.prepare(&sql)?;
-        let rows = st.query_map([], article_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db.all(&sql, p![], article_row)
     }
 
     /// A ticket's history in time order. Events of the same instant (one batch) come in a fixed
     /// order — what arrived, what it changed, what was queued, what was sent — so the index and
     /// a rebuilt one show the same sequence whatever order they were recorded in.
     pub fn history(&self, number: &str) -> Result<Vec<Event>> {
-        let mut st = self.conn.prepare_cached(
+        self.db.all(
             "SELECT ticket, at, event, detail FROM history WHERE ticket = ?1
              ORDER BY at,
                 CASE
@@ -148,60 +146,58 @@ impl Index {
                     ELSE 2
                 END,
                 event, detail",
-        )?;
-        let rows = st.query_map([number], event_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            p![number],
+            event_row,
+        )
     }
 
     pub fn all_history(&self) -> Result<Vec<Event>> {
-        let mut st = self.conn.prepare(
+        self.db.all(
             "SELECT ticket, at, event, detail FROM history ORDER BY ticket, at, event, detail",
-        )?;
-        let rows = st.query_map([], event_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            p![],
+            event_row,
+        )
     }
 
     pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
-        let mut st = self.conn.prepare(
+        self.db.all(
             "SELECT file, digest, message_id, reason, received FROM quarantine ORDER BY file",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(Quarantined {
-                file: r.get(0)?,
-                digest: r.get(1)?,
-                message_id: r.get(2)?,
-                reason: r.get(3)?,
-                received: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            p![],
+            |r| {
+                Ok(Quarantined {
+                    file: r.get(0)?,
+                    digest: r.get(1)?,
+                    message_id: r.get(2)?,
+                    reason: r.get(3)?,
+                    received: r.get(4)?,
+                })
+            },
+        )
     }
 
     pub fn counters(&self) -> Result<Vec<(String, u64)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT key, value FROM counters ORDER BY key")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db
+            .all("SELECT key, value FROM counters ORDER BY key", p![], |r| {
+                Ok((r.get(0)?, r.get::<i64>(1)? as u64))
+            })
     }
 
     pub fn participants(&self) -> Result<Vec<(String, String)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT ticket, address FROM participants ORDER BY ticket, address")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db.all(
+            "SELECT ticket, address FROM participants ORDER BY ticket, address",
+            p![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Rows whose file is still in the staging area (a crash came between commit and placing).
     pub fn pending(&self) -> Result<Vec<Pending>> {
         let mut out = Vec::new();
-        let mut st = self
-            .conn
-            .prepare("SELECT staged, file, ticket FROM articles WHERE staged IS NOT NULL")?;
-        let rows: Vec<(String, String, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+        let rows: Vec<(String, String, String)> = self.db.all(
+            "SELECT staged, file, ticket FROM articles WHERE staged IS NOT NULL",
+            p![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         for (staged, file, ticket) in rows {
             let ticket = self.ticket(&ticket)?;
             out.push(Pending {
@@ -210,59 +206,63 @@ impl Index {
                 ticket,
             });
         }
-        let mut st = self
-            .conn
-            .prepare("SELECT staged, file FROM quarantine WHERE staged IS NOT NULL")?;
-        let rows = st.query_map([], |r| {
-            Ok(Pending {
-                staged: r.get(0)?,
-                file: r.get(1)?,
-                ticket: None,
-            })
-        })?;
-        out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        out.extend(self.db.all(
+            "SELECT staged, file FROM quarantine WHERE staged IS NOT NULL",
+            p![],
+            |r| {
+                Ok(Pending {
+                    staged: r.get(0)?,
+                    file: r.get(1)?,
+                    ticket: None,
+                })
+            },
+        )?);
         Ok(out)
     }
 
     pub fn is_staged_known(&self, staged: &str) -> Result<bool> {
         Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM articles WHERE staged = ?1")?
-            .exists([staged])?
+            .db
+            .exists("SELECT 1 FROM articles WHERE staged = ?1", p![staged])?
             || self
-                .conn
-                .prepare_cached("SELECT 1 FROM quarantine WHERE staged = ?1")?
-                .exists([staged])?)
+                .db
+                .exists("SELECT 1 FROM quarantine WHERE staged = ?1", p![staged])?)
     }
 }
 
 impl Index {
     /// Whether a kept source file was already taken in.
     pub fn source_seen(&self, source: &str, name: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM seen_sources WHERE source = ?1 AND name = ?2")?
-            .exists(params![source, name])?)
+        self.db.exists(
+            "SELECT 1 FROM seen_sources WHERE source = ?1 AND name = ?2",
+            p![source, name],
+        )
     }
 }
 
-fn tickets_where(c: &Connection, f: &TicketFilter) -> Result<Vec<Ticket>> {
+fn tickets_where(c: &Db, f: &TicketFilter) -> Result<Vec<Ticket>> {
     // The customer: the person's id, or the address the ticket's first message came from
     // (the `customer` column is `Name <address>` or the address alone).
+    // The last characters of the customer column: SQLite counts from the end with a negative
+    // start, PostgreSQL has `right`.
+    let tail = c.pick(
+        "substr(lower(t.customer), -length(?4) - 2)",
+        "right(lower(t.customer), length(?4) + 2)",
+    );
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM tickets t
-         WHERE (?1 IS NULL OR t.queue = ?1 COLLATE NOCASE) AND (?2 IS NULL OR t.state = ?2)
+         WHERE (?1 IS NULL OR lower(t.queue) = lower(?1)) AND (?2 IS NULL OR t.state = ?2)
            AND (?3 IS NULL AND ?4 IS NULL
                 OR t.person = ?3
                 OR lower(t.customer) = ?4
-                OR substr(lower(t.customer), -length(?4) - 2) = '<' || ?4 || '>')
+                OR {tail} = '<' || ?4 || '>')
            AND (?5 IS NULL OR t.organisation = ?5)
          ORDER BY t.created, t.number"
     );
-    let mut st = c.prepare_cached(&sql)?;
     let address = f.address.map(|a| a.trim().to_ascii_lowercase());
-    let rows = st.query_map(
-        params![
+    c.all(
+        &sql,
+        p![
             f.queue,
             f.state.map(State::as_str),
             f.person,
@@ -270,24 +270,19 @@ fn tickets_where(c: &Connection, f: &TicketFilter) -> Result<Vec<Ticket>> {
             f.organisation
         ],
         ticket_row,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    )
 }
 
-fn ticket(c: &Connection, number: &str) -> Result<Option<Ticket>> {
+fn ticket(c: &Db, number: &str) -> Result<Option<Ticket>> {
     let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.number = ?1");
-    Ok(c.prepare_cached(&sql)?
-        .query_row([number], ticket_row)
-        .optional()?)
+    c.opt(&sql, p![number], ticket_row)
 }
 
-fn articles(c: &Connection, number: &str) -> Result<Vec<Article>> {
+fn articles(c: &Db, number: &str) -> Result<Vec<Article>> {
     let sql = format!(
         "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket = ?1 ORDER BY seq, received, file"
     );
-    let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map([number], article_row)?;
-    let mut articles: Vec<Article> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut articles: Vec<Article> = c.all(&sql, p![number], article_row)?;
     // The sequence postdesk assigned; should two share one (files copied in by hand), the
     // rule `reindex` numbers old articles by.
     articles.sort_by(|a, b| article_order(a).cmp(&article_order(b)));
@@ -325,5 +320,5 @@ macro_rules! records_on {
     };
 }
 
-records_on!(Index, s => &s.conn);
-records_on!(super::Tx<'_>, s => s.conn());
+records_on!(Index, s => &s.db);
+records_on!(super::Tx<'_>, s => s.db());

@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use rusqlite::types::Type;
-use rusqlite::{params, OptionalExtension, Row};
+use super::db::{p, Row};
 
 use super::{Index, Result, Tx};
 
@@ -40,16 +39,12 @@ pub struct Change<'a> {
     pub detail: &'a str,
 }
 
-fn text<'r>(r: &'r Row, i: usize) -> rusqlite::Result<&'r str> {
-    r.get_ref(i)?
-        .as_str()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+fn text<'r>(r: &Row<'r>, i: usize) -> Result<&'r str> {
+    r.text(i)
 }
 
-fn opt<'r>(r: &'r Row, i: usize) -> rusqlite::Result<Option<&'r str>> {
-    r.get_ref(i)?
-        .as_str_or_null()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+fn opt<'r>(r: &Row<'r>, i: usize) -> Result<Option<&'r str>> {
+    r.text_opt(i)
 }
 
 /// What a ticket's changes before the report's end say of it (times `pack`ed).
@@ -170,56 +165,57 @@ impl Index {
         mut ticket: impl FnMut(&TicketFacts),
     ) -> Result<()> {
         let mut seen = SeenMap::default();
-        let mut st = self.conn.prepare(
+        self.db.each(
             "SELECT h.ticket, t.queue, t.organisation, h.at, h.event, h.detail
              FROM history h JOIN tickets t ON t.number = h.ticket
              WHERE h.event IN ('answer', 'closed', 'reopened') AND h.at < ?1
              ORDER BY h.id",
+            p![end],
+            |r| {
+                let c = Change {
+                    ticket: text(r, 0)?,
+                    queue: text(r, 1)?,
+                    organisation: opt(r, 2)?,
+                    at: text(r, 3)?,
+                    event: text(r, 4)?,
+                    detail: text(r, 5)?,
+                };
+                change(&c);
+                let Some(at) = pack(c.at) else { return Ok(()) };
+                let s = seen.entry(c.ticket);
+                let first = |v: &mut Option<u64>| *v = Some(v.map_or(at, |o| o.min(at)));
+                match c.event {
+                    "answer" => first(&mut s.first_answer),
+                    "closed" => first(&mut s.first_close),
+                    _ => {}
+                }
+                if c.event != "answer" && s.last.is_none_or(|(l, _)| at >= l) {
+                    s.last = Some((at, c.event == "closed"));
+                }
+                Ok(())
+            },
         )?;
-        let mut rows = st.query([end])?;
-        while let Some(r) = rows.next()? {
-            let c = Change {
-                ticket: text(r, 0)?,
-                queue: text(r, 1)?,
-                organisation: opt(r, 2)?,
-                at: text(r, 3)?,
-                event: text(r, 4)?,
-                detail: text(r, 5)?,
-            };
-            change(&c);
-            let Some(at) = pack(c.at) else { continue };
-            let s = seen.entry(c.ticket);
-            let first = |v: &mut Option<u64>| *v = Some(v.map_or(at, |o| o.min(at)));
-            match c.event {
-                "answer" => first(&mut s.first_answer),
-                "closed" => first(&mut s.first_close),
-                _ => {}
-            }
-            if c.event != "answer" && s.last.is_none_or(|(l, _)| at >= l) {
-                s.last = Some((at, c.event == "closed"));
-            }
-        }
-        let mut st = self.conn.prepare(
+        self.db.each(
             "SELECT t.number, t.queue, t.organisation, t.subject, t.created
              FROM tickets t WHERE t.created < ?1",
-        )?;
-        let mut rows = st.query([end])?;
-        while let Some(r) = rows.next()? {
-            let number = text(r, 0)?;
-            let s = seen.get(number);
-            let (answer, close) = (s.first_answer.map(unpack), s.first_close.map(unpack));
-            ticket(&TicketFacts {
-                number,
-                queue: text(r, 1)?,
-                organisation: opt(r, 2)?,
-                subject: text(r, 3)?,
-                created: text(r, 4)?,
-                first_answer: answer.as_deref(),
-                first_close: close.as_deref(),
-                open_at_end: !s.last.is_some_and(|(_, closed)| closed),
-            });
-        }
-        Ok(())
+            p![end],
+            |r| {
+                let number = text(r, 0)?;
+                let s = seen.get(number);
+                let (answer, close) = (s.first_answer.map(unpack), s.first_close.map(unpack));
+                ticket(&TicketFacts {
+                    number,
+                    queue: text(r, 1)?,
+                    organisation: opt(r, 2)?,
+                    subject: text(r, 3)?,
+                    created: text(r, 4)?,
+                    first_answer: answer.as_deref(),
+                    first_close: close.as_deref(),
+                    open_at_end: !s.last.is_some_and(|(_, closed)| closed),
+                });
+                Ok(())
+            },
+        )
     }
 
     /// Runs `f` in one read transaction: every query sees the index as it was at the start (a
@@ -229,21 +225,24 @@ impl Index {
         &self,
         f: impl FnOnce(&Index) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.conn
-            .execute_batch("BEGIN")
-            .map_err(|e| E::from(e.into()))?;
+        self.db
+            .batch(
+                self.db
+                    .pick("BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+            )
+            .map_err(E::from)?;
         let out = f(self);
-        let _ = self.conn.execute_batch("COMMIT");
+        let _ = self.db.batch("COMMIT");
         out
     }
 
     /// When the scheduled report `name` was queued for `period`, if it was.
     pub fn report_sent(&self, name: &str, period: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT at FROM report_sent WHERE name = ?1 AND period = ?2")?
-            .query_row(params![name, period], |r| r.get(0))
-            .optional()?)
+        self.db.opt(
+            "SELECT at FROM report_sent WHERE name = ?1 AND period = ?2",
+            p![name, period],
+            |r| r.get(0),
+        )
     }
 }
 
@@ -258,13 +257,11 @@ impl Tx<'_> {
         at: &str,
         file: &str,
     ) -> Result<bool> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "INSERT INTO report_sent(name, period, at, file) VALUES (?1, ?2, ?3, ?4)
+        let n = self.db().exec(
+            "INSERT INTO report_sent(name, period, at, file) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(name, period) DO NOTHING",
-            )?
-            .execute(params![name, period, at, file])?;
+            p![name, period, at, file],
+        )?;
         Ok(n == 1)
     }
 }

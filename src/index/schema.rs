@@ -5,7 +5,7 @@ use rusqlite::Connection;
 pub(super) const VERSION: i64 = 9;
 
 /// The articles' table, apart so that version 7 can make it under another name.
-const ARTICLES: &str = "
+pub(super) const ARTICLES: &str = "
 CREATE TABLE IF NOT EXISTS articles (
     id             INTEGER PRIMARY KEY,
     ticket         TEXT NOT NULL REFERENCES tickets(number),
@@ -37,7 +37,7 @@ const ARTICLE_COLUMNS: &str = "id, ticket, file, message_id, digest, from_addr, 
     subject, date, received, direction, classification, event, bounce_of, stranger, size,
     attachments, staged, reply_addr, seq, author_header";
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
     number   TEXT PRIMARY KEY,
     queue    TEXT NOT NULL,
@@ -246,7 +246,7 @@ fn closed_due() -> String {
 
 /// Version 4: the directory (who is who), copied from its sources. Not derived from the tree:
 /// `clear` leaves it, and a fresh index loads it again from its sources.
-const DIRECTORY: &str = "
+pub(super) const DIRECTORY: &str = "
 CREATE TABLE IF NOT EXISTS directory_persons (
     id           TEXT NOT NULL,
     source       TEXT NOT NULL,
@@ -417,12 +417,12 @@ fn migrate_in_transaction(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn clear(conn: &Connection) -> rusqlite::Result<()> {
+pub fn clear(conn: &super::db::Db) -> super::Result<()> {
     // Queued mail whose bytes are in the index only (agents' pointer notices, scheduled
     // reports) is not in the tree to be found again: it stays queued, with its bytes and the
     // record that a report was made. Everything else in the outbox is rebuilt from the tree.
     // A report whose queued mail has lost its bytes is forgotten, so the daemon makes it again.
-    conn.execute_batch(
+    conn.batch(
         "DELETE FROM report_sent WHERE file IN (SELECT file FROM outbox WHERE state = 'queued'
                                                 AND file NOT IN (SELECT file FROM outbox_mail));
          DELETE FROM articles; DELETE FROM participants; DELETE FROM accepted; DELETE FROM history; DELETE FROM counters;

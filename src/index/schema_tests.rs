@@ -90,7 +90,9 @@ fn clearing_keeps_queued_mail_that_lives_in_the_index_only() {
          INSERT INTO outbox_mail VALUES ('f3', x'00'), ('f9', x'00');",
     )
     .unwrap();
-    clear(&conn).unwrap();
+    let db = crate::index::db::Db::Lite(conn);
+    clear(&db).unwrap();
+    let conn = db.lite().expect("an SQLite index");
     let one = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(one("SELECT group_concat(period) FROM report_sent"), "p1,p3");
     assert_eq!(one("SELECT group_concat(file) FROM outbox"), "f3");
@@ -263,7 +265,7 @@ fn version_6_articles_lose_the_unique_digest_index_and_keep_their_duplicates() {
         (7, "f1".into(), Some("st".into()), 1, Some("From".into()))
     );
     let mut index = crate::index::Index {
-        conn,
+        db: crate::index::db::Db::Lite(conn),
         durable: false,
     };
     use crate::index::{Duplicate, Lookup};
@@ -277,7 +279,9 @@ fn version_6_articles_lose_the_unique_digest_index_and_keep_their_duplicates() {
     // New articles go in, and the statements use the indexes, not a scan of the articles.
     let plan = |sql: &str| -> String {
         let mut st = index
-            .conn
+            .db
+            .lite()
+            .expect("an SQLite index")
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap();
         st.query_map([], |r| r.get::<_, String>(3))
@@ -295,7 +299,9 @@ fn version_6_articles_lose_the_unique_digest_index_and_keep_their_duplicates() {
         "{by_digest}"
     );
     let tx = index.begin().unwrap();
-    tx.conn()
+    tx.db()
+        .lite()
+        .expect("an SQLite index")
         .execute_batch(
             "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
                 subject, received, direction, classification, event, stranger, size, attachments)

@@ -2,7 +2,7 @@
 //! partial index, so a round reads the due tickets and nothing else), what a ticket's deadlines
 //! are computed from, and the Maildir flags still to be set or cleared (`sla_flags`).
 
-use rusqlite::{params, OptionalExtension};
+use super::db::{p, Db, Row};
 
 use super::{Index, Result, Tx};
 
@@ -40,11 +40,11 @@ const TICKET_COLUMNS: &str = "number, queue, state, created, pending, sla, owner
 const EVENTS_WANTED: &str = "(event IN ('pending', 'closed', 'reopened') \
      OR key LIKE 'sla:%' OR key LIKE 'pending:%')";
 
-fn ticket_row(r: &rusqlite::Row) -> rusqlite::Result<SlaRows> {
+fn ticket_row(r: &Row) -> Result<SlaRows> {
     Ok(SlaRows {
         number: r.get(0)?,
         queue: r.get(1)?,
-        open: r.get::<_, String>(2)? == "open",
+        open: r.get::<String>(2)? == "open",
         created: r.get(3)?,
         pending: r.get(4)?,
         sla: r.get(5)?,
@@ -61,7 +61,7 @@ type Article = (String, String, String, String, String);
 type Event = (String, String, String, Option<String>);
 
 /// An article's columns from `at`: received, direction, event, classification, file.
-fn article_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Article> {
+fn article_row(r: &Row, at: usize) -> Result<Article> {
     Ok((
         r.get(at)?,
         r.get(at + 1)?,
@@ -72,90 +72,74 @@ fn article_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Article> {
 }
 
 /// An article's place among its ticket's (seq, id), then its columns, from `at`.
-fn placed_article_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<(i64, i64, Article)> {
+fn placed_article_row(r: &Row, at: usize) -> Result<(i64, i64, Article)> {
     Ok((r.get(at)?, r.get(at + 1)?, article_row(r, at + 2)?))
 }
 
 /// An event's columns from `at`: at, event, detail, key.
-fn event_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Event> {
+fn event_row(r: &Row, at: usize) -> Result<Event> {
     Ok((r.get(at)?, r.get(at + 1)?, r.get(at + 2)?, r.get(at + 3)?))
 }
 
-fn rows(conn: &rusqlite::Connection, number: &str) -> Result<Option<SlaRows>> {
-    let t = conn
-        .prepare_cached(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE number = ?1"
-        ))?
-        .query_row([number], ticket_row)
-        .optional()?;
+fn rows(conn: &Db, number: &str) -> Result<Option<SlaRows>> {
+    let t = conn.opt(
+        &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE number = ?1"),
+        p![number],
+        ticket_row,
+    )?;
     let Some(mut t) = t else { return Ok(None) };
-    let mut st = conn.prepare_cached(
+    t.articles = conn.all(
         "SELECT received, direction, event, classification, file FROM articles
          WHERE ticket = ?1 ORDER BY seq, received, id",
+        p![number],
+        |r| article_row(r, 0),
     )?;
-    t.articles = st
-        .query_map([number], |r| article_row(r, 0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT at, event, detail, key FROM history
-         WHERE ticket = ?1 AND {EVENTS_WANTED} ORDER BY id"
-    ))?;
-    t.events = st
-        .query_map([number], |r| event_row(r, 0))?
-        .collect::<rusqlite::Result<_>>()?;
+    t.events = conn.all(
+        &format!(
+            "SELECT at, event, detail, key FROM history
+             WHERE ticket = ?1 AND {EVENTS_WANTED} ORDER BY id"
+        ),
+        p![number],
+        |r| event_row(r, 0),
+    )?;
     Ok(Some(t))
 }
 
+/// How many of the wanted numbers `sla_rows_of` reads at a time: three range scans per chunk,
+/// each held in memory until the chunk is merged.
+const CHUNK: usize = 2_000;
+
 /// One of the ordered scans `sla_rows_of` merges: rows keyed by ticket number, in the order of
-/// the numbers, read one ahead.
-struct Scan<'s, T> {
-    rows: rusqlite::Rows<'s>,
-    read: fn(&rusqlite::Row, usize) -> rusqlite::Result<T>,
-    ahead: Option<(String, T)>,
+/// the numbers.
+struct Scan<T> {
+    rows: std::iter::Peekable<std::vec::IntoIter<(String, T)>>,
 }
 
-impl<'s, T> Scan<'s, T> {
-    fn new(
-        rows: rusqlite::Rows<'s>,
-        read: fn(&rusqlite::Row, usize) -> rusqlite::Result<T>,
-    ) -> Result<Self> {
-        let mut s = Scan {
-            rows,
-            read,
-            ahead: None,
-        };
-        s.advance()?;
-        Ok(s)
-    }
-
-    fn advance(&mut self) -> Result<()> {
-        self.ahead = match self.rows.next()? {
-            Some(r) => Some((r.get(0)?, (self.read)(r, 1)?)),
-            None => None,
-        };
-        Ok(())
+impl<T> Scan<T> {
+    fn new(rows: Vec<(String, T)>) -> Self {
+        Scan {
+            rows: rows.into_iter().peekable(),
+        }
     }
 
     /// The rows of ticket `number`, skipping those of tickets before it (numbers come in
-    /// SQLite's binary order, which is `str`'s).
-    fn take(&mut self, number: &str, into: &mut Vec<T>) -> Result<()> {
-        while let Some((ticket, _)) = &self.ahead {
+    /// binary order, which is `str`'s).
+    fn take(&mut self, number: &str, into: &mut Vec<T>) {
+        while let Some((ticket, _)) = self.rows.peek() {
             if ticket.as_str() > number {
                 break;
             }
-            if ticket.as_str() == number {
-                let (_, row) = self.ahead.take().expect("a row is ahead");
+            let (ticket, row) = self.rows.next().expect("a row is ahead");
+            if ticket == number {
                 into.push(row);
             }
-            self.advance()?;
         }
-        Ok(())
     }
 }
 
 impl Index {
     pub fn sla_rows(&self, number: &str) -> Result<Option<SlaRows>> {
-        rows(&self.conn, number)
+        rows(&self.db, number)
     }
 
     /// What `sla_rows` reads, for each of `numbers` (sorted, each once) that is a ticket, in
@@ -169,122 +153,127 @@ impl Index {
         let (Some(first), Some(last)) = (numbers.first(), numbers.last()) else {
             return Ok(());
         };
-        let range = [first, last];
-        let mut tickets = self.conn.prepare(&format!(
+        let _ = (first, last);
+        // Ordered by what the index `articles_ticket` orders; the rest of a ticket's order
+        // (received, id), which the engine would sort in a temporary B-tree, is sorted here.
+        let tickets_sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets
              WHERE number BETWEEN ?1 AND ?2 ORDER BY number"
-        ))?;
-        // Ordered by what the index `articles_ticket` orders; the rest of a ticket's order
-        // (received, id), which SQLite would sort in a temporary B-tree, is sorted here.
-        let mut articles = self.conn.prepare(
+        );
+        let articles_sql =
             "SELECT ticket, seq, id, received, direction, event, classification, file
-             FROM articles WHERE ticket BETWEEN ?1 AND ?2 ORDER BY ticket, seq",
-        )?;
-        let mut events = self.conn.prepare(&format!(
+             FROM articles WHERE ticket BETWEEN ?1 AND ?2 ORDER BY ticket, seq";
+        let events_sql = format!(
             "SELECT ticket, at, event, detail, key FROM history
              WHERE ticket BETWEEN ?1 AND ?2 AND {EVENTS_WANTED} ORDER BY ticket, id"
-        ))?;
-        let mut articles = Scan::new(articles.query(range)?, placed_article_row)?;
+        );
         let mut placed = Vec::new();
-        let mut events = Scan::new(events.query(range)?, event_row)?;
-        let mut tickets = tickets.query(range)?;
-        let mut wanted = numbers.iter().peekable();
-        while let Some(r) = tickets.next()? {
-            let mut t = ticket_row(r)?;
-            while wanted.next_if(|n| **n < t.number).is_some() {}
-            if wanted.next_if(|n| **n == t.number).is_none() {
-                continue;
+        for chunk in numbers.chunks(CHUNK) {
+            let range = p![chunk[0], chunk[chunk.len() - 1]];
+            let tickets = self.db.all(&tickets_sql, range, ticket_row)?;
+            let mut articles = Scan::new(self.db.all(articles_sql, range, |r| {
+                Ok((r.get::<String>(0)?, placed_article_row(r, 1)?))
+            })?);
+            let mut events = Scan::new(self.db.all(&events_sql, range, |r| {
+                Ok((r.get::<String>(0)?, event_row(r, 1)?))
+            })?);
+            let mut wanted = chunk.iter().peekable();
+            for mut t in tickets {
+                while wanted.next_if(|n| **n < t.number).is_some() {}
+                if wanted.next_if(|n| **n == t.number).is_none() {
+                    continue;
+                }
+                articles.take(&t.number, &mut placed);
+                placed.sort_unstable_by(|(s1, i1, a1): &(i64, i64, Article), (s2, i2, a2)| {
+                    (s1, &a1.0, i1).cmp(&(s2, &a2.0, i2))
+                });
+                t.articles.extend(placed.drain(..).map(|(_, _, a)| a));
+                events.take(&t.number, &mut t.events);
+                each(t)?;
             }
-            articles.take(&t.number, &mut placed)?;
-            placed.sort_unstable_by(|(s1, i1, a1), (s2, i2, a2)| {
-                (s1, &a1.0, i1).cmp(&(s2, &a2.0, i2))
-            });
-            t.articles.extend(placed.drain(..).map(|(_, _, a)| a));
-            events.take(&t.number, &mut t.events)?;
-            each(t)?;
         }
         Ok(())
     }
 
     /// The smallest stored due time, if any ticket has one.
     pub fn earliest_due(&self) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT min(due_at) FROM tickets WHERE due_at IS NOT NULL")?
-            .query_row([], |r| r.get(0))?)
+        self.db.one(
+            "SELECT min(due_at) FROM tickets WHERE due_at IS NOT NULL",
+            p![],
+            |r| r.get(0),
+        )
     }
 
     /// Flag renames committed but not yet known done: `(ticket, file, want)`.
     pub fn flags_to_do(&self) -> Result<Vec<(String, String, bool)>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT ticket, file, want FROM sla_flags WHERE done = 0")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? == 1)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db.all(
+            "SELECT ticket, file, want FROM sla_flags WHERE done = 0",
+            p![],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get::<i64>(2)? == 1)),
+        )
     }
 }
 
 impl Tx<'_> {
     pub fn sla_rows(&self, number: &str) -> Result<Option<SlaRows>> {
-        rows(self.conn(), number)
+        rows(self.db(), number)
     }
 
     /// Tickets due at `now` (Unix seconds), the most overdue first.
     pub fn due_tickets(&self, now: i64, limit: usize) -> Result<Vec<String>> {
-        let mut st = self.conn().prepare_cached(
+        self.db().all(
             "SELECT number FROM tickets WHERE due_at IS NOT NULL AND due_at <= ?1
              ORDER BY due_at LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![now, limit as i64], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            p![now, limit as i64],
+            |r| r.get(0),
+        )
     }
 
     /// Stores a ticket's next due time; `None`: nothing is to be done for it.
     pub fn set_due(&self, number: &str, due: Option<i64>) -> Result<()> {
-        self.conn()
-            .prepare_cached("UPDATE tickets SET due_at = ?2 WHERE number = ?1")?
-            .execute(params![number, due])?;
+        self.db().exec(
+            "UPDATE tickets SET due_at = ?2 WHERE number = ?1",
+            p![number, due],
+        )?;
         Ok(())
     }
 
     /// When the configuration the due times were computed with is not `fingerprint`: every
     /// open ticket is due for a new computation. Returns how many were.
     pub fn sla_configuration(&self, fingerprint: i64) -> Result<usize> {
-        let old: Option<i64> = self
-            .conn()
-            .prepare_cached("SELECT value FROM counters WHERE key = ?1")?
-            .query_row([FINGERPRINT], |r| r.get(0))
-            .optional()?;
+        let old: Option<i64> = self.db().opt(
+            "SELECT value FROM counters WHERE key = ?1",
+            p![FINGERPRINT],
+            |r| r.get(0),
+        )?;
         if old == Some(fingerprint) {
             return Ok(0);
         }
-        self.conn()
-            .prepare_cached("INSERT OR REPLACE INTO counters(key, value) VALUES (?1, ?2)")?
-            .execute(params![FINGERPRINT, fingerprint])?;
-        Ok(self
-            .conn()
-            .prepare_cached("UPDATE tickets SET due_at = 0 WHERE state = 'open'")?
-            .execute([])?)
+        self.db().exec(
+            "INSERT INTO counters(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            p![FINGERPRINT, fingerprint],
+        )?;
+        self.db()
+            .exec("UPDATE tickets SET due_at = 0 WHERE state = 'open'", p![])
     }
 
     /// Wants an article flagged (`want`) or not; the rename follows the commit.
     pub fn want_flag(&self, ticket: &str, file: &str, want: bool) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO sla_flags(ticket, file, want, done) VALUES (?1, ?2, ?3, 0)",
-            )?
-            .execute(params![ticket, file, want as i64])?;
+        self.db().exec(
+            "INSERT INTO sla_flags(ticket, file, want, done) VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT(ticket, file) DO UPDATE SET want = excluded.want, done = 0",
+            p![ticket, file, want as i64],
+        )?;
         Ok(())
     }
 
     /// Every article of the ticket the service levels flagged is to be unflagged.
     pub fn unflag_ticket(&self, ticket: &str) -> Result<usize> {
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "UPDATE sla_flags SET want = 0, done = 0 WHERE ticket = ?1 AND want = 1",
-            )?
-            .execute([ticket])?)
+        self.db().exec(
+            "UPDATE sla_flags SET want = 0, done = 0 WHERE ticket = ?1 AND want = 1",
+            p![ticket],
+        )
     }
 
     /// The rename is done and durable: a set flag is remembered, a cleared one forgotten.
@@ -294,7 +283,7 @@ impl Tx<'_> {
         } else {
             "DELETE FROM sla_flags WHERE ticket = ?1 AND file = ?2 AND want = 0"
         };
-        self.conn().prepare_cached(sql)?.execute([ticket, file])?;
+        self.db().exec(sql, p![ticket, file])?;
         Ok(())
     }
 }
@@ -339,7 +328,9 @@ mod tests {
     }
 
     fn due_at(tx: &Tx, number: &str) -> Option<i64> {
-        tx.conn()
+        tx.db()
+            .lite()
+            .expect("an SQLite index")
             .query_row(
                 "SELECT due_at FROM tickets WHERE number = ?1",
                 [number],
@@ -380,7 +371,9 @@ mod tests {
             .unwrap();
         assert_eq!([due_at(&tx, "2"), due_at(&tx, "3")], [None, None]);
         // An article filed into a closed ticket, and a move to another queue.
-        tx.conn()
+        tx.db()
+            .lite()
+            .expect("an SQLite index")
             .execute(
                 "UPDATE tickets SET updated = '2026-06-03T00:00:00.000Z' WHERE number = '1'",
                 [],
@@ -425,14 +418,16 @@ mod tests {
             open_ticket(&tx, n);
             // Articles in an order of their own: seq, then received; some tickets have none.
             for k in 0..(i % 4) {
-                tx.conn()
+                tx.db()
+                    .lite()
+                    .expect("an SQLite index")
                     .execute(
                         "INSERT INTO articles(ticket, file, digest, from_addr, to_addrs,
                             cc_addrs, subject, received, direction, classification, event,
                             stranger, size, attachments, seq)
                          VALUES (?1, ?2, 'd', 'f', 't', '', 's', ?3, 'in', 'normal', 'follow-up',
                             0, 1, '[]', ?4)",
-                        params![
+                        rusqlite::params![
                             n,
                             format!("{n}-{k}"),
                             format!("2026-06-0{}T09:00:00.000Z", 9 - k),
@@ -479,7 +474,9 @@ mod tests {
             .all(|t| t.events.iter().all(|e| e.1 != "created" && e.1 != "note")));
         assert_eq!(format!("{scanned:?}"), format!("{looked_up:?}"));
         let plan: Vec<String> = index
-            .conn
+            .db
+            .lite()
+            .expect("an SQLite index")
             .prepare(&format!(
                 "EXPLAIN QUERY PLAN SELECT ticket, at, event, detail, key FROM history
                  WHERE ticket BETWEEN 'a' AND 'b' AND {EVENTS_WANTED} ORDER BY ticket, id"
