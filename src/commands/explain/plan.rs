@@ -1,0 +1,317 @@
+//! The plan for one message: the decisions with their reasons, in the terms of the mail log
+//! line intake writes; `explain --json` prints it as one JSON line.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::respond::{may_autorespond, respond, within_limits};
+use super::Say;
+use crate::cli::Failure;
+use crate::decide::Decision;
+use crate::index::{Duplicate, Index, State};
+use crate::intake::Rules;
+use crate::requests;
+
+/// What intake would do with a message, in the terms of its mail log line.
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    pub file: String,
+    pub message_id: Option<String>,
+    pub class: String,
+    /// The decision in words.
+    pub decision: String,
+    /// The matcher's steps, each with its reason.
+    pub steps: Vec<String>,
+    /// The mail log's verdict: created, follow-up, reopened, duplicate, quarantined, note,
+    /// answer or request.
+    pub verdict: String,
+    /// The existing ticket the message goes to (none for a new ticket: its number is drawn
+    /// when it is filed).
+    pub ticket: Option<String>,
+    pub queue: Option<String>,
+    /// Why it is quarantined, or what a customer's request is answered.
+    pub detail: Option<String>,
+    /// Outgoing mail, queued or suppressed and why, as the mail log's `out` lists it; none
+    /// where it is only known when filed (an agent's answer, whose commands are carried out
+    /// then).
+    pub out: Option<Vec<String>>,
+    /// A scanner could not look: intake would leave the message at its source for now (the
+    /// rest is the plan as if it had looked and found nothing).
+    pub deferred: Option<String>,
+}
+
+/// The plan for one message, its reasons said along the way.
+pub(super) fn plan(
+    rules: &Rules,
+    index: &Index,
+    raw: &[u8],
+    file: &Path,
+    say: &Say,
+) -> Result<Plan, Failure> {
+    let cfg = &rules.cfg;
+    let mut plan = Plan {
+        file: file.display().to_string(),
+        ..Plan::default()
+    };
+    say.line("file:", file.display());
+    let scanned = match rules.scan(raw) {
+        Ok(s) => s,
+        Err(why) => {
+            say.line(
+                "scan:",
+                format!("deferred, the message would wait at its source: {why}"),
+            );
+            plan.deferred = Some(why);
+            crate::intake::Scanned::default()
+        }
+    };
+    let mut u = rules.understand_with(raw, scanned);
+    if let Some(Ok(number)) = u.fax.as_ref().map(|f| f.number.clone()) {
+        u.fax_from_customer =
+            crate::intake::fax::from_customer(index, rules, &u.facts.subject, &number)?;
+    }
+    let a = rules.decide(u, index)?;
+    let f = &a.facts;
+    plan.message_id = f.message_id.clone();
+    plan.class = a.class.kind.as_str().to_string();
+    say.line(
+        "message-id:",
+        f.message_id
+            .as_deref()
+            .map(|m| format!("<{m}>"))
+            .unwrap_or("(none)".into()),
+    );
+    say.line(
+        "from:",
+        format!(
+            "{}{}",
+            f.author().map(|m| m.display()).unwrap_or_default(),
+            match f.author_header() {
+                Some("From") => String::new(),
+                Some(header) => format!(" (taken from {header}: From has no address)"),
+                None => " (no address in From, Reply-To, Sender or Return-Path)".into(),
+            }
+        ),
+    );
+    say.line("subject:", &f.subject);
+    say.line(
+        "size:",
+        format!("{} bytes, {} attachments", f.size, f.attachments.len()),
+    );
+    for att in &f.attachments {
+        say.line(
+            "  attachment:",
+            format!("{:?} {} {} bytes", att.filename, att.content_type, att.size),
+        );
+    }
+    for d in &f.defects {
+        say.line("  defect:", d);
+    }
+    say.line("classification:", a.class.kind.as_str());
+    for r in &a.class.reasons {
+        say.line("  because", r);
+    }
+    if let Some(b) = &a.class.bounce_of {
+        say.line("  returns", format!("<{b}>"));
+    }
+    for (name, value) in &a.inspection.headers {
+        say.line("scan:", format!("{name}: {value}"));
+    }
+    for t in &a.inspection.verdict.trace {
+        say.line("filter:", t);
+    }
+    for e in &a.inspection.verdict.errors {
+        say.line("filter error:", e);
+    }
+    say.line("route:", format!("{} ({})", a.route.queue, a.route.reason));
+    if let Some(q) = &a.quarantine {
+        plan.decision = format!("quarantine: {q}");
+        say.line("decision:", &plan.decision);
+        plan.verdict = "quarantined".into();
+        plan.detail = Some(q.clone());
+        let mut out = Vec::new();
+        if let Some(text) = &a.inspection.reject {
+            // Under the autoresponse rules, filters aside (the filter asked for it).
+            let said = match may_autorespond(
+                rules,
+                index,
+                crate::template::Kind::Reject,
+                &a.route.queue,
+                &a,
+                None,
+            )? {
+                Err(why) => format!("reject reply suppressed: {why}"),
+                Ok((to, _)) => format!("reject reply queued to {to}"),
+            };
+            say.line("reject reply:", format!("{said}, saying: {text}"));
+            out.push(said);
+        }
+        plan.out = Some(out);
+        return Ok(plan);
+    }
+    let decided = a.plan.as_ref().expect("plan when not quarantined");
+    for s in &decided.steps {
+        say.line("  step", s);
+    }
+    plan.steps = decided.steps.clone();
+    let automatic = a.class.kind.is_automatic();
+    plan.decision = match &decided.decision {
+        Decision::Duplicate(_) => "duplicate: no new article".to_string(),
+        Decision::New {
+            queue,
+            refers: Some((n, why)),
+        } => {
+            format!("new ticket in {queue}, referring to {n} ({})", why.as_str())
+        }
+        Decision::New {
+            queue,
+            refers: None,
+        } => format!("new ticket in {queue}"),
+        Decision::FollowUp {
+            ticket,
+            reopen,
+            stranger,
+        } => format!(
+            "follow-up to {}{}{}",
+            ticket.number,
+            if *reopen { ", reopening it" } else { "" },
+            if *stranger {
+                ", marked as from a stranger"
+            } else {
+                ""
+            }
+        ),
+        Decision::Reject { ticket } => {
+            format!("rejected (ticket {} is closed): quarantine", ticket.number)
+        }
+        Decision::Agent { ticket, mail } if automatic => format!(
+            "note by agent {} to ticket {}: automatic mail from an agent is filed, not relayed, its commands not read",
+            mail.name, ticket.number
+        ),
+        Decision::Agent { ticket, mail } => format!(
+            "{} by agent {} to ticket {}",
+            if mail.note { "note" } else { "answer" },
+            mail.name,
+            ticket.number
+        ),
+        Decision::Request { queue, command } => format!(
+            "a customer's request #{} to {queue}: answered by mail, not filed (kept in the quarantine)",
+            command.name()
+        ),
+    };
+    say.line("decision:", &plan.decision);
+    match &decided.decision {
+        Decision::Duplicate(dup) => {
+            plan.verdict = "duplicate".into();
+            plan.ticket = match dup {
+                Duplicate::Article { ticket } => Some(ticket.clone()),
+                Duplicate::Quarantined { .. } => None,
+            };
+            plan.out = Some(Vec::new());
+            say.line("autoresponse:", "none for this event");
+        }
+        Decision::Agent { ticket, mail } => {
+            plan.verdict = if automatic || mail.note {
+                "note"
+            } else {
+                "answer"
+            }
+            .into();
+            // A command in the mail may move the ticket to another queue when it is filed.
+            plan.ticket = Some(ticket.number.clone());
+            plan.queue = Some(ticket.queue.clone());
+            plan.out =
+                automatic.then(|| vec!["automatic mail from an agent: filed as a note".into()]);
+            say.line("autoresponse:", "none for this event");
+        }
+        Decision::Request { queue, command } => {
+            let answer = requests::answer(index, &cfg.customer_requests, f, command)?;
+            let reply = &answer.reply;
+            let said = match &answer.to {
+                None => format!("not answered: {}", reply.summary()),
+                Some(to) => match requests::may_answer(
+                    &a.class,
+                    a.inspection.no_autoresponse.as_deref(),
+                    to,
+                    &rules.own,
+                    &rules.agents,
+                ) {
+                    Err(why) => format!("not answered: {why}"),
+                    Ok(()) => match within_limits(rules, index, to)? {
+                        Err(why) => format!("not answered: {why}"),
+                        Ok(_) => format!("answered to {to}: {}", reply.summary()),
+                    },
+                },
+            };
+            match &answer.to {
+                Some(to) if said.starts_with("answered") => say.line(
+                    "answer:",
+                    format!(
+                        "{} to {to} (the directory's address): {}",
+                        reply.template(),
+                        reply.summary()
+                    ),
+                ),
+                _ => say.line("answer:", &said),
+            }
+            if let requests::Reply::Tickets { tickets, .. } = reply {
+                for t in tickets {
+                    say.line(
+                        "  ticket",
+                        format!("{} {} {}", t.number, t.state.as_str(), t.subject),
+                    );
+                }
+            }
+            plan.verdict = "request".into();
+            plan.queue = Some(queue.clone());
+            plan.detail = Some(said.clone());
+            plan.out = Some(vec![said]);
+        }
+        Decision::New { queue, .. } => {
+            plan.verdict = "created".into();
+            plan.queue = Some(queue.clone());
+            plan.out = Some(respond(
+                rules,
+                index,
+                &a,
+                &decided.decision,
+                queue,
+                State::Open,
+                say,
+            )?);
+        }
+        Decision::FollowUp { ticket, reopen, .. } => {
+            plan.verdict = if *reopen { "reopened" } else { "follow-up" }.into();
+            plan.ticket = Some(ticket.number.clone());
+            plan.queue = Some(ticket.queue.clone());
+            let state = if *reopen { State::Open } else { ticket.state };
+            plan.out = Some(respond(
+                rules,
+                index,
+                &a,
+                &decided.decision,
+                &ticket.queue,
+                state,
+                say,
+            )?);
+        }
+        Decision::Reject { ticket } => {
+            plan.verdict = "quarantined".into();
+            plan.detail = Some(format!(
+                "follow-up to closed ticket {} rejected by queue {}",
+                ticket.number, ticket.queue
+            ));
+            plan.out = Some(respond(
+                rules,
+                index,
+                &a,
+                &decided.decision,
+                &ticket.queue,
+                ticket.state,
+                say,
+            )?);
+        }
+    }
+    Ok(plan)
+}
