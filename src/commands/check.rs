@@ -23,12 +23,19 @@ pub fn check(ctx: &Context) -> Result<i32, Failure> {
                 true => crate::requests::TEMPLATES,
                 false => &[],
             };
-            for name in crate::template::Kind::ALL
+            use crate::template::Kind;
+            for name in Kind::ALL
                 .iter()
                 .map(|k| k.name())
                 .chain(requests.iter().copied())
             {
                 for q in &cfg.queues {
+                    // A queue's agents get digests only with `agent-notice = "digest"`.
+                    let digest =
+                        cfg.notice_style(&q.name) == crate::outgoing::config::NoticeStyle::Digest;
+                    if name == Kind::AgentDigest.name() && !digest {
+                        continue;
+                    }
                     if let Ok(None) = t.render(name, &q.language, &q.name, &sample) {
                         problems.push(format!(
                             "templates: no {name} template for queue {} in any language",

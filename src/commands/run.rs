@@ -154,6 +154,19 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
             failure.get_or_insert(e);
         }
     }
+    let now = engine.clock().now();
+    match crate::rounds::digest::run(&mut engine, now) {
+        Ok(r) => {
+            tracing::info!("agents' digests: {}", r.line());
+            if r.digests > 0 {
+                println!("agents' digests: {}", r.line());
+            }
+        }
+        Err(e) => {
+            tracing::error!("agents' digests: {e}");
+            failure.get_or_insert(e);
+        }
+    }
     let before = sending.as_mut().map(OutboxThread::stop);
     send_once(&cfg, &engine, before);
     match failure {

@@ -410,6 +410,14 @@ impl Config {
         }
     }
 
+    /// What the agents of a queue get when a customer's mail is filed: the queue's
+    /// `agent-notice`, else `[autoresponse]`'s.
+    pub fn notice_style(&self, queue: &str) -> outgoing::NoticeStyle {
+        self.queue(queue)
+            .and_then(|q| q.autoresponse.agent_notice)
+            .unwrap_or(self.autoresponse.agent_notice)
+    }
+
     pub fn scheme(&self) -> Scheme {
         Scheme {
             generator: self.tickets.generator,

@@ -78,8 +78,12 @@ pub struct Autoresponse {
     pub reject: bool,
     pub agent_notify: bool,
     /// What an agents' notice is: one short pointer per event to all of the queue's agents
-    /// (`pointer`), or a full copy to each agent, stored in the ticket (`copy`).
+    /// (`pointer`), a full copy to each agent, stored in the ticket (`copy`), or the events
+    /// collected into one mail per agent at most every `digest-minutes` (`digest`).
     pub agent_notice: NoticeStyle,
+    /// `agent-notice = "digest"`: an agent gets at most one digest in this many minutes
+    /// (1 to 1440).
+    pub digest_minutes: u32,
     /// At most this many autoresponses to one address in 24 hours, and this many notices to the
     /// agents about mail from one address.
     pub per_recipient_per_day: u32,
@@ -98,6 +102,7 @@ impl Default for Autoresponse {
             reject: true,
             agent_notify: true,
             agent_notice: NoticeStyle::default(),
+            digest_minutes: 15,
             per_recipient_per_day: 10,
             circuit_breaker_per_minute: 60,
         }
@@ -129,6 +134,9 @@ pub enum NoticeStyle {
     /// One mail per agent with the customer's whole text, the agent's own reply address (bound
     /// to that agent's From), filed in the ticket as an outgoing article.
     Copy,
+    /// Each event recorded in the index with the article it is about; the digest round sends
+    /// each agent one mail listing the events since their last, at most every `digest-minutes`.
+    Digest,
 }
 
 /// One switch per template type.
@@ -152,6 +160,8 @@ pub struct QueueSwitches {
     pub closed_new: Option<bool>,
     pub reject: Option<bool>,
     pub agent_notify: Option<bool>,
+    /// This queue's `agent-notice` style.
+    pub agent_notice: Option<NoticeStyle>,
 }
 
 impl Switches {
@@ -175,7 +185,7 @@ impl Switches {
             Kind::Reopened => self.reopened,
             Kind::ClosedNew => self.closed_new,
             Kind::Reject => self.reject,
-            Kind::AgentNotify => self.agent_notify,
+            Kind::AgentNotify | Kind::AgentDigest => self.agent_notify,
         }
     }
 }

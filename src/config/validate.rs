@@ -187,6 +187,12 @@ impl Config {
                 "[autoresponse]: per-recipient-per-day and circuit-breaker-per-minute must be at least 1 (switch templates off instead)".into(),
             );
         }
+        if !(1..=1440).contains(&a.digest_minutes) {
+            return Err(format!(
+                "[autoresponse]: digest-minutes is 1..=1440 (a day), not {}",
+                a.digest_minutes
+            ));
+        }
         Ok(())
     }
 }

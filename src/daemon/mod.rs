@@ -97,6 +97,10 @@ pub fn run(
             tracing::error!("pruning the rate-limit counts: {e}");
         }
         let due = sla_round(&mut engine, &slas, &mut failed);
+        let due = match digest_round(&mut engine, &mut failed) {
+            Some(d) => Some(due.map_or(d, |s| s.min(d))),
+            None => due,
+        };
         scheduled_reports(&mut reports, &engine, &waker);
         let wait = if soon || imap_failing {
             Duration::from_secs(2)
@@ -108,7 +112,7 @@ pub fn run(
             backoff = Duration::from_secs(1);
             Duration::from_secs(engine.rules().cfg.intake.rescan_seconds.max(1))
         };
-        // Wake at the earliest deadline or reminder, not only at the next rescan.
+        // Wake at the earliest deadline, reminder or digest, not only at the next rescan.
         let wait = due.map_or(wait, |d| wait.min(d));
         // Awake for the next scheduled report's moment.
         let wait =
@@ -241,6 +245,32 @@ fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) ->
             tracing::error!(
                 transient = e.is_transient(),
                 "service levels: {e}; will retry"
+            );
+            *failed = true;
+            None
+        }
+    }
+}
+
+/// The agents' digests round (`rounds::digest`); how long until the next digest is due. A
+/// failing round is retried with the loop's backoff.
+fn digest_round(engine: &mut Engine, failed: &mut bool) -> Option<Duration> {
+    let now = engine.clock().now();
+    match crate::rounds::digest::run(engine, now) {
+        Ok(r) => {
+            if r.digests > 0 {
+                tracing::info!("agents' digests: {}", r.line());
+            }
+            let now = now.timestamp_millis();
+            r.next.map(|n| {
+                let ms = n.saturating_mul(1000).saturating_sub(now);
+                Duration::from_millis(ms.clamp(50, 86_400_000) as u64)
+            })
+        }
+        Err(e) => {
+            tracing::error!(
+                transient = e.is_transient(),
+                "agents' digests: {e}; will retry"
             );
             *failed = true;
             None

@@ -7,6 +7,7 @@
 mod calls;
 mod checkpoints;
 pub(crate) mod db;
+mod digest;
 mod directory;
 mod find;
 mod generation;
@@ -23,6 +24,7 @@ mod sla;
 mod write;
 
 pub use calls::PendingCall;
+pub use digest::{DigestAgent, DigestEntry};
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
 pub use lookup::Lookup;

@@ -211,6 +211,32 @@ CREATE TABLE IF NOT EXISTS pending_calls (
     requested TEXT NOT NULL,
     taken     INTEGER NOT NULL DEFAULT 0
 );
+-- Agents' digests (agent-notice digest, see index::digest): each event committed with the
+-- mail it is about, a row for each agent still to be told of it, and each agent's waiting and
+-- last digest times. Created by any writer that opens an older index, so no upgrade step; not
+-- derived from the tree: reindex leaves them, and no event waiting is lost to a rebuild.
+CREATE TABLE IF NOT EXISTS digest_events (
+    id        INTEGER PRIMARY KEY,
+    ticket    TEXT NOT NULL,
+    queue     TEXT NOT NULL,
+    event     TEXT NOT NULL,
+    from_addr TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    excerpt   TEXT NOT NULL,
+    notes     TEXT NOT NULL,
+    at        INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digest_waiting (
+    agent TEXT NOT NULL,
+    event INTEGER NOT NULL,
+    PRIMARY KEY (agent, event)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS digest_waiting_event ON digest_waiting(event);
+CREATE TABLE IF NOT EXISTS digest_agents (
+    agent         TEXT PRIMARY KEY,
+    waiting_since INTEGER,
+    sent          INTEGER
+) WITHOUT ROWID;
 ";
 
 /// Whether a closed ticket still has something for the service levels' round: a warning or

@@ -1,6 +1,7 @@
 //! Outgoing mail decided inside a batch: an autoresponse to the customer and a notice to the
 //! queue's agents for each filed message, stored as outgoing articles and queued in the same
-//! commit (see `outgoing`). Suppressed answers are recorded with their reason.
+//! commit (see `outgoing`), or the notice recorded for the agents' next digests in it.
+//! Suppressed answers are recorded with their reason.
 
 use std::borrow::Cow;
 
@@ -13,9 +14,10 @@ use crate::classify::Classification;
 use crate::decide::policy::{self, Counts, Inputs, Limits, Verdict};
 use crate::decide::{Decision, Why};
 use crate::facts::{Facts, Mailbox};
-use crate::index::{TicketRef, Tx};
+use crate::index::{DigestEntry, TicketRef, Tx};
 use crate::outgoing::build::{self, OutMail, TicketView};
 use crate::outgoing::config::NoticeStyle;
+use crate::outgoing::digest;
 use crate::outgoing::recipients;
 use crate::outgoing::text;
 use crate::store::Store;
@@ -251,7 +253,30 @@ pub(super) fn respond(
             policy::Notice::Last(sentence) => warnings.push(sentence),
             policy::Notice::Send => {}
         }
-        let style = cfg.autoresponse.agent_notice;
+        let style = cfg.notice_style(&t.queue);
+        if style == NoticeStyle::Digest {
+            if !agents.is_empty() {
+                let entry = DigestEntry {
+                    id: 0,
+                    ticket: t.number.clone(),
+                    queue: t.queue.clone(),
+                    event: event.name().into(),
+                    from: ctx.article.from.clone(),
+                    subject: build::plain_subject(cfg, &facts.subject, &t.number),
+                    excerpt: text::excerpt(
+                        &ctx.article.body,
+                        digest::EXCERPT_LINES,
+                        digest::EXCERPT_CHARS,
+                    )
+                    .0,
+                    notes: warnings.join("\n"),
+                    at: clock.now,
+                };
+                said.push(record_digest(tx, after, t, &entry, &agents, facts, clock)?);
+                tx.add_notice(&sender, clock.now)?;
+            }
+            return Ok(said);
+        }
         if style == NoticeStyle::Pointer {
             let (excerpt, cut) = text::excerpt(&ctx.article.body, EXCERPT_LINES, EXCERPT_CHARS);
             ctx.article.body = excerpt;
@@ -270,8 +295,8 @@ pub(super) fn respond(
                 said.push(format!("agents notified ({})", rcpts.join(", ")));
                 for mail in mails {
                     match style {
-                        NoticeStyle::Pointer => queue_kept(store, tx, after, t, mail, clock)?,
                         NoticeStyle::Copy => stage_out(store, tx, after, t, mail, clock)?,
+                        _ => queue_kept(store, tx, after, t, mail, clock)?,
                     }
                 }
                 tx.add_notice(&sender, clock.now)?;
@@ -288,6 +313,31 @@ pub(super) fn respond(
             }
         }
     }
+    Ok(said)
+}
+
+/// Records `entry` for the next digest of each of `agents`, with the ticket's history line that
+/// says they are told there; returns what the mail log says.
+fn record_digest(
+    tx: &Tx,
+    after: &mut After,
+    t: &TicketRef,
+    entry: &DigestEntry,
+    agents: &[Mailbox],
+    facts: &Facts,
+    clock: &Moment,
+) -> Result<String, IntakeError> {
+    let to: Vec<String> = agents.iter().map(|a| a.address.clone()).collect();
+    tx.add_digest_entry(entry, &to)?;
+    let said = format!("agents notified in the next digest ({})", to.join(", "));
+    let line = HistoryLine {
+        at: clock.at.clone(),
+        event: "notification-digest".into(),
+        detail: said.clone(),
+        key: format!("digest:{}", facts.digest),
+        value: None,
+    };
+    record(tx, after, t, line)?;
     Ok(said)
 }
 

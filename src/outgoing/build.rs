@@ -108,6 +108,7 @@ pub fn context(
         request: None,
         deadline: None,
         pending: None,
+        digest: None,
     }
 }
 
@@ -203,7 +204,7 @@ impl Mailer<'_> {
     }
 
     /// The address and name `queue` sends from.
-    fn sender(&self, queue: &str) -> Result<Address, String> {
+    pub(super) fn sender(&self, queue: &str) -> Result<Address, String> {
         let q = self
             .cfg
             .queue(queue)
@@ -324,7 +325,8 @@ impl Mailer<'_> {
         let subject = tagged(cfg, rendered.subject.as_deref(), number, &facts.subject);
         // Each group of recipients, and whose own reply address it gets (none: the shared one).
         let groups: Vec<(&[Mailbox], Option<&str>)> = match style {
-            NoticeStyle::Pointer => vec![(agents, None)],
+            // Digests are recorded, not mailed per event (`outgoing::digest`).
+            NoticeStyle::Pointer | NoticeStyle::Digest => vec![(agents, None)],
             NoticeStyle::Copy => agents
                 .iter()
                 .map(|a| (std::slice::from_ref(a), Some(a.address.as_str())))

@@ -11,6 +11,7 @@ pub mod agent;
 pub mod build;
 pub mod commands;
 pub mod compose;
+pub mod digest;
 pub use crate::config::outgoing as config;
 pub mod greeting;
 pub mod msgid;

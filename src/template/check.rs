@@ -35,6 +35,9 @@ impl Templates {
                 if slot.name == "pending-reminder" {
                     sparse.pending = full.pending.clone();
                 }
+                if slot.name == "agent-digest" {
+                    sparse.digest = full.digest.clone();
+                }
                 let full = Context {
                     event,
                     ..full.clone()

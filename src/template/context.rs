@@ -35,6 +35,51 @@ pub struct Context {
     /// `pending-reminder`: the pending time that has come (as the agent wrote it); always set
     /// there.
     pub pending: Option<String>,
+    /// `agent-digest`: the events the agent is told of; always set there.
+    pub digest: Option<Digest>,
+}
+
+/// An agent's digest of notices: the customers' mail filed since the agent's last digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    /// How many events it lists, over all its tickets.
+    pub events: usize,
+    /// At most one digest in this many minutes (`digest-minutes`).
+    pub minutes: u32,
+    /// The tickets, the one with the newest event first.
+    pub tickets: Vec<DigestTicket>,
+}
+
+/// A ticket in a digest, as it is when the digest is made, with its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DigestTicket {
+    pub number: String,
+    pub tag: String,
+    /// The ticket's subject, without the tag.
+    pub subject: String,
+    pub queue: String,
+    /// `open` or `closed`.
+    pub state: String,
+    /// Its folder as agents see it over IMAP, e.g. `Tickets/Support/2016010110000019`.
+    pub folder: String,
+    /// Newest first.
+    pub events: Vec<DigestEvent>,
+}
+
+/// One customer's mail filed, in a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DigestEvent {
+    /// `created`, `follow-up` or `reopened`.
+    pub event: Event,
+    /// When it was filed, e.g. `2016-01-01 10:00 UTC`.
+    pub at: String,
+    /// The From header as received.
+    pub from: String,
+    pub subject: String,
+    /// The first lines of the customer's text.
+    pub excerpt: String,
+    /// What else intake had to say (the sender's last notice today, recipients not added).
+    pub notes: Vec<String>,
 }
 
 /// A service level's deadline, for the notices about it.
@@ -184,6 +229,19 @@ pub enum Event {
 
 impl Event {
     pub const ALL: [Event; 3] = [Event::Created, Event::FollowUp, Event::Reopened];
+
+    /// As templates see it and the index stores it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Created => "created",
+            Event::FollowUp => "follow-up",
+            Event::Reopened => "reopened",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.name() == name)
+    }
 }
 
 impl Context {
@@ -250,6 +308,7 @@ impl Context {
                 late: "0s".into(),
             }),
             pending: Some("2016-01-08 09:00".into()),
+            digest: Some(Digest::sample()),
         }
     }
 
@@ -271,7 +330,67 @@ impl Context {
         c.reason = None;
         c.deadline = None;
         c.pending = None;
+        c.digest = None;
         c
+    }
+}
+
+impl Digest {
+    fn sample() -> Digest {
+        let event = |event, at: &str, subject: &str, excerpt: &str| DigestEvent {
+            event,
+            at: at.into(),
+            from: "Erika Mustermann <erika.mustermann@example.org>".into(),
+            subject: subject.into(),
+            excerpt: excerpt.into(),
+            notes: Vec::new(),
+        };
+        let mut reopened = event(
+            Event::Reopened,
+            "2016-01-02 09:30 UTC",
+            "Re: [Ticket#2015122310000027] Card blocked",
+            "It is blocked again.\n",
+        );
+        reopened.notes = vec![
+            "This is the last notice about mail from erika.mustermann@example.org today.".into(),
+        ];
+        Digest {
+            events: 3,
+            minutes: 15,
+            tickets: vec![
+                DigestTicket {
+                    number: "2015122310000027".into(),
+                    tag: "[Ticket#2015122310000027]".into(),
+                    subject: "Card blocked".into(),
+                    queue: "Support".into(),
+                    state: "open".into(),
+                    folder: "Tickets/Support/2015122310000027".into(),
+                    events: vec![reopened],
+                },
+                DigestTicket {
+                    number: "2016010110000019".into(),
+                    tag: "[Ticket#2016010110000019]".into(),
+                    subject: "Printer jams after the driver update".into(),
+                    queue: "Support".into(),
+                    state: "open".into(),
+                    folder: "Tickets/Support/2016010110000019".into(),
+                    events: vec![
+                        event(
+                            Event::FollowUp,
+                            "2016-01-01 10:20 UTC",
+                            "Re: [Ticket#2016010110000019] Printer jams after the driver update",
+                            "It jams with the old driver too.\n",
+                        ),
+                        event(
+                            Event::Created,
+                            "2016-01-01 10:00 UTC",
+                            "Printer jams after the driver update",
+                            "Hello,\n\nmy printer jams since this morning.\n",
+                        ),
+                    ],
+                },
+            ],
+        }
     }
 }
 

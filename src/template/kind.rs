@@ -1,5 +1,5 @@
 //! The mails a queue switches on and off in `[autoresponse]`: four acknowledgements of a
-//! customer's mail, the answer to mail for a closed ticket, and the agents' notice. Each is a
+//! customer's mail, the answer to mail for a closed ticket, and the agents' notice and digest. Each is a
 //! template every language a queue uses must have, and a switch; the compiler checks that a new
 //! one gets both.
 
@@ -15,16 +15,20 @@ pub enum Kind {
     /// Mail for a closed ticket the queue does not reopen.
     Reject,
     AgentNotify,
+    /// The agents' notices collected into one mail per agent (`agent-notice = "digest"`),
+    /// switched with `agent-notify`.
+    AgentDigest,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::NewTicket,
         Kind::FollowUp,
         Kind::Reopened,
         Kind::ClosedNew,
         Kind::Reject,
         Kind::AgentNotify,
+        Kind::AgentDigest,
     ];
 
     /// The template's file name and the switch's key.
@@ -36,6 +40,7 @@ impl Kind {
             Kind::ClosedNew => "closed-new",
             Kind::Reject => "reject",
             Kind::AgentNotify => "agent-notify",
+            Kind::AgentDigest => "agent-digest",
         }
     }
 

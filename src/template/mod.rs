@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 pub use context::{
-    Agent, Article, Context, Customer, Deadline, Event, HistoryEntry, ListedTicket, Organisation,
-    Previous, Queue, Request, Service, Ticket,
+    Agent, Article, Context, Customer, Deadline, Digest, DigestEvent, DigestTicket, Event,
+    HistoryEntry, ListedTicket, Organisation, Previous, Queue, Request, Service, Ticket,
 };
 pub use kind::Kind;
 pub use lang::choose_language;

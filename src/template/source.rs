@@ -12,6 +12,7 @@ pub const WITH_SUBJECT: &[&str] = &[
     "closed-new",
     "reject",
     "agent-notify",
+    "agent-digest",
     "request-tickets",
     "request-status",
     "request-history",

@@ -371,6 +371,26 @@ fn explain_plan_is_what_intake_does() {
     sweep.finish(started);
 }
 
+/// With `agent-notice = "digest"` the plans say that the agents are told in their next digest,
+/// as intake's mail log does, and that nothing is queued for them per message.
+#[test]
+fn explain_plan_is_what_intake_does_with_digest_notices() {
+    let started = Instant::now();
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut sweep = Sweep::new(sweep_desk("agent-notice = \"digest\"\n"));
+    for f in &files_in(&repo.join("maildir-fixtures/new")) {
+        sweep.one(f);
+    }
+    let told = sweep.outs.get("agents notified in the next digest");
+    assert!(told.is_some_and(|n| *n > 0), "{:?}", sweep.outs);
+    assert!(
+        !sweep.outs.contains_key("agents notified"),
+        "{:?}",
+        sweep.outs
+    );
+    sweep.finish(started);
+}
+
 /// Every decision and every kind of outgoing mail, on made-up mail: a request answered and one
 /// not, a filter's reject with its reply, a duplicate of a quarantined message, a follow-up
 /// naming others, automatic mail to a closed ticket, a reopen, a closed ticket's new ticket, a

@@ -22,6 +22,7 @@ mod daemon;
 mod decoded;
 mod deliver;
 mod dial;
+mod digests;
 mod directory;
 mod disk_full;
 mod dovecot;

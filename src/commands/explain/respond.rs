@@ -8,6 +8,7 @@ use crate::decide::policy::{self, Counts, Limits};
 use crate::decide::Decision;
 use crate::index::{Index, State};
 use crate::intake::{Analysis, Rules};
+use crate::outgoing::config::NoticeStyle;
 use crate::outgoing::{build, recipients};
 
 /// The autoresponse and the agents' notice for a message filed in a ticket of `queue` whose
@@ -100,15 +101,22 @@ pub(super) fn respond(
         say.line("notice:", format!("none: no agent works in {queue}"));
         return Ok(out);
     }
-    let whom = match cfg.autoresponse.agent_notice {
-        crate::outgoing::config::NoticeStyle::Pointer => "one pointer to the queue's agents",
-        crate::outgoing::config::NoticeStyle::Copy => "a copy to each of the queue's agents",
+    let style = cfg.notice_style(queue);
+    let whom = match style {
+        NoticeStyle::Pointer => "one pointer to the queue's agents",
+        NoticeStyle::Copy => "a copy to each of the queue's agents",
+        NoticeStyle::Digest => "in each of the queue's agents' next digest",
     };
     match last {
         Some(s) => say.line("notice:", format!("{whom}, saying: {s}")),
         None => say.line("notice:", whom),
     }
-    out.push(format!("agents notified ({})", agents.join(", ")));
+    out.push(match style {
+        NoticeStyle::Digest => {
+            format!("agents notified in the next digest ({})", agents.join(", "))
+        }
+        _ => format!("agents notified ({})", agents.join(", ")),
+    });
     Ok(out)
 }
 
