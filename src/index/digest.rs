@@ -123,14 +123,14 @@ fn entry(r: &Row) -> Result<DigestEntry> {
 }
 
 impl Index {
-    /// The events waiting for `agent`, oldest first.
-    pub fn digest_entries(&self, agent: &str) -> Result<Vec<DigestEntry>> {
+    /// The oldest `limit` events waiting for `agent`, oldest first.
+    pub fn digest_entries(&self, agent: &str, limit: usize) -> Result<Vec<DigestEntry>> {
         self.db.all(
             "SELECT e.id, e.ticket, e.queue, e.event, e.from_addr, e.subject, e.excerpt, e.notes,
                     e.at
              FROM digest_waiting w JOIN digest_events e ON e.id = w.event
-             WHERE w.agent = ?1 ORDER BY e.id",
-            p![agent],
+             WHERE w.agent = ?1 ORDER BY e.id LIMIT ?2",
+            p![agent, limit as i64],
             entry,
         )
     }

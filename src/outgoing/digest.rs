@@ -14,6 +14,8 @@ use crate::template::{Context, DigestEvent, DigestTicket, Event, Kind};
 /// How much of the customer's text an event in a digest shows.
 pub const EXCERPT_LINES: usize = 4;
 pub const EXCERPT_CHARS: usize = 300;
+/// Events one digest lists at most (about 150 KB of text): the rest wait for the agent's next.
+pub const MAX_EVENTS: usize = 500;
 
 /// When an agent's next digest is due (Unix seconds): as soon as an event waits, but not sooner
 /// than `minutes` after the agent's last digest.

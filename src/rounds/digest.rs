@@ -94,7 +94,9 @@ fn one(
     now: DateTime<Utc>,
 ) -> Result<Option<usize>, IntakeError> {
     let cfg = &rules.cfg;
-    let entries = index.digest_entries(&a.agent)?;
+    let mut entries = index.digest_entries(&a.agent, digest::MAX_EVENTS + 1)?;
+    let more = entries.len() > digest::MAX_EVENTS;
+    entries.truncate(digest::MAX_EVENTS);
     let Some(newest) = entries.iter().max_by_key(|e| (e.at, e.id)) else {
         let tx = index.begin()?;
         tx.take_digest(&a.agent, 0, a.sent.unwrap_or(0))?;
@@ -163,6 +165,7 @@ fn one(
     });
     ctx.digest = Some(crate::template::Digest {
         events: entries.len(),
+        more,
         minutes: cfg.autoresponse.digest_minutes,
         tickets,
     });

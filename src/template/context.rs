@@ -46,6 +46,8 @@ pub struct Digest {
     pub events: usize,
     /// At most one digest in this many minutes (`digest-minutes`).
     pub minutes: u32,
+    /// More events wait than one digest lists: they come in the agent's next digest.
+    pub more: bool,
     /// The tickets, the one with the newest event first.
     pub tickets: Vec<DigestTicket>,
 }
@@ -357,6 +359,7 @@ impl Digest {
         Digest {
             events: 3,
             minutes: 15,
+            more: true,
             tickets: vec![
                 DigestTicket {
                     number: "2015122310000027".into(),

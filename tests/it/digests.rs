@@ -207,6 +207,41 @@ fn one_digest_per_agent_names_every_ticket_and_the_next_waits_its_interval() {
     desk.fsck_clean();
 }
 
+/// A digest lists at most 500 events, the oldest; the rest come in the next one.
+#[test]
+fn a_digest_lists_at_most_500_events_and_the_rest_come_next() {
+    let desk = digest_desk("");
+    let md = desk.maildir("inbox");
+    for i in 0..502 {
+        post(
+            &md,
+            &format!("c{i}@example.org"),
+            "support@company.example",
+            &format!("Frage {i}"),
+            &format!("m{i}@example.org"),
+            "",
+            &format!("Text {i}."),
+        );
+    }
+    let out = desk.ok(&["run", "--once"]);
+    assert!(out.contains("2 digest(s) with 1000 event(s)"), "{out}");
+    assert_eq!(waiting(&desk), 4);
+    let first = &digests(&desk)["bob@company.example"][0];
+    assert!(first.contains("> Text 499."), "the oldest 500 are listed");
+    assert!(!first.contains("> Text 500."));
+    assert!(first.contains("it comes in your next digest"), "{first}");
+    later(&desk, 15);
+    let out = desk.ok(&["run", "--once"]);
+    assert!(out.contains("2 digest(s) with 4 event(s)"), "{out}");
+    let bob = &digests(&desk)["bob@company.example"];
+    let second = bob.iter().find(|d| d.contains("> Text 501.")).unwrap();
+    assert!(
+        second.contains("> Text 500.") && !second.contains("next digest"),
+        "{second}"
+    );
+    assert_eq!(waiting(&desk), 0);
+}
+
 /// A queue's own `agent-notice` overrides `[autoresponse]`'s.
 #[test]
 fn a_queue_may_collect_its_notices_into_digests_alone() {
