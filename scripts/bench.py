@@ -948,7 +948,7 @@ def main():
                          "(370 there; default 0)")
     ap.add_argument("--agents", action="store_true",
                     help="the repository's agents (two in Support, one in Billing) get notices")
-    ap.add_argument("--agent-notice", choices=("pointer", "copy"),
+    ap.add_argument("--agent-notice", choices=("pointer", "copy", "digest"),
                     help="[autoresponse] agent-notice (default: postdesk's, pointer)")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--binary", default=str(DEFAULT_BINARY),
