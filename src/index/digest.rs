@@ -151,3 +151,92 @@ impl Index {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(ticket: &str, at: i64) -> DigestEntry {
+        DigestEntry {
+            id: 0,
+            ticket: ticket.into(),
+            queue: "Support".into(),
+            event: "created".into(),
+            from: "a@example.org".into(),
+            subject: "s".into(),
+            excerpt: "x".into(),
+            notes: String::new(),
+            at,
+        }
+    }
+
+    fn add(index: &mut Index, ticket: &str, at: i64, agents: &[&str]) -> i64 {
+        let agents: Vec<String> = agents.iter().map(|a| a.to_string()).collect();
+        let tx = index.begin().unwrap();
+        let id = tx.add_digest_entry(&event(ticket, at), &agents).unwrap();
+        tx.commit().unwrap();
+        id
+    }
+
+    fn agent(index: &Index, name: &str) -> Option<DigestAgent> {
+        index
+            .digest_agents()
+            .unwrap()
+            .into_iter()
+            .find(|a| a.agent == name)
+    }
+
+    #[test]
+    fn an_agent_waits_from_its_oldest_event_until_its_digest_takes_them() {
+        let mut index = Index::open_memory().unwrap();
+        let first = add(&mut index, "1", 100, &["a@x", "b@x"]);
+        add(&mut index, "2", 200, &["a@x"]);
+        assert_eq!(agent(&index, "a@x").unwrap().waiting_since, 100);
+        assert_eq!(index.digest_entries("a@x", 10).unwrap().len(), 2);
+        assert_eq!(index.digest_entries("a@x", 1).unwrap()[0].id, first);
+        // a's digest takes the first event; the second still waits, from its own time.
+        let tx = index.begin().unwrap();
+        assert_eq!(tx.take_digest("a@x", first, 150).unwrap(), 1);
+        tx.commit().unwrap();
+        let a = agent(&index, "a@x").unwrap();
+        assert_eq!((a.waiting_since, a.sent), (200, Some(150)));
+        // The first event is b's still.
+        assert_eq!(index.digest_entries("b@x", 10).unwrap()[0].id, first);
+        let tx = index.begin().unwrap();
+        assert_eq!(tx.take_digest("b@x", first, 160).unwrap(), 1);
+        assert_eq!(tx.take_digest("a@x", i64::MAX, 170).unwrap(), 1);
+        tx.commit().unwrap();
+        // Nobody waits; every event is forgotten, the last digests' times kept.
+        assert!(index.digest_agents().unwrap().is_empty());
+        assert!(index.digest_entries("a@x", 10).unwrap().is_empty());
+        let left: i64 = index
+            .db
+            .one("SELECT count(*) FROM digest_events", p![], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+        add(&mut index, "3", 300, &["a@x"]);
+        let a = agent(&index, "a@x").unwrap();
+        assert_eq!((a.waiting_since, a.sent), (300, Some(170)));
+    }
+
+    #[test]
+    fn a_digest_that_cannot_be_made_is_postponed_and_its_events_kept() {
+        let mut index = Index::open_memory().unwrap();
+        add(&mut index, "1", 100, &["a@x"]);
+        let tx = index.begin().unwrap();
+        tx.postpone_digest("a@x", 500).unwrap();
+        tx.commit().unwrap();
+        let a = agent(&index, "a@x").unwrap();
+        assert_eq!((a.waiting_since, a.sent), (100, Some(500)));
+        assert_eq!(index.digest_entries("a@x", 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_rebuild_keeps_the_events_waiting() {
+        let mut index = Index::open_memory().unwrap();
+        add(&mut index, "1", 100, &["a@x"]);
+        index.clear().unwrap();
+        assert_eq!(index.digest_entries("a@x", 10).unwrap().len(), 1);
+        assert_eq!(agent(&index, "a@x").unwrap().waiting_since, 100);
+    }
+}
