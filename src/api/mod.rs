@@ -58,7 +58,7 @@ impl Shared {
         let taken = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let index = match taken {
             Some(i) => i,
-            None => Index::open_readonly(&crate::store::index_file(&self.cfg.data_dir()))?,
+            None => Index::open_readonly_at(&crate::index::Location::of(&self.cfg))?,
         };
         let out = f(&index);
         self.pool

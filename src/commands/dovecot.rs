@@ -72,9 +72,13 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
     }
     let with_passwd = cfg.agents.iter().any(|a| a.password_hash.is_some());
     // Agents' queues include their groups' in the directory's copy, if there is one yet.
-    let index_file = crate::store::index_file(&data);
-    let rights = if index_file.exists() {
-        let index = crate::index::Index::open_readonly(&index_file)?;
+    let index_at = crate::index::Location::of(&cfg);
+    let exists = match &index_at {
+        crate::index::Location::Sqlite(file) => file.exists(),
+        crate::index::Location::Postgres(_) => true,
+    };
+    let rights = if exists {
+        let index = crate::index::Index::open_readonly_at(&index_at)?;
         crate::directory::rights::current(&cfg, &index).map_err(|e| Failure::new(EX_CONFIG, e))?
     } else {
         crate::directory::rights::agents(&cfg.agents, &[])

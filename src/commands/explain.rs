@@ -33,8 +33,8 @@ impl Say {
 
 pub fn explain(ctx: &Context, files: &[PathBuf], json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
-    let index_file = crate::store::index_file(&cfg.data_dir());
-    let index = Index::open_readonly(&index_file)?;
+    let index_at = crate::index::Location::of(&cfg);
+    let index = Index::open_readonly_at(&index_at)?;
     // The agents the directory's groups add, as intake reads them.
     let cfg = match crate::directory::rights::with_group_agents(&cfg, &index) {
         Ok(c) => c,
@@ -53,7 +53,7 @@ pub fn explain(ctx: &Context, files: &[PathBuf], json: bool) -> Result<i32, Fail
         // the last one counts.
         let index = match first.take() {
             Some(i) => i,
-            None => Index::open_readonly(&index_file)?,
+            None => Index::open_readonly_at(&index_at)?,
         };
         let plan = plan(&rules, &index, &raw, file, &say)?;
         let mut stdout = std::io::stdout().lock();

@@ -59,7 +59,7 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
     let snap = status::read(&data);
-    let index = Index::open_readonly(&crate::store::index_file(&data))?;
+    let index = Index::open_readonly_at(&crate::index::Location::of(&cfg))?;
     let mut outbox = Outbox::default();
     for q in index.outbox(None)? {
         match q.state.as_str() {

@@ -11,7 +11,7 @@ use crate::store::Folder;
 
 pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
-    let index_path = crate::store::index_file(&cfg.data_dir());
+    let index_at = crate::index::Location::of(&cfg);
     match cmd {
         TicketCommand::List {
             queue,
@@ -34,7 +34,7 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
                     Failure::new(EX_USAGE, format!("unknown state {s:?}: open or closed"))
                 })?),
             };
-            let index = Index::open_readonly(&index_path)?;
+            let index = Index::open_readonly_at(&index_at)?;
             let customer = customer.as_deref().map(str::trim);
             // An address also finds the tickets of the directory's person with that address.
             let person = match customer {
@@ -100,7 +100,7 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
             Ok(0)
         }
         TicketCommand::Show { number, json } => {
-            let index = Index::open_readonly(&index_path)?;
+            let index = Index::open_readonly_at(&index_at)?;
             let Some(t) = index.ticket(&number)? else {
                 return Err(Failure::new(EX_DATAERR, format!("no ticket {number}")));
             };
@@ -174,7 +174,7 @@ pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
             if q.is_empty() {
                 return Err(Failure::new(EX_USAGE, "nothing to find"));
             }
-            let index = Index::open_readonly(&index_path)?;
+            let index = Index::open_readonly_at(&index_at)?;
             let tree = crate::store::Tree::at(&cfg.data_dir());
             let found: Vec<Found> = index
                 .find(&q, None, limit)?

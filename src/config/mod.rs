@@ -12,6 +12,7 @@ use crate::number::{Generator, Scheme};
 pub mod api;
 pub mod directory;
 pub mod fax;
+pub mod index;
 pub mod ldap;
 mod levels;
 pub mod outgoing;
@@ -83,6 +84,9 @@ pub struct Config {
     /// `[api]`: the HTTP API for telephone systems.
     #[serde(default)]
     pub api: api::ApiConfig,
+    /// `[index]`: SQLite in the data folder, or a shared PostgreSQL.
+    #[serde(default)]
+    pub index: index::IndexConfig,
     /// `[[calendar]]`: working hours and holidays that service levels count in.
     #[serde(default, rename = "calendar")]
     pub calendars: Vec<crate::sla::config::CalendarConfig>,

@@ -10,6 +10,7 @@ impl Config {
         if self.queues.is_empty() {
             return Err("at least one [[queue]] is required".into());
         }
+        self.index.validate()?;
         let mut names = HashSet::new();
         let mut addrs = HashSet::new();
         for q in &self.queues {

@@ -297,12 +297,12 @@ fn scheduled_reports(running: &mut Option<JoinHandle<()>>, engine: &Engine, wake
     if !crate::report::scheduled::pending(&rules.cfg, engine.index(), now) {
         return;
     }
-    let (store, path, waker) = (engine.store(), engine.index_path(), waker.clone());
+    let (store, at, waker) = (engine.store(), engine.index_location(), waker.clone());
     let durable = rules.cfg.general.durable;
     let spawned = std::thread::Builder::new()
         .name("reports".into())
         .spawn(move || {
-            let mut index = match crate::index::Index::open(&path, durable) {
+            let mut index = match crate::index::Index::open_at(&at, durable) {
                 Ok(i) => i,
                 Err(e) => return tracing::error!("scheduled reports: {e}; will try again"),
             };

@@ -22,8 +22,8 @@ impl Refresher {
         cfg: &Config,
         on_change: impl Fn(&Config, &mut Index) + Send + 'static,
     ) -> Option<Refresher> {
-        let data = cfg.data_dir();
-        let open = move |durable| Index::open(&crate::store::index_file(&data), durable);
+        let at = crate::index::Location::of(cfg);
+        let open = move |durable| Index::open_at(&at, durable);
         let Some(l) = &cfg.directory.ldap else {
             let forgot = open(cfg.general.durable)
                 .map_err(|e| e.to_string())

@@ -33,25 +33,76 @@ pub enum Db {
 pub struct Pg {
     client: RefCell<postgres::Client>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
+    /// How to connect again after the server closed the connection (a restart, a failover).
+    config: postgres::Config,
+    /// Inside a transaction: a lost connection is not replaced, the transaction's caller
+    /// hears of the loss (its statements must not go on outside the transaction).
+    in_transaction: std::cell::Cell<bool>,
 }
 
+/// Prepared statements kept per PostgreSQL connection before the cache starts afresh (the
+/// index's fixed queries are fewer; searches make one text per shape).
+const PG_STATEMENTS: usize = 512;
+
 impl Pg {
-    pub fn new(client: postgres::Client) -> Pg {
-        Pg {
+    pub fn connect(config: postgres::Config) -> Result<Pg> {
+        let client = config.connect(postgres::NoTls)?;
+        Ok(Pg {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
+            config,
+            in_transaction: std::cell::Cell::new(false),
+        })
+    }
+
+    /// A closed connection is opened again, outside a transaction only: a transaction that
+    /// lost its connection is gone, and its caller hears of it as an error.
+    fn reconnect_if_closed(&self) -> Result<()> {
+        if !self.client.borrow().is_closed() || self.in_transaction.get() {
+            return Ok(());
         }
+        let client = self.config.connect(postgres::NoTls)?;
+        *self.client.borrow_mut() = client;
+        self.statements.borrow_mut().clear();
+        Ok(())
     }
 
     fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+        self.reconnect_if_closed()?;
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let prepared = self.client.borrow_mut().prepare(&dollars(sql))?;
+        if self.statements.borrow().len() >= PG_STATEMENTS {
+            self.statements.borrow_mut().clear();
+        }
+        let prepared = self
+            .client
+            .borrow_mut()
+            .prepare(&dollars(sql))
+            .map_err(|e| IndexError::PgStatement(e, first_line(sql)))?;
         self.statements
             .borrow_mut()
             .insert(sql.to_string(), prepared.clone());
         Ok(prepared)
+    }
+
+    /// Statements without results; follows `BEGIN`, `COMMIT` and `ROLLBACK`.
+    fn batch(&self, sql: &str) -> Result<()> {
+        let word = sql.trim_start();
+        let begins = word.starts_with("BEGIN");
+        let ends = word.starts_with("COMMIT") || word.starts_with("ROLLBACK");
+        if begins {
+            self.in_transaction.set(false);
+        }
+        self.reconnect_if_closed()?;
+        let done = self.client.borrow_mut().batch_execute(sql);
+        if begins {
+            self.in_transaction.set(done.is_ok());
+        }
+        if ends {
+            self.in_transaction.set(false);
+        }
+        Ok(done?)
     }
 
     fn query(&self, sql: &str, params: &[P]) -> Result<Vec<postgres::Row>> {
@@ -414,7 +465,7 @@ impl Db {
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {
             Db::Lite(c) => Ok(c.execute_batch(sql)?),
-            Db::Pg(pg) => Ok(pg.client.borrow_mut().batch_execute(sql)?),
+            Db::Pg(pg) => pg.batch(sql),
         }
     }
 
@@ -458,7 +509,7 @@ impl Db {
     /// The first row's value; no row is an error (the query always yields one).
     pub fn one<T>(&self, sql: &str, params: &[P], f: impl FnOnce(&Row) -> Result<T>) -> Result<T> {
         self.opt(sql, params, f)?
-            .ok_or_else(|| IndexError::Corrupt(format!("no row from: {}", first_line(sql))))
+            .ok_or_else(|| IndexError::NoRow(first_line(sql)))
     }
 
     /// Whether the query yields a row.
@@ -502,8 +553,38 @@ impl Db {
     }
 }
 
-fn first_line(sql: &str) -> &str {
-    sql.trim().lines().next().unwrap_or("")
+/// A PostgreSQL error as the server said it (its `Display` says only "db error").
+pub fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                s.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                s.push_str(&format!("; hint: {hint}"));
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                s.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            s
+        }
+    }
+}
+
+/// A query for an error message: its words on one line, at most 240 characters.
+fn first_line(sql: &str) -> String {
+    let words = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match words.char_indices().nth(240) {
+        Some((cut, _)) => format!("{}…", &words[..cut]),
+        None => words,
+    }
 }
 
 #[cfg(test)]

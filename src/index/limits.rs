@@ -41,7 +41,7 @@ impl Tx<'_> {
         )?;
         self.db().exec(
             "INSERT INTO autoreply_seconds(at, n) VALUES (?1, 1)
-                 ON CONFLICT(at) DO UPDATE SET n = n + 1",
+                 ON CONFLICT(at) DO UPDATE SET n = autoreply_seconds.n + 1",
             p![at],
         )?;
         Ok(())

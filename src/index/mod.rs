@@ -13,7 +13,9 @@ mod find;
 mod generation;
 mod limits;
 mod lookup;
+mod nodes;
 mod outbox;
+mod pg;
 mod phone;
 mod read;
 mod repair;
@@ -28,7 +30,9 @@ pub use digest::{DigestAgent, DigestEntry};
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
 pub use lookup::Lookup;
+pub use nodes::Node;
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
+pub use pg::PgConfig;
 pub use phone::{Lines, Parties};
 pub use read::{article_order, Records, TicketFilter};
 pub use report::{Change, TicketFacts};
@@ -52,10 +56,19 @@ const STATEMENT_CACHE: usize = 128;
 pub enum IndexError {
     #[error("index: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error("index: {0}")]
+    #[error("index: {}", db::pg_message(.0))]
     Pg(#[from] postgres::Error),
+    /// A statement PostgreSQL refused to prepare, with its first line.
+    #[error("index: {} in: {}", db::pg_message(.0), .1)]
+    PgStatement(postgres::Error, String),
     #[error("index: {0}")]
     Corrupt(String),
+    /// A query that always yields a row yielded none.
+    #[error("index: no row from: {0}")]
+    NoRow(String),
+    /// The `[index]` settings cannot work (a password in the url, an unreadable password file).
+    #[error("{0}")]
+    Config(String),
     /// Read-only commands do not upgrade the index; anything that takes mail does.
     #[error(
         "index: schema version {found} is older than this postdesk's ({}): start the daemon, or \
@@ -82,6 +95,15 @@ impl IndexError {
                     | rusqlite::ErrorCode::DiskFull
                     | rusqlite::ErrorCode::OutOfMemory
             ),
+            // No SQLSTATE: the connection failed, closed or timed out. Then the classes that
+            // say "try again": connection exceptions, transaction rollbacks (serialization,
+            // deadlock), insufficient resources, operator intervention (shutdown, restart).
+            IndexError::Pg(e) | IndexError::PgStatement(e, _) => e.code().is_none_or(|c| {
+                let c = c.code();
+                ["08", "40", "53", "57P"]
+                    .iter()
+                    .any(|class| c.starts_with(class))
+            }),
             _ => false,
         }
     }
@@ -89,12 +111,76 @@ impl IndexError {
 
 pub type Result<T> = std::result::Result<T, IndexError>;
 
+/// Where the index is: SQLite's file, or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(PgConfig),
+}
+
+impl Location {
+    /// The index the configuration names.
+    pub fn of(cfg: &crate::config::Config) -> Location {
+        Location::at(cfg, &cfg.data_dir())
+    }
+
+    /// As `of`, with SQLite's file in `data_dir` (a process given its own data folder).
+    pub fn at(cfg: &crate::config::Config, data_dir: &std::path::Path) -> Location {
+        use crate::config::index::Backend;
+        match cfg.index.backend {
+            Backend::Sqlite => Location::Sqlite(crate::store::index_file(data_dir)),
+            Backend::Postgres => Location::Postgres(PgConfig {
+                url: cfg.index.url.clone(),
+                password_file: cfg.index.password_file.as_ref().map(|p| cfg.resolve(p)),
+                connect_timeout: Duration::from_secs(cfg.index.connect_timeout_seconds),
+            }),
+        }
+    }
+
+    /// What to say in logs and errors: the file, or the url (which holds no password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(c) => c.url.clone(),
+        }
+    }
+}
+
 pub struct Index {
     db: Db,
     durable: bool,
 }
 
 impl Index {
+    /// Opens the index at `at`, creating or upgrading its schema.
+    pub fn open_at(at: &Location, durable: bool) -> Result<Index> {
+        match at {
+            Location::Sqlite(path) => Index::open(path, durable),
+            Location::Postgres(cfg) => Ok(Index {
+                db: pg::open(cfg, true)?
+                    .ok_or_else(|| IndexError::Corrupt("the schema was not made".into()))?,
+                durable,
+            }),
+        }
+    }
+
+    /// Opens the index at `at` for reading (see `open_readonly`).
+    pub fn open_readonly_at(at: &Location) -> Result<Index> {
+        match at {
+            Location::Sqlite(path) => Index::open_readonly(path),
+            // Nothing has made the schema yet: an empty index, as for a missing SQLite file.
+            Location::Postgres(cfg) => match pg::open(cfg, false)? {
+                Some(db) => Ok(Index { db, durable: false }),
+                None => Index::open_memory(),
+            },
+        }
+    }
+
+    /// Which engine holds the index.
+    pub fn engine(&self) -> db::Engine {
+        self.db.engine()
+    }
+
     /// Opens or creates the index. `durable` chooses `synchronous=FULL` (a commit survives power
     /// loss) over `NORMAL` (survives a process crash).
     pub fn open(path: &Path, durable: bool) -> Result<Index> {
@@ -183,7 +269,11 @@ impl Index {
         if self.durable {
             self.set_synchronous("NORMAL")?;
         }
-        Tx::begin(&self.db)
+        let tx = Tx::begin(&self.db)?;
+        if self.db.engine() == db::Engine::Postgres {
+            tx.db().batch("SET LOCAL synchronous_commit = off")?;
+        }
+        Ok(tx)
     }
 
     /// Caps this connection's page cache (the default is 64 MiB, for intake's lookups): the

@@ -158,7 +158,7 @@ fn answer_parties(c: &Db, number: &str) -> Result<AnswerParties> {
 /// The `#cc` changes of one ticket or of all: (ticket, change), by ticket and time.
 fn accepted_of(c: &Db, number: Option<&str>) -> Result<Vec<(String, Accepted)>> {
     c.all(
-        "SELECT ticket, address, added, at FROM accepted WHERE ?1 IS NULL OR ticket = ?1
+        "SELECT ticket, address, added, at FROM accepted WHERE CAST(?1 AS TEXT) IS NULL OR ticket = ?1
          ORDER BY ticket, at, address",
         p![number],
         |r| {
@@ -413,7 +413,7 @@ impl Index {
     pub fn outbox(&self, ticket: Option<&str>) -> Result<Vec<Queued>> {
         self.db.all(
             &format!(
-                "SELECT {QUEUED_COLUMNS} FROM outbox WHERE ?1 IS NULL OR ticket = ?1 ORDER BY id"
+                "SELECT {QUEUED_COLUMNS} FROM outbox WHERE CAST(?1 AS TEXT) IS NULL OR ticket = ?1 ORDER BY id"
             ),
             p![ticket],
             queued_row,

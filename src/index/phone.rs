@@ -2,7 +2,7 @@
 //! several persons is ambiguous, and the caller is asked), the organisations by id, a person
 //! by mail address. Each is one indexed query.
 
-use super::db::{p, Db};
+use super::db::{p, Db, Engine};
 
 use super::directory::{keyed_entries, parse};
 use super::read::{ticket_row, TICKET_COLUMNS};
@@ -35,13 +35,21 @@ const PERSON: &str = "SELECT p.data FROM directory_keys k
              ORDER BY k.source <> 'file' LIMIT 1";
 
 /// Open tickets of a person (`?1`) or an organisation (`?2`), the newest first, at most `?3`:
-/// through the partial indexes on `tickets.person` and `tickets.organisation`.
-fn open_tickets_sql() -> String {
+/// through the partial indexes on `tickets.person` and `tickets.organisation` (SQLite is told
+/// which, its planner would take the state's index; PostgreSQL's chooses them itself).
+fn open_tickets_sql(engine: Engine) -> String {
+    let (by_person, by_organisation) = match engine {
+        Engine::Sqlite => (
+            "INDEXED BY tickets_person",
+            "INDEXED BY tickets_organisation",
+        ),
+        Engine::Postgres => ("", ""),
+    };
     format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets t INDEXED BY tickets_person
+        "SELECT {TICKET_COLUMNS} FROM tickets t {by_person}
            WHERE t.person = ?1 AND t.person IS NOT NULL AND t.state = 'open'
          UNION ALL
-         SELECT {TICKET_COLUMNS} FROM tickets t INDEXED BY tickets_organisation
+         SELECT {TICKET_COLUMNS} FROM tickets t {by_organisation}
            WHERE t.organisation = ?2 AND t.organisation IS NOT NULL AND t.state = 'open'
          ORDER BY 6 DESC, 1 DESC LIMIT ?3"
     )
@@ -135,7 +143,7 @@ impl Index {
             None => (None, organisation),
         };
         self.db.all(
-            &open_tickets_sql(),
+            &open_tickets_sql(self.db.engine()),
             p![person, organisation, limit as i64],
             ticket_row,
         )
@@ -205,7 +213,7 @@ mod tests {
             (LINES, "phone:+491234567"),
             (ORGANISATION, "acme"),
             (PERSON, "mail:a@b.example"),
-            (&open_tickets_sql(), "p"),
+            (&open_tickets_sql(Engine::Sqlite), "p"),
         ] {
             let plan: Vec<String> = index
                 .db

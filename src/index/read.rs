@@ -246,17 +246,17 @@ fn tickets_where(c: &Db, f: &TicketFilter) -> Result<Vec<Ticket>> {
     // The last characters of the customer column: SQLite counts from the end with a negative
     // start, PostgreSQL has `right`.
     let tail = c.pick(
-        "substr(lower(t.customer), -length(?4) - 2)",
-        "right(lower(t.customer), length(?4) + 2)",
+        "substr(lower(t.customer), -length(CAST(?4 AS TEXT)) - 2)",
+        "right(lower(t.customer), length(CAST(?4 AS TEXT)) + 2)",
     );
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM tickets t
-         WHERE (?1 IS NULL OR lower(t.queue) = lower(?1)) AND (?2 IS NULL OR t.state = ?2)
-           AND (?3 IS NULL AND ?4 IS NULL
+         WHERE (CAST(?1 AS TEXT) IS NULL OR lower(t.queue) = lower(?1)) AND (CAST(?2 AS TEXT) IS NULL OR t.state = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL AND CAST(?4 AS TEXT) IS NULL
                 OR t.person = ?3
                 OR lower(t.customer) = ?4
                 OR {tail} = '<' || ?4 || '>')
-           AND (?5 IS NULL OR t.organisation = ?5)
+           AND (CAST(?5 AS TEXT) IS NULL OR t.organisation = ?5)
          ORDER BY t.created, t.number"
     );
     let address = f.address.map(|a| a.trim().to_ascii_lowercase());

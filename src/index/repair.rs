@@ -30,6 +30,18 @@ impl Index {
     /// Opens the index; a damaged one is renamed `<name>.broken-<unix time>` (with its WAL and
     /// shared-memory files) and a new, empty one opened in its place. Returns where the damaged
     /// one went.
+    /// `open_or_set_aside` for SQLite; PostgreSQL keeps its own pages whole, and a database
+    /// that cannot be opened is an error to report, not a file to move.
+    pub fn open_or_set_aside_at(
+        at: &super::Location,
+        durable: bool,
+    ) -> Result<(Index, Option<PathBuf>)> {
+        match at {
+            super::Location::Sqlite(path) => Index::open_or_set_aside(path, durable),
+            pg => Ok((Index::open_at(pg, durable)?, None)),
+        }
+    }
+
     pub fn open_or_set_aside(path: &Path, durable: bool) -> Result<(Index, Option<PathBuf>)> {
         let damage = match short_file(path) {
             true => Some(IndexError::Corrupt(

@@ -237,6 +237,19 @@ CREATE TABLE IF NOT EXISTS digest_agents (
     waiting_since INTEGER,
     sent          INTEGER
 ) WITHOUT ROWID;
+-- Nodes sharing the index, each with its last heartbeat (Unix seconds), and the leases of jobs
+-- one node does at a time (see index::nodes). Created by any writer, so no upgrade step.
+CREATE TABLE IF NOT EXISTS nodes (
+    name      TEXT PRIMARY KEY,
+    pid       INTEGER NOT NULL,
+    started   INTEGER NOT NULL,
+    heartbeat INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    name    TEXT PRIMARY KEY,
+    node    TEXT NOT NULL,
+    expires INTEGER NOT NULL
+);
 ";
 
 /// Whether a closed ticket still has something for the service levels' round: a warning or

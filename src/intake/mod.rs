@@ -197,10 +197,12 @@ impl Engine {
             Store::open(data_dir, durable, data_dir.join(&cfg.dovecot.dir))?
                 .with_clock(clock.clone()),
         );
-        let (index, damaged) =
-            Index::open_or_set_aside(&crate::store::index_file(data_dir), durable)?;
-        for file in crate::store::index_files(data_dir) {
-            crate::access::private(&file)?;
+        let index_at = crate::index::Location::at(cfg, data_dir);
+        let (index, damaged) = Index::open_or_set_aside_at(&index_at, durable)?;
+        if let crate::index::Location::Sqlite(_) = index_at {
+            for file in crate::store::index_files(data_dir) {
+                crate::access::private(&file)?;
+            }
         }
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
@@ -283,8 +285,9 @@ impl Engine {
         self.rules.clone()
     }
 
-    pub fn index_path(&self) -> std::path::PathBuf {
-        crate::store::index_file(&self.data_dir)
+    /// Where the index is (another connection to it: a thread of its own, a read-only look).
+    pub fn index_location(&self) -> crate::index::Location {
+        crate::index::Location::at(&self.rules.cfg, &self.data_dir)
     }
 
     /// Replaces the configuration (SIGHUP); store and index stay, the directory file is copied

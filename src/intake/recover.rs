@@ -9,6 +9,11 @@ use crate::index::{Index, State};
 use crate::store::{Folder, Store};
 
 pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
+    // On a database server, the transaction of a process killed just after it sent its commit
+    // may still be finishing: it holds the write lock until it has committed or rolled back,
+    // so taking the lock once waits for it, and what follows sees its rows or none of them.
+    // Otherwise its staged files could be taken for leftovers and removed under a commit.
+    index.begin()?.commit()?;
     // First, so a batch that failed on a full disk gives its space back before the index is
     // written to below.
     let mut removed = 0;

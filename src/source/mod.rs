@@ -125,7 +125,7 @@ fn drain_maildir(
     let batch_size = rules.cfg.intake.batch_size;
     let remember = src.after == After::Keep;
     let seen = if remember {
-        Some(Index::open_readonly(&engine.index_path())?)
+        Some(Index::open_readonly_at(&engine.index_location())?)
     } else {
         None
     };

@@ -1,0 +1,105 @@
+//! `[index]`: which database holds the index. SQLite (the default) is a file in the data
+//! folder and needs nothing else; PostgreSQL is for several nodes sharing one store. The
+//! password is never in the configuration: it is read from `password-file` when connecting.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    #[default]
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct IndexConfig {
+    pub backend: Backend,
+    /// PostgreSQL: `postgresql://user@host:port/database`, without a password.
+    pub url: String,
+    /// PostgreSQL: a file whose first line is the password; relative to the configuration file.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: how long connecting may take.
+    pub connect_timeout_seconds: u64,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            backend: Backend::Sqlite,
+            url: String::new(),
+            password_file: None,
+            connect_timeout_seconds: 10,
+        }
+    }
+}
+
+impl IndexConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        match self.backend {
+            Backend::Sqlite => {
+                if !self.url.is_empty() || self.password_file.is_some() {
+                    return Err(
+                        "index: url and password-file are for backend = \"postgres\"".into(),
+                    );
+                }
+            }
+            Backend::Postgres => {
+                if self.url.is_empty() {
+                    return Err("index: backend = \"postgres\" needs a url".into());
+                }
+                let parsed: postgres::Config =
+                    self.url.parse().map_err(|e| format!("index: url: {e}"))?;
+                if parsed.get_password().is_some() {
+                    return Err(
+                        "index: url: put the password in password-file, not in the url".into(),
+                    );
+                }
+                if parsed.get_dbname().is_none() {
+                    return Err("index: url: name the database (…/DATABASE)".into());
+                }
+            }
+        }
+        if !(1..=600).contains(&self.connect_timeout_seconds) {
+            return Err("index: connect-timeout-seconds must be 1..=600".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<IndexConfig, String> {
+        let c: IndexConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        c.validate().map(|_| c)
+    }
+
+    #[test]
+    fn sqlite_by_default_and_postgres_needs_a_url_without_password() {
+        assert_eq!(parse("").unwrap().backend, Backend::Sqlite);
+        let pg =
+            parse("backend = \"postgres\"\nurl = \"postgresql://pd@127.0.0.1:5432/pd\"\n").unwrap();
+        assert_eq!(pg.backend, Backend::Postgres);
+        assert!(parse("backend = \"postgres\"")
+            .unwrap_err()
+            .contains("needs a url"));
+        assert!(
+            parse("backend = \"postgres\"\nurl = \"postgresql://pd:secret@h/pd\"")
+                .unwrap_err()
+                .contains("password-file")
+        );
+        assert!(parse("backend = \"postgres\"\nurl = \"postgresql://pd@h\"")
+            .unwrap_err()
+            .contains("database"));
+        assert!(parse("url = \"postgresql://pd@h/pd\"")
+            .unwrap_err()
+            .contains("postgres"));
+        assert!(parse("backend = \"mysql\"").is_err());
+        assert!(parse("passwrd-file = \"x\"").is_err());
+    }
+}
