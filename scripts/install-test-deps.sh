@@ -6,7 +6,8 @@
 set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-lmtpd spamassassin spamd spamc clamav-daemon python3-aiosmtpd openssl ca-certificates
-    systemd binutils dpkg-dev postfix slapd ldap-utils poppler-utils chromium fonts-dejavu-core libtiff-tools)
+    systemd binutils dpkg-dev postfix slapd ldap-utils poppler-utils chromium fonts-dejavu-core libtiff-tools
+    postgresql-15)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps.sh: must run as root" >&2

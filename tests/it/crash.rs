@@ -73,16 +73,12 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
     );
     assert_eq!(fs::read_dir(md.join("cur")).unwrap().count(), N);
 
-    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
-    let mut st = db
-        .prepare(
+    let counts: HashMap<String, i64> = desk
+        .index_rows(
             "SELECT message_id, count(*) FROM articles WHERE direction = 'in' GROUP BY message_id",
         )
-        .unwrap();
-    let counts: HashMap<String, i64> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+        .into_iter()
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_i64().unwrap()))
         .collect();
     let missing: Vec<_> = ids.iter().filter(|id| !counts.contains_key(*id)).collect();
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
@@ -105,52 +101,30 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
             }
         }
     }
-    let rows: i64 = db
-        .query_row("SELECT count(*) FROM articles", [], |r| r.get(0))
-        .unwrap();
+    let rows: i64 = desk.index_count("SELECT count(*) FROM articles");
     assert_eq!(
         files as i64, rows,
         "article files in the tree vs rows in the index"
     );
     // Every queued mail was sent (at least once: a kill between the transport's acceptance
     // and the commit sends that one again, with the same Message-ID).
-    let unsent: i64 = db
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE state != 'sent'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let unsent: i64 = desk.index_count("SELECT count(*) FROM outbox WHERE state != 'sent'");
     assert_eq!(unsent, 0, "mail left unsent in the outbox");
-    let queued: i64 = db
-        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
-        .unwrap();
-    let out_rows: i64 = db
-        .query_row(
-            "SELECT count(*) FROM articles WHERE direction = 'out'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let queued: i64 = desk.index_count("SELECT count(*) FROM outbox");
+    let out_rows: i64 = desk.index_count("SELECT count(*) FROM articles WHERE direction = 'out'");
     // Agents' pointer notices are queued with their bytes in the index, not filed as articles;
     // once sent their bytes are dropped.
-    let kept: i64 = db
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = 'notification'
+    let kept: i64 = desk.index_count(
+        "SELECT count(*) FROM outbox WHERE kind = 'notification'
              AND file NOT IN (SELECT file FROM articles)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    );
     assert!(kept > 0, "no agents' notices were queued");
     assert_eq!(
         queued,
         out_rows + kept,
         "every outgoing article and every notice is in the outbox"
     );
-    let waiting: i64 = db
-        .query_row("SELECT count(*) FROM outbox_mail", [], |r| r.get(0))
-        .unwrap();
+    let waiting: i64 = desk.index_count("SELECT count(*) FROM outbox_mail");
     assert_eq!(waiting, 0, "bytes of sent notices left in the index");
     let sent_files = fs::read_dir(desk.data.join("outbox/new")).unwrap().count() as i64;
     assert!(

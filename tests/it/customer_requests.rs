@@ -411,8 +411,7 @@ fn kill_9_while_answering_requests_loses_and_repeats_nothing() {
     );
     assert_eq!(fs::read_dir(md.join("cur")).unwrap().count(), N);
 
-    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
-    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count = |sql: &str| -> i64 { desk.index_count(sql) };
     // Each request once in the quarantine, each answered once.
     let kept = count(
         "SELECT count(DISTINCT message_id) FROM quarantine WHERE reason LIKE 'customer request%'",

@@ -368,13 +368,7 @@ fn a_call_a_stopped_daemon_was_placing_is_reported_and_not_dialled_again() {
     let n = a_ticket(&desk);
     agent_writes(&desk, &n, "call3@company.example", "#call");
     // As a dialler leaves it when killed after taking the call, before the attempt was recorded.
-    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
-    assert_eq!(
-        db.execute("UPDATE pending_calls SET taken = 1", [])
-            .unwrap(),
-        1
-    );
-    drop(db);
+    assert_eq!(desk.index_exec("UPDATE pending_calls SET taken = 1"), 1);
     let _daemon = Daemon::start(&desk);
     wait_for("call line", || !history(&desk, &n).is_empty());
     let h = history(&desk, &n);

@@ -40,6 +40,13 @@ pub struct Desk {
     pub dir: TempDir,
     pub config: PathBuf,
     pub data: PathBuf,
+    /// The index's database when the tests run on PostgreSQL (`POSTDESK_TEST_INDEX=postgres`).
+    pub pg_url: Option<String>,
+}
+
+/// Whether desks keep their index in SQLite's file (the default), not on PostgreSQL.
+pub fn sqlite_index() -> bool {
+    !crate::postgres::enabled()
 }
 
 impl Desk {
@@ -52,18 +59,131 @@ impl Desk {
             .expect("tempdir");
         let config = dir.path().join("postdesk.toml");
         let data = dir.path().join("var");
-        let text = format!(
+        let mut text = format!(
             "[general]\ndata-dir = \"var\"\nloop-value = \"postdesk@company.example\"\n{general}\n{rest}\n{QUEUES}"
         );
+        let mut pg_url = None;
+        if crate::postgres::enabled() {
+            let server = crate::postgres::server();
+            let url = server.database();
+            text.push_str(&server.index_table(&url));
+            pg_url = Some(url);
+        }
         fs::write(&config, text).expect("write config");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         copy_dir(&repo.join("templates"), &dir.path().join("templates"));
         copy_dir(&repo.join("filters"), &dir.path().join("filters"));
-        Desk { dir, config, data }
+        Desk {
+            dir,
+            config,
+            data,
+            pg_url,
+        }
     }
 
     pub fn new() -> Desk {
         Desk::with("", "")
+    }
+
+    /// Everything the index holds, to compare before and after something that must not write
+    /// to it: SQLite's file, or every table of the PostgreSQL database as JSON.
+    pub fn index_snapshot(&self) -> Vec<u8> {
+        match &self.pg_url {
+            None => fs::read(self.data.join("index.sqlite")).expect("read index.sqlite"),
+            Some(url) => {
+                let server = crate::postgres::server();
+                let tables = server.query(
+                    url,
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = 'public' ORDER BY 1",
+                );
+                let mut out = Vec::new();
+                for t in tables {
+                    let name: String = t.get(0);
+                    let rows = server.query(
+                        url,
+                        &format!(
+                            "SELECT coalesce(json_agg(x ORDER BY x::text), '[]')::text FROM {name} x"
+                        ),
+                    );
+                    let json: String = rows[0].get(0);
+                    out.extend_from_slice(format!("{name}: {json}\n").as_bytes());
+                }
+                out
+            }
+        }
+    }
+
+    /// Runs `sql` on the index, whichever engine holds it: each row's columns as JSON values
+    /// (integers, text, null). For checks that count rows the CLI does not print.
+    pub fn index_rows(&self, sql: &str) -> Vec<Vec<serde_json::Value>> {
+        use serde_json::Value;
+        match &self.pg_url {
+            None => {
+                let db = rusqlite::Connection::open(self.data.join("index.sqlite")).unwrap();
+                let mut st = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = st.column_count();
+                let rows = st
+                    .query_map([], |r| {
+                        (0..n)
+                            .map(|i| {
+                                Ok(match r.get_ref(i)? {
+                                    rusqlite::types::ValueRef::Null => Value::Null,
+                                    rusqlite::types::ValueRef::Integer(v) => v.into(),
+                                    rusqlite::types::ValueRef::Real(v) => v.into(),
+                                    rusqlite::types::ValueRef::Text(t) => {
+                                        String::from_utf8_lossy(t).into_owned().into()
+                                    }
+                                    rusqlite::types::ValueRef::Blob(b) => b.len().into(),
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<Value>>>()
+                    })
+                    .unwrap();
+                rows.map(Result::unwrap).collect()
+            }
+            Some(url) => {
+                use postgres::types::Type;
+                let server = crate::postgres::server();
+                server
+                    .query(url, sql)
+                    .into_iter()
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| match *r.columns()[i].type_() {
+                                Type::INT8 => r.get::<_, Option<i64>>(i).into(),
+                                Type::INT4 => r.get::<_, Option<i32>>(i).into(),
+                                Type::INT2 => r.get::<_, Option<i16>>(i).into(),
+                                Type::BOOL => r.get::<_, Option<bool>>(i).into(),
+                                Type::FLOAT8 => r.get::<_, Option<f64>>(i).into(),
+                                Type::BYTEA => {
+                                    r.get::<_, Option<Vec<u8>>>(i).map(|b| b.len()).into()
+                                }
+                                _ => r.get::<_, Option<String>>(i).into(),
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// `index_rows` of a query yielding one integer.
+    pub fn index_count(&self, sql: &str) -> i64 {
+        self.index_rows(sql)[0][0]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{sql}: not an integer"))
+    }
+
+    /// Runs a statement that changes the index (a test putting it into a given state).
+    pub fn index_exec(&self, sql: &str) -> u64 {
+        match &self.pg_url {
+            None => {
+                let db = rusqlite::Connection::open(self.data.join("index.sqlite")).unwrap();
+                db.execute(sql, []).unwrap() as u64
+            }
+            Some(url) => crate::postgres::server().execute(url, sql),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -80,11 +200,16 @@ impl Desk {
     }
 
     /// The daemon (`postdesk run`), its output discarded.
+    /// The daemon, its log dropped (`POSTDESK_TEST_DAEMON_LOG=1` shows it, for debugging).
     pub fn daemon(&self) -> std::process::Child {
+        let log = match std::env::var_os("POSTDESK_TEST_DAEMON_LOG") {
+            Some(_) => Stdio::inherit(),
+            None => Stdio::null(),
+        };
         self.cmd()
             .arg("run")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start the daemon")
     }

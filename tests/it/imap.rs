@@ -95,14 +95,10 @@ fn appended_mail_is_filed_once_also_across_a_dovecot_restart() {
     let st = child.wait().unwrap();
     let err = fs::read_to_string(desk.path().join("daemon.err")).unwrap();
     assert!(st.success(), "{err}");
-    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
-    let (rows, distinct): (i64, i64) = db
-        .query_row(
-            "SELECT count(*), count(DISTINCT message_id) FROM articles WHERE direction = 'in'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let row = desk.index_rows(
+        "SELECT count(*), count(DISTINCT message_id) FROM articles WHERE direction = 'in'",
+    );
+    let (rows, distinct) = (row[0][0].as_i64().unwrap(), row[0][1].as_i64().unwrap());
     assert_eq!((rows, distinct), (200, 200), "each message exactly once");
     assert_eq!(count(&dv, "INBOX"), 0, "acknowledged: moved away");
     assert_eq!(count(&dv, "Processed"), 200);

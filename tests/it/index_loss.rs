@@ -81,6 +81,9 @@ fn break_index_and_deliver(damage: impl Fn(&Desk)) {
 
 #[test]
 fn a_deleted_index_is_rebuilt_before_the_next_delivery() {
+    if !crate::harness::sqlite_index() {
+        return; // SQLite's own file and schema upgrades: nothing of it on PostgreSQL.
+    }
     break_index_and_deliver(|desk| {
         for f in index_files(desk) {
             let _ = fs::remove_file(f);
@@ -90,6 +93,9 @@ fn a_deleted_index_is_rebuilt_before_the_next_delivery() {
 
 #[test]
 fn a_truncated_index_is_set_aside_and_rebuilt() {
+    if !crate::harness::sqlite_index() {
+        return; // SQLite's own file and schema upgrades: nothing of it on PostgreSQL.
+    }
     break_index_and_deliver(|desk| {
         let p = desk.data.join("index.sqlite");
         let len = fs::metadata(&p).unwrap().len();
@@ -107,6 +113,9 @@ fn a_truncated_index_is_set_aside_and_rebuilt() {
 
 #[test]
 fn a_garbled_index_is_set_aside_and_rebuilt() {
+    if !crate::harness::sqlite_index() {
+        return; // SQLite's own file and schema upgrades: nothing of it on PostgreSQL.
+    }
     break_index_and_deliver(|desk| {
         let p = desk.data.join("index.sqlite");
         let mut bytes = fs::read(&p).unwrap();
@@ -136,6 +145,9 @@ fn a_garbled_index_is_set_aside_and_rebuilt() {
 
 #[test]
 fn an_index_older_than_the_tree_is_rebuilt() {
+    if !crate::harness::sqlite_index() {
+        return; // SQLite's own file and schema upgrades: nothing of it on PostgreSQL.
+    }
     let desk = Desk::new();
     deliver(&desk, 0);
     let backup = desk.path().join("index.backup");

@@ -1,5 +1,6 @@
 //! The integration-test binary: drives the real `postdesk` binary against real services.
 
+mod postgres;
 mod services;
 mod sla;
 mod slapd;

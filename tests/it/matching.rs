@@ -328,7 +328,7 @@ fn explain_shows_each_decision_and_changes_nothing() {
         "b",
     );
     std::fs::write(&probe, m).unwrap();
-    let index = std::fs::read(desk.data.join("index.sqlite")).unwrap();
+    let index = desk.index_snapshot();
     let out = desk.ok(&["explain", probe.to_str().unwrap()]);
     for want in [
         "classification: auto-reply",
@@ -340,11 +340,7 @@ fn explain_shows_each_decision_and_changes_nothing() {
     ] {
         assert!(out.contains(want), "{want:?} missing in:\n{out}");
     }
-    assert_eq!(
-        std::fs::read(desk.data.join("index.sqlite")).unwrap(),
-        index,
-        "explain wrote to the index"
-    );
+    assert_eq!(desk.index_snapshot(), index, "explain wrote to the index");
     assert_eq!(desk.tickets().len(), 1);
     // On a fresh installation explain creates nothing.
     let fresh = Desk::new();

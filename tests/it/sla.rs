@@ -321,13 +321,9 @@ fn a_pending_time_reminds_the_owner_and_the_answer_keeps_the_deadline() {
 
 /// The tickets the index holds a due time for: `(number, due_at)`.
 fn due(desk: &Desk) -> Vec<(String, i64)> {
-    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
-    let mut st = db
-        .prepare("SELECT number, due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY number")
-        .unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    desk.index_rows("SELECT number, due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY number")
+        .into_iter()
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_i64().unwrap()))
         .collect()
 }
 
