@@ -19,6 +19,13 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --locked --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
+# The integration tests again with every desk's index on PostgreSQL (started by the harness as
+# the postgres user, so as root only); tests of SQLite's own file return at once there.
+if [ "$(id -u)" -eq 0 ]; then
+    POSTDESK_TEST_INDEX=postgres cargo test --locked --test it "$@" 2>&1 | tee -a "$log" || status=$?
+else
+    echo "test.sh: not root, the integration tests on PostgreSQL are left out" >&2
+fi
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 # The Debian package: build, install, check, deliver as the postdesk user, purge (root only);

@@ -24,6 +24,9 @@ pub struct IndexConfig {
     pub password_file: Option<PathBuf>,
     /// PostgreSQL: how long connecting may take.
     pub connect_timeout_seconds: u64,
+    /// PostgreSQL beyond loopback without TLS (which is not built yet): the password and every
+    /// customer's mail cross the network readable, so only on a network the site trusts.
+    pub allow_plain_text: bool,
 }
 
 impl Default for IndexConfig {
@@ -33,6 +36,7 @@ impl Default for IndexConfig {
             url: String::new(),
             password_file: None,
             connect_timeout_seconds: 10,
+            allow_plain_text: false,
         }
     }
 }
@@ -60,6 +64,17 @@ impl IndexConfig {
                 }
                 if parsed.get_dbname().is_none() {
                     return Err("index: url: name the database (…/DATABASE)".into());
+                }
+                for host in parsed.get_hosts() {
+                    if let postgres::config::Host::Tcp(name) = host {
+                        if !crate::transport::is_loopback(name) && !self.allow_plain_text {
+                            return Err(format!(
+                                "index: {name} is not on this host and the connection would \
+                                 not be encrypted: set allow-plain-text = true if the network \
+                                 is trusted"
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -89,16 +104,22 @@ mod tests {
             .unwrap_err()
             .contains("needs a url"));
         assert!(
-            parse("backend = \"postgres\"\nurl = \"postgresql://pd:secret@h/pd\"")
+            parse("backend = \"postgres\"\nurl = \"postgresql://pd:secret@localhost/pd\"")
                 .unwrap_err()
                 .contains("password-file")
         );
-        assert!(parse("backend = \"postgres\"\nurl = \"postgresql://pd@h\"")
-            .unwrap_err()
-            .contains("database"));
-        assert!(parse("url = \"postgresql://pd@h/pd\"")
+        assert!(
+            parse("backend = \"postgres\"\nurl = \"postgresql://pd@localhost\"")
+                .unwrap_err()
+                .contains("database")
+        );
+        assert!(parse("url = \"postgresql://pd@localhost/pd\"")
             .unwrap_err()
             .contains("postgres"));
+        // Beyond loopback only when the site says the network is trusted.
+        let remote = "backend = \"postgres\"\nurl = \"postgresql://pd@db.example/pd\"\n";
+        assert!(parse(remote).unwrap_err().contains("allow-plain-text"));
+        assert!(parse(&format!("{remote}allow-plain-text = true\n")).is_ok());
         assert!(parse("backend = \"mysql\"").is_err());
         assert!(parse("passwrd-file = \"x\"").is_err());
     }

@@ -31,7 +31,8 @@ pub enum Db {
 /// A PostgreSQL connection with its prepared statements. A connection is used by one thread at
 /// a time (like SQLite's); the cells let the index's `&self` methods run queries.
 pub struct Pg {
-    client: RefCell<postgres::Client>,
+    /// `None` only while being dropped.
+    client: RefCell<Option<postgres::Client>>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
     /// How to connect again after the server closed the connection (a restart, a failover).
     config: postgres::Config,
@@ -44,25 +45,45 @@ pub struct Pg {
 /// index's fixed queries are fewer; searches make one text per shape).
 const PG_STATEMENTS: usize = 512;
 
+/// Runs `op` where the synchronous client may block on its own runtime: here, or, on a thread
+/// inside a tokio runtime (the API's blocking threads), where starting a runtime panics, on a
+/// thread of its own for the time it takes.
+fn off_runtime<T: Send>(op: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return op();
+    }
+    std::thread::scope(|s| s.spawn(op).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
 impl Pg {
     pub fn connect(config: postgres::Config) -> Result<Pg> {
-        let client = config.connect(postgres::NoTls)?;
+        let client = off_runtime(|| config.connect(postgres::NoTls))?;
         Ok(Pg {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
             config,
             in_transaction: std::cell::Cell::new(false),
         })
     }
 
+    /// Runs `op` on the client (see `off_runtime`).
+    fn on_client<T: Send>(&self, op: impl FnOnce(&mut postgres::Client) -> T + Send) -> T {
+        let mut guard = self.client.borrow_mut();
+        let client = guard.as_mut().expect("a connection until dropped");
+        off_runtime(move || op(client))
+    }
+
     /// A closed connection is opened again, outside a transaction only: a transaction that
     /// lost its connection is gone, and its caller hears of it as an error.
     fn reconnect_if_closed(&self) -> Result<()> {
-        if !self.client.borrow().is_closed() || self.in_transaction.get() {
+        let closed = self.client.borrow().as_ref().is_none_or(|c| c.is_closed());
+        if !closed || self.in_transaction.get() {
             return Ok(());
         }
-        let client = self.config.connect(postgres::NoTls)?;
-        *self.client.borrow_mut() = client;
+        let config = &self.config;
+        let client = off_runtime(|| config.connect(postgres::NoTls))?;
+        let old = self.client.borrow_mut().replace(client);
+        off_runtime(move || drop(old));
         self.statements.borrow_mut().clear();
         Ok(())
     }
@@ -75,10 +96,9 @@ impl Pg {
         if self.statements.borrow().len() >= PG_STATEMENTS {
             self.statements.borrow_mut().clear();
         }
+        let text = dollars(sql);
         let prepared = self
-            .client
-            .borrow_mut()
-            .prepare(&dollars(sql))
+            .on_client(|c| c.prepare(&text))
             .map_err(|e| IndexError::PgStatement(e, first_line(sql)))?;
         self.statements
             .borrow_mut()
@@ -95,7 +115,7 @@ impl Pg {
             self.in_transaction.set(false);
         }
         self.reconnect_if_closed()?;
-        let done = self.client.borrow_mut().batch_execute(sql);
+        let done = self.on_client(|c| c.batch_execute(sql));
         if begins {
             self.in_transaction.set(done.is_ok());
         }
@@ -107,19 +127,46 @@ impl Pg {
 
     fn query(&self, sql: &str, params: &[P]) -> Result<Vec<postgres::Row>> {
         let statement = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        Ok(self.client.borrow_mut().query(&statement, &refs)?)
+        Ok(self.on_client(|c| {
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            c.query(&statement, &refs)
+        })?)
     }
 
+    fn execute(&self, sql: &str, params: &[P]) -> Result<u64> {
+        let statement = self.statement(sql)?;
+        Ok(self.on_client(|c| {
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            c.execute(&statement, &refs)
+        })?)
+    }
+
+    /// Rows as they come; inside a tokio runtime (small queries of the API) read whole first.
     fn each(&self, sql: &str, params: &[P], mut f: impl FnMut(&Row) -> Result<()>) -> Result<()> {
         use postgres::fallible_iterator::FallibleIterator;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            for row in self.query(sql, params)? {
+                f(&Row::Pg(&row))?;
+            }
+            return Ok(());
+        }
         let statement = self.statement(sql)?;
-        let mut client = self.client.borrow_mut();
+        let mut guard = self.client.borrow_mut();
+        let client = guard.as_mut().expect("a connection until dropped");
         let mut rows = client.query_raw(&statement, params.iter())?;
         while let Some(row) = rows.next()? {
             f(&Row::Pg(&row))?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Pg {
+    /// Closing the connection blocks on the client's runtime too (see `off_runtime`).
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            off_runtime(move || drop(client));
+        }
     }
 }
 
@@ -475,11 +522,7 @@ impl Db {
             Db::Lite(c) => Ok(c
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(params))?),
-            Db::Pg(pg) => {
-                let statement = pg.statement(sql)?;
-                let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-                Ok(pg.client.borrow_mut().execute(&statement, &refs)? as usize)
-            }
+            Db::Pg(pg) => Ok(pg.execute(sql, params)? as usize),
         }
     }
 

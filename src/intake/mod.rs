@@ -472,8 +472,10 @@ pub(crate) struct LogInfo {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        // Leave no placement half done; what is not yet durable is finished by recovery.
-        if let Err(e) = self.placer.settle() {
+        // Leave no placement half done, and mark what was placed as placed (made durable
+        // first), so a clean stop leaves nothing for the next start's recovery; what a failure
+        // here leaves, recovery finishes.
+        if let Err(e) = self.placer.flush(&self.store, &mut self.index) {
             tracing::warn!("placement: {e}");
         }
     }

@@ -63,22 +63,24 @@ fn per_event_notices(desk: &Desk) -> usize {
 
 /// As if `minutes` had passed since every agent's last digest.
 fn later(desk: &Desk, minutes: i64) {
-    let file = desk.data.join("index.sqlite");
-    if !file.exists() {
+    let made =
+        match desk.pg_url {
+            None => desk.data.join("index.sqlite").exists(),
+            Some(_) => desk.index_count(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'digest_agents'",
+            ) == 1,
+        };
+    if !made {
         return;
     }
-    let db = rusqlite::Connection::open(file).unwrap();
-    db.execute(
-        "UPDATE digest_agents SET sent = sent - ?1 WHERE sent IS NOT NULL",
-        [minutes * 60],
-    )
-    .unwrap();
+    desk.index_exec(&format!(
+        "UPDATE digest_agents SET sent = sent - {} WHERE sent IS NOT NULL",
+        minutes * 60
+    ));
 }
 
 fn waiting(desk: &Desk) -> i64 {
-    let db = rusqlite::Connection::open(desk.data.join("index.sqlite")).unwrap();
-    db.query_row("SELECT count(*) FROM digest_waiting", [], |r| r.get(0))
-        .unwrap()
+    desk.index_count("SELECT count(*) FROM digest_waiting")
 }
 
 #[test]

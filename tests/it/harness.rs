@@ -44,6 +44,16 @@ pub struct Desk {
     pub pg_url: Option<String>,
 }
 
+/// `POSTDESK_KEEP_TEST_DIRS=1` keeps a desk's folder after its test, for a look at what it left.
+impl Drop for Desk {
+    fn drop(&mut self) {
+        if std::env::var_os("POSTDESK_KEEP_TEST_DIRS").is_some_and(|v| !v.is_empty() && v != "0") {
+            eprintln!("harness: keeping {}", self.dir.path().display());
+            self.dir.disable_cleanup(true);
+        }
+    }
+}
+
 /// Whether desks keep their index in SQLite's file (the default), not on PostgreSQL.
 pub fn sqlite_index() -> bool {
     !crate::postgres::enabled()
