@@ -33,6 +33,10 @@ Modes:
                        lines, one large attachment), generated here; prints the peak RSS of the
                        `run --once` that files them against the bound 10 x the largest message
                        + 150 MB, and exits 1 when it is passed
+  --postgres           the index on PostgreSQL 15 instead of SQLite: a server is made with
+                       initdb under --workdir (its defaults: fsync and synchronous commit on),
+                       one database per case, stopped at the end (as root: the server runs as
+                       the postgres user)
   --scaling            the same M-message workload (--scaling-messages, default 5000) after
                        preloads of 1000 and 200000 tickets (--scaling-preloads), in separate
                        data dirs; prints cost-per-message ratios (wall and CPU)
@@ -746,6 +750,63 @@ def gen_hostile(path, count=20):
 # Cases
 # --------------------------------------------------------------------------------------------
 
+PGBIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PgServer:
+    """A PostgreSQL server for the index, on the benchmark's file system, with its durability
+    defaults; one database per case."""
+
+    def __init__(self, base):
+        if not (PGBIN / "initdb").exists():
+            raise SystemExit("no %s: apt-get install postgresql-15" % (PGBIN / "initdb"))
+        self.dir = Path(tempfile.mkdtemp(prefix="postdesk-bench-pg-", dir=base))
+        os.chmod(self.dir, 0o755)
+        subprocess.run(["chown", "postgres:postgres", str(self.dir)], check=True)
+        self.port = free_port()
+        self.cases = 0
+        pg = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(pg + [str(PGBIN / "initdb"), "-D", str(self.dir / "data"), "-U",
+                             "postgres", "--auth-local=trust", "--auth-host=trust", "-E", "UTF8",
+                             "--locale=C.UTF-8", "--no-instructions"],
+                       check=True, stdout=subprocess.DEVNULL)
+        (self.dir / "sock").mkdir()
+        subprocess.run(["chown", "postgres:postgres", str(self.dir / "sock")], check=True)
+        self.proc = subprocess.Popen(
+            pg + [str(PGBIN / "postgres"), "-D", str(self.dir / "data"), "-k",
+                  str(self.dir / "sock"), "-p", str(self.port), "-c",
+                  "listen_addresses=127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=open(self.dir / "pg.log", "wb"))
+        for _ in range(600):
+            if subprocess.run([str(PGBIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p",
+                               str(self.port)]).returncode == 0:
+                return
+            time.sleep(0.05)
+        raise SystemExit("postgres did not start: see %s" % (self.dir / "pg.log"))
+
+    def database(self):
+        self.cases += 1
+        name = "bench_%d" % self.cases
+        subprocess.run(["psql", "-q", "-h", str(self.dir / "sock"), "-p", str(self.port), "-U",
+                        "postgres", "-c", "CREATE DATABASE %s" % name], check=True)
+        return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, name)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -753,14 +814,20 @@ class Bench:
         self.base = Path(args.workdir) if args.workdir else Path(tempfile.gettempdir())
         self.base.mkdir(parents=True, exist_ok=True)
         self.cases = []
+        self.pg = PgServer(self.base) if args.postgres else None
 
     def new_case(self, tag):
         case = Path(tempfile.mkdtemp(prefix="postdesk-bench-%s-" % tag, dir=self.base))
         self.cases.append(case)
-        (case / "postdesk.toml").write_text(config(self.args.agents, self.args.agent_notice))
+        text = config(self.args.agents, self.args.agent_notice)
+        if self.pg:
+            text += "\n[index]\nbackend = \"postgres\"\nurl = \"%s\"\n" % self.pg.database()
+        (case / "postdesk.toml").write_text(text)
         return case
 
     def cleanup(self):
+        if self.pg:
+            self.pg.stop()
         t0 = time.perf_counter()
         for c in self.cases:
             if self.args.keep:
@@ -950,6 +1017,8 @@ def main():
                     help="the repository's agents (two in Support, one in Billing) get notices")
     ap.add_argument("--agent-notice", choices=("pointer", "copy", "digest"),
                     help="[autoresponse] agent-notice (default: postdesk's, pointer)")
+    ap.add_argument("--postgres", action="store_true",
+                    help="the index on PostgreSQL (a server made under --workdir)")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--binary", default=str(DEFAULT_BINARY),
                     help="postdesk binary (default target/release/postdesk)")
