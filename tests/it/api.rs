@@ -654,7 +654,11 @@ fn the_api_speaks_https_with_the_sites_certificate() {
     drop(d);
     // Beyond loopback: with TLS the address is fine, without it refused.
     let text = fs::read_to_string(&desk.config).unwrap();
-    fs::write(&desk.config, text.replace("127.0.0.1:", "0.0.0.0:")).unwrap();
+    fs::write(
+        &desk.config,
+        text.replace("listen = \"127.0.0.1:", "listen = \"0.0.0.0:"),
+    )
+    .unwrap();
     desk.ok(&["check"]);
     let plain = fs::read_to_string(&desk.config).unwrap().replace(
         "tls-cert-file = \"api.crt\"\ntls-key-file = \"api.key\"",
