@@ -48,7 +48,10 @@ impl Shared {
         if let Some(s) = slot.as_ref() {
             return Ok(s.clone());
         }
-        let s = Arc::new(Spool::open(&self.cfg.data_dir()).map_err(error::ApiError::internal)?);
+        let s = Arc::new(
+            Spool::open(&self.cfg.data_dir(), &self.cfg.general.node())
+                .map_err(error::ApiError::internal)?,
+        );
         *slot = Some(s.clone());
         Ok(s)
     }

@@ -26,6 +26,77 @@ struct Report {
     disk_warning: Option<String>,
     /// How the last reads of the LDAP directory went (with `[directory.ldap]`).
     directory_ldap: Option<LdapReport>,
+    /// This node's name, and every node the index knows (several sharing one store and index).
+    node: String,
+    nodes: Vec<NodeReport>,
+    /// Why the index could not be read (a database server away): the counts above are then 0.
+    index_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct NodeReport {
+    name: String,
+    /// Seconds since its last heartbeat.
+    heartbeat_age: i64,
+    /// Its heartbeat is within the lease.
+    alive: bool,
+    pid: i64,
+}
+
+/// What `status` reads from the index.
+#[derive(Default)]
+struct FromIndex {
+    outbox: Outbox,
+    open: usize,
+    closed: usize,
+    quarantined: usize,
+    nodes: Vec<NodeReport>,
+    ldap_copy_from: Option<String>,
+}
+
+fn from_index(cfg: &crate::config::Config) -> Result<FromIndex, crate::index::IndexError> {
+    let index = Index::open_readonly_at(&crate::index::Location::of(cfg))?;
+    let mut outbox = Outbox::default();
+    for q in index.outbox(None)? {
+        match q.state.as_str() {
+            "queued" => {
+                outbox.queued += 1;
+                if outbox.oldest_queued.is_none() {
+                    outbox.oldest_queued = chrono::DateTime::from_timestamp(q.created, 0)
+                        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+                }
+                if q.last_error.is_some() {
+                    outbox.last_error = q.last_error.clone();
+                }
+            }
+            "failed" => outbox.failed += 1,
+            _ => {}
+        }
+    }
+    let now = crate::index::unix_now();
+    let lease = cfg.general.lease();
+    Ok(FromIndex {
+        outbox,
+        open: index.tickets(None, Some(State::Open))?.len(),
+        closed: index.tickets(None, Some(State::Closed))?.len(),
+        quarantined: index.quarantined()?.len(),
+        nodes: index
+            .nodes()?
+            .into_iter()
+            .map(|n| NodeReport {
+                heartbeat_age: now - n.heartbeat,
+                alive: n.heartbeat >= now - lease,
+                name: n.name,
+                pid: n.pid,
+            })
+            .collect(),
+        ldap_copy_from: match &cfg.directory.ldap {
+            Some(_) => index
+                .directory_loaded(crate::directory::ldap::SOURCE)?
+                .map(|l| l.at),
+            None => None,
+        },
+    })
 }
 
 #[derive(Serialize)]
@@ -59,24 +130,10 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
     let snap = status::read(&data);
-    let index = Index::open_readonly_at(&crate::index::Location::of(&cfg))?;
-    let mut outbox = Outbox::default();
-    for q in index.outbox(None)? {
-        match q.state.as_str() {
-            "queued" => {
-                outbox.queued += 1;
-                if outbox.oldest_queued.is_none() {
-                    outbox.oldest_queued = chrono::DateTime::from_timestamp(q.created, 0)
-                        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-                }
-                if q.last_error.is_some() {
-                    outbox.last_error = q.last_error.clone();
-                }
-            }
-            "failed" => outbox.failed += 1,
-            _ => {}
-        }
-    }
+    let (found, index_error) = match from_index(&cfg) {
+        Ok(f) => (f, None),
+        Err(e) => (FromIndex::default(), Some(e.to_string())),
+    };
     let disk = crate::space::of(&data).ok();
     let report = Report {
         config: std::path::absolute(&cfg.file)
@@ -96,22 +153,23 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
             updated: s.updated.clone(),
         }),
         sources: snap.map(|s| s.sources).unwrap_or_default(),
-        outbox,
-        tickets_open: index.tickets(None, Some(State::Open))?.len(),
-        tickets_closed: index.tickets(None, Some(State::Closed))?.len(),
-        quarantined: index.quarantined()?.len(),
+        outbox: found.outbox,
+        tickets_open: found.open,
+        tickets_closed: found.closed,
+        quarantined: found.quarantined,
         disk,
         disk_warning: disk.as_ref().and_then(crate::space::warning),
         directory_ldap: match &cfg.directory.ldap {
             Some(l) => Some(LdapReport {
                 url: l.url.clone(),
-                copy_from: index
-                    .directory_loaded(crate::directory::ldap::SOURCE)?
-                    .map(|l| l.at),
+                copy_from: found.ldap_copy_from,
                 state: crate::directory::state::read(&data).unwrap_or_default(),
             }),
             None => None,
         },
+        node: cfg.general.node(),
+        nodes: found.nodes,
+        index_error,
     };
     if json {
         println!(
@@ -150,6 +208,23 @@ pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
                 .as_deref()
                 .map(|e| format!("; last error: {e}"))
                 .unwrap_or_default()
+        );
+    }
+    if let Some(e) = &report.index_error {
+        println!("index: cannot be read, intake and the outbox wait for it: {e}");
+    }
+    for n in &report.nodes {
+        println!(
+            "node {}{}: {}, last heartbeat {}s ago (pid {})",
+            n.name,
+            if n.name == report.node {
+                " (this one)"
+            } else {
+                ""
+            },
+            if n.alive { "alive" } else { "dead" },
+            n.heartbeat_age,
+            n.pid
         );
     }
     let o = &report.outbox;

@@ -121,6 +121,43 @@ pub struct General {
     /// Group-commit durability: fsync (syncfs) before a message leaves its source. Turn off only
     /// for throwaway test runs.
     pub durable: bool,
+    /// This machine's name among the nodes sharing one store and index (1-64 of
+    /// `[A-Za-z0-9._-]`); empty: the host name.
+    pub node: String,
+    /// A node whose heartbeat is older than this is dead, and a lease (the outbox, an IMAP
+    /// folder) its holder stopped renewing runs out after it.
+    pub node_lease_seconds: u64,
+}
+
+impl General {
+    /// This node's name: `node`, or the host name made to fit (other characters become `-`).
+    pub fn node(&self) -> String {
+        if !self.node.is_empty() {
+            return self.node.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let name: String = host
+            .trim()
+            .chars()
+            .map(|c| if node_char(c) { c } else { '-' })
+            .take(64)
+            .collect();
+        if name.is_empty() {
+            "localhost".into()
+        } else {
+            name
+        }
+    }
+
+    /// The lease in seconds, as a signed number for the index's clock arithmetic.
+    pub fn lease(&self) -> i64 {
+        self.node_lease_seconds as i64
+    }
+}
+
+/// Whether `c` may be part of a node name.
+pub fn node_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
 impl Default for General {
@@ -131,6 +168,8 @@ impl Default for General {
             loop_value: "postdesk".into(),
             default_queue: String::new(),
             durable: true,
+            node: String::new(),
+            node_lease_seconds: 30,
         }
     }
 }

@@ -11,6 +11,18 @@ impl Config {
             return Err("at least one [[queue]] is required".into());
         }
         self.index.validate()?;
+        let node = &self.general.node;
+        if !node.is_empty() && (node.len() > 64 || !node.chars().all(node_char)) {
+            return Err(format!(
+                "general.node {node:?}: 1 to 64 letters, digits, '.', '_' or '-'"
+            ));
+        }
+        if !(5..=3600).contains(&self.general.node_lease_seconds) {
+            return Err(format!(
+                "general.node-lease-seconds {}: 5 to 3600",
+                self.general.node_lease_seconds
+            ));
+        }
         let mut names = HashSet::new();
         let mut addrs = HashSet::new();
         for q in &self.queues {

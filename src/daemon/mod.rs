@@ -20,7 +20,7 @@ use crate::status;
 pub(crate) mod threads;
 mod wake;
 
-use threads::{ImapSources, OutboxThread};
+use threads::{Heartbeat, ImapSources, OutboxThread};
 use wake::{spawn_signals, tree_identity, watch, watch_rules, Wake};
 
 /// `reload`: reads the configuration again (SIGHUP, a changed file), as the command line said.
@@ -29,6 +29,7 @@ pub fn run(
     mut cfg: Config,
     sources: Vec<MaildirSource>,
 ) -> Result<i32, Failure> {
+    let mut heartbeat = Heartbeat::start(&cfg)?;
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
     let mut slas = cfg
         .service_levels()
@@ -169,6 +170,8 @@ pub fn run(
                     slas = new_slas;
                     outbox.stop();
                     outbox = OutboxThread::start(&new, &engine, waker.clone())?;
+                    heartbeat.stop();
+                    heartbeat = Heartbeat::start(&new)?;
                     rules_watcher = watch_rules(&new, tx.clone());
                     imap.stop();
                     imap = ImapSources::start(&new, tx.clone());
@@ -221,6 +224,7 @@ pub fn run(
     if let Some(d) = directory {
         d.stop();
     }
+    heartbeat.stop();
     tracing::info!("postdesk stopped: {}", total.line());
     Ok(0)
 }

@@ -142,3 +142,67 @@ impl OutboxThread {
         }
     }
 }
+
+/// The node's heartbeat on its own thread, so that a long batch does not make the node look
+/// dead: one at start, then every third of the lease, on a connection of its own.
+pub(super) struct Heartbeat {
+    stop: Option<mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    /// Beats once now (a failure is logged: the index may be away), then on a thread.
+    pub(super) fn start(cfg: &Config) -> Result<Heartbeat, Failure> {
+        let node = cfg.general.node();
+        let every = Duration::from_secs((cfg.general.node_lease_seconds / 3).max(1));
+        let location = crate::index::Location::of(cfg);
+        let durable = cfg.general.durable;
+        let started = crate::index::unix_now();
+        let mut index = None;
+        let mut beat = move || -> Result<(), crate::index::IndexError> {
+            if index.is_none() {
+                index = Some(crate::index::Index::open_at(&location, durable)?);
+            }
+            let i = index.as_mut().expect("opened above");
+            let r = i.heartbeat(&node, std::process::id(), started, crate::index::unix_now());
+            if r.is_err() {
+                index = None; // opened again next time
+            }
+            r
+        };
+        let mut failing = false;
+        let mut report = move |r: Result<(), crate::index::IndexError>| match r {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("heartbeat recorded again");
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::error!("heartbeat not recorded: {e}");
+            }
+            Err(_) => {}
+        };
+        report(beat());
+        let (tx, rx) = mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                    report(beat());
+                }
+            })
+            .map_err(|e| Failure::new(crate::cli::EX_SOFTWARE, format!("heartbeat thread: {e}")))?;
+        Ok(Heartbeat {
+            stop: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    pub(super) fn stop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

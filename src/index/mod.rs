@@ -30,7 +30,7 @@ pub use digest::{DigestAgent, DigestEntry};
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;
 pub use lookup::Lookup;
-pub use nodes::Node;
+pub use nodes::{unix_now, Node};
 pub use outbox::{Accepted, AnswerParties, Attribute, Queued, ThreadHead};
 pub use pg::PgConfig;
 pub use phone::{Lines, Parties};

@@ -21,6 +21,14 @@ pub struct Node {
     pub started: i64,
 }
 
+/// Unix seconds now, by the system clock: heartbeats and leases are compared across machines,
+/// so they are never read from a test's clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 impl Index {
     /// Records that `node` (process `pid`, started at `started`) is alive at `now`.
     pub fn heartbeat(&mut self, node: &str, pid: u32, started: i64, now: i64) -> Result<()> {

@@ -161,6 +161,8 @@ pub struct Engine {
     moves_seen: Option<std::time::SystemTime>,
     /// When the rate-limit counts were last pruned (`housekeeping`).
     pruned: Option<std::time::Instant>,
+    /// This node's name (`[general] node`).
+    node: String,
 }
 
 /// `cfg` with the agents the directory's groups add; the configuration as it is when the
@@ -193,8 +195,9 @@ impl Engine {
         crate::access::share_store(&shared, cfg.dovecot.store_group.as_deref())
             .map_err(|e| IntakeError::Store(std::io::Error::other(e)))?;
         let durable = cfg.general.durable;
+        let node = cfg.general.node();
         let store = Arc::new(
-            Store::open(data_dir, durable, data_dir.join(&cfg.dovecot.dir))?
+            Store::open(data_dir, durable, data_dir.join(&cfg.dovecot.dir), &node)?
                 .with_clock(clock.clone()),
         );
         let index_at = crate::index::Location::at(cfg, data_dir);
@@ -223,8 +226,9 @@ impl Engine {
             index,
             log,
             waker: None,
+            node,
         };
-        recover::run(&engine.store, &mut engine.index)?;
+        engine.recover()?;
         if engine.index.reindex_needed()? {
             tracing::warn!("the index was upgraded: rebuilding it from the tree once");
             freshness::rebuild(cfg, data_dir, &engine.store, &mut engine.index)?;
@@ -253,6 +257,25 @@ impl Engine {
                 .with_clock(clock),
         );
         Ok(engine)
+    }
+
+    /// Finishes what a crash interrupted (see `recover`).
+    fn recover(&mut self) -> Result<(), IntakeError> {
+        let lease = self.rules.cfg.general.lease();
+        recover::run(&self.store, &mut self.index, &self.node, lease)
+    }
+
+    /// This node's name (`[general] node`).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether node `other` counts as dead now: its heartbeat is older than the lease.
+    pub fn node_dead(&self, other: &str) -> Result<bool, IntakeError> {
+        let lease = self.rules.cfg.general.lease();
+        Ok(!self
+            .index
+            .node_alive(other, crate::index::unix_now(), lease)?)
     }
 
     /// Rebuilds the index from the tree (`postdesk reindex`), keeping the store's generation.
@@ -403,7 +426,7 @@ impl Engine {
                 if let Err(pe) = self.placer.settle() {
                     tracing::warn!("placement: {pe}");
                 }
-                match recover::run(&self.store, &mut self.index) {
+                match self.recover() {
                     Ok(()) => self.placer.synced(),
                     Err(re) => tracing::warn!("recovery after a failed batch: {re}"),
                 }

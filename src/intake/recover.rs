@@ -1,23 +1,38 @@
 //! Recovery at start: finishes batches a crash interrupted between the index commit and the
 //! renames into the tree, and removes staged files that were never committed (their messages
-//! are still at their sources). Staging areas of live processes are left alone.
+//! are still at their sources). Staging areas of live processes are left alone, and those of
+//! other nodes until the node is dead (see `store::staging`).
 
 use std::path::Path;
 
 use super::IntakeError;
 use crate::index::{Index, State};
-use crate::store::{Folder, Store};
+use crate::store::{Folder, Liveness, Store};
 
-pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
+/// Recovers for node `node`, taking nodes whose heartbeat is older than `lease` seconds for dead.
+pub fn run(store: &Store, index: &mut Index, node: &str, lease: i64) -> Result<(), IntakeError> {
     // On a database server, the transaction of a process killed just after it sent its commit
     // may still be finishing: it holds the write lock until it has committed or rolled back,
     // so taking the lock once waits for it, and what follows sees its rows or none of them.
     // Otherwise its staged files could be taken for leftovers and removed under a commit.
     index.begin()?.commit()?;
+    let now = crate::index::unix_now();
+    let alive: std::collections::HashSet<String> = index
+        .nodes()?
+        .into_iter()
+        .filter(|n| n.heartbeat >= now - lease)
+        .map(|n| n.name)
+        .collect();
+    let dead = |n: &str| !alive.contains(n);
+    let live = Liveness {
+        node,
+        dead: &dead,
+        lease: std::time::Duration::from_secs(lease.max(0) as u64),
+    };
     // First, so a batch that failed on a full disk gives its space back before the index is
     // written to below.
     let mut removed = 0;
-    for f in store.orphaned_staged()? {
+    for f in store.orphaned_staged(&live)? {
         let name = f.to_string_lossy().into_owned();
         if index.is_staged_known(&name)? {
             continue;
@@ -35,7 +50,7 @@ pub fn run(store: &Store, index: &mut Index) -> Result<(), IntakeError> {
     let pending: Vec<_> = index
         .pending()?
         .into_iter()
-        .filter(|p| store.is_abandoned(Path::new(&p.staged)))
+        .filter(|p| store.is_abandoned(Path::new(&p.staged), &live))
         .collect();
     if !pending.is_empty() {
         tracing::warn!(

@@ -9,7 +9,11 @@
 //! after the restart, with the same Message-ID (the window every MTA has); a power loss may
 //! resend the last few. Everything else is sent exactly once.
 //!
-//! One sender at a time per data directory (a lock file): the daemon's, or `run --once`'s.
+//! One sender at a time per node (a lock file in the data directory): the daemon's, or
+//! `run --once`'s. And one node at a time among several sharing the store and the index: the
+//! holder of the lease `outbox`, which it renews before each group of mails while a third of it
+//! has gone by, and gives up when it stops. When a node dies, its lease runs out and the next
+//! node's sender takes it over (it asks at least every few seconds).
 
 mod failure;
 
@@ -56,8 +60,15 @@ pub struct Sender {
     log: MailLog,
     /// Since when nothing could be sent (the first deferral without a success), for the log.
     outage: Option<std::time::Instant>,
+    /// This node's name, the lease's length, and until when (Unix seconds) it holds the lease.
+    node: String,
+    lease: i64,
+    held_until: Option<i64>,
     _lock: File,
 }
+
+/// The lease only one node's sender holds at a time.
+const LEASE: &str = "outbox";
 
 /// What a group of attempts means for an outage: `Some(true)` one begins (mail deferred and
 /// nothing sent), `Some(false)` it is over (something sent again), `None` nothing changed. Each
@@ -90,7 +101,8 @@ impl From<crate::execute::Error> for SenderError {
 }
 
 impl Sender {
-    /// The sender for `data_dir`; `None` when another process holds the outbox lock.
+    /// The sender for `data_dir`; `None` when another process of this node holds the outbox
+    /// lock.
     pub fn open(
         cfg: &Config,
         out: Arc<Outbound>,
@@ -102,7 +114,7 @@ impl Sender {
             .create(true)
             .truncate(false)
             .write(true)
-            .open(data_dir.join("outbox.lock"))?;
+            .open(data_dir.join(format!("outbox.{}.lock", cfg.general.node())))?;
         // SAFETY: flock on a file descriptor we own; no memory is shared.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             return Ok(None);
@@ -127,12 +139,37 @@ impl Sender {
             transport,
             log: MailLog::open(log_path.as_deref())?,
             outage: None,
+            node: cfg.general.node(),
+            lease: cfg.general.lease(),
+            held_until: None,
             _lock: lock,
         }))
     }
 
     pub fn describe(&self) -> String {
         self.transport.describe()
+    }
+
+    /// Whether this node holds the lease `outbox` now, for at least two thirds of its length:
+    /// renewed (or taken over) when a third has gone by.
+    fn hold_lease(&mut self) -> Result<bool, SenderError> {
+        let now = crate::index::unix_now();
+        if self
+            .held_until
+            .is_some_and(|until| until - now > self.lease * 2 / 3)
+        {
+            return Ok(true);
+        }
+        let held = self.index.take_lease(LEASE, &self.node, now, self.lease)?;
+        match (held, self.held_until.is_some()) {
+            (true, false) => tracing::info!(node = %self.node, "outbox: this node sends"),
+            (false, true) => {
+                tracing::warn!(node = %self.node, "outbox: lease lost to another node")
+            }
+            _ => {}
+        }
+        self.held_until = held.then_some(now + self.lease);
+        Ok(held)
     }
 
     /// Sends every mail due now, once each. Mails go out in groups: each is handed to the
@@ -142,6 +179,9 @@ impl Sender {
         // Lines an earlier round could not append.
         self.append_lines()?;
         loop {
+            if !self.hold_lease()? {
+                return Ok(total); // another node sends
+            }
             let now = self.clock.now().timestamp();
             let due = self.index.due(now, GROUP)?;
             if due.is_empty() {
@@ -409,6 +449,17 @@ impl Sender {
             tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
         }
         Ok(())
+    }
+}
+
+impl Drop for Sender {
+    /// Gives the lease up (a clean stop): another node need not wait for it to run out.
+    fn drop(&mut self) {
+        if self.held_until.is_some() {
+            if let Err(e) = self.index.release_lease(LEASE, &self.node) {
+                tracing::warn!("outbox: lease not given up, it runs out: {e}");
+            }
+        }
     }
 }
 

@@ -9,6 +9,10 @@
 //! with the same result. A message over `max-message-bytes` is not fetched: a placeholder goes
 //! to the quarantine with the reason (folder, UID, size), the message stays on the server, and
 //! the checkpoint passes it, so it is dealt with once.
+//!
+//! Several nodes may read one account: a folder is read by the holder of its lease
+//! (`imap:<source>:<folder>`), renewed before each batch; another node reads the folder only
+//! once the lease has run out (its holder died, or read nothing for a lease's length).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,8 +55,20 @@ impl ImapIntake {
         summary: &mut Summary,
     ) -> Result<(), DrainError> {
         let source = format!("imap:{}", self.name);
+        let node = engine.node().to_string();
+        let lease = engine.rules().cfg.general.lease();
         for folder in self.cfg.folders.clone() {
+            let lease_name = format!("imap:{}:{folder}", self.name);
             while !stop.load(Ordering::Relaxed) {
+                let now = crate::index::unix_now();
+                let held = engine
+                    .index_mut()
+                    .take_lease(&lease_name, &node, now, lease)
+                    .map_err(IntakeError::from)?;
+                if !held {
+                    tracing::debug!(source = %self.name, folder = %folder, "another node reads this folder");
+                    break;
+                }
                 let since = engine
                     .index_mut()
                     .imap_checkpoint(&source, &folder)

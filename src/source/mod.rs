@@ -87,11 +87,17 @@ pub fn configured(cfg: &Config) -> Vec<MaildirSource> {
         .collect()
 }
 
-/// Acknowledges committed, durable messages at their source and counts them.
-fn let_go(src: &MaildirSource, names: &[String], outcomes: &[Outcome], summary: &mut Summary) {
+/// Acknowledges committed, durable messages node `node` claimed at their source and counts them.
+fn let_go(
+    src: &MaildirSource,
+    node: &str,
+    names: &[String],
+    outcomes: &[Outcome],
+    summary: &mut Summary,
+) {
     for (name, o) in names.iter().zip(outcomes) {
         summary.add(o);
-        if let Err(e) = src.ack(name) {
+        if let Err(e) = src.ack(node, name) {
             // Committed; the copy left behind is recognised as a duplicate next time.
             tracing::warn!(source = %src.name, file = %name, "cannot acknowledge: {e}");
         }
@@ -106,7 +112,10 @@ struct Prepared {
 }
 
 /// Processes everything waiting in the Maildir `src`. A transient failure stops the drain (the
-/// caller retries later); messages of a failed batch stay where they are.
+/// caller retries later); messages of a failed batch go back to `new/`.
+///
+/// First the messages this node claimed before and did not let go of (it was killed), with
+/// those of dead nodes it takes over; then those in `new/`, each claimed before it is read.
 ///
 /// Two stages overlap: a reader thread reads and understands the next batch (parsing, hashing)
 /// while this thread commits the current one, whose time is mostly spent waiting for the disk.
@@ -116,10 +125,23 @@ fn drain_maildir(
     stop: &AtomicBool,
     summary: &mut Summary,
 ) -> Result<(), IntakeError> {
-    let names = src.pending()?;
+    let node = engine.node().to_string();
+    for other in src.claimants()? {
+        if src.claims() && other != node && engine.node_dead(&other)? {
+            let taken = src.take_over(&other, &node)?;
+            if taken > 0 {
+                tracing::warn!(source = %src.name, node = %other, taken, "took over the messages a dead node had claimed");
+            }
+        }
+    }
+    let claimed = src.claimed(&node)?;
+    let names: Vec<(String, bool)> = (claimed.into_iter().map(|n| (n, true)))
+        .chain(src.pending()?.into_iter().map(|n| (n, false)))
+        .collect();
     if names.is_empty() {
         return Ok(());
     }
+    let node = node.as_str();
     let total = names.len();
     let rules = engine.shared_rules();
     let batch_size = rules.cfg.intake.batch_size;
@@ -140,14 +162,25 @@ fn drain_maildir(
                 let mut taken = Vec::new();
                 let mut bytes = 0;
                 while i < names.len() && batch.len() < batch_size && bytes < BATCH_BYTES {
-                    let name = &names[i];
+                    let (name, claimed) = &names[i];
                     i += 1;
                     if let Some(index) = &seen {
                         if index.source_seen(&src.name, name)? {
                             continue;
                         }
                     }
-                    match src.read(name) {
+                    if !claimed {
+                        match src.claim(node, name) {
+                            Ok(true) => {}
+                            Ok(false) => continue, // another node's now
+                            Err(e) => {
+                                tracing::error!(source = %src.name, file = %name, "cannot claim: {e}");
+                                failed += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    match src.read(node, name) {
                         Ok(Some(raw)) => {
                             bytes += raw.len() as u64;
                             batch.push(Message {
@@ -188,8 +221,11 @@ fn drain_maildir(
                             kept_names.push(name);
                         }
                         Err(why) => {
-                            // Stays in new/: the next drain tries again.
+                            // Back to new/: the next drain (of any node) tries again.
                             tracing::warn!(source = %src.name, file = %name, "deferred: {why}");
+                            if let Err(e) = src.unclaim(node, &name) {
+                                tracing::error!(source = %src.name, file = %name, "cannot put back: {e}");
+                            }
                             deferred += 1;
                         }
                     }
@@ -224,7 +260,7 @@ fn drain_maildir(
             progress.advance(filed.outcomes.len());
             let Some(e) = filed.rest else {
                 if let Some((names, outcomes)) = held.take() {
-                    let_go(src, &names, &outcomes, summary);
+                    let_go(src, node, &names, &outcomes, summary);
                 }
                 held = Some((p.names, filed.outcomes));
                 continue;
@@ -241,7 +277,7 @@ fn drain_maildir(
         match engine.flush() {
             Ok(()) => {
                 if let Some((names, outcomes)) = held.take() {
-                    let_go(src, &names, &outcomes, summary);
+                    let_go(src, node, &names, &outcomes, summary);
                 }
             }
             Err(e) if result.is_ok() => result = Err(e),
@@ -254,6 +290,19 @@ fn drain_maildir(
             }
             Err(e) if result.is_ok() => result = Err(e),
             Err(_) => {}
+        }
+        // What this drain claimed and did not file (a failed batch, one that was never
+        // committed) goes back to new/, for the next drain of any node. A message committed
+        // and not let go of (the flush failed) comes again as a duplicate.
+        match src.claimed(node) {
+            Ok(left) => {
+                for n in left {
+                    if let Err(e) = src.unclaim(node, &n) {
+                        tracing::warn!(source = %src.name, file = %n, "cannot put back: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(source = %src.name, "claimed messages not read: {e}"),
         }
         result
     })

@@ -106,7 +106,7 @@ mod tests {
     fn closed_tickets_move_to_their_month_and_dovecots_files_follow_even_after_a_crash() {
         let tmp = tempfile::tempdir().unwrap();
         let dv = tmp.path().join("dovecot");
-        let store = Store::open(tmp.path(), false, dv.clone()).unwrap();
+        let store = Store::open(tmp.path(), false, dv.clone(), "a").unwrap();
         let open = tmp.path().join("store");
         for n in ["11", "12", "13"] {
             fs::create_dir_all(open.join(format!(".Support.Closed.{n}/cur"))).unwrap();

@@ -37,7 +37,7 @@ pub use archive::{month_now, Found, Roots, ARCHIVE_DIR};
 pub use dovecot::Companions;
 pub use layout::{Folder, HISTORY_FILE, QUARANTINE};
 pub use scan::{ArticleFile, TreeTicket};
-pub use staging::Staged;
+pub use staging::{Liveness, Staged};
 
 /// The index file under a data directory (SQLite keeps `-wal` and `-shm` files beside it).
 pub const INDEX_FILE: &str = "index.sqlite";
@@ -87,7 +87,13 @@ impl Store {
     /// Opens (creating when needed) the store, the archive and this process's staging area under
     /// `data_dir`. `dovecot_dir`: where `dovecot-config` keeps Dovecot's files for the tree, which
     /// follow a folder postdesk renames.
-    pub fn open(data_dir: &Path, durable: bool, dovecot_dir: PathBuf) -> io::Result<Store> {
+    /// `node`: this node's name, which its staging area carries.
+    pub fn open(
+        data_dir: &Path,
+        durable: bool,
+        dovecot_dir: PathBuf,
+        node: &str,
+    ) -> io::Result<Store> {
         let roots = Roots::at(data_dir);
         let at = crate::access::at;
         fs::create_dir_all(&roots.open).map_err(at(&roots.open))?;
@@ -95,7 +101,7 @@ impl Store {
         fs::create_dir_all(&roots.archive).map_err(at(&roots.archive))?;
         same_file_system(&roots.open, &roots.archive)?;
         let area = staging_dir(data_dir);
-        let staging = staging::Area::open(&area).map_err(at(&area))?;
+        let staging = staging::Area::open(&area, node).map_err(at(&area))?;
         let store = Store {
             roots,
             staging,
@@ -370,13 +376,14 @@ impl Store {
 
     /// The staged files of this process and of processes that died (the caller decides which
     /// of them are committed). Staging areas of live processes are left alone.
-    pub fn orphaned_staged(&self) -> io::Result<Vec<PathBuf>> {
-        self.staging.orphans()
+    pub fn orphaned_staged(&self, live: &Liveness) -> io::Result<Vec<PathBuf>> {
+        self.staging.orphans(live)
     }
 
-    /// Whether a staged file belongs to this process or to one that is gone.
-    pub fn is_abandoned(&self, staged: &Path) -> bool {
-        self.staging.is_abandoned(staged)
+    /// Whether a staged file belongs to this process or to one that is gone (on another node:
+    /// a dead one, see `staging`).
+    pub fn is_abandoned(&self, staged: &Path, live: &Liveness) -> bool {
+        self.staging.is_abandoned(staged, live)
     }
 
     /// The folder a ticket number has in the tree or the archive, in whichever queue or state.

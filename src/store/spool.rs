@@ -21,11 +21,11 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// A spool in the staging area under `data_dir`.
-    pub fn open(data_dir: &Path) -> io::Result<Spool> {
+    /// A spool in the staging area under `data_dir`, of node `node`.
+    pub fn open(data_dir: &Path, node: &str) -> io::Result<Spool> {
         let base = super::staging_dir(data_dir);
         Ok(Spool {
-            area: Area::open(&base).map_err(crate::access::at(&base))?,
+            area: Area::open(&base, node).map_err(crate::access::at(&base))?,
         })
     }
 
@@ -100,14 +100,17 @@ mod tests {
     #[test]
     fn a_spooled_file_is_gone_when_dropped_and_the_area_is_no_one_elses() {
         let data = tempfile::tempdir().unwrap();
-        let spool = Spool::open(data.path()).unwrap();
+        let spool = Spool::open(data.path(), "a").unwrap();
         let mut f = spool.create().unwrap();
         f.write_all(b"RIFF....WAVE").unwrap();
         f.close();
         assert_eq!(fs::read(f.path()).unwrap(), b"RIFF....WAVE");
         // An engine's area in the same process does not take it for a leftover.
-        let engine = Area::open(&crate::store::staging_dir(data.path())).unwrap();
-        assert!(engine.orphans().unwrap().is_empty());
+        let engine = Area::open(&crate::store::staging_dir(data.path()), "a").unwrap();
+        assert!(engine
+            .orphans(&super::super::staging::Liveness::alone("a"))
+            .unwrap()
+            .is_empty());
         let path = f.path().to_path_buf();
         drop(f);
         assert!(!path.exists());
@@ -116,12 +119,17 @@ mod tests {
     #[test]
     fn a_dead_spools_files_are_leftovers() {
         let data = tempfile::tempdir().unwrap();
-        let spool = Spool::open(data.path()).unwrap();
+        let spool = Spool::open(data.path(), "a").unwrap();
         let f = spool.create().unwrap();
         let path = f.path().to_path_buf();
         std::mem::forget(f);
         drop(spool); // its lock is released, as when its process dies
-        let engine = Area::open(&crate::store::staging_dir(data.path())).unwrap();
-        assert_eq!(engine.orphans().unwrap(), vec![path]);
+        let engine = Area::open(&crate::store::staging_dir(data.path()), "a").unwrap();
+        assert_eq!(
+            engine
+                .orphans(&super::super::staging::Liveness::alone("a"))
+                .unwrap(),
+            vec![path]
+        );
     }
 }

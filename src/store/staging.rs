@@ -4,6 +4,14 @@
 //! its lifetime, so that recovery (in this or another process) can tell a dead writer's leftovers
 //! from a live writer's work in progress. `deliver` processes run beside the daemon.
 //!
+//! Several nodes (machines) may share the store. An area's name carries its node's name
+//! (`<node>-<pid>-<nanos>`), and a lock does not reach across machines on every shared file
+//! system: another node's area counts as abandoned only when that node is dead (its heartbeat in
+//! the index is older than the lease, which the caller says through `Liveness`), its lock is
+//! free, and its file is older than the lease (so a `deliver` still running on a node whose
+//! daemon died is not taken for dead). The own node's areas, and areas named before nodes
+//! (`<pid>-<nanos>`), go by their lock alone.
+//!
 //! An area is born locked: it is made under a dotted name, its lock taken, and only then renamed
 //! to its own name. Otherwise another process's recovery could find it in the moment between
 //! the folder and the lock, take it for a dead writer's and remove it under its owner.
@@ -29,6 +37,36 @@ pub struct Staged {
     pub size: u64,
 }
 
+/// Which nodes are alive, for telling another node's staging areas abandoned.
+pub struct Liveness<'a> {
+    /// This node's name.
+    pub node: &'a str,
+    /// Whether another node is dead (its heartbeat older than the lease).
+    pub dead: &'a dyn Fn(&str) -> bool,
+    /// A dead node's staged file is taken once older than this.
+    pub lease: std::time::Duration,
+}
+
+impl Liveness<'_> {
+    /// Only this node's areas, by their locks (a single node).
+    pub fn alone(node: &str) -> Liveness<'_> {
+        Liveness {
+            node,
+            dead: &|_| false,
+            lease: std::time::Duration::MAX,
+        }
+    }
+}
+
+/// The node an area's folder name carries, if any (`<node>-<pid>-<nanos>`).
+fn node_of(dir: &Path) -> Option<String> {
+    let name = dir.file_name()?.to_str()?;
+    let mut parts = name.rsplitn(3, '-');
+    let (nanos, pid, node) = (parts.next()?, parts.next()?, parts.next()?);
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(nanos) && numeric(pid) && !node.is_empty()).then(|| node.to_string())
+}
+
 pub struct Area {
     base: PathBuf,
     mine: PathBuf,
@@ -37,12 +75,13 @@ pub struct Area {
 }
 
 impl Area {
-    pub fn open(base: &Path) -> io::Result<Area> {
+    /// A new area under `base` for a process of node `node`.
+    pub fn open(base: &Path, node: &str) -> io::Result<Area> {
         fs::create_dir_all(base)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let name = format!("{}-{}", std::process::id(), now.as_nanos());
+        let name = format!("{node}-{}-{}", std::process::id(), now.as_nanos());
         let birth = base.join(format!("{BIRTH}{name}"));
         fs::create_dir(&birth)?;
         let lock = File::create(birth.join(LOCK))?;
@@ -92,22 +131,27 @@ impl Area {
     }
 
     /// Whether `path` lies in this process's area or in one whose process is gone.
-    pub fn is_abandoned(&self, path: &Path) -> bool {
+    pub fn is_abandoned(&self, path: &Path, live: &Liveness) -> bool {
         let Some(dir) = path.parent() else {
             return false;
         };
         if dir == self.mine {
             return true;
         }
-        match File::open(dir.join(LOCK)) {
+        let free = match File::open(dir.join(LOCK)) {
             Ok(lock) => lock.try_lock().is_ok(),
             Err(_) => true,
+        };
+        free && match foreign(dir, live) {
+            None => true,
+            Some(node) => (live.dead)(&node) && older_than(path, live.lease),
         }
     }
 
     /// Staged files of this process, and every file of staging folders whose process is gone
-    /// (their lock is free). Empty dead folders are removed.
-    pub fn orphans(&self) -> io::Result<Vec<PathBuf>> {
+    /// (their lock is free; another node's also dead, its files older than the lease). Empty
+    /// dead folders are removed.
+    pub fn orphans(&self, live: &Liveness) -> io::Result<Vec<PathBuf>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.base)? {
             let dir = entry?.path();
@@ -122,12 +166,16 @@ impl Area {
                 continue;
             }
             let ours = dir == self.mine;
+            let other_node = foreign(&dir, live);
             if !ours {
                 let Ok(lock) = File::open(dir.join(LOCK)) else {
                     continue;
                 };
                 if lock.try_lock().is_err() {
                     continue; // a live process owns it
+                }
+                if other_node.as_ref().is_some_and(|n| !(live.dead)(n)) {
+                    continue; // a live node's, whose lock may not reach here
                 }
             }
             let mut files = 0;
@@ -140,8 +188,10 @@ impl Area {
             for f in entries {
                 let p = f?.path();
                 if p.file_name().is_some_and(|n| n != LOCK) {
-                    out.push(p);
                     files += 1;
+                    if other_node.is_none() || older_than(&p, live.lease) {
+                        out.push(p);
+                    }
                 }
             }
             if !ours && files == 0 {
@@ -150,6 +200,19 @@ impl Area {
             }
         }
         Ok(out)
+    }
+}
+
+/// The node of an area of another node than `live.node`, if it names one.
+fn foreign(dir: &Path, live: &Liveness) -> Option<String> {
+    node_of(dir).filter(|n| n != live.node)
+}
+
+/// Whether the file at `path` was last written longer than `age` ago (a missing file is).
+fn older_than(path: &Path, age: std::time::Duration) -> bool {
+    match fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(t) => t.elapsed().is_ok_and(|e| e > age),
+        Err(_) => true,
     }
 }
 
@@ -195,7 +258,7 @@ mod tests {
     #[test]
     fn an_area_appears_under_its_name_already_locked() {
         let base = tempfile::tempdir().unwrap();
-        let a = Area::open(base.path()).unwrap();
+        let a = Area::open(base.path(), "a").unwrap();
         let lock = File::open(a.mine.join(LOCK)).unwrap();
         assert!(lock.try_lock().is_err(), "the lock is held from the start");
         let names: Vec<_> = fs::read_dir(base.path())
@@ -209,16 +272,63 @@ mod tests {
     #[test]
     fn recovery_leaves_an_area_in_birth_alone_until_it_is_stillborn() {
         let base = tempfile::tempdir().unwrap();
-        let other = Area::open(base.path()).unwrap();
+        let other = Area::open(base.path(), "a").unwrap();
         // Made, its lock file created but not yet locked: recovery must not take it.
         let birth = base.path().join(format!("{BIRTH}1-2"));
         fs::create_dir(&birth).unwrap();
         File::create(birth.join(LOCK)).unwrap();
-        assert!(other.orphans().unwrap().is_empty());
+        assert!(other.orphans(&Liveness::alone("a")).unwrap().is_empty());
         assert!(birth.join(LOCK).exists());
         let long_ago = SystemTime::now() - STILLBORN - Duration::from_secs(60);
         File::open(&birth).unwrap().set_modified(long_ago).unwrap();
-        assert!(other.orphans().unwrap().is_empty());
+        assert!(other.orphans(&Liveness::alone("a")).unwrap().is_empty());
         assert!(!birth.exists(), "a stillborn area is removed");
+    }
+
+    #[test]
+    fn another_nodes_area_is_abandoned_once_the_node_is_dead_and_its_files_old() {
+        let base = tempfile::tempdir().unwrap();
+        let mine = Area::open(base.path(), "b").unwrap();
+        // Node a's area, its process gone (the lock free) as after a kill.
+        let theirs = base.path().join("a.x-77-123");
+        fs::create_dir(&theirs).unwrap();
+        File::create(theirs.join(LOCK)).unwrap();
+        let file = theirs.join("1.M1P1Q1.host,S=3");
+        fs::write(&file, b"abc").unwrap();
+        assert_eq!(node_of(&theirs).as_deref(), Some("a.x"));
+        let lease = Duration::from_secs(30);
+        let alive = Liveness {
+            node: "b",
+            dead: &|_| false,
+            lease,
+        };
+        let dead = Liveness {
+            node: "b",
+            dead: &|n| n == "a.x",
+            lease,
+        };
+        assert!(mine.orphans(&alive).unwrap().is_empty(), "a live node's");
+        assert!(!mine.is_abandoned(&file, &alive));
+        assert!(
+            mine.orphans(&dead).unwrap().is_empty(),
+            "a file younger than the lease"
+        );
+        assert!(!mine.is_abandoned(&file, &dead));
+        let old = SystemTime::now() - Duration::from_secs(60);
+        File::open(&file).unwrap().set_modified(old).unwrap();
+        assert_eq!(mine.orphans(&dead).unwrap(), vec![file.clone()]);
+        assert!(mine.is_abandoned(&file, &dead));
+        // The own node's other areas (another process of it, or one named before nodes) go by
+        // their lock alone.
+        let legacy = base.path().join("77-123");
+        fs::create_dir(&legacy).unwrap();
+        File::create(legacy.join(LOCK)).unwrap();
+        fs::write(legacy.join("f"), b"x").unwrap();
+        assert_eq!(node_of(&legacy), None);
+        assert!(mine.is_abandoned(&legacy.join("f"), &alive));
+        let sibling = Area::open(base.path(), "b").unwrap();
+        let staged = sibling.reserve(1);
+        sibling.write(&staged, b"x", b"").unwrap();
+        assert!(!mine.is_abandoned(&staged.path, &alive), "its lock is held");
     }
 }

@@ -42,6 +42,7 @@ mod logs;
 mod matching;
 mod migrate;
 mod mutations;
+mod nodes;
 mod notice_limits;
 mod notices;
 mod outgoing;
