@@ -61,7 +61,7 @@ impl Shared {
         let taken = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let index = match taken {
             Some(i) => i,
-            None => Index::open_readonly_at(&crate::index::Location::of(&self.cfg))?,
+            None => Index::open_readonly_at(&self.cfg.index_location())?,
         };
         let out = f(&index);
         self.pool

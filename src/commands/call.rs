@@ -27,7 +27,7 @@ pub fn call(
                 .ok_or_else(|| Failure::new(EX_USAGE, format!("no [[agent]] {a:?}")))?,
         ),
     };
-    let index = Index::open_readonly_at(&crate::index::Location::of(&cfg))?;
+    let index = Index::open_readonly_at(&cfg.index_location())?;
     if let Some(n) = ticket {
         if index.ticket(n)?.is_none() {
             return Err(Failure::new(EX_DATAERR, format!("no ticket {n}")));

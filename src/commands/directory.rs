@@ -14,7 +14,7 @@ pub fn directory(ctx: &Context, cmd: DirectoryCommand) -> Result<i32, Failure> {
     let data = cfg.data_dir();
     // Opened for writing even to look up: an index of an older version gains the tables first.
     std::fs::create_dir_all(&data).map_err(crate::access::at(&data))?;
-    let mut index = Index::open_at(&crate::index::Location::of(&cfg), cfg.general.durable)?;
+    let mut index = Index::open_at(&cfg.index_location(), cfg.general.durable)?;
     match cmd {
         DirectoryCommand::Sync => {
             let done = sync_file(&cfg, &mut index).map_err(|e| {

@@ -72,7 +72,7 @@ pub fn dovecot_config(ctx: &Context, out: Option<PathBuf>) -> Result<i32, Failur
     }
     let with_passwd = cfg.agents.iter().any(|a| a.password_hash.is_some());
     // Agents' queues include their groups' in the directory's copy, if there is one yet.
-    let index_at = crate::index::Location::of(&cfg);
+    let index_at = cfg.index_location();
     let exists = match &index_at {
         crate::index::Location::Sqlite(file) => file.exists(),
         crate::index::Location::Postgres(_) => true,

@@ -33,7 +33,7 @@ impl Say {
 
 pub fn explain(ctx: &Context, files: &[PathBuf], json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
-    let index_at = crate::index::Location::of(&cfg);
+    let index_at = cfg.index_location();
     let index = Index::open_readonly_at(&index_at)?;
     // The agents the directory's groups add, as intake reads them.
     let cfg = match crate::directory::rights::with_group_agents(&cfg, &index) {

@@ -10,7 +10,7 @@ pub fn outbox(ctx: &Context, cmd: OutboxCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     match cmd {
         OutboxCommand::List { queued, json } => {
-            let index = Index::open_readonly_at(&crate::index::Location::of(&cfg))?;
+            let index = Index::open_readonly_at(&cfg.index_location())?;
             let rows: Vec<_> = index
                 .outbox(None)?
                 .into_iter()

@@ -39,7 +39,7 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<i32, Failure> {
         .iter()
         .filter_map(|q| cfg.queue(q).map(|c| c.name.clone()))
         .collect();
-    let index = Index::open_readonly_at(&crate::index::Location::of(&cfg))?;
+    let index = Index::open_readonly_at(&cfg.index_location())?;
     let slas = cfg
         .service_levels()
         .map_err(|e| Failure::new(EX_CONFIG, e))?;

@@ -55,7 +55,7 @@ struct FromIndex {
 }
 
 fn from_index(cfg: &crate::config::Config) -> Result<FromIndex, crate::index::IndexError> {
-    let index = Index::open_readonly_at(&crate::index::Location::of(cfg))?;
+    let index = Index::open_readonly_at(&cfg.index_location())?;
     let mut outbox = Outbox::default();
     for q in index.outbox(None)? {
         match q.state.as_str() {

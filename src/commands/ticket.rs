@@ -11,7 +11,7 @@ use crate::store::Folder;
 
 pub fn ticket(ctx: &Context, cmd: TicketCommand) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
-    let index_at = crate::index::Location::of(&cfg);
+    let index_at = cfg.index_location();
     match cmd {
         TicketCommand::List {
             queue,

@@ -46,7 +46,7 @@ pub fn reindex(ctx: &Context) -> Result<i32, Failure> {
 pub fn fsck(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
-    let live = Index::open_readonly_at(&crate::index::Location::of(&cfg))?;
+    let live = Index::open_readonly_at(&cfg.index_location())?;
     let mut tree = Index::open_memory()?;
     let c = match reindex::rebuild(
         &Tree::at(&data),

@@ -41,6 +41,27 @@ impl Default for IndexConfig {
     }
 }
 
+impl super::Config {
+    /// Where the index this configuration names is.
+    pub fn index_location(&self) -> crate::index::Location {
+        self.index_location_in(&self.data_dir())
+    }
+
+    /// As `index_location`, with SQLite's file in `data_dir` (a process given its own data
+    /// folder).
+    pub fn index_location_in(&self, data_dir: &std::path::Path) -> crate::index::Location {
+        use crate::index::{Location, PgConfig};
+        match self.index.backend {
+            Backend::Sqlite => Location::Sqlite(crate::store::index_file(data_dir)),
+            Backend::Postgres => Location::Postgres(PgConfig {
+                url: self.index.url.clone(),
+                password_file: self.index.password_file.as_ref().map(|p| self.resolve(p)),
+                connect_timeout: std::time::Duration::from_secs(self.index.connect_timeout_seconds),
+            }),
+        }
+    }
+}
+
 impl IndexConfig {
     pub fn validate(&self) -> Result<(), String> {
         match self.backend {

@@ -155,7 +155,7 @@ impl Heartbeat {
     pub(super) fn start(cfg: &Config) -> Result<Heartbeat, Failure> {
         let node = cfg.general.node();
         let every = Duration::from_secs((cfg.general.node_lease_seconds / 3).max(1));
-        let location = crate::index::Location::of(cfg);
+        let location = cfg.index_location();
         let durable = cfg.general.durable;
         let started = crate::index::unix_now();
         let mut index = None;

@@ -22,7 +22,7 @@ impl Refresher {
         cfg: &Config,
         on_change: impl Fn(&Config, &mut Index) + Send + 'static,
     ) -> Option<Refresher> {
-        let at = crate::index::Location::of(cfg);
+        let at = cfg.index_location();
         let open = move |durable| Index::open_at(&at, durable);
         let Some(l) = &cfg.directory.ldap else {
             let forgot = open(cfg.general.durable)

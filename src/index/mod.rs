@@ -119,24 +119,6 @@ pub enum Location {
 }
 
 impl Location {
-    /// The index the configuration names.
-    pub fn of(cfg: &crate::config::Config) -> Location {
-        Location::at(cfg, &cfg.data_dir())
-    }
-
-    /// As `of`, with SQLite's file in `data_dir` (a process given its own data folder).
-    pub fn at(cfg: &crate::config::Config, data_dir: &std::path::Path) -> Location {
-        use crate::config::index::Backend;
-        match cfg.index.backend {
-            Backend::Sqlite => Location::Sqlite(crate::store::index_file(data_dir)),
-            Backend::Postgres => Location::Postgres(PgConfig {
-                url: cfg.index.url.clone(),
-                password_file: cfg.index.password_file.as_ref().map(|p| cfg.resolve(p)),
-                connect_timeout: Duration::from_secs(cfg.index.connect_timeout_seconds),
-            }),
-        }
-    }
-
     /// What to say in logs and errors: the file, or the url (which holds no password).
     pub fn describe(&self) -> String {
         match self {

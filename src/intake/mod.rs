@@ -200,7 +200,7 @@ impl Engine {
             Store::open(data_dir, durable, data_dir.join(&cfg.dovecot.dir), &node)?
                 .with_clock(clock.clone()),
         );
-        let index_at = crate::index::Location::at(cfg, data_dir);
+        let index_at = cfg.index_location_in(data_dir);
         let (index, damaged) = Index::open_or_set_aside_at(&index_at, durable)?;
         if let crate::index::Location::Sqlite(_) = index_at {
             for file in crate::store::index_files(data_dir) {
@@ -310,7 +310,7 @@ impl Engine {
 
     /// Where the index is (another connection to it: a thread of its own, a read-only look).
     pub fn index_location(&self) -> crate::index::Location {
-        crate::index::Location::at(&self.rules.cfg, &self.data_dir)
+        self.rules.cfg.index_location_in(&self.data_dir)
     }
 
     /// Replaces the configuration (SIGHUP); store and index stay, the directory file is copied

@@ -121,10 +121,7 @@ impl Sender {
         }
         let transport =
             transport::build(&cfg.transport_config(), data_dir).map_err(SenderError::Config)?;
-        let index = Index::open_at(
-            &crate::index::Location::at(cfg, data_dir),
-            cfg.general.durable,
-        )?;
+        let index = Index::open_at(&cfg.index_location_in(data_dir), cfg.general.durable)?;
         index.limit_cache(8 * 1024)?;
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
