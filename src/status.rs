@@ -1,12 +1,16 @@
 //! What the daemon tells `postdesk status`: a small JSON file in the data directory, rewritten
 //! (atomically) after every round of the daemon's loop, with each source's state, when it last
-//! worked, its last error and its backlog.
+//! worked, its last error and its backlog. One file per node (`status.<node>.json`): nodes
+//! sharing the data directory each report their own daemon.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub const FILE: &str = "status.json";
+/// The status file of node `node`.
+pub fn file(node: &str) -> String {
+    format!("status.{node}.json")
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -38,9 +42,9 @@ pub fn now() -> String {
         .to_string()
 }
 
-/// Writes the snapshot (temporary file, rename); a failure is only logged.
-pub fn write(data_dir: &Path, s: &Snapshot) {
-    write_json(data_dir, FILE, s)
+/// Writes node `node`'s snapshot (temporary file, rename); a failure is only logged.
+pub fn write(data_dir: &Path, node: &str, s: &Snapshot) {
+    write_json(data_dir, &file(node), s)
 }
 
 /// Writes `value` as `name` in the data directory (temporary file, rename); a failure is only
@@ -81,8 +85,9 @@ pub fn once_may_write(existing: Option<&Snapshot>, alive: impl Fn(u32) -> bool) 
     }
 }
 
-pub fn read(data_dir: &Path) -> Option<Snapshot> {
-    serde_json::from_slice(&std::fs::read(data_dir.join(FILE)).ok()?).ok()
+/// Node `node`'s snapshot.
+pub fn read(data_dir: &Path, node: &str) -> Option<Snapshot> {
+    serde_json::from_slice(&std::fs::read(data_dir.join(file(node))).ok()?).ok()
 }
 
 #[cfg(test)]

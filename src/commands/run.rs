@@ -17,9 +17,10 @@ fn write_status(cfg: &crate::config::Config, snapshot: &mut status::Snapshot) {
     let data = cfg.data_dir();
     // SAFETY: kill with signal 0 only checks that the process exists.
     let alive = |pid: u32| unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
-    if status::once_may_write(status::read(&data).as_ref(), alive) {
+    let node = cfg.general.node();
+    if status::once_may_write(status::read(&data, &node).as_ref(), alive) {
         snapshot.updated = status::now();
-        status::write(&data, snapshot);
+        status::write(&data, &node, snapshot);
     }
 }
 

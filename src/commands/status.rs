@@ -129,7 +129,7 @@ struct Outbox {
 pub fn status(ctx: &Context, json: bool) -> Result<i32, Failure> {
     let cfg = ctx.load()?;
     let data = cfg.data_dir();
-    let snap = status::read(&data);
+    let snap = status::read(&data, &cfg.general.node());
     let (found, index_error) = match from_index(&cfg) {
         Ok(f) => (f, None),
         Err(e) => (FromIndex::default(), Some(e.to_string())),

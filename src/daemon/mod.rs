@@ -77,7 +77,7 @@ pub fn run(
         let (mut failed, imap_failing) = (round.back_off, round.retry_soon);
         snapshot.sources = round.states;
         snapshot.updated = status::now();
-        status::write(&engine.rules().cfg.data_dir(), &snapshot);
+        status::write(&engine.rules().cfg.data_dir(), engine.node(), &snapshot);
         if stop.load(Ordering::Relaxed) {
             break;
         }

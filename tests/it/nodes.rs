@@ -23,18 +23,19 @@ struct Nodes {
 
 impl Nodes {
     fn new(port: u16, lease: u64) -> Nodes {
-        Nodes::on(port, lease, None)
+        Nodes::on(port, lease, None, "")
     }
 
-    /// Nodes whose index is on `server` (a private one a test stops), else on the suite's.
-    fn on(port: u16, lease: u64, server: Option<&crate::postgres::Server>) -> Nodes {
+    /// Nodes whose index is on `server` (a private one a test stops), else on the suite's;
+    /// `extra` adds to their configuration.
+    fn on(port: u16, lease: u64, server: Option<&crate::postgres::Server>, extra: &str) -> Nodes {
         let rest = format!(
             "[intake]\nrescan-seconds = 1\n\
              [[source]]\nname = \"in1\"\nmaildir = \"in1\"\n\
              [[source]]\nname = \"in2\"\nmaildir = \"in2\"\n\
              [outgoing]\ntransport = \"smtp\"\n[outgoing.smtp]\nport = {port}\ntimeout-seconds = 5\n\
              [autoresponse]\nagent-notify = false\nper-recipient-per-day = 1000\n\
-             circuit-breaker-per-minute = 1000000\n"
+             circuit-breaker-per-minute = 1000000\n{extra}\n"
         );
         let general = format!("node = \"a\"\nnode-lease-seconds = {lease}\n");
         let mut desk = Desk::with(&general, &rest);
@@ -71,6 +72,7 @@ impl Nodes {
         let mut c = Command::new(BIN);
         c.arg("--config")
             .arg(self.config(node))
+            .env("PD_IMAP_PW", "pw")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
         c
@@ -391,6 +393,12 @@ fn the_survivor_takes_over_the_outbox_and_a_dead_nodes_claimed_mail() {
     let status = String::from_utf8(nodes.cmd('b').arg("status").output().unwrap().stdout).unwrap();
     assert!(status.contains("node a: dead"), "{status}");
     assert!(status.contains("node b (this one): alive"), "{status}");
+    // Each node reports its own daemon.
+    assert!(status.contains("daemon: running"), "{status}");
+    let status_a = nodes.cmd('a').arg("status").output().unwrap().stdout;
+    let status_a = String::from_utf8(status_a).unwrap();
+    assert!(status_a.contains("daemon: not running"), "{status_a}");
+    assert!(status_a.contains("node a (this one): dead"), "{status_a}");
     stop(b);
     nodes.desk.fsck_clean();
     eprintln!(
@@ -405,7 +413,7 @@ fn both_nodes_wait_while_postgresql_is_away_and_go_on_when_it_is_back() {
     const TOTAL: usize = 300;
     let sink = SmtpSink::start();
     let server = crate::postgres::start();
-    let nodes = Nodes::on(sink.port, 30, Some(&server));
+    let nodes = Nodes::on(sink.port, 30, Some(&server), "");
     let mut a = nodes.daemon('a');
     let mut b = nodes.daemon('b');
     let drop_range = |r: std::ops::Range<usize>| {
@@ -464,6 +472,82 @@ fn both_nodes_wait_while_postgresql_is_away_and_go_on_when_it_is_back() {
         "PostgreSQL away {:.1}s: both nodes waited; everything filed and sent {:.1}s after it was back",
         outage.as_secs_f64(),
         resumed.as_secs_f64()
+    );
+}
+
+/// Appends customer mails `range` to the INBOX of user desk on Dovecot at `port`.
+fn append_imap(port: u16, range: std::ops::Range<usize>) {
+    let script = format!(
+        "for i in range({}, {}):\n    \
+         m = ('From: c%d@example.org\\r\\nTo: support@company.example\\r\\nSubject: Question %d\\r\\n'\n         \
+         'Message-ID: <m%d@nodes.test>\\r\\n\\r\\nMessage number %d.\\r\\n') % (i, i, i, i)\n    \
+         typ, _ = M.append('INBOX', None, None, m.encode())\n    assert typ == 'OK'\nout('ok')",
+        range.start, range.end
+    );
+    crate::services::imap_try(port, "desk", "pw", &script).expect("append");
+}
+
+#[test]
+fn an_imap_folder_is_read_by_one_node_and_by_the_survivor_after_a_kill() {
+    crate::services::require("dovecot");
+    let sink = SmtpSink::start();
+    let store = tempfile::tempdir().unwrap();
+    let dv = crate::services::Dovecot::start(store.path(), &[("desk", "pw")], &[]);
+    let imap = format!(
+        "[[imap]]\nname = \"mbox\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
+         user = \"desk\"\npassword-env = \"PD_IMAP_PW\"\npoll-seconds = 1\ntimeout-seconds = 5\n",
+        dv.imap_port
+    );
+    let lease: u64 = 5;
+    let nodes = Nodes::on(sink.port, lease, None, &imap);
+    let holder = || {
+        nodes
+            .desk
+            .index_rows("SELECT node FROM leases WHERE name = 'imap:mbox:INBOX'")
+            .first()
+            .map(|r| r[0].as_str().unwrap_or_default().to_string())
+    };
+    let mut a = nodes.daemon('a');
+    append_imap(dv.imap_port, 0..100);
+    wait_for(Duration::from_secs(60), "node a filing", || {
+        nodes.filed() >= 100
+    });
+    assert_eq!(holder().as_deref(), Some("a"));
+    let b = nodes.daemon('b');
+    append_imap(dv.imap_port, 100..200);
+    wait_for(Duration::from_secs(60), "the second hundred filed", || {
+        nodes.filed() >= 200
+    });
+    assert_eq!(
+        holder().as_deref(),
+        Some("a"),
+        "b reads nothing while a holds the folder"
+    );
+    kill(&mut a);
+    let killed = Instant::now();
+    append_imap(dv.imap_port, 200..300);
+    wait_for(
+        Duration::from_secs(lease + 30),
+        "node b reading the folder",
+        || nodes.filed() >= 300,
+    );
+    let taken_over = killed.elapsed();
+    assert_eq!(holder().as_deref(), Some("b"));
+    stop(b);
+    let rows = nodes.desk.index_rows(
+        "SELECT count(*), count(DISTINCT message_id) FROM articles
+         WHERE message_id LIKE '%@nodes.test%'",
+    );
+    assert_eq!(
+        rows[0][0].as_i64(),
+        Some(300),
+        "each message once: {rows:?}"
+    );
+    assert_eq!(rows[0][1].as_i64(), Some(300));
+    nodes.desk.fsck_clean();
+    eprintln!(
+        "IMAP: node a killed; node b filed what came after {:.1}s (lease {lease}s)",
+        taken_over.as_secs_f64()
     );
 }
 
