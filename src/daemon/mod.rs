@@ -94,6 +94,9 @@ pub fn run(
             tracing::info!("the listed tree's directory was replaced; watching the new one");
             soon = true;
         }
+        if let Err(e) = engine.recover_dead_nodes() {
+            tracing::error!("recovering the staging areas of dead nodes: {e}");
+        }
         if let Err(e) = engine.housekeeping() {
             tracing::error!("pruning the rate-limit counts: {e}");
         }

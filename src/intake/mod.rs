@@ -265,6 +265,22 @@ impl Engine {
         recover::run(&self.store, &mut self.index, &self.node, lease)
     }
 
+    /// Recovers the staging areas of dead nodes, if there are any: places what they committed
+    /// and did not place, removes what they did not commit. The daemon asks every round; a node
+    /// that never starts again leaves nothing pending.
+    pub fn recover_dead_nodes(&mut self) -> Result<(), IntakeError> {
+        let others = self.store.staging_nodes_besides(&self.node)?;
+        let mut dead = false;
+        for n in &others {
+            dead |= self.node_dead(n)?;
+        }
+        if dead {
+            self.flush()?;
+            self.recover()?;
+        }
+        Ok(())
+    }
+
     /// This node's name (`[general] node`).
     pub fn node(&self) -> &str {
         &self.node

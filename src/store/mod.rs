@@ -380,6 +380,11 @@ impl Store {
         self.staging.orphans(live)
     }
 
+    /// The nodes other than `node` with staging areas in the store.
+    pub fn staging_nodes_besides(&self, node: &str) -> io::Result<Vec<String>> {
+        self.staging.other_nodes(node)
+    }
+
     /// Whether a staged file belongs to this process or to one that is gone (on another node:
     /// a dead one, see `staging`).
     pub fn is_abandoned(&self, staged: &Path, live: &Liveness) -> bool {

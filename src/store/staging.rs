@@ -216,6 +216,21 @@ fn older_than(path: &Path, age: std::time::Duration) -> bool {
     }
 }
 
+impl Area {
+    /// The nodes other than `node` that have staging areas here (a dead one's wait for recovery).
+    pub fn other_nodes(&self, node: &str) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.base)? {
+            if let Some(n) = node_of(&entry?.path()).filter(|n| n != node) {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn create_new(staged: &Staged) -> io::Result<File> {
     OpenOptions::new()
         .write(true)

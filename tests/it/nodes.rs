@@ -542,6 +542,12 @@ fn an_imap_folder_is_read_by_one_node_and_by_the_survivor_after_a_kill() {
     );
     let taken_over = killed.elapsed();
     assert_eq!(holder().as_deref(), Some("b"));
+    // What a had committed and not yet placed when it died, b places (and removes the rest).
+    wait_for(
+        Duration::from_secs(lease + 20),
+        "a's staging area recovered",
+        || nodes.desk.staged_files() == 0,
+    );
     stop(b);
     let rows = nodes.desk.index_rows(
         "SELECT count(*), count(DISTINCT message_id) FROM articles
