@@ -232,6 +232,15 @@ pub fn run(
     Ok(0)
 }
 
+/// How long from `now` until `at` (Unix seconds), at least 50 ms and at most a day. Due times
+/// are whole seconds (rounded up): wake at that second, not one later.
+fn until(at: i64, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    let ms = at
+        .saturating_mul(1000)
+        .saturating_sub(now.timestamp_millis());
+    Duration::from_millis(ms.clamp(50, 86_400_000) as u64)
+}
+
 /// The service levels' round (`rounds::sla`); how long until the next due time. A failing round
 /// is retried with the loop's backoff.
 fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) -> Option<Duration> {
@@ -241,12 +250,7 @@ fn sla_round(engine: &mut Engine, slas: &crate::sla::Slas, failed: &mut bool) ->
             if r.looked > 0 {
                 tracing::debug!("service levels: {}", r.line());
             }
-            // Due times are whole seconds (rounded up): wake at that second, not one later.
-            let now = now.timestamp_millis();
-            r.next.map(|n| {
-                let ms = n.saturating_mul(1000).saturating_sub(now);
-                Duration::from_millis(ms.clamp(50, 86_400_000) as u64)
-            })
+            r.next.map(|n| until(n, now))
         }
         Err(e) => {
             tracing::error!(
@@ -268,11 +272,7 @@ fn digest_round(engine: &mut Engine, failed: &mut bool) -> Option<Duration> {
             if r.digests > 0 {
                 tracing::info!("agents' digests: {}", r.line());
             }
-            let now = now.timestamp_millis();
-            r.next.map(|n| {
-                let ms = n.saturating_mul(1000).saturating_sub(now);
-                Duration::from_millis(ms.clamp(50, 86_400_000) as u64)
-            })
+            r.next.map(|n| until(n, now))
         }
         Err(e) => {
             tracing::error!(
