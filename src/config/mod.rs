@@ -169,7 +169,7 @@ impl Default for General {
             default_queue: String::new(),
             durable: true,
             node: String::new(),
-            node_lease_seconds: 30,
+            node_lease_seconds: 10,
         }
     }
 }

@@ -11,9 +11,13 @@
 //!
 //! One sender at a time per node (a lock file in the data directory): the daemon's, or
 //! `run --once`'s. And one node at a time among several sharing the store and the index: the
-//! holder of the lease `outbox`, which it renews before each group of mails while a third of it
-//! has gone by, and gives up when it stops. When a node dies, its lease runs out and the next
-//! node's sender takes it over (it asks at least every few seconds).
+//! holder of the lease `outbox`, and only while it holds it: before each mail the sender makes
+//! sure two thirds of the lease are left, renewing it when a third has gone by, and stops the
+//! group (the rest stays queued) when it cannot, so a group slower than the lease (a slow relay)
+//! does not send on after another node took the lease over. It gives the lease up when it stops.
+//! When a node dies, its lease runs out and the next node's sender takes it over (it asks at
+//! least every few seconds). What no node can prevent: a single mail whose handover outlasts
+//! the rest of the lease (a relay that stalls up to the SMTP timeout) may go out from both.
 
 mod failure;
 
@@ -21,7 +25,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::article::history::HistoryLine;
@@ -60,11 +64,47 @@ pub struct Sender {
     log: MailLog,
     /// Since when nothing could be sent (the first deferral without a success), for the log.
     outage: Option<std::time::Instant>,
+    lease: Lease,
+    _lock: File,
+}
+
+/// This node's hold on the lease `outbox`.
+struct Lease {
     /// This node's name, the lease's length, and until when (Unix seconds) it holds the lease.
     node: String,
-    lease: i64,
+    seconds: i64,
     held_until: Option<i64>,
-    _lock: File,
+}
+
+impl Lease {
+    /// Whether this node holds the lease now, for at least two thirds of its length: renewed
+    /// (or taken over) when a third has gone by. Between renewals, a look at the clock.
+    fn hold(&mut self, index: &mut Index) -> Result<bool, SenderError> {
+        let now = crate::index::unix_now();
+        if self
+            .held_until
+            .is_some_and(|until| until - now >= self.seconds - self.seconds / 3)
+        {
+            return Ok(true);
+        }
+        let held = match index.take_lease(LEASE, &self.node, now, self.seconds) {
+            Ok(held) => held,
+            Err(e) => {
+                // Unknown: this node may not go on as the holder.
+                self.held_until = None;
+                return Err(e.into());
+            }
+        };
+        match (held, self.held_until.is_some()) {
+            (true, false) => tracing::info!(node = %self.node, "outbox: this node sends"),
+            (false, true) => {
+                tracing::warn!(node = %self.node, "outbox: lease lost to another node")
+            }
+            _ => {}
+        }
+        self.held_until = held.then_some(now + self.seconds);
+        Ok(held)
+    }
 }
 
 /// The lease only one node's sender holds at a time.
@@ -136,9 +176,11 @@ impl Sender {
             transport,
             log: MailLog::open(log_path.as_deref())?,
             outage: None,
-            node: cfg.general.node(),
-            lease: cfg.general.lease(),
-            held_until: None,
+            lease: Lease {
+                node: cfg.general.node(),
+                seconds: cfg.general.lease(),
+                held_until: None,
+            },
             _lock: lock,
         }))
     }
@@ -147,36 +189,15 @@ impl Sender {
         self.transport.describe()
     }
 
-    /// Whether this node holds the lease `outbox` now, for at least two thirds of its length:
-    /// renewed (or taken over) when a third has gone by.
-    fn hold_lease(&mut self) -> Result<bool, SenderError> {
-        let now = crate::index::unix_now();
-        if self
-            .held_until
-            .is_some_and(|until| until - now > self.lease * 2 / 3)
-        {
-            return Ok(true);
-        }
-        let held = self.index.take_lease(LEASE, &self.node, now, self.lease)?;
-        match (held, self.held_until.is_some()) {
-            (true, false) => tracing::info!(node = %self.node, "outbox: this node sends"),
-            (false, true) => {
-                tracing::warn!(node = %self.node, "outbox: lease lost to another node")
-            }
-            _ => {}
-        }
-        self.held_until = held.then_some(now + self.lease);
-        Ok(held)
-    }
-
     /// Sends every mail due now, once each. Mails go out in groups: each is handed to the
-    /// transport, then one commit and one sync record the whole group.
+    /// transport, then one commit and one sync record the whole group. Each mail only while
+    /// this node holds the lease: without it, the group stops and the rest stays queued.
     pub fn send_due(&mut self) -> Result<Sent, SenderError> {
         let mut total = Sent::default();
         // Lines an earlier round could not append.
         self.append_lines()?;
         loop {
-            if !self.hold_lease()? {
+            if !self.lease.hold(&mut self.index)? {
                 return Ok(total); // another node sends
             }
             let now = self.clock.now().timestamp();
@@ -198,25 +219,53 @@ impl Sender {
             }
             let max_age = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
             let mut tried = Vec::with_capacity(ready.len());
+            // Set when the lease was not held before a mail: `Some(None)` another node holds
+            // it, `Some(Some(e))` the index could not say.
+            let mut stopped: Option<Option<SenderError>> = None;
             // A handover's mails are sent (SEND_LANES at a time), made durable with one sync and
             // recorded with one commit: a crash resends no more than one handover.
             for lane in ready.chunks(self.transport.handover()) {
                 let t = &self.transport;
-                let mut results =
-                    crate::parallel::map_on(lane, transport::SEND_LANES, |(q, r)| match r {
+                // Before each mail, the lease: once it is not held, no mail of the group goes.
+                let hold = Mutex::new((&mut self.lease, &mut self.index, None));
+                let results = crate::parallel::map_on(lane, transport::SEND_LANES, |(q, r)| {
+                    let mut hold = hold.lock().unwrap_or_else(|e| e.into_inner());
+                    let (lease, index, lost) = &mut *hold;
+                    if lost.is_some() {
+                        return None;
+                    }
+                    match lease.hold(index) {
+                        Ok(true) => {}
+                        Ok(false) => *lost = Some(None),
+                        Err(e) => *lost = Some(Some(e)),
+                    }
+                    if lost.is_some() {
+                        return None;
+                    }
+                    drop(hold);
+                    Some(match r {
                         Ok(raw) => attempt(t.as_ref(), q, raw, now, max_age),
                         Err(t) => t.clone(),
-                    });
+                    })
+                });
+                let (_, _, lost) = hold.into_inner().unwrap_or_else(|e| e.into_inner());
+                let mut done: Vec<(Queued, Try)> = lane
+                    .iter()
+                    .zip(results)
+                    .filter_map(|((q, _), r)| Some((q.clone(), r?)))
+                    .collect();
                 if let Err(e) = t.sync() {
                     // Not safely handed over: try these again later.
-                    for r in results.iter_mut().filter(|r| matches!(r, Try::Sent(_))) {
+                    for (_, r) in done.iter_mut().filter(|(_, r)| matches!(r, Try::Sent(_))) {
                         *r = Try::Retry(e.to_string(), Duration::from_secs(30));
                     }
                 }
-                let done: Vec<(Queued, Try)> =
-                    lane.iter().map(|(q, _)| q.clone()).zip(results).collect();
                 self.record(&done, now)?;
                 tried.extend(done);
+                if lost.is_some() {
+                    stopped = lost;
+                    break;
+                }
             }
             // The group's event-log lines, made durable together.
             self.append_lines()?;
@@ -234,6 +283,11 @@ impl Sender {
                         }
                     }
                 }
+            }
+            match stopped {
+                Some(None) => return Ok(total), // another node sends the rest
+                Some(Some(e)) => return Err(e),
+                None => {}
             }
         }
     }
@@ -452,8 +506,8 @@ impl Sender {
 impl Drop for Sender {
     /// Gives the lease up (a clean stop): another node need not wait for it to run out.
     fn drop(&mut self) {
-        if self.held_until.is_some() {
-            if let Err(e) = self.index.release_lease(LEASE, &self.node) {
+        if self.lease.held_until.is_some() {
+            if let Err(e) = self.index.release_lease(LEASE, &self.lease.node) {
                 tracing::warn!("outbox: lease not given up, it runs out: {e}");
             }
         }

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use crate::harness::{drop_mail, files_in, mail, Desk, BIN};
 use crate::services::SmtpSink;
 
+/// `[general] node-lease-seconds` when a test leaves it out.
+const DEFAULT_LEASE: u64 = 10;
+
 /// Two nodes' configurations on one data folder and one database (PostgreSQL, whether or not
 /// the suite runs with `POSTDESK_TEST_INDEX=postgres`), sending through SMTP on `port`.
 struct Nodes {
@@ -27,7 +30,7 @@ impl Nodes {
     }
 
     /// Nodes whose index is on `server` (a private one a test stops), else on the suite's;
-    /// `extra` adds to their configuration.
+    /// `extra` adds to their configuration. A lease of DEFAULT_LEASE is left to the default.
     fn on(port: u16, lease: u64, server: Option<&crate::postgres::Server>, extra: &str) -> Nodes {
         let rest = format!(
             "[intake]\nrescan-seconds = 1\n\
@@ -37,7 +40,10 @@ impl Nodes {
              [autoresponse]\nagent-notify = false\nper-recipient-per-day = 1000\n\
              circuit-breaker-per-minute = 1000000\n{extra}\n"
         );
-        let general = format!("node = \"a\"\nnode-lease-seconds = {lease}\n");
+        let general = match lease {
+            DEFAULT_LEASE => "node = \"a\"\n".to_string(),
+            _ => format!("node = \"a\"\nnode-lease-seconds = {lease}\n"),
+        };
         let mut desk = Desk::with(&general, &rest);
         let mut text = fs::read_to_string(&desk.config).unwrap();
         if server.is_some() || !crate::postgres::enabled() {
@@ -320,7 +326,7 @@ fn two_nodes_file_every_message_once_while_one_is_killed_again_and_again() {
 #[test]
 fn the_survivor_takes_over_the_outbox_and_a_dead_nodes_claimed_mail() {
     let sink = SmtpSink::start();
-    let lease: u64 = 5;
+    let lease = DEFAULT_LEASE;
     let nodes = Nodes::new(sink.port, lease);
     let mut a = nodes.daemon('a');
     // Node a files and sends alone first: it holds the outbox lease.
@@ -406,6 +412,103 @@ fn the_survivor_takes_over_the_outbox_and_a_dead_nodes_claimed_mail() {
         sent.as_secs_f64(),
         filed.as_secs_f64()
     );
+}
+
+#[test]
+fn a_send_group_slower_than_the_lease_sends_each_mail_once() {
+    // A relay that takes 300 ms a mail: a group of 256 autoresponses, eight at a time, takes
+    // some 10 s, twice the lease. The sender must keep its lease through the group; one that
+    // let it run out would see the other node send the group's rest too.
+    const TOTAL: usize = 500;
+    let sink = SmtpSink::start_slow(Duration::from_millis(300));
+    let lease: u64 = 5;
+    let nodes = Nodes::new(sink.port, lease);
+    for i in 0..TOTAL {
+        drop_mail(&nodes.sources[i % 2], &customer_mail(i));
+    }
+    let a = nodes.daemon('a');
+    let b = nodes.daemon('b');
+    let took = wait_for(
+        Duration::from_secs(180),
+        "every message filed and sent",
+        || nodes.at_sources() == 0 && nodes.filed() >= TOTAL as i64 && nodes.queued() == 0,
+    );
+    stop(a);
+    stop(b);
+    let got = answers(&sink);
+    let twice: Vec<_> = (0..TOTAL)
+        .map(|i| format!("c{i}@example.org"))
+        .map(|c| (got.get(&c).map_or(0, Vec::len), c))
+        .filter(|(n, _)| *n != 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "{} customer(s) without exactly one autoresponse: {:?}",
+        twice.len(),
+        &twice[..twice.len().min(10)]
+    );
+    nodes.desk.fsck_clean();
+    eprintln!(
+        "slow relay: {TOTAL} autoresponses sent once each in {:.1}s (lease {lease}s)",
+        took.as_secs_f64()
+    );
+}
+
+#[test]
+fn a_node_paused_longer_than_its_lease_sends_no_more_of_its_group() {
+    // Node a sends a long group to a slow relay and is paused (a stalled machine) until node b
+    // took the lease over; when it goes on, it stops before its next mail. Only what a had in
+    // flight at the pause, one handover, may reach the relay twice.
+    const TOTAL: usize = 300;
+    let sink = SmtpSink::start_slow(Duration::from_millis(300));
+    let lease: u64 = 5;
+    let nodes = Nodes::new(sink.port, lease);
+    for i in 0..TOTAL {
+        drop_mail(&nodes.sources[i % 2], &customer_mail(i));
+    }
+    let a = nodes.daemon('a');
+    wait_for(Duration::from_secs(60), "node a filing and sending", || {
+        sink.messages().len() >= 20 && nodes.filed() >= TOTAL as i64
+    });
+    let b = nodes.daemon('b');
+    wait_for(Duration::from_secs(30), "node b's heartbeat", || {
+        nodes
+            .desk
+            .index_count("SELECT count(*) FROM nodes WHERE name = 'b'")
+            == 1
+    });
+    // SAFETY: stopping and continuing our own child.
+    unsafe { libc::kill(a.id() as i32, libc::SIGSTOP) };
+    wait_for(
+        Duration::from_secs(lease + 10),
+        "node b taking the lease",
+        || {
+            nodes
+                .desk
+                .index_rows("SELECT node FROM leases WHERE name = 'outbox'")
+                .first()
+                .is_some_and(|r| r[0] == "b")
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    unsafe { libc::kill(a.id() as i32, libc::SIGCONT) };
+    wait_for(Duration::from_secs(120), "every autoresponse sent", || {
+        nodes.queued() == 0
+    });
+    stop(a);
+    stop(b);
+    let got = answers(&sink);
+    let missing = (0..TOTAL)
+        .filter(|i| !got.contains_key(&format!("c{i}@example.org")))
+        .count();
+    assert_eq!(missing, 0, "customers without an autoresponse");
+    let twice = got.values().filter(|ids| ids.len() > 1).count();
+    assert!(
+        twice <= 8,
+        "{twice} autoresponses sent twice: node a sent on after the lease moved"
+    );
+    nodes.desk.fsck_clean();
+    eprintln!("paused node: {twice} autoresponse(s) sent twice (in flight at the pause)");
 }
 
 #[test]

@@ -664,6 +664,15 @@ impl SmtpSink {
 
     /// A sink on `port` (e.g. where a stopped one was), or on a free port.
     pub fn start_at(fixed: Option<u16>) -> SmtpSink {
+        SmtpSink::start_with(fixed, Duration::ZERO)
+    }
+
+    /// A sink that answers each mail's data only after `delay` (a slow relay).
+    pub fn start_slow(delay: Duration) -> SmtpSink {
+        SmtpSink::start_with(None, delay)
+    }
+
+    fn start_with(fixed: Option<u16>, delay: Duration) -> SmtpSink {
         require(PYTHON);
         let mut last_err = String::new();
         for _attempt in 0..3 {
@@ -675,6 +684,7 @@ impl SmtpSink {
                 .arg("-c")
                 .arg(SMTP_SINK_PY)
                 .args(["127.0.0.1", &port.to_string(), dir.to_str().unwrap()])
+                .arg(delay.as_secs_f64().to_string())
                 .stdin(Stdio::null())
                 .stdout(log_file(&log))
                 .stderr(Stdio::from(
