@@ -684,7 +684,7 @@ impl SmtpSink {
                 .arg("-c")
                 .arg(SMTP_SINK_PY)
                 .args(["127.0.0.1", &port.to_string(), dir.to_str().unwrap()])
-                .arg(delay.as_secs_f64().to_string())
+                .env("POSTDESK_SINK_DELAY", delay.as_secs_f64().to_string())
                 .stdin(Stdio::null())
                 .stdout(log_file(&log))
                 .stderr(Stdio::from(

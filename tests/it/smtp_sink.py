@@ -1,11 +1,11 @@
 # SMTP sink for tests/it/services.rs (SERVICES.md section 4), needs aiosmtpd (Debian: python3-aiosmtpd).
 # python3 smtp_sink.py 127.0.0.1 PORT OUTDIR -> OUTDIR/<ns>.eml (raw bytes) + OUTDIR/<ns>.json (envelope, written last).
 # RCPT to reject...@ -> 550, tempfail...@ -> 451, everything else accepted. The files exist before the 250 reply.
-# An optional fourth argument, in seconds, delays each DATA reply (a slow relay).
+# POSTDESK_SINK_DELAY (seconds) in the environment delays each DATA reply (a slow relay).
 import asyncio, json, os, sys, time
 from aiosmtpd.smtp import SMTP
 host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+delay = float(os.environ.get("POSTDESK_SINK_DELAY") or 0)
 os.makedirs(out, exist_ok=True)
 class Sink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
