@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use crate::cli::{Failure, RunArgs, EX_USAGE};
 use crate::commands::Context;
 use crate::config::After;
-use crate::daemon::threads::OutboxThread;
+use crate::daemon::threads::{Heartbeat, OutboxThread};
 use crate::intake::Engine;
 use crate::outbox::{Sender, Sent};
 use crate::source::imap::ImapIntake;
@@ -81,6 +81,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<i32, Failure> {
     if !args.once {
         return crate::daemon::run(&|| ctx.load(), cfg, sources);
     }
+    // Alive while it runs, as the daemon: a node that looks dead has its claimed mail taken over.
+    let _heartbeat = Heartbeat::start(&cfg)?;
     let mut engine = Engine::open(&cfg, &cfg.data_dir())?;
     for moved in engine.adopt_moves()?.said {
         println!("{moved}");

@@ -144,15 +144,17 @@ impl OutboxThread {
 }
 
 /// The node's heartbeat on its own thread, so that a long batch does not make the node look
-/// dead: one at start, then every third of the lease, on a connection of its own.
-pub(super) struct Heartbeat {
+/// dead: one at start, then every third of the lease, on a connection of its own. The daemon's,
+/// and `run --once`'s: another node takes over the Maildir messages a node claimed once the
+/// node looks dead, which one that never beat does.
+pub(crate) struct Heartbeat {
     stop: Option<mpsc::Sender<()>>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Heartbeat {
     /// Beats once now (a failure is logged: the index may be away), then on a thread.
-    pub(super) fn start(cfg: &Config) -> Result<Heartbeat, Failure> {
+    pub(crate) fn start(cfg: &Config) -> Result<Heartbeat, Failure> {
         let node = cfg.general.node();
         let every = Duration::from_secs((cfg.general.node_lease_seconds / 3).max(1));
         let location = cfg.index_location();
@@ -199,10 +201,16 @@ impl Heartbeat {
         })
     }
 
-    pub(super) fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         drop(self.stop.take());
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

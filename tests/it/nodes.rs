@@ -334,6 +334,52 @@ fn two_nodes_file_every_message_once_while_one_is_killed_again_and_again() {
 }
 
 #[test]
+fn two_nodes_draining_once_at_the_same_time_take_nothing_from_each_other() {
+    // `run --once` on both nodes at once, each draining both Maildirs: each is alive to the
+    // other while it runs, so neither takes over what the other claimed and is filing.
+    const TOTAL: usize = 600;
+    let sink = SmtpSink::start();
+    let nodes = Nodes::new(sink.port, DEFAULT_LEASE);
+    for i in 0..TOTAL {
+        drop_mail(&nodes.sources[i % 2], &customer_mail(i));
+    }
+    let once = |node| {
+        nodes
+            .cmd(node)
+            .args(["run", "--once"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let runs = [once('a'), once('b')];
+    let mut processed = 0;
+    for (node, run) in ['a', 'b'].into_iter().zip(runs) {
+        let out = run.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "node {node}: {text}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("processed "))
+            .unwrap_or_else(|| panic!("node {node}: {text}"));
+        let count = |what: &str| -> usize {
+            line.split(", ")
+                .find_map(|f| f.strip_prefix(what))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{what} in {line}"))
+        };
+        assert_eq!(count("duplicates "), 0, "node {node} filed again: {line}");
+        processed += count("processed ");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("dead node"), "node {node}: {err}");
+    }
+    assert_eq!(processed, TOTAL);
+    assert_eq!(nodes.filed(), TOTAL as i64);
+    assert_eq!(nodes.at_sources(), 0);
+    nodes.desk.fsck_clean();
+}
+
+#[test]
 fn the_survivor_takes_over_the_outbox_and_a_dead_nodes_claimed_mail() {
     let sink = SmtpSink::start();
     let lease = DEFAULT_LEASE;
