@@ -76,7 +76,7 @@ impl IndexConfig {
                 if self.url.is_empty() {
                     return Err("index: backend = \"postgres\" needs a url".into());
                 }
-                let parsed: postgres::Config =
+                let parsed: tokio_postgres::Config =
                     self.url.parse().map_err(|e| format!("index: url: {e}"))?;
                 if parsed.get_password().is_some() {
                     return Err(
@@ -87,7 +87,7 @@ impl IndexConfig {
                     return Err("index: url: name the database (…/DATABASE)".into());
                 }
                 for host in parsed.get_hosts() {
-                    if let postgres::config::Host::Tcp(name) = host {
+                    if let tokio_postgres::config::Host::Tcp(name) = host {
                         if !crate::transport::is_loopback(name) && !self.allow_plain_text {
                             return Err(format!(
                                 "index: {name} is not on this host and the connection would \

@@ -16,6 +16,7 @@ mod lookup;
 mod nodes;
 mod outbox;
 mod pg;
+mod pg_client;
 mod phone;
 mod read;
 mod repair;
@@ -23,6 +24,7 @@ mod report;
 mod rows;
 mod schema;
 mod sla;
+mod values;
 mod write;
 
 pub use calls::PendingCall;
@@ -57,10 +59,10 @@ pub enum IndexError {
     #[error("index: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("index: {}", db::pg_message(.0))]
-    Pg(#[from] postgres::Error),
+    Pg(#[from] tokio_postgres::Error),
     /// A statement PostgreSQL refused to prepare, with its first line.
     #[error("index: {} in: {}", db::pg_message(.0), .1)]
-    PgStatement(postgres::Error, String),
+    PgStatement(tokio_postgres::Error, String),
     #[error("index: {0}")]
     Corrupt(String),
     /// A query that always yields a row yielded none.

@@ -28,7 +28,7 @@ const MIGRATION_LOCK: i64 = 7_306_652_238;
 /// Connects and brings the schema to this version (`migrate`), or checks it is there and not
 /// older (read-only use: `None` when nothing has made the schema yet, an empty index).
 pub fn open(cfg: &PgConfig, migrate: bool) -> Result<Option<Db>> {
-    let mut config: postgres::Config = cfg
+    let mut config: tokio_postgres::Config = cfg
         .url
         .parse()
         .map_err(|e| IndexError::Config(format!("index url: {e}")))?;

@@ -1,0 +1,301 @@
+//! One connection to PostgreSQL, on tokio-postgres driven by a runtime of its own: the index's
+//! callers are synchronous, one thread at a time, as with SQLite.
+//!
+//! Statements whose result nobody reads (history, participants, counters' increments, marks)
+//! can be deferred inside a transaction (`defer`): they are sent together, in one flight, just
+//! before the next statement that reads, or the commit. A message's intake asks the server
+//! about a dozen questions and writes about twenty rows; without this each row cost a round
+//! trip of its own. A deferred statement that fails fails the transaction, whose caller hears
+//! of it from the next statement or the commit, with the failed statement's text.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+
+use futures::StreamExt;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, NoTls, Statement};
+
+use super::db::first_line;
+use super::values::{Owned, Row, P};
+use super::{IndexError, Result};
+
+/// A PostgreSQL connection with its prepared statements and its deferred statements.
+pub struct Pg {
+    /// Drives the connection; `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    client: RefCell<Client>,
+    statements: RefCell<HashMap<String, Statement>>,
+    /// Statements waiting for the next flight (only inside a transaction).
+    deferred: RefCell<Vec<(String, Vec<Owned>)>>,
+    /// How to connect again after the server closed the connection (a restart, a failover).
+    config: Config,
+    /// Inside a transaction: a lost connection is not replaced, the transaction's caller
+    /// hears of the loss (its statements must not go on outside the transaction).
+    in_transaction: Cell<bool>,
+}
+
+/// Prepared statements kept per PostgreSQL connection before the cache starts afresh (the
+/// index's fixed queries are fewer; searches make one text per shape).
+const PG_STATEMENTS: usize = 512;
+
+/// Deferred statements sent in one flight at most (a large batch's rows go in several).
+const FLIGHT: usize = 1024;
+
+/// Runs `op` where blocking on a runtime is allowed: here, or, on a thread inside a tokio
+/// runtime (the API's blocking threads), where starting another panics, on a thread of its own
+/// for the time it takes.
+fn off_runtime<T: Send>(op: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return op();
+    }
+    std::thread::scope(|s| s.spawn(op).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+fn connect(runtime: &tokio::runtime::Runtime, config: &Config) -> Result<Client> {
+    let (client, connection) = off_runtime(|| runtime.block_on(config.connect(NoTls)))?;
+    runtime.spawn(async move {
+        // Its end (the server gone) shows as the client's next call failing.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+impl Pg {
+    pub fn connect(config: Config) -> Result<Pg> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| IndexError::Config(format!("index: no runtime for PostgreSQL: {e}")))?;
+        let client = connect(&runtime, &config)?;
+        Ok(Pg {
+            runtime: Some(runtime),
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            deferred: RefCell::new(Vec::new()),
+            config,
+            in_transaction: Cell::new(false),
+        })
+    }
+
+    /// Waits for `f` on the connection's runtime (see `off_runtime`).
+    fn block<T: Send, F: Future<Output = T> + Send>(&self, f: F) -> T {
+        let runtime = self.runtime.as_ref().expect("a runtime until dropped");
+        off_runtime(|| runtime.block_on(f))
+    }
+
+    /// A closed connection is opened again, outside a transaction only: a transaction that
+    /// lost its connection is gone, and its caller hears of it as an error.
+    fn reconnect_if_closed(&self) -> Result<()> {
+        if !self.client.borrow().is_closed() || self.in_transaction.get() {
+            return Ok(());
+        }
+        let runtime = self.runtime.as_ref().expect("a runtime until dropped");
+        let client = connect(runtime, &self.config)?;
+        *self.client.borrow_mut() = client;
+        self.statements.borrow_mut().clear();
+        Ok(())
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        self.reconnect_if_closed()?;
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        if self.statements.borrow().len() >= PG_STATEMENTS {
+            self.statements.borrow_mut().clear();
+        }
+        let text = dollars(sql);
+        let client = self.client.borrow();
+        let prepared = self
+            .block(client.prepare(&text))
+            .map_err(|e| IndexError::PgStatement(e, first_line(sql)))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Sends the deferred statements, all at once, and waits for their answers.
+    fn flush(&self) -> Result<()> {
+        loop {
+            let flight: Vec<(String, Vec<Owned>)> = {
+                let mut deferred = self.deferred.borrow_mut();
+                let n = deferred.len().min(FLIGHT);
+                deferred.drain(..n).collect()
+            };
+            if flight.is_empty() {
+                return Ok(());
+            }
+            let statements = flight
+                .iter()
+                .map(|(sql, _)| self.statement(sql))
+                .collect::<Result<Vec<_>>>();
+            let statements = match statements {
+                Ok(s) => s,
+                Err(e) => {
+                    self.deferred.borrow_mut().clear();
+                    return Err(e);
+                }
+            };
+            let client = self.client.borrow();
+            let client = &*client;
+            let sent = flight
+                .iter()
+                .zip(&statements)
+                .map(|((sql, params), st)| async move {
+                    let values: Vec<P> = params.iter().map(Owned::as_p).collect();
+                    let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|p| p as _).collect();
+                    client
+                        .execute(st, &refs)
+                        .await
+                        .map_err(|e| IndexError::PgStatement(e, first_line(sql)))
+                });
+            if let Err(e) = self.block(futures::future::try_join_all(sent)) {
+                self.deferred.borrow_mut().clear();
+                return Err(e);
+            }
+        }
+    }
+
+    /// Queues a statement whose result is not read, inside a transaction; outside one it runs
+    /// at once.
+    pub fn defer(&self, sql: &str, params: &[P]) -> Result<()> {
+        if !self.in_transaction.get() {
+            return self.execute(sql, params).map(drop);
+        }
+        let owned = params.iter().map(Owned::of).collect();
+        let full = {
+            let mut deferred = self.deferred.borrow_mut();
+            deferred.push((sql.to_string(), owned));
+            deferred.len() >= FLIGHT
+        };
+        if full {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Statements without results; follows `BEGIN`, `COMMIT` and `ROLLBACK`.
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        let word = sql.trim_start();
+        let begins = word.starts_with("BEGIN");
+        let ends = word.starts_with("COMMIT") || word.starts_with("ROLLBACK");
+        if word.starts_with("ROLLBACK") {
+            // What the transaction had not sent yet is rolled back by not sending it.
+            self.deferred.borrow_mut().clear();
+        } else {
+            // A failure fails the transaction: its caller rolls it back.
+            self.flush()?;
+        }
+        if begins {
+            self.in_transaction.set(false);
+        }
+        self.reconnect_if_closed()?;
+        let done = {
+            let client = self.client.borrow();
+            self.block(client.batch_execute(sql))
+        };
+        if begins {
+            self.in_transaction.set(done.is_ok());
+        }
+        if ends {
+            self.in_transaction.set(false);
+        }
+        Ok(done?)
+    }
+
+    pub fn query(&self, sql: &str, params: &[P]) -> Result<Vec<tokio_postgres::Row>> {
+        self.flush()?;
+        let statement = self.statement(sql)?;
+        let client = self.client.borrow();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        Ok(self.block(client.query(&statement, &refs))?)
+    }
+
+    pub fn execute(&self, sql: &str, params: &[P]) -> Result<u64> {
+        self.flush()?;
+        let statement = self.statement(sql)?;
+        let client = self.client.borrow();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        Ok(self.block(client.execute(&statement, &refs))?)
+    }
+
+    /// Rows as they come; inside a tokio runtime (small queries of the API) read whole first.
+    pub fn each(
+        &self,
+        sql: &str,
+        params: &[P],
+        mut f: impl FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            for row in self.query(sql, params)? {
+                f(&Row::Pg(&row))?;
+            }
+            return Ok(());
+        }
+        self.flush()?;
+        let statement = self.statement(sql)?;
+        let client = self.client.borrow();
+        let runtime = self.runtime.as_ref().expect("a runtime until dropped");
+        let rows = runtime.block_on(client.query_raw(&statement, params.iter()))?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = runtime.block_on(rows.next()) {
+            f(&Row::Pg(&row?))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pg {
+    /// Dropping a runtime blocks, which a tokio thread must not: it is let go in the background.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// `?N` (and bare `?`) parameters as PostgreSQL's `$N`, outside quoted text.
+pub fn dollars(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut quoted = false;
+    // A bare `?` is numbered one above the highest number so far, as SQLite numbers it.
+    let mut highest = 0u32;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
+                    digits.push(d);
+                    chars.next();
+                }
+                let n = digits.parse().unwrap_or(highest + 1);
+                highest = highest.max(n);
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_become_dollars_outside_quotes() {
+        assert_eq!(
+            dollars("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d IN (?, ?)"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d IN ($2, $3)"
+        );
+        assert_eq!(dollars("x = ?12 + ?3"), "x = $12 + $3");
+    }
+}
