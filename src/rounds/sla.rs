@@ -86,6 +86,9 @@ pub fn run(engine: &mut Engine, slas: &Slas, now: DateTime<Utc>) -> Result<Repor
                 );
             }
         }
+        if slas.is_empty() {
+            tx.settle_due_without_levels(now.timestamp())?;
+        }
         let due = tx.due_tickets(now.timestamp(), BATCH)?;
         for number in &due {
             let Some(rows) = tx.sla_rows(number)? else {
