@@ -107,12 +107,8 @@ pub fn commit<T>(
     // files and those renames together.
     placer.settle()?;
     store.sync()?;
-    for staged in placer.unsynced() {
-        tx.clear_staged(staged)?;
-    }
-    for id in placer.unsynced_lines() {
-        tx.clear_pending_line(*id)?;
-    }
+    tx.clear_staged_all(placer.unsynced())?;
+    tx.clear_pending_lines(placer.unsynced_lines())?;
     let value = last(&tx)?;
     tx.commit()?;
     placer.synced();

@@ -22,15 +22,15 @@ pub fn ticket_folder(store: &Store, index: &Index, number: &str) -> Result<Optio
     if number.is_empty() {
         return Ok(Some(Folder::quarantine()));
     }
-    let Some(t) = index.ticket(number)? else {
+    let Some((queue, state)) = index.ticket_location(number)? else {
         return Ok(store.find_ticket(number)?);
     };
-    let closed = t.state == crate::index::State::Closed;
-    let f = Folder::ticket(&t.queue, number, closed);
+    let closed = state == crate::index::State::Closed;
+    let f = Folder::ticket(&queue, number, closed);
     if store.folder_exists(&f) {
         return Ok(Some(f));
     }
-    let other = Folder::ticket(&t.queue, number, !closed);
+    let other = Folder::ticket(&queue, number, !closed);
     if store.folder_exists(&other) {
         return Ok(Some(other));
     }
@@ -73,9 +73,7 @@ pub fn flush(
     }
     store.sync()?;
     let tx = index.begin_lazy()?;
-    for id in &done {
-        tx.clear_pending_line(*id)?;
-    }
+    tx.clear_pending_lines(&done)?;
     tx.commit()?;
     index.end_lazy()?;
     Ok(failed)

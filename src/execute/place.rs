@@ -75,12 +75,8 @@ impl Placer {
         }
         store.sync()?;
         let tx = index.begin_lazy()?;
-        for staged in &self.unsynced {
-            tx.clear_staged(staged)?;
-        }
-        for id in &self.unsynced_lines {
-            tx.clear_pending_line(*id)?;
-        }
+        tx.clear_staged_all(&self.unsynced)?;
+        tx.clear_pending_lines(&self.unsynced_lines)?;
         tx.commit()?;
         index.end_lazy()?;
         self.synced();

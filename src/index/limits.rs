@@ -14,15 +14,13 @@ fn notices_about(c: &Db, sender: &str, since: i64) -> Result<(u32, Option<i64>)>
 }
 
 fn autoreply_counts(c: &Db, recipient: &str, now: i64) -> Result<(u32, u32)> {
-    let to = c.one(
-        "SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2",
-        p![recipient, now - 86_400],
-        |r| r.get::<i64>(0),
-    )?;
-    let minute = c.one(
-        "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM autoreply_seconds WHERE at >= ?1",
-        p![now - 60],
-        |r| r.get::<i64>(0),
+    // One query for both: each is a round trip on PostgreSQL.
+    let (to, minute) = c.one(
+        "SELECT (SELECT count(*) FROM autoreplies WHERE recipient = ?1 AND at >= ?2),
+                (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM autoreply_seconds
+                 WHERE at >= ?3)",
+        p![recipient, now - 86_400, now - 60],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
     )?;
     Ok((to as u32, minute as u32))
 }
@@ -35,11 +33,11 @@ impl Tx<'_> {
     }
 
     pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
-        self.db().exec(
+        self.db().defer(
             "INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)",
             p![recipient, at],
         )?;
-        self.db().exec(
+        self.db().defer(
             "INSERT INTO autoreply_seconds(at, n) VALUES (?1, 1)
                  ON CONFLICT(at) DO UPDATE SET n = autoreply_seconds.n + 1",
             p![at],

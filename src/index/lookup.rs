@@ -60,26 +60,26 @@ fn is_participant(c: &Db, number: &str, address: &str) -> Result<bool> {
 /// every digest (random keys) dirtied a page of its own per message, which a large index no
 /// longer holds in its cache (see README, Performance).
 fn duplicate(c: &Db, digest: &str, message_id: Option<&str>) -> Result<Option<Duplicate>> {
-    let a: Option<String> = match message_id {
-        Some(id) => c.opt(
-            "SELECT ticket FROM articles WHERE message_id = ?1 AND digest = ?2 LIMIT 1",
-            p![id, digest],
-            |r| r.get(0),
-        )?,
-        None => c.opt(
-            "SELECT ticket FROM articles WHERE digest = ?1 AND message_id IS NULL LIMIT 1",
-            p![digest],
-            |r| r.get(0),
-        )?,
+    // Both look-ups in one query (a round trip each on PostgreSQL); an article comes first.
+    let article = match message_id {
+        Some(_) => "SELECT ticket FROM articles WHERE message_id = ?1 AND digest = ?2 LIMIT 1",
+        None => {
+            "SELECT ticket FROM articles
+             WHERE digest = ?2 AND message_id IS NULL AND CAST(?1 AS TEXT) IS NULL LIMIT 1"
+        }
     };
-    if let Some(ticket) = a {
-        return Ok(Some(Duplicate::Article { ticket }));
-    }
-    c.opt(
-        "SELECT reason FROM quarantine WHERE digest = ?1",
-        p![digest],
-        |r| Ok(Duplicate::Quarantined { reason: r.get(0)? }),
-    )
+    let sql = format!(
+        "SELECT 0, ticket FROM ({article}) a
+         UNION ALL SELECT 1, reason FROM (SELECT reason FROM quarantine WHERE digest = ?2 LIMIT 1) q
+         ORDER BY 1 LIMIT 1"
+    );
+    let found = c.opt(&sql, p![message_id, digest], |r| {
+        Ok((r.get::<i64>(0)?, r.get::<String>(1)?))
+    })?;
+    Ok(found.map(|(kind, value)| match kind {
+        0 => Duplicate::Article { ticket: value },
+        _ => Duplicate::Quarantined { reason: value },
+    }))
 }
 
 macro_rules! lookup_on {

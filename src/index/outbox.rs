@@ -232,6 +232,9 @@ impl Tx<'_> {
 
     /// When the ticket was opened, as stored (`tickets.created`).
     pub fn ticket_created(&self, number: &str) -> Result<Option<String>> {
+        if let Some(at) = self.opened_at(number) {
+            return Ok(Some(at));
+        }
         self.db().opt(
             "SELECT created FROM tickets WHERE number = ?1",
             p![number],
@@ -301,9 +304,9 @@ impl Tx<'_> {
 
     pub fn mark_sent(&self, id: i64) -> Result<()> {
         self.db()
-            .exec("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?1", p![id])?;
+            .defer("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = NULL WHERE id = ?1", p![id])?;
         // Mail kept only in the index is not needed once it is sent.
-        self.db().exec(
+        self.db().defer(
             "DELETE FROM outbox_mail WHERE file = (SELECT file FROM outbox WHERE id = ?1)",
             p![id],
         )?;
@@ -334,9 +337,25 @@ impl Tx<'_> {
         )
     }
 
+    /// `clear_pending_line` for many, a few hundred a statement.
+    pub fn clear_pending_lines(&self, ids: &[i64]) -> Result<()> {
+        let within = self.db().pick(
+            "IN (SELECT value FROM json_each(?1))",
+            "= ANY(ARRAY(SELECT CAST(json_array_elements_text(CAST(?1 AS TEXT)::json) AS BIGINT)))",
+        );
+        for chunk in ids.chunks(super::write::ROWS_A_STATEMENT) {
+            let ids = serde_json::to_string(chunk).expect("numbers serialise");
+            self.db().defer(
+                &format!("DELETE FROM pending_lines WHERE id {within}"),
+                p![ids],
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn clear_pending_line(&self, id: i64) -> Result<()> {
         self.db()
-            .exec("DELETE FROM pending_lines WHERE id = ?1", p![id])?;
+            .defer("DELETE FROM pending_lines WHERE id = ?1", p![id])?;
         Ok(())
     }
 }
@@ -429,17 +448,30 @@ impl Index {
         )
     }
 
-    /// The staged path of an article (or a quarantined file) not yet placed in the tree.
-    pub fn staged_of(&self, file: &str) -> Result<Option<String>> {
-        Ok(self
-            .db
-            .opt(
-                "SELECT staged FROM articles WHERE file = ?1
-                 UNION ALL SELECT staged FROM quarantine WHERE file = ?1 LIMIT 1",
-                p![file],
-                |r| r.get::<Option<String>>(0),
-            )?
-            .flatten())
+    /// `staged_of` for many files at once (a group of queued mail): file → staged path, for
+    /// those still staged.
+    pub fn staged_of_all(
+        &self,
+        files: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let within = self.db.pick(
+            "IN (SELECT value FROM json_each(?1))",
+            "= ANY(ARRAY(SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)))",
+        );
+        let sql = format!(
+            "SELECT file, staged FROM articles WHERE file {within} AND staged IS NOT NULL
+             UNION ALL
+             SELECT file, staged FROM quarantine WHERE file {within} AND staged IS NOT NULL"
+        );
+        let mut out = std::collections::HashMap::new();
+        for chunk in files.chunks(super::write::ROWS_A_STATEMENT) {
+            let names = serde_json::to_string(chunk).expect("strings serialise");
+            self.db.each(&sql, p![names], |r| {
+                out.insert(r.get(0)?, r.get(1)?);
+                Ok(())
+            })?;
+        }
+        Ok(out)
     }
 
     pub fn participants_of(&self, number: &str) -> Result<Vec<String>> {

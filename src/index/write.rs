@@ -8,6 +8,17 @@ use super::Result;
 pub struct Tx<'a> {
     db: &'a Db,
     open: bool,
+    /// The tickets opened in this transaction: what is known of them without asking the
+    /// engine again (a round trip each on PostgreSQL).
+    opened: std::cell::RefCell<std::collections::HashMap<String, Opened>>,
+}
+
+struct Opened {
+    /// The last article sequence given out (0: none yet).
+    last_seq: u64,
+    created: String,
+    /// `tickets.updated` as this transaction last wrote it (it only ever grows).
+    updated: String,
 }
 
 /// An article to insert, with the staged file it waits in until it is placed in the tree.
@@ -19,6 +30,9 @@ pub struct NewArticle<'a> {
 /// Serialises writers on PostgreSQL as SQLite's write lock does: the first statement of every
 /// write transaction takes it, so decisions made inside one (counters, duplicates, limits)
 /// cannot race another node's. Released by the commit or rollback.
+/// Rows named in one statement by the methods that change many (`clear_staged_all`).
+pub(super) const ROWS_A_STATEMENT: usize = 500;
+
 const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7306652237)";
 
 impl<'a> Tx<'a> {
@@ -29,7 +43,11 @@ impl<'a> Tx<'a> {
             Engine::Sqlite => db.batch("BEGIN IMMEDIATE")?,
             Engine::Postgres => db.batch(&format!("BEGIN; {WRITE_LOCK}"))?,
         }
-        Ok(Tx { db, open: true })
+        Ok(Tx {
+            db,
+            open: true,
+            opened: Default::default(),
+        })
     }
 
     pub(crate) fn db(&self) -> &Db {
@@ -74,7 +92,7 @@ impl<'a> Tx<'a> {
         refers: Option<&str>,
         who: &Attribution,
     ) -> Result<()> {
-        self.db.exec(
+        self.db.defer(
             "INSERT INTO tickets(number, queue, state, subject, customer, created, updated, refers,
                     person, organisation, service)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
@@ -91,6 +109,12 @@ impl<'a> Tx<'a> {
                 who.service
             ],
         )?;
+        let opened = Opened {
+            last_seq: 0,
+            created: at.to_string(),
+            updated: at.to_string(),
+        };
+        self.opened.borrow_mut().insert(number.to_string(), opened);
         Ok(())
     }
 
@@ -100,15 +124,28 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    pub fn insert_article(&self, new: &NewArticle) -> Result<i64> {
+    pub fn insert_article(&self, new: &NewArticle) -> Result<()> {
         let a = new.article;
+        // The ticket's `updated` moves on only if the article is newer: a ticket this
+        // transaction opened is known not to need it (an update fires the due-time trigger).
+        let newer = match self.opened.borrow_mut().get_mut(&a.ticket) {
+            Some(t) => {
+                t.last_seq = t.last_seq.max(a.seq);
+                let newer = a.received > t.updated;
+                if newer {
+                    t.updated = a.received.clone();
+                }
+                newer
+            }
+            None => true,
+        };
         let attachments = serde_json::to_string(&a.attachments).unwrap_or_else(|_| "[]".into());
-        let id: i64 = self.db.one(
+        self.db.defer(
             "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
                     subject, date, received, direction, classification, event, bounce_of, stranger,
                     size, attachments, staged, reply_addr, seq, author_header)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                    ?18, ?19, ?20, ?21) RETURNING id",
+                    ?18, ?19, ?20, ?21)",
             p![
                 a.ticket,
                 a.file,
@@ -132,15 +169,25 @@ impl<'a> Tx<'a> {
                 a.seq as i64,
                 a.author_header,
             ],
-            |r| r.get(0),
         )?;
+        if !newer {
+            return Ok(());
+        }
         self.db
-            .exec("UPDATE tickets SET updated = CASE WHEN updated > ?2 THEN updated ELSE ?2 END WHERE number = ?1", p![a.ticket, a.received])?;
-        Ok(id)
+            .defer("UPDATE tickets SET updated = CASE WHEN updated > ?2 THEN updated ELSE ?2 END WHERE number = ?1", p![a.ticket, a.received])
+    }
+
+    /// When a ticket opened in this transaction was, if it was.
+    pub(super) fn opened_at(&self, number: &str) -> Option<String> {
+        self.opened.borrow().get(number).map(|t| t.created.clone())
     }
 
     /// The sequence the ticket's next article gets: one more than its last.
     pub fn next_seq(&self, number: &str) -> Result<u64> {
+        if let Some(t) = self.opened.borrow_mut().get_mut(number) {
+            t.last_seq += 1;
+            return Ok(t.last_seq);
+        }
         let v: i64 = self.db.one(
             "SELECT coalesce(max(seq), 0) + 1 FROM articles WHERE ticket = ?1",
             p![number],
@@ -153,7 +200,7 @@ impl<'a> Tx<'a> {
         if address.is_empty() {
             return Ok(());
         }
-        self.db.exec(
+        self.db.defer(
             "INSERT INTO participants(ticket, address) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             p![number, address],
         )?;
@@ -161,7 +208,7 @@ impl<'a> Tx<'a> {
     }
 
     pub fn add_history(&self, ticket: &str, at: &str, event: &str, detail: &str) -> Result<()> {
-        self.db.exec(
+        self.db.defer(
             "INSERT INTO history(ticket, at, event, detail) VALUES (?1, ?2, ?3, ?4)",
             p![ticket, at, event, detail],
         )?;
@@ -178,7 +225,7 @@ impl<'a> Tx<'a> {
         detail: &str,
         key: &str,
     ) -> Result<()> {
-        self.db.exec(
+        self.db.defer(
             "INSERT INTO history(ticket, at, event, detail, key) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(ticket, key) WHERE key IS NOT NULL
                  DO UPDATE SET at = excluded.at, event = excluded.event, detail = excluded.detail",
@@ -196,13 +243,32 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// Marks many staged files placed, a few hundred a statement: each statement costs the
+    /// engine more than the rows it changes.
+    pub fn clear_staged_all(&self, staged: &[String]) -> Result<()> {
+        let within = self.db.pick(
+            "IN (SELECT value FROM json_each(?1))",
+            "= ANY(ARRAY(SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)))",
+        );
+        for chunk in staged.chunks(ROWS_A_STATEMENT) {
+            let names = serde_json::to_string(chunk).expect("strings serialise");
+            for table in ["articles", "quarantine"] {
+                self.db.defer(
+                    &format!("UPDATE {table} SET staged = NULL WHERE staged {within}"),
+                    p![names],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Marks articles and quarantined messages as placed in the tree.
     pub fn clear_staged(&self, staged: &str) -> Result<()> {
-        self.db.exec(
+        self.db.defer(
             "UPDATE articles SET staged = NULL WHERE staged = ?1",
             p![staged],
         )?;
-        self.db.exec(
+        self.db.defer(
             "UPDATE quarantine SET staged = NULL WHERE staged = ?1",
             p![staged],
         )?;
@@ -242,5 +308,149 @@ impl Drop for Tx<'_> {
                 tracing::warn!("index: rollback: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{Article, Attribution, Index};
+
+    fn article(ticket: &str, seq: u64, file: &str) -> Article {
+        Article {
+            ticket: ticket.into(),
+            seq,
+            file: file.into(),
+            message_id: None,
+            digest: file.into(),
+            from: "c@example.org".into(),
+            author_header: None,
+            to: String::new(),
+            cc: String::new(),
+            subject: "s".into(),
+            date: None,
+            received: "2026-06-02T09:00:00.000Z".into(),
+            direction: "in".into(),
+            classification: "normal".into(),
+            event: "created".into(),
+            bounce_of: None,
+            stranger: false,
+            size: 1,
+            attachments: Vec::new(),
+            reply_addr: None,
+        }
+    }
+
+    /// Placed files are marked placed many at a time; others stay pending, and so do the
+    /// event-log lines not named.
+    #[test]
+    fn many_placements_and_lines_are_marked_in_one_go() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        let at = "2026-06-02T09:00:00.000Z";
+        tx.insert_ticket(
+            "1",
+            "Support",
+            State::Open,
+            "s",
+            "c@example.org",
+            at,
+            None,
+            &Attribution::default(),
+        )
+        .unwrap();
+        let mut lines = Vec::new();
+        for (seq, name) in ["a", "b", "c"].into_iter().enumerate() {
+            let staged = format!("staging/{name}");
+            let a = article("1", seq as u64 + 1, name);
+            tx.insert_article(&NewArticle {
+                article: &a,
+                staged: Some(&staged),
+            })
+            .unwrap();
+            lines.push(tx.add_pending_line("1", name).unwrap());
+        }
+        tx.clear_staged_all(&[
+            "staging/a".into(),
+            "staging/c".into(),
+            "staging/x\"x".into(),
+        ])
+        .unwrap();
+        tx.clear_pending_lines(&lines[..2]).unwrap();
+        tx.commit().unwrap();
+        let pending: Vec<String> = index
+            .pending()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.staged)
+            .collect();
+        assert_eq!(pending, ["staging/b"]);
+        let left: Vec<String> = index
+            .pending_lines()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.2)
+            .collect();
+        assert_eq!(left, ["c"]);
+    }
+
+    /// A ticket opened in the transaction numbers its articles without asking the engine, as
+    /// the engine would have answered; others ask, after the transaction too.
+    #[test]
+    fn article_sequences_follow_on_with_and_without_asking() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        let at = "2026-06-02T09:00:00.000Z";
+        let who = Attribution::default();
+        tx.insert_ticket(
+            "1",
+            "Support",
+            State::Open,
+            "s",
+            "c@example.org",
+            at,
+            None,
+            &who,
+        )
+        .unwrap();
+        assert_eq!(tx.next_seq("1").unwrap(), 1);
+        assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(at));
+        let insert = |a: &Article| {
+            tx.insert_article(&NewArticle {
+                article: a,
+                staged: None,
+            })
+        };
+        insert(&article("1", 1, "a")).unwrap();
+        // An article numbered from elsewhere (reindex reads its number from the tree).
+        insert(&article("1", 5, "b")).unwrap();
+        assert_eq!(tx.next_seq("1").unwrap(), 6);
+        let mut later = article("1", 6, "c");
+        later.received = "2026-06-02T10:00:00.000Z".into();
+        insert(&later).unwrap();
+        insert(&article("1", 7, "d")).unwrap();
+        let updated = |tx: &Tx| -> String {
+            tx.db()
+                .one(
+                    "SELECT updated FROM tickets WHERE number = '1'",
+                    p![],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(
+            updated(&tx),
+            "2026-06-02T10:00:00.000Z",
+            "the newest article's"
+        );
+        tx.commit().unwrap();
+        let tx = index.begin().unwrap();
+        assert_eq!(tx.next_seq("1").unwrap(), 7);
+        assert_eq!(
+            tx.next_seq("1").unwrap(),
+            7,
+            "asked again: nothing was inserted"
+        );
+        assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(at));
     }
 }

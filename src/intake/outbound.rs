@@ -240,6 +240,10 @@ pub(super) fn respond(
             .queue(&t.queue)
             .map(|q| q.language.clone())
             .unwrap_or_else(|| lang.clone());
+        if agents.is_empty() {
+            // No one to tell: nothing is sent, and nothing is held back.
+            return Ok(said);
+        }
         // The same per-sender limit as autoresponses: an autoresponder that sends no
         // Auto-Submitted must not flood the agents either.
         let sender = policy::notice_sender(facts);

@@ -209,11 +209,14 @@ impl Sender {
             // The group ends at GROUP_BYTES; the rest stays due for the next turn of the loop.
             let mut ready: Vec<(Queued, Result<Vec<u8>, Try>)> = Vec::with_capacity(due.len());
             let mut bytes = 0;
+            // Which are still staged, for the whole group in one query.
+            let files: Vec<&str> = due.iter().map(|q| q.file.as_str()).collect();
+            let staged = self.index.staged_of_all(&files)?;
             for q in due {
                 if bytes >= GROUP_BYTES {
                     break;
                 }
-                let r = self.load(&q);
+                let r = self.load(&q, staged.get(&q.file).map(String::as_str));
                 bytes += r.as_ref().map_or(0, Vec::len);
                 ready.push((q, r));
             }
@@ -359,8 +362,8 @@ impl Sender {
     }
 
     /// The stored copy of a queued mail, or what to record when it cannot be read.
-    fn load(&self, q: &Queued) -> Result<Vec<u8>, Try> {
-        match self.read_article(q) {
+    fn load(&self, q: &Queued, staged: Option<&str>) -> Result<Vec<u8>, Try> {
+        match self.read_article(q, staged) {
             Ok(Some(raw)) => Ok(raw),
             Ok(None) => Err(Try::Failed(
                 "the stored copy of this mail is missing".into(),
@@ -463,17 +466,23 @@ impl Sender {
         Ok(pending::ticket_folder(&self.store, &self.index, number)?)
     }
 
-    /// The stored copy: kept in the index (a pointer notice), still staged, or placed in the
-    /// ticket's folder wherever it is now.
-    fn read_article(&self, q: &Queued) -> Result<Option<Vec<u8>>, SenderError> {
+    /// The stored copy: kept in the index (a pointer notice), still staged (at `staged`, if
+    /// the index said so when the group was read), or placed in the ticket's folder wherever
+    /// it is now.
+    fn read_article(
+        &self,
+        q: &Queued,
+        staged: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, SenderError> {
         // Pointer notices and scheduled reports are kept in the index, not the tree.
         if q.kind == "notification" || q.kind == "report" {
             if let Some(bytes) = self.index.outbox_mail(&q.file)? {
                 return Ok(Some(bytes));
             }
         }
-        if let Some(staged) = self.index.staged_of(&q.file)? {
-            match std::fs::read(&staged) {
+        if let Some(staged) = staged {
+            // Placed since, the file is in the ticket's folder: looked for below.
+            match std::fs::read(staged) {
                 Ok(b) => return Ok(Some(b)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),

@@ -78,6 +78,16 @@ pub(super) fn respond(
         );
         return Ok(out);
     }
+    let agents: Vec<&str> = cfg
+        .agents
+        .iter()
+        .filter(|a| a.queues.iter().any(|q| q.eq_ignore_ascii_case(queue)))
+        .map(|a| a.address.as_str())
+        .collect();
+    if agents.is_empty() {
+        say.line("notice:", format!("none: no agent works in {queue}"));
+        return Ok(out);
+    }
     let sender = policy::notice_sender(f);
     let now = rules.clock.now().timestamp();
     let (sent, oldest) = index.notices_about(&sender, now - 86_400)?;
@@ -91,16 +101,6 @@ pub(super) fn respond(
         policy::Notice::Last(s) => Some(s),
         policy::Notice::Send => None,
     };
-    let agents: Vec<&str> = cfg
-        .agents
-        .iter()
-        .filter(|a| a.queues.iter().any(|q| q.eq_ignore_ascii_case(queue)))
-        .map(|a| a.address.as_str())
-        .collect();
-    if agents.is_empty() {
-        say.line("notice:", format!("none: no agent works in {queue}"));
-        return Ok(out);
-    }
     let style = cfg.notice_style(queue);
     let whom = match style {
         NoticeStyle::Pointer => "one pointer to the queue's agents",
