@@ -775,21 +775,58 @@ class PgServer:
         self.proc = subprocess.Popen(
             pg + [str(PGBIN / "postgres"), "-D", str(self.dir / "data"), "-k",
                   str(self.dir / "sock"), "-p", str(self.port), "-c",
-                  "listen_addresses=127.0.0.1"],
+                  "listen_addresses=127.0.0.1", "-c",
+                  "shared_preload_libraries=pg_stat_statements"],
             stdout=subprocess.DEVNULL, stderr=open(self.dir / "pg.log", "wb"))
         for _ in range(600):
             if subprocess.run([str(PGBIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p",
                                str(self.port)]).returncode == 0:
+                self.sql("CREATE EXTENSION pg_stat_statements")
                 return
             time.sleep(0.05)
         raise SystemExit("postgres did not start: see %s" % (self.dir / "pg.log"))
 
+    def sql(self, text):
+        return subprocess.run(["psql", "-qAt", "-h", str(self.dir / "sock"), "-p",
+                               str(self.port), "-U", "postgres", "-c", text], check=True,
+                              stdout=subprocess.PIPE, text=True).stdout.strip()
+
     def database(self):
         self.cases += 1
-        name = "bench_%d" % self.cases
-        subprocess.run(["psql", "-q", "-h", str(self.dir / "sock"), "-p", str(self.port), "-U",
-                        "postgres", "-c", "CREATE DATABASE %s" % name], check=True)
-        return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, name)
+        self.name = "bench_%d" % self.cases
+        self.sql("CREATE DATABASE %s" % self.name)
+        return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, self.name)
+
+    def counters(self):
+        """Statements executed in the current case's database and the server's WAL flushes so
+        far: what a message costs in round trips and in waits for the disk."""
+        calls = self.sql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN "
+                         "pg_database d ON d.oid = s.dbid WHERE d.datname = '%s'" % self.name)
+        syncs = self.sql("SELECT wal_sync FROM pg_stat_wal")
+        return int(calls), int(syncs), self.cpu_seconds()
+
+    def cpu_seconds(self):
+        """CPU time of the server's processes: the postmaster's own and its reaped children's
+        (a connection's backend is reaped when the client goes), plus those still running."""
+        tick = os.sysconf("SC_CLK_TCK")
+        master = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+
+        def stat(pid):
+            try:
+                text = Path("/proc/%d/stat" % pid).read_text()
+            except OSError:
+                return None
+            return text[text.rindex(")") + 2:].split()
+
+        total = 0
+        fields = stat(master)
+        total += sum(int(x) for x in fields[11:15])
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit() and int(d.name) != master:
+                f = stat(int(d.name))
+                if f and int(f[1]) == master:
+                    total += sum(int(x) for x in f[11:13])
+        return total / tick
 
     def stop(self):
         self.proc.terminate()
@@ -873,8 +910,20 @@ class Bench:
         t0 = time.perf_counter()
         os.sync()
         log("  sync(2) before the measured run: %.1f s" % (time.perf_counter() - t0))
+        before = self.pg.counters() if self.pg else None
         res = run_postdesk(self.binary, case, case / "md", "measured", after=a.after)
         verify(res, counts)
+        if self.pg:
+            after = self.pg.counters()
+            res["pg_statements"] = after[0] - before[0]
+            res["pg_wal_syncs"] = after[1] - before[1]
+            res["pg_cpu_seconds"] = after[2] - before[2]
+            log("  PostgreSQL: %.1f statements, %.3f WAL flushes and %.3f ms of the server's CPU "
+                "per message" % (res["pg_statements"] / n, res["pg_wal_syncs"] / n,
+                                 res["pg_cpu_seconds"] * 1000 / n))
+            if os.environ.get("BENCH_PG_TOP"):
+                log(self.pg.sql("SELECT calls, round(total_exec_time::numeric, 0), left(regexp_replace(query, '\\s+', ' ', 'g'), 110) "
+                                "FROM pg_stat_statements ORDER BY calls DESC LIMIT 40"))
         res.update(counts=counts, preload=preload, preload_result=res_pre, gen_seconds=gen,
                    case=str(case))
         log("  %s" % res["summary_line"])
