@@ -250,14 +250,15 @@ impl Tx<'_> {
         answer_parties(self.db(), number)
     }
 
-    /// Queues a mail; `q.id`, `q.state` and `q.attempts` are ignored.
-    pub fn enqueue(&self, q: &Queued) -> Result<i64> {
+    /// Queues a mail (`q.id` is ignored: the engine numbers it); a replay after a crash finds it queued already and leaves it. Sent
+    /// with the transaction's next statement that reads, or its commit.
+    pub fn enqueue(&self, q: &Queued) -> Result<()> {
         let rcpts = serde_json::to_string(&q.rcpts).unwrap_or_else(|_| "[]".into());
-        let id = self.db().opt(
+        self.db().defer(
             "INSERT INTO outbox(ticket, file, kind, env_from, rcpts, state, attempts, created,
                     next_at, last_error)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT(file) DO NOTHING RETURNING id",
+                 ON CONFLICT(file) DO NOTHING",
             p![
                 q.ticket,
                 q.file,
@@ -270,23 +271,13 @@ impl Tx<'_> {
                 q.next_at,
                 q.last_error
             ],
-            |r| r.get(0),
-        )?;
-        match id {
-            Some(id) => Ok(id),
-            // Queued before (a replay after a crash): the row that is there.
-            None => self
-                .db()
-                .one("SELECT id FROM outbox WHERE file = ?1", p![q.file], |r| {
-                    r.get(0)
-                }),
-        }
+        )
     }
 
     /// Keeps the bytes of a queued mail that has no stored copy in the tree (an agents' pointer
     /// notice) until it is sent.
     pub fn keep_outbox_mail(&self, file: &str, bytes: &[u8]) -> Result<()> {
-        self.db().exec(
+        self.db().defer(
             "INSERT INTO outbox_mail(file, bytes) VALUES (?1, ?2)
                  ON CONFLICT(file) DO UPDATE SET bytes = excluded.bytes",
             p![file, bytes],
@@ -351,6 +342,15 @@ impl Tx<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// `add_pending_line` for a caller that finds its lines again by reading them all
+    /// (`pending_lines`): the row is written with the next statement that reads, or the commit.
+    pub fn add_pending_line_later(&self, ticket: &str, line: &str) -> Result<()> {
+        self.db().defer(
+            "INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2)",
+            p![ticket, line],
+        )
     }
 
     pub fn clear_pending_line(&self, id: i64) -> Result<()> {

@@ -445,10 +445,10 @@ mod tests {
         );
         tx.commit().unwrap();
         let tx = index.begin().unwrap();
-        assert_eq!(tx.next_seq("1").unwrap(), 7);
+        assert_eq!(tx.next_seq("1").unwrap(), 8);
         assert_eq!(
             tx.next_seq("1").unwrap(),
-            7,
+            8,
             "asked again: nothing was inserted"
         );
         assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(at));

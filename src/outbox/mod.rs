@@ -418,7 +418,7 @@ impl Sender {
                     value: None,
                 };
                 let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
-                tx.add_pending_line(&q.ticket, &json)?;
+                tx.add_pending_line_later(&q.ticket, &json)?;
             }
         }
         tx.commit()?;
