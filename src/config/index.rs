@@ -24,8 +24,12 @@ pub struct IndexConfig {
     pub password_file: Option<PathBuf>,
     /// PostgreSQL: how long connecting may take.
     pub connect_timeout_seconds: u64,
-    /// PostgreSQL beyond loopback without TLS (which is not built yet): the password and every
-    /// customer's mail cross the network readable, so only on a network the site trusts.
+    /// PostgreSQL: the CA certificates (PEM) that may sign the server's certificate, besides
+    /// the system's; relative to the configuration file. TLS is asked for with
+    /// `sslmode=require` in the url.
+    pub tls_ca_file: Option<PathBuf>,
+    /// PostgreSQL beyond loopback without TLS: the password and every customer's mail cross the
+    /// network readable, so only on a network the site trusts.
     pub allow_plain_text: bool,
 }
 
@@ -36,6 +40,7 @@ impl Default for IndexConfig {
             url: String::new(),
             password_file: None,
             connect_timeout_seconds: 10,
+            tls_ca_file: None,
             allow_plain_text: false,
         }
     }
@@ -57,6 +62,7 @@ impl super::Config {
                 url: self.index.url.clone(),
                 password_file: self.index.password_file.as_ref().map(|p| self.resolve(p)),
                 connect_timeout: std::time::Duration::from_secs(self.index.connect_timeout_seconds),
+                tls_ca_file: self.index.tls_ca_file.as_ref().map(|p| self.resolve(p)),
             }),
         }
     }
@@ -66,9 +72,14 @@ impl IndexConfig {
     pub fn validate(&self) -> Result<(), String> {
         match self.backend {
             Backend::Sqlite => {
-                if !self.url.is_empty() || self.password_file.is_some() {
+                if !self.url.is_empty()
+                    || self.password_file.is_some()
+                    || self.tls_ca_file.is_some()
+                {
                     return Err(
-                        "index: url and password-file are for backend = \"postgres\"".into(),
+                        "index: url, password-file and tls-ca-file are for backend = \
+                         \"postgres\""
+                            .into(),
                     );
                 }
             }
@@ -86,13 +97,17 @@ impl IndexConfig {
                 if parsed.get_dbname().is_none() {
                     return Err("index: url: name the database (…/DATABASE)".into());
                 }
+                let tls = parsed.get_ssl_mode() == tokio_postgres::config::SslMode::Require;
+                if self.tls_ca_file.is_some() && !tls {
+                    return Err("index: tls-ca-file is for a url with sslmode=require".into());
+                }
                 for host in parsed.get_hosts() {
                     if let tokio_postgres::config::Host::Tcp(name) = host {
-                        if !crate::transport::is_loopback(name) && !self.allow_plain_text {
+                        if !crate::transport::is_loopback(name) && !tls && !self.allow_plain_text {
                             return Err(format!(
                                 "index: {name} is not on this host and the connection would \
-                                 not be encrypted: set allow-plain-text = true if the network \
-                                 is trusted"
+                                 not be encrypted: add sslmode=require to the url, or set \
+                                 allow-plain-text = true if the network is trusted"
                             ));
                         }
                     }
@@ -141,6 +156,14 @@ mod tests {
         let remote = "backend = \"postgres\"\nurl = \"postgresql://pd@db.example/pd\"\n";
         assert!(parse(remote).unwrap_err().contains("allow-plain-text"));
         assert!(parse(&format!("{remote}allow-plain-text = true\n")).is_ok());
+        // Or over TLS, with a CA of the site's own if it likes.
+        let tls =
+            "backend = \"postgres\"\nurl = \"postgresql://pd@db.example/pd?sslmode=require\"\n";
+        assert!(parse(tls).is_ok());
+        assert!(parse(&format!("{tls}tls-ca-file = \"ca.pem\"\n")).is_ok());
+        assert!(parse(&format!("{remote}tls-ca-file = \"ca.pem\"\n"))
+            .unwrap_err()
+            .contains("sslmode=require"));
         assert!(parse("backend = \"mysql\"").is_err());
         assert!(parse("passwrd-file = \"x\"").is_err());
     }

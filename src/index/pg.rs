@@ -20,6 +20,9 @@ pub struct PgConfig {
     pub password_file: Option<PathBuf>,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    /// CA certificates besides the system's for the server's certificate (with
+    /// `sslmode=require` in the url).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Held while a node migrates the schema (and by nothing else).
@@ -52,7 +55,20 @@ pub fn open(cfg: &PgConfig, migrate: bool) -> Result<Option<Db>> {
     }
     config.connect_timeout(cfg.connect_timeout);
     config.application_name("postdesk");
-    let db = Db::Pg(Box::new(Pg::connect(config)?));
+    // TLS when the url asks for it, the server's certificate checked against the system's CAs
+    // and `tls-ca-file`'s; anything else is plain text (refused beyond loopback by the
+    // configuration's check unless the site allows it).
+    let tls = match config.get_ssl_mode() {
+        tokio_postgres::config::SslMode::Require => Some(
+            crate::transport::tls_client_config("index", cfg.tls_ca_file.as_deref())
+                .map_err(IndexError::Config)?,
+        ),
+        _ => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            None
+        }
+    };
+    let db = Db::Pg(Box::new(Pg::connect(config, tls)?));
     if migrate {
         migrate_schema(&db)?;
     } else {

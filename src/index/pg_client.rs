@@ -15,6 +15,7 @@ use std::future::Future;
 use futures::StreamExt;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::db::first_line;
 use super::values::{Owned, Row, P};
@@ -30,6 +31,8 @@ pub struct Pg {
     deferred: RefCell<Vec<(String, Vec<Owned>)>>,
     /// How to connect again after the server closed the connection (a restart, a failover).
     config: Config,
+    /// TLS (`sslmode=require`), or none.
+    tls: Option<MakeRustlsConnect>,
     /// Inside a transaction: a lost connection is not replaced, the transaction's caller
     /// hears of the loss (its statements must not go on outside the transaction).
     in_transaction: Cell<bool>,
@@ -52,23 +55,38 @@ fn off_runtime<T: Send>(op: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(op).join()).unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
-fn connect(runtime: &tokio::runtime::Runtime, config: &Config) -> Result<Client> {
-    let (client, connection) = off_runtime(|| runtime.block_on(config.connect(NoTls)))?;
-    runtime.spawn(async move {
-        // Its end (the server gone) shows as the client's next call failing.
-        let _ = connection.await;
-    });
+fn connect(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    tls: Option<&MakeRustlsConnect>,
+) -> Result<Client> {
+    // Its end (the server gone) shows as the client's next call failing.
+    let client = match tls {
+        None => {
+            let (client, connection) = off_runtime(|| runtime.block_on(config.connect(NoTls)))?;
+            runtime.spawn(async move { drop(connection.await) });
+            client
+        }
+        Some(tls) => {
+            let (client, connection) =
+                off_runtime(|| runtime.block_on(config.connect(tls.clone())))?;
+            runtime.spawn(async move { drop(connection.await) });
+            client
+        }
+    };
     Ok(client)
 }
 
 impl Pg {
-    pub fn connect(config: Config) -> Result<Pg> {
+    pub fn connect(config: Config, tls: Option<rustls::ClientConfig>) -> Result<Pg> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| IndexError::Config(format!("index: no runtime for PostgreSQL: {e}")))?;
-        let client = connect(&runtime, &config)?;
+        let tls = tls.map(MakeRustlsConnect::new);
+        let client = connect(&runtime, &config, tls.as_ref())?;
         Ok(Pg {
+            tls,
             runtime: Some(runtime),
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
@@ -91,7 +109,7 @@ impl Pg {
             return Ok(());
         }
         let runtime = self.runtime.as_ref().expect("a runtime until dropped");
-        let client = connect(runtime, &self.config)?;
+        let client = connect(runtime, &self.config, self.tls.as_ref())?;
         *self.client.borrow_mut() = client;
         self.statements.borrow_mut().clear();
         Ok(())

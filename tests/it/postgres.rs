@@ -219,6 +219,47 @@ impl Server {
         .expect("connect as postdesk")
     }
 
+    /// Makes the server speak TLS with a certificate for 127.0.0.1 signed by a CA of its own,
+    /// and refuse the postdesk role any connection without it; returns the CA's certificate.
+    pub fn require_tls(&self) -> PathBuf {
+        let certs = self.dir.join("certs");
+        fs::create_dir_all(&certs).unwrap();
+        crate::slapd::certificates(&certs);
+        let data = self.dir.join("data");
+        for (from, to) in [("cert.pem", "server.crt"), ("key.pem", "server.key")] {
+            fs::copy(certs.join(from), data.join(to)).unwrap();
+            chown_postgres(&data.join(to));
+            fs::set_permissions(data.join(to), fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let hba = data.join("pg_hba.conf");
+        let rest = fs::read_to_string(&hba).unwrap();
+        fs::write(
+            &hba,
+            format!(
+                "hostnossl all {ROLE} 0.0.0.0/0 reject
+{rest}"
+            ),
+        )
+        .unwrap();
+        let mut admin = self.admin();
+        admin
+            .batch_execute("ALTER SYSTEM SET ssl = on")
+            .expect("ssl on");
+        admin.query("SELECT pg_reload_conf()", &[]).expect("reload");
+        // The reload is signalled, not waited for.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while admin
+            .query_one("SHOW ssl", &[])
+            .map(|r| r.get::<_, String>(0) != "on")
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "ssl did not come on");
+            std::thread::sleep(Duration::from_millis(50));
+            admin = self.admin();
+        }
+        certs.join("ca.pem")
+    }
+
     /// A query on a database as the postdesk role (for tests that look into the index).
     pub fn query(&self, url: &str, sql: &str) -> Vec<postgres::Row> {
         self.client(url)

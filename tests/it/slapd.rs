@@ -42,7 +42,7 @@ pub fn ldif_line(attr: &str, value: &str) -> String {
 
 /// A CA (`ca.pem`, the one clients trust) and the server's certificate for 127.0.0.1 signed by
 /// it (`cert.pem`, `key.pem`): rustls refuses a self-signed CA certificate as a server's.
-fn certificates(dir: &Path) {
+pub fn certificates(dir: &Path) {
     let openssl = |args: &[&str]| {
         let (st, _, err) = run_with_timeout(
             Command::new(tool("openssl")).args(args).current_dir(dir),
