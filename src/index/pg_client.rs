@@ -2,8 +2,8 @@
 //! callers are synchronous, one thread at a time, as with SQLite.
 //!
 //! Statements whose result nobody reads (history, participants, counters' increments, marks)
-//! can be deferred inside a transaction (`defer`): they are sent together, in one flight, just
-//! before the next statement that reads, or the commit. A message's intake asks the server
+//! can be deferred inside a transaction (`defer`): they are sent together, in one flight with
+//! the next statement that reads, or just before the commit. A message's intake asks the server
 //! about a dozen questions and writes about twenty rows; without this each row cost a round
 //! trip of its own. A deferred statement that fails fails the transaction, whose caller hears
 //! of it from the next statement or the commit, with the failed statement's text.
@@ -11,10 +11,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use futures::StreamExt;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Config, Error as PgError, NoTls, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::db::first_line;
@@ -136,44 +138,85 @@ impl Pg {
 
     /// Sends the deferred statements, all at once, and waits for their answers.
     fn flush(&self) -> Result<()> {
-        loop {
-            let flight: Vec<(String, Vec<Owned>)> = {
-                let mut deferred = self.deferred.borrow_mut();
-                let n = deferred.len().min(FLIGHT);
-                deferred.drain(..n).collect()
-            };
-            if flight.is_empty() {
-                return Ok(());
-            }
-            let statements = flight
-                .iter()
-                .map(|(sql, _)| self.statement(sql))
-                .collect::<Result<Vec<_>>>();
-            let statements = match statements {
-                Ok(s) => s,
-                Err(e) => {
-                    self.deferred.borrow_mut().clear();
-                    return Err(e);
-                }
-            };
-            let client = self.client.borrow();
-            let client = &*client;
-            let sent = flight
-                .iter()
-                .zip(&statements)
-                .map(|((sql, params), st)| async move {
-                    let values: Vec<P> = params.iter().map(Owned::as_p).collect();
-                    let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|p| p as _).collect();
-                    client
-                        .execute(st, &refs)
-                        .await
-                        .map_err(|e| IndexError::PgStatement(e, first_line(sql)))
-                });
-            if let Err(e) = self.block(futures::future::try_join_all(sent)) {
-                self.deferred.borrow_mut().clear();
-                return Err(e);
-            }
+        self.flight(None).map(drop)
+    }
+
+    /// Sends the deferred statements in their order and then `then` (a query whose rows are
+    /// wanted), all in one flight, and waits for the answers: one round trip for all. The
+    /// first failure is the answer (the server refuses whatever follows it in the transaction).
+    fn flight(&self, then: Option<(&str, &[P])>) -> Result<Option<Vec<tokio_postgres::Row>>> {
+        let flight: Vec<(String, Vec<Owned>)> = std::mem::take(&mut *self.deferred.borrow_mut());
+        let statements = flight
+            .iter()
+            .map(|(sql, _)| self.statement(sql))
+            .collect::<Result<Vec<_>>>()?;
+        let last = match then {
+            Some((sql, _)) => Some(self.statement(sql)?),
+            None => None,
+        };
+        if statements.is_empty() && last.is_none() {
+            return Ok(None);
         }
+        let values: Vec<Vec<P>> = flight
+            .iter()
+            .map(|(_, params)| params.iter().map(Owned::as_p).collect())
+            .collect();
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = values
+            .iter()
+            .map(|v| v.iter().map(|p| p as _).collect())
+            .collect();
+        let then_refs: Vec<&(dyn ToSql + Sync)> = then
+            .map(|(_, params)| params.iter().map(|p| p as _).collect())
+            .unwrap_or_default();
+        let client = self.client.borrow();
+        let client = &*client;
+        type Write<'f> =
+            Pin<Box<dyn Future<Output = std::result::Result<u64, PgError>> + Send + 'f>>;
+        self.block(async {
+            let mut writes: Vec<Option<Write>> = statements
+                .iter()
+                .zip(&refs)
+                .map(|(st, r)| Some(Box::pin(client.execute(st, r)) as Write))
+                .collect();
+            let mut read = last
+                .as_ref()
+                .map(|st| Box::pin(client.query(st, &then_refs)));
+            let mut written: Vec<Option<std::result::Result<u64, PgError>>> =
+                (0..writes.len()).map(|_| None).collect();
+            let mut rows = None;
+            // A request goes out when its future is first polled: each, in order, now.
+            std::future::poll_fn(|cx| {
+                for (w, out) in writes.iter_mut().zip(written.iter_mut()) {
+                    if let Some(f) = w {
+                        if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                            *out = Some(r);
+                            *w = None;
+                        }
+                    }
+                }
+                if let Some(f) = read.as_mut() {
+                    if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                        rows = Some(r);
+                        read = None;
+                    }
+                }
+                Poll::Ready(())
+            })
+            .await;
+            for ((w, out), (sql, _)) in writes.into_iter().zip(written).zip(&flight) {
+                let done = match (out, w) {
+                    (Some(r), _) => r,
+                    (None, Some(f)) => f.await,
+                    (None, None) => unreachable!("a write is either answered or waiting"),
+                };
+                done.map_err(|e| IndexError::PgStatement(e, first_line(sql)))?;
+            }
+            match (rows, read) {
+                (Some(r), _) => Ok(Some(r?)),
+                (None, Some(f)) => Ok(Some(f.await?)),
+                (None, None) => Ok(None),
+            }
+        })
     }
 
     /// Queues a statement whose result is not read, inside a transaction; outside one it runs
@@ -224,11 +267,7 @@ impl Pg {
     }
 
     pub fn query(&self, sql: &str, params: &[P]) -> Result<Vec<tokio_postgres::Row>> {
-        self.flush()?;
-        let statement = self.statement(sql)?;
-        let client = self.client.borrow();
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        Ok(self.block(client.query(&statement, &refs))?)
+        Ok(self.flight(Some((sql, params)))?.expect("a query's rows"))
     }
 
     pub fn execute(&self, sql: &str, params: &[P]) -> Result<u64> {
