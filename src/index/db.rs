@@ -50,6 +50,23 @@ impl Db {
         }
     }
 
+    /// The test that a column is one of a JSON array's texts, bound as one parameter `?1`
+    /// (statements that name a few hundred rows at once; both forms use the column's index).
+    pub fn in_json_texts(&self) -> &'static str {
+        self.pick(
+            "IN (SELECT value FROM json_each(?1))",
+            "= ANY(ARRAY(SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)))",
+        )
+    }
+
+    /// `in_json_texts` for a JSON array of integers.
+    pub fn in_json_integers(&self) -> &'static str {
+        self.pick(
+            "IN (SELECT value FROM json_each(?1))",
+            "= ANY(ARRAY(SELECT CAST(json_array_elements_text(CAST(?1 AS TEXT)::json) AS BIGINT)))",
+        )
+    }
+
     /// Runs statements without parameters or results (schema, transaction control).
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {

@@ -15,6 +15,7 @@ mod limits;
 mod lookup;
 mod nodes;
 mod outbox;
+mod pending_lines;
 mod pg;
 mod pg_client;
 mod phone;

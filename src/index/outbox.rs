@@ -317,49 +317,6 @@ impl Tx<'_> {
     }
 }
 
-impl Tx<'_> {
-    /// An event-log line committed with its batch and appended to the tree after it: kept
-    /// here until the append is durable, so recovery can finish it after a crash.
-    pub fn add_pending_line(&self, ticket: &str, line: &str) -> Result<i64> {
-        self.db().one(
-            "INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2) RETURNING id",
-            p![ticket, line],
-            |r| r.get(0),
-        )
-    }
-
-    /// `clear_pending_line` for many, a few hundred a statement.
-    pub fn clear_pending_lines(&self, ids: &[i64]) -> Result<()> {
-        let within = self.db().pick(
-            "IN (SELECT value FROM json_each(?1))",
-            "= ANY(ARRAY(SELECT CAST(json_array_elements_text(CAST(?1 AS TEXT)::json) AS BIGINT)))",
-        );
-        for chunk in ids.chunks(super::write::ROWS_A_STATEMENT) {
-            let ids = serde_json::to_string(chunk).expect("numbers serialise");
-            self.db().defer(
-                &format!("DELETE FROM pending_lines WHERE id {within}"),
-                p![ids],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// `add_pending_line` for a caller that finds its lines again by reading them all
-    /// (`pending_lines`): the row is written with the next statement that reads, or the commit.
-    pub fn add_pending_line_later(&self, ticket: &str, line: &str) -> Result<()> {
-        self.db().defer(
-            "INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2)",
-            p![ticket, line],
-        )
-    }
-
-    pub fn clear_pending_line(&self, id: i64) -> Result<()> {
-        self.db()
-            .defer("DELETE FROM pending_lines WHERE id = ?1", p![id])?;
-        Ok(())
-    }
-}
-
 impl Index {
     /// A ticket's queue and state (for comparing with where its folder is), by its number.
     pub fn ticket_location(&self, number: &str) -> Result<Option<(String, super::State)>> {
@@ -396,15 +353,6 @@ impl Index {
     pub fn reindex_needed(&self) -> Result<bool> {
         self.db
             .exists("SELECT 1 FROM counters WHERE key = 'reindex-needed'", p![])
-    }
-
-    /// Event-log lines committed but perhaps not yet in the tree: (id, ticket, line).
-    pub fn pending_lines(&self) -> Result<Vec<(i64, String, String)>> {
-        self.db.all(
-            "SELECT id, ticket, line FROM pending_lines ORDER BY id",
-            p![],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
     }
 
     /// Queued mail due at `now` (unix seconds), oldest first.
@@ -454,10 +402,7 @@ impl Index {
         &self,
         files: &[&str],
     ) -> Result<std::collections::HashMap<String, String>> {
-        let within = self.db.pick(
-            "IN (SELECT value FROM json_each(?1))",
-            "= ANY(ARRAY(SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)))",
-        );
+        let within = self.db.in_json_texts();
         let sql = format!(
             "SELECT file, staged FROM articles WHERE file {within} AND staged IS NOT NULL
              UNION ALL

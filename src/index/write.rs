@@ -246,10 +246,7 @@ impl<'a> Tx<'a> {
     /// Marks many staged files placed, a few hundred a statement: each statement costs the
     /// engine more than the rows it changes.
     pub fn clear_staged_all(&self, staged: &[String]) -> Result<()> {
-        let within = self.db.pick(
-            "IN (SELECT value FROM json_each(?1))",
-            "= ANY(ARRAY(SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)))",
-        );
+        let within = self.db.in_json_texts();
         for chunk in staged.chunks(ROWS_A_STATEMENT) {
             let names = serde_json::to_string(chunk).expect("strings serialise");
             for table in ["articles", "quarantine"] {
@@ -316,6 +313,24 @@ mod tests {
     use super::*;
     use crate::index::{Article, Attribution, Index};
 
+    const AT: &str = "2026-06-02T09:00:00.000Z";
+
+    /// Ticket 1, opened at `AT` in `tx`.
+    fn open_ticket(tx: &Tx) {
+        let who = Attribution::default();
+        tx.insert_ticket(
+            "1",
+            "Support",
+            State::Open,
+            "s",
+            "c@example.org",
+            AT,
+            None,
+            &who,
+        )
+        .unwrap();
+    }
+
     fn article(ticket: &str, seq: u64, file: &str) -> Article {
         Article {
             ticket: ticket.into(),
@@ -329,7 +344,7 @@ mod tests {
             cc: String::new(),
             subject: "s".into(),
             date: None,
-            received: "2026-06-02T09:00:00.000Z".into(),
+            received: AT.into(),
             direction: "in".into(),
             classification: "normal".into(),
             event: "created".into(),
@@ -347,18 +362,7 @@ mod tests {
     fn many_placements_and_lines_are_marked_in_one_go() {
         let mut index = Index::open_memory().unwrap();
         let tx = index.begin().unwrap();
-        let at = "2026-06-02T09:00:00.000Z";
-        tx.insert_ticket(
-            "1",
-            "Support",
-            State::Open,
-            "s",
-            "c@example.org",
-            at,
-            None,
-            &Attribution::default(),
-        )
-        .unwrap();
+        open_ticket(&tx);
         let mut lines = Vec::new();
         for (seq, name) in ["a", "b", "c"].into_iter().enumerate() {
             let staged = format!("staging/{name}");
@@ -400,21 +404,9 @@ mod tests {
     fn article_sequences_follow_on_with_and_without_asking() {
         let mut index = Index::open_memory().unwrap();
         let tx = index.begin().unwrap();
-        let at = "2026-06-02T09:00:00.000Z";
-        let who = Attribution::default();
-        tx.insert_ticket(
-            "1",
-            "Support",
-            State::Open,
-            "s",
-            "c@example.org",
-            at,
-            None,
-            &who,
-        )
-        .unwrap();
+        open_ticket(&tx);
         assert_eq!(tx.next_seq("1").unwrap(), 1);
-        assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(at));
+        assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(AT));
         let insert = |a: &Article| {
             tx.insert_article(&NewArticle {
                 article: a,
@@ -451,6 +443,6 @@ mod tests {
             8,
             "asked again: nothing was inserted"
         );
-        assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(at));
+        assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(AT));
     }
 }
