@@ -11,7 +11,23 @@ pub struct Tx<'a> {
     /// The tickets opened in this transaction: what is known of them without asking the
     /// engine again (a round trip each on PostgreSQL).
     opened: std::cell::RefCell<std::collections::HashMap<String, Opened>>,
+    /// Ticket numbers drawn in this transaction, by counter.
+    drawn: std::cell::RefCell<std::collections::HashMap<String, Drawn>>,
 }
+
+/// A counter this transaction draws ticket numbers from. The write lock keeps what it knows
+/// true until the commit: no other writer moves the counter or opens a ticket meanwhile.
+struct Drawn {
+    /// The counter's value as this transaction last wrote it.
+    value: u64,
+    /// The numbers of counter values up to this one are checked against existing tickets...
+    checked_to: u64,
+    /// ...and these of them are taken.
+    taken: std::collections::HashSet<String>,
+}
+
+/// Ticket numbers checked against existing tickets in one query, ahead of their drawing.
+const NUMBERS_CHECKED_AT_ONCE: u64 = 32;
 
 struct Opened {
     /// The last article sequence given out (0: none yet).
@@ -27,12 +43,12 @@ pub struct NewArticle<'a> {
     pub staged: Option<&'a str>,
 }
 
-/// Serialises writers on PostgreSQL as SQLite's write lock does: the first statement of every
-/// write transaction takes it, so decisions made inside one (counters, duplicates, limits)
-/// cannot race another node's. Released by the commit or rollback.
 /// Rows named in one statement by the methods that change many (`clear_staged_all`).
 pub(super) const ROWS_A_STATEMENT: usize = 500;
 
+/// Serialises writers on PostgreSQL as SQLite's write lock does: the first statement of every
+/// write transaction takes it, so decisions made inside one (counters, duplicates, limits)
+/// cannot race another node's. Released by the commit or rollback.
 const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7306652237)";
 
 impl<'a> Tx<'a> {
@@ -47,6 +63,7 @@ impl<'a> Tx<'a> {
             db,
             open: true,
             opened: Default::default(),
+            drawn: Default::default(),
         })
     }
 
@@ -69,6 +86,60 @@ impl<'a> Tx<'a> {
             |r| r.get(0),
         )?;
         Ok(v as u64)
+    }
+
+    /// The next ticket number from counter `key`: what `format` makes of the counter's next
+    /// value, skipping numbers a ticket already has. The counter is read once a transaction and
+    /// the numbers are checked a block at a time, so drawing one costs no round trip of its own
+    /// on PostgreSQL.
+    pub fn next_number(&self, key: &str, mut format: impl FnMut(u64) -> String) -> Result<String> {
+        let mut drawn = self.drawn.borrow_mut();
+        if !drawn.contains_key(key) {
+            let value: Option<i64> =
+                self.db
+                    .opt("SELECT value FROM counters WHERE key = ?1", p![key], |r| {
+                        r.get(0)
+                    })?;
+            let value = value.unwrap_or(0).max(0) as u64;
+            drawn.insert(
+                key.to_string(),
+                Drawn {
+                    value,
+                    checked_to: value,
+                    taken: Default::default(),
+                },
+            );
+        }
+        let d = drawn.get_mut(key).expect("inserted above");
+        loop {
+            let counter = d.value + 1;
+            if counter > d.checked_to {
+                let block: Vec<String> = (counter..counter + NUMBERS_CHECKED_AT_ONCE)
+                    .map(&mut format)
+                    .collect();
+                let block = serde_json::to_string(&block).expect("strings serialise");
+                let within = self.db.in_json_texts();
+                self.db.each(
+                    &format!("SELECT number FROM tickets WHERE number {within}"),
+                    p![block],
+                    |r| {
+                        d.taken.insert(r.get(0)?);
+                        Ok(())
+                    },
+                )?;
+                d.checked_to = counter + NUMBERS_CHECKED_AT_ONCE - 1;
+            }
+            d.value = counter;
+            let number = format(counter);
+            if !d.taken.contains(&number) && !self.opened.borrow().contains_key(&number) {
+                self.db.defer(
+                    "INSERT INTO counters(key, value) VALUES (?1, ?2)
+                         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    p![key, counter as i64],
+                )?;
+                return Ok(number);
+            }
+        }
     }
 
     /// Raises a counter to at least `value` (reindex).
@@ -444,5 +515,49 @@ mod tests {
             "asked again: nothing was inserted"
         );
         assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(AT));
+    }
+
+    /// Numbers drawn from a counter skip those tickets already have, beyond the first block
+    /// checked too, and the counter is left at the last number drawn, for the next
+    /// transaction to go on from.
+    #[test]
+    fn numbers_drawn_skip_taken_ones_and_the_counter_follows() {
+        let mut index = Index::open_memory().unwrap();
+        let tx = index.begin().unwrap();
+        let who = Attribution::default();
+        let taken = ["T2", "T3", "T40"];
+        for n in taken {
+            tx.insert_ticket(
+                n,
+                "Support",
+                State::Open,
+                "s",
+                "c@example.org",
+                AT,
+                None,
+                &who,
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        let format = |c: u64| format!("T{c}");
+        let tx = index.begin().unwrap();
+        let mut drawn = Vec::new();
+        for _ in 0..40 {
+            drawn.push(tx.next_number("k", format).unwrap());
+        }
+        assert_eq!(drawn[..3], ["T1", "T4", "T5"]);
+        assert_eq!(drawn.last().map(String::as_str), Some("T43"));
+        assert!(drawn.iter().all(|n| !taken.contains(&n.as_str())));
+        tx.commit().unwrap();
+        let tx = index.begin().unwrap();
+        assert_eq!(tx.next_number("k", format).unwrap(), "T44");
+        tx.commit().unwrap();
+        // A rolled-back draw gives its number out again.
+        let tx = index.begin().unwrap();
+        assert_eq!(tx.next_number("k", format).unwrap(), "T45");
+        drop(tx);
+        let tx = index.begin().unwrap();
+        assert_eq!(tx.next_number("k", format).unwrap(), "T45");
     }
 }

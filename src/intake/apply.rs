@@ -452,12 +452,11 @@ fn allocate(
     today: chrono::NaiveDate,
     rng: &mut impl rand::Rng,
 ) -> index::Result<String> {
+    if let Some(key) = rules.scheme.counter_key(today) {
+        return tx.next_number(&key, |counter| rules.scheme.format(today, counter, rng));
+    }
     loop {
-        let counter = match rules.scheme.counter_key(today) {
-            Some(key) => tx.next_counter(&key)?,
-            None => 0,
-        };
-        let n = rules.scheme.format(today, counter, rng);
+        let n = rules.scheme.format(today, 0, rng);
         if tx.ticket(&n)?.is_none() {
             return Ok(n);
         }

@@ -381,17 +381,21 @@ impl Sender {
     fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
         let at = crate::clock::stamp(self.clock.now());
         let tx = self.index.begin_lazy()?;
+        let sent: Vec<i64> = (tried.iter())
+            .filter(|(_, t)| matches!(t, Try::Sent(_)))
+            .map(|(q, _)| q.id)
+            .collect();
+        tx.mark_sent(&sent)?;
         for (q, t) in tried {
             let to = q.rcpts.join(", ");
             let mut line = None;
             let ticketless = q.ticket.is_empty();
             match t {
-                Try::Sent(_) if ticketless => tx.mark_sent(q.id)?,
+                Try::Sent(_) if ticketless => {}
                 Try::Failed(e) if ticketless => tx.mark_failed(q.id, e)?,
                 Try::Sent(_) => {
                     let detail = format!("{} to {to}", q.kind);
                     let key = format!("sent:{}", q.file);
-                    tx.mark_sent(q.id)?;
                     tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &key)?;
                     line = Some(("sent", detail, key));
                 }
