@@ -1,7 +1,7 @@
 //! What the rate limits count: autoresponses per recipient and in the last minute, agents'
 //! notices per sender; pruned after two days.
 
-use super::db::{p, Db};
+use super::db::{p, Db, Engine};
 
 use super::{Index, Result, Tx};
 
@@ -32,16 +32,25 @@ impl Tx<'_> {
         autoreply_counts(self.db(), recipient, now)
     }
 
+    /// Records an autoresponse for both counts (on PostgreSQL in one statement).
     pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
-        self.db().defer(
-            "INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)",
-            p![recipient, at],
-        )?;
-        self.db().defer(
-            "INSERT INTO autoreply_seconds(at, n) VALUES (?1, 1)
-                 ON CONFLICT(at) DO UPDATE SET n = autoreply_seconds.n + 1",
-            p![at],
-        )?;
+        const SECOND: &str = "INSERT INTO autoreply_seconds(at, n) VALUES (?2, 1)
+                 ON CONFLICT(at) DO UPDATE SET n = autoreply_seconds.n + 1";
+        match self.db().engine() {
+            Engine::Sqlite => {
+                self.db().exec(
+                    "INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)",
+                    p![recipient, at],
+                )?;
+                self.db().exec(SECOND, p![recipient, at])?;
+            }
+            Engine::Postgres => self.db().defer(
+                &format!(
+                    "WITH r AS (INSERT INTO autoreplies(recipient, at) VALUES (?1, ?2)) {SECOND}"
+                ),
+                p![recipient, at],
+            )?,
+        }
         Ok(())
     }
 

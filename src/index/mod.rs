@@ -18,6 +18,7 @@ mod outbox;
 mod pending_lines;
 mod pg;
 mod pg_client;
+mod pg_literal;
 mod phone;
 mod read;
 mod repair;

@@ -7,19 +7,24 @@
 //! about a dozen questions and writes about twenty rows; without this each row cost a round
 //! trip of its own. A deferred statement that fails fails the transaction, whose caller hears
 //! of it from the next statement or the commit, with the failed statement's text.
+//!
+//! The deferred statements of a flight go as one text, `EXECUTE name(literal, …)` each, of
+//! statements prepared by name once a connection (`pg_literal`): in the extended protocol each
+//! statement ends in a synchronisation that the server answers with a send of its own, which
+//! cost it more than the rows did.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::task::Poll;
 
 use futures::StreamExt;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, Error as PgError, NoTls, Statement};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::db::first_line;
+use super::pg_literal;
 use super::values::{Owned, Row, P};
 use super::{IndexError, Result};
 
@@ -31,6 +36,10 @@ pub struct Pg {
     statements: RefCell<HashMap<String, Statement>>,
     /// Statements waiting for the next flight (only inside a transaction).
     deferred: RefCell<Vec<(String, Vec<Owned>)>>,
+    /// The names deferred statements are prepared under (`PREPARE`), by their text, and the
+    /// number of the next name. A name is never used twice on a connection.
+    prepared_as: RefCell<HashMap<String, String>>,
+    next_name: Cell<u64>,
     /// How to connect again after the server closed the connection (a restart, a failover).
     config: Config,
     /// TLS (`sslmode=require`), or none.
@@ -93,6 +102,8 @@ impl Pg {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
             deferred: RefCell::new(Vec::new()),
+            prepared_as: RefCell::new(HashMap::new()),
+            next_name: Cell::new(0),
             config,
             in_transaction: Cell::new(false),
         })
@@ -114,6 +125,7 @@ impl Pg {
         let client = connect(runtime, &self.config, self.tls.as_ref())?;
         *self.client.borrow_mut() = client;
         self.statements.borrow_mut().clear();
+        self.prepared_as.borrow_mut().clear();
         Ok(())
     }
 
@@ -141,57 +153,101 @@ impl Pg {
         self.flight(None).map(drop)
     }
 
+    /// The deferred statements `flight` as one text of `EXECUTE`s, preceded by the `PREPARE`
+    /// of those new to this connection (and the `DEALLOCATE` of all when there are too many);
+    /// `None` if a value has no literal.
+    fn script(&self, flight: &[(String, Vec<Owned>)]) -> Option<String> {
+        let mut names = self.prepared_as.borrow_mut();
+        let mut text = String::new();
+        if names.len() + flight.len() > PG_STATEMENTS {
+            for name in names.values() {
+                text.push_str("DEALLOCATE ");
+                text.push_str(name);
+                text.push_str(";\n");
+            }
+            names.clear();
+        }
+        for (sql, params) in flight {
+            let name = match names.get(sql) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = format!("postdesk_deferred_{}", self.next_name.get());
+                    self.next_name.set(self.next_name.get() + 1);
+                    text.push_str("PREPARE ");
+                    text.push_str(&name);
+                    text.push_str(" AS ");
+                    text.push_str(&dollars(sql));
+                    text.push_str(";\n");
+                    names.insert(sql.clone(), name.clone());
+                    name
+                }
+            };
+            text.push_str("EXECUTE ");
+            text.push_str(&name);
+            for (i, value) in params.iter().enumerate() {
+                text.push_str(if i == 0 { "(" } else { ", " });
+                if !pg_literal::push(&mut text, value) {
+                    names.clear();
+                    return None;
+                }
+            }
+            if !params.is_empty() {
+                text.push(')');
+            }
+            text.push_str(";\n");
+        }
+        Some(text)
+    }
+
     /// Sends the deferred statements in their order and then `then` (a query whose rows are
     /// wanted), all in one flight, and waits for the answers: one round trip for all. The
     /// first failure is the answer (the server refuses whatever follows it in the transaction).
     fn flight(&self, then: Option<(&str, &[P])>) -> Result<Option<Vec<tokio_postgres::Row>>> {
         let flight: Vec<(String, Vec<Owned>)> = std::mem::take(&mut *self.deferred.borrow_mut());
-        let statements = flight
-            .iter()
-            .map(|(sql, _)| self.statement(sql))
-            .collect::<Result<Vec<_>>>()?;
         let last = match then {
             Some((sql, _)) => Some(self.statement(sql)?),
             None => None,
         };
-        if statements.is_empty() && last.is_none() {
+        if flight.is_empty() && last.is_none() {
             return Ok(None);
         }
-        let values: Vec<Vec<P>> = flight
-            .iter()
-            .map(|(_, params)| params.iter().map(Owned::as_p).collect())
-            .collect();
-        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = values
-            .iter()
-            .map(|v| v.iter().map(|p| p as _).collect())
-            .collect();
+        let script = match flight.is_empty() {
+            true => None,
+            false => match self.script(&flight) {
+                Some(text) => Some(text),
+                None => {
+                    // A value without a literal: each statement the ordinary way.
+                    for (sql, params) in &flight {
+                        let values: Vec<P> = params.iter().map(Owned::as_p).collect();
+                        self.execute(sql, &values).map_err(|e| match e {
+                            IndexError::Pg(e) => IndexError::PgStatement(e, first_line(sql)),
+                            e => e,
+                        })?;
+                    }
+                    None
+                }
+            },
+        };
         let then_refs: Vec<&(dyn ToSql + Sync)> = then
             .map(|(_, params)| params.iter().map(|p| p as _).collect())
             .unwrap_or_default();
         let client = self.client.borrow();
         let client = &*client;
-        type Write<'f> =
-            Pin<Box<dyn Future<Output = std::result::Result<u64, PgError>> + Send + 'f>>;
-        self.block(async {
-            let mut writes: Vec<Option<Write>> = statements
-                .iter()
-                .zip(&refs)
-                .map(|(st, r)| Some(Box::pin(client.execute(st, r)) as Write))
-                .collect();
+        let done = self.block(async {
+            let mut writes = script
+                .as_ref()
+                .map(|text| Box::pin(client.batch_execute(text)));
             let mut read = last
                 .as_ref()
                 .map(|st| Box::pin(client.query(st, &then_refs)));
-            let mut written: Vec<Option<std::result::Result<u64, PgError>>> =
-                (0..writes.len()).map(|_| None).collect();
+            let mut written = None;
             let mut rows = None;
-            // A request goes out when its future is first polled: each, in order, now.
+            // A request goes out when its future is first polled: the writes, then the read.
             std::future::poll_fn(|cx| {
-                for (w, out) in writes.iter_mut().zip(written.iter_mut()) {
-                    if let Some(f) = w {
-                        if let Poll::Ready(r) = f.as_mut().poll(cx) {
-                            *out = Some(r);
-                            *w = None;
-                        }
+                if let Some(f) = writes.as_mut() {
+                    if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                        written = Some(r);
+                        writes = None;
                     }
                 }
                 if let Some(f) = read.as_mut() {
@@ -203,20 +259,31 @@ impl Pg {
                 Poll::Ready(())
             })
             .await;
-            for ((w, out), (sql, _)) in writes.into_iter().zip(written).zip(&flight) {
-                let done = match (out, w) {
-                    (Some(r), _) => r,
-                    (None, Some(f)) => f.await,
-                    (None, None) => unreachable!("a write is either answered or waiting"),
-                };
-                done.map_err(|e| IndexError::PgStatement(e, first_line(sql)))?;
+            let written = match (written, writes) {
+                (Some(r), _) => Some(r),
+                (None, Some(f)) => Some(f.await),
+                (None, None) => None,
+            };
+            let rows = match (rows, read) {
+                (Some(r), _) => Some(r),
+                (None, Some(f)) => Some(f.await),
+                (None, None) => None,
+            };
+            (written, rows)
+        });
+        match done {
+            (Some(Err(e)), _) => {
+                // Which of them failed the server does not say; the table it names does.
+                self.prepared_as.borrow_mut().clear();
+                let table = e.as_db_error().and_then(|d| d.table()).unwrap_or("");
+                let sql = (flight.iter())
+                    .find(|(sql, _)| !table.is_empty() && sql.contains(table))
+                    .unwrap_or(&flight[0]);
+                Err(IndexError::PgStatement(e, first_line(&sql.0)))
             }
-            match (rows, read) {
-                (Some(r), _) => Ok(Some(r?)),
-                (None, Some(f)) => Ok(Some(f.await?)),
-                (None, None) => Ok(None),
-            }
-        })
+            (_, Some(rows)) => Ok(Some(rows?)),
+            (_, None) => Ok(None),
+        }
     }
 
     /// Queues a statement whose result is not read, inside a transaction; outside one it runs

@@ -46,6 +46,7 @@ mod nodes;
 mod notice_limits;
 mod notices;
 mod outgoing;
+mod pg_text;
 mod pg_tls;
 mod postfix;
 mod recipients;

@@ -8,7 +8,7 @@ use std::fs;
 use crate::harness::{drop_mail, mail, Desk};
 
 /// A desk whose index is on `server`, reached by `url`, with `extra` in its `[index]` table.
-fn desk_on(server: &crate::postgres::Server, url: &str, extra: &str) -> Desk {
+pub fn desk_on(server: &crate::postgres::Server, url: &str, extra: &str) -> Desk {
     let mut desk = Desk::new();
     let mut text = fs::read_to_string(&desk.config).unwrap();
     if let Some(own) = &desk.pg_url {
