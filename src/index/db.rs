@@ -59,6 +59,18 @@ impl Db {
         )
     }
 
+    /// A JSON array of texts bound as parameter `?n`, as a table `alias` of one column `value`,
+    /// to join on an indexed column: the engine looks each up (a large table's `= ANY` of a few
+    /// hundred texts was a scan that compared each row with each text).
+    pub fn json_texts_table(&self, n: u32, alias: &str) -> String {
+        match self {
+            Db::Lite(_) => format!("json_each(?{n}) AS {alias}"),
+            Db::Pg(_) => {
+                format!("json_array_elements_text(CAST(?{n} AS TEXT)::json) AS {alias}(value)")
+            }
+        }
+    }
+
     /// `in_json_texts` for a JSON array of integers.
     pub fn in_json_integers(&self) -> &'static str {
         self.pick(

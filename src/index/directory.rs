@@ -337,9 +337,15 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The directory's answer for a new ticket's sender (one query; see `sender`).
+    /// The directory's answer for a new ticket's sender (one query; see `sender`), unless
+    /// the batch asked ahead.
     pub fn directory_sender(&self, address: &str) -> Result<Sender> {
-        sender(self.db(), address)
+        let known =
+            (sender_keys(address)).and_then(|(mail, _)| self.prefetched.borrow().sender(&mail));
+        match known {
+            Some(row) => sender_of(row),
+            None => sender(self.db(), address),
+        }
     }
 
     /// The ticket's person and organisation as the directory has them now (one query).
@@ -393,15 +399,22 @@ fn ticket_party(c: &Db, number: &str) -> Result<TicketParty> {
 /// The person with this address (and their first organisation), else the organisation of its
 /// mail domain: one indexed query, the file's entries first.
 fn sender(c: &Db, address: &str) -> Result<Sender> {
-    let address = address.trim().to_ascii_lowercase();
-    let Some((_, domain)) = address.rsplit_once('@') else {
+    let Some((mail, domain)) = sender_keys(address) else {
         return Ok(Sender::default());
     };
-    let row: Option<(Option<String>, Option<String>)> = c.opt(
-        SENDER,
-        p![format!("mail:{address}"), format!("domain:{domain}")],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let row = c.opt(SENDER, p![mail, domain], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    sender_of(row)
+}
+
+/// The directory keys of a sender's address: `mail:ADDRESS` and `domain:DOMAIN`.
+pub(super) fn sender_keys(address: &str) -> Option<(String, String)> {
+    let address = address.trim().to_ascii_lowercase();
+    let (_, domain) = address.rsplit_once('@')?;
+    Some((format!("mail:{address}"), format!("domain:{domain}")))
+}
+
+/// The sender the `SENDER` row (the person's and the organisation's data) describes.
+pub(super) fn sender_of(row: Option<(Option<String>, Option<String>)>) -> Result<Sender> {
     let Some((p, o)) = row else {
         return Ok(Sender::default());
     };

@@ -29,6 +29,9 @@ impl Tx<'_> {
     /// Autoresponses to `recipient` in the 24 hours before `now`, and to anyone in the minute
     /// before it (unix seconds): what the rate limit and the circuit breaker count.
     pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
+        if let Some(counts) = self.prefetched.borrow().autoreply_counts(recipient, now) {
+            return Ok(counts);
+        }
         autoreply_counts(self.db(), recipient, now)
     }
 
@@ -36,6 +39,7 @@ impl Tx<'_> {
     pub fn add_autoreply(&self, recipient: &str, at: i64) -> Result<()> {
         const SECOND: &str = "INSERT INTO autoreply_seconds(at, n) VALUES (?2, 1)
                  ON CONFLICT(at) DO UPDATE SET n = autoreply_seconds.n + 1";
+        self.prefetched.borrow_mut().autoreplied(recipient, at);
         match self.db().engine() {
             Engine::Sqlite => {
                 self.db().exec(

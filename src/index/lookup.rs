@@ -82,8 +82,10 @@ fn duplicate(c: &Db, digest: &str, message_id: Option<&str>) -> Result<Option<Du
     }))
 }
 
+/// `Lookup` on a connection `$e` of `$conn`; `$known` is what the connection already knows of
+/// a duplicate (`Some(answer)`), asked ahead for a batch.
 macro_rules! lookup_on {
-    ($t:ty, $conn:ident => $e:expr) => {
+    ($t:ty, $conn:ident => $e:expr, $digest:ident, $id:ident => $known:expr) => {
         impl Lookup for $t {
             type Error = IndexError;
             fn ticket(&self, number: &str) -> Result<Option<TicketRef>> {
@@ -98,13 +100,16 @@ macro_rules! lookup_on {
                 let $conn = self;
                 is_participant($e, number, address)
             }
-            fn duplicate(&self, digest: &str, id: Option<&str>) -> Result<Option<Duplicate>> {
+            fn duplicate(&self, $digest: &str, $id: Option<&str>) -> Result<Option<Duplicate>> {
                 let $conn = self;
-                duplicate($e, digest, id)
+                if let Some(known) = $known {
+                    return Ok(known);
+                }
+                duplicate($e, $digest, $id)
             }
         }
     };
 }
 
-lookup_on!(Index, s => &s.db);
-lookup_on!(Tx<'_>, s => s.db());
+lookup_on!(Index, s => &s.db, _d, _i => None::<Option<Duplicate>>);
+lookup_on!(Tx<'_>, s => s.db(), d, i => s.prefetched.borrow().duplicate(d, i));

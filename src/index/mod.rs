@@ -20,6 +20,7 @@ mod pg;
 mod pg_client;
 mod pg_literal;
 mod phone;
+mod prefetch;
 mod read;
 mod repair;
 mod report;

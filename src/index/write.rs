@@ -13,6 +13,8 @@ pub struct Tx<'a> {
     opened: std::cell::RefCell<std::collections::HashMap<String, Opened>>,
     /// Ticket numbers drawn in this transaction, by counter.
     drawn: std::cell::RefCell<std::collections::HashMap<String, Drawn>>,
+    /// What the batch asked ahead (`prefetch`).
+    pub(super) prefetched: std::cell::RefCell<super::prefetch::Prefetched>,
 }
 
 /// A counter this transaction draws ticket numbers from. The write lock keeps what it knows
@@ -64,6 +66,7 @@ impl<'a> Tx<'a> {
             open: true,
             opened: Default::default(),
             drawn: Default::default(),
+            prefetched: Default::default(),
         })
     }
 
@@ -118,9 +121,12 @@ impl<'a> Tx<'a> {
                     .map(&mut format)
                     .collect();
                 let block = serde_json::to_string(&block).expect("strings serialise");
-                let within = self.db.in_json_texts();
+                let block_table = self.db.json_texts_table(1, "candidate");
                 self.db.each(
-                    &format!("SELECT number FROM tickets WHERE number {within}"),
+                    &format!(
+                        "SELECT t.number FROM {block_table}
+                           JOIN tickets t ON t.number = candidate.value"
+                    ),
                     p![block],
                     |r| {
                         d.taken.insert(r.get(0)?);
@@ -210,6 +216,7 @@ impl<'a> Tx<'a> {
             }
             None => true,
         };
+        (self.prefetched.borrow_mut()).filed(a.message_id.as_deref(), &a.digest, &a.ticket);
         let attachments = serde_json::to_string(&a.attachments).unwrap_or_else(|_| "[]".into());
         self.db.defer(
             "INSERT INTO articles(ticket, file, message_id, digest, from_addr, to_addrs, cc_addrs,
@@ -306,6 +313,7 @@ impl<'a> Tx<'a> {
     }
 
     pub fn insert_quarantine(&self, q: &Quarantined, staged: Option<&str>) -> Result<()> {
+        (self.prefetched.borrow_mut()).quarantined(&q.digest, &q.reason);
         self.db.exec(
             "INSERT INTO quarantine(file, digest, message_id, reason, received, staged)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -41,6 +41,19 @@ pub(super) fn batch(
     let mut rng = rand::rng();
 
     let tx = index.begin()?;
+    let keys: Vec<(Option<&str>, &str)> = (understood.iter())
+        .map(|u| (u.facts.message_id.as_deref(), u.facts.digest.as_str()))
+        .collect();
+    tx.prefetch_duplicates(&keys)?;
+    let recipients: Vec<String> = (understood.iter())
+        .filter_map(|u| crate::decide::policy::answer_address(&u.facts))
+        .collect();
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    tx.prefetch_autoreplies(&recipients, clock.now)?;
+    let senders: Vec<&str> = (understood.iter())
+        .filter_map(|u| u.facts.author().map(|a| a.address.as_str()))
+        .collect();
+    tx.prefetch_senders(&senders)?;
     let mut after = After::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut logs = Vec::with_capacity(batch.len());

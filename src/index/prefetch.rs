@@ -1,0 +1,302 @@
+//! What a batch's decisions will ask the index, asked for the whole batch at once (on
+//! PostgreSQL, where each question is a round trip): earlier copies of its messages and the
+//! autoresponse counts of their senders. The answers are kept in the transaction and kept true
+//! by the transaction's own writes (an article or quarantine entry filed, an autoresponse
+//! counted); the write lock keeps anyone else from changing them until the commit. A question
+//! the batch was not asked ahead goes to the engine as before.
+
+use std::collections::{HashMap, HashSet};
+
+use super::db::{p, Engine};
+use super::rows::Duplicate;
+use super::{Result, Tx};
+
+/// The answers a transaction holds.
+#[derive(Default)]
+pub(super) struct Prefetched {
+    dups: Option<Dups>,
+    replies: Option<Replies>,
+    /// The directory's rows for senders, by their `mail:` key (see `directory::sender`).
+    senders: Option<HashMap<String, Option<SenderRow>>>,
+}
+
+/// A sender's person's and organisation's data, as the directory keeps them.
+type SenderRow = (Option<String>, Option<String>);
+
+/// Earlier articles and quarantine entries of the digests asked.
+struct Dups {
+    asked: HashSet<String>,
+    /// An article by (Message-ID, digest): its ticket.
+    articles: HashMap<(Option<String>, String), String>,
+    /// A quarantine entry by digest: its reason.
+    quarantined: HashMap<String, String>,
+}
+
+/// Autoresponse counts as of `now`: per recipient asked in the day before, all in the minute.
+struct Replies {
+    now: i64,
+    to: HashMap<String, u32>,
+    minute: u32,
+}
+
+impl Prefetched {
+    /// An earlier copy of (`digest`, `message_id`), if the batch asked: `Some(answer)`.
+    pub fn duplicate(&self, digest: &str, message_id: Option<&str>) -> Option<Option<Duplicate>> {
+        let d = self.dups.as_ref()?;
+        if !d.asked.contains(digest) {
+            return None;
+        }
+        let key = (message_id.map(str::to_string), digest.to_string());
+        if let Some(ticket) = d.articles.get(&key) {
+            return Some(Some(Duplicate::Article {
+                ticket: ticket.clone(),
+            }));
+        }
+        Some(
+            d.quarantined
+                .get(digest)
+                .map(|reason| Duplicate::Quarantined {
+                    reason: reason.clone(),
+                }),
+        )
+    }
+
+    pub fn filed(&mut self, message_id: Option<&str>, digest: &str, ticket: &str) {
+        if let Some(d) = &mut self.dups {
+            d.articles
+                .entry((message_id.map(str::to_string), digest.to_string()))
+                .or_insert_with(|| ticket.to_string());
+        }
+    }
+
+    pub fn quarantined(&mut self, digest: &str, reason: &str) {
+        if let Some(d) = &mut self.dups {
+            d.quarantined
+                .entry(digest.to_string())
+                .or_insert_with(|| reason.to_string());
+        }
+    }
+
+    /// The directory's row for the sender with `mail` key, if the batch asked.
+    pub fn sender(&self, mail: &str) -> Option<Option<SenderRow>> {
+        self.senders.as_ref()?.get(mail).cloned()
+    }
+
+    /// The counts for `recipient` at `now`, if the batch asked.
+    pub fn autoreply_counts(&self, recipient: &str, now: i64) -> Option<(u32, u32)> {
+        let r = self.replies.as_ref().filter(|r| r.now == now)?;
+        Some((*r.to.get(recipient)?, r.minute))
+    }
+
+    pub fn autoreplied(&mut self, recipient: &str, at: i64) {
+        if let Some(r) = &mut self.replies {
+            if at >= r.now - 86_400 {
+                if let Some(n) = r.to.get_mut(recipient) {
+                    *n += 1;
+                }
+            }
+            if at >= r.now - 60 {
+                r.minute += 1;
+            }
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Asks, in one query, for the earlier articles and quarantine entries of these
+    /// (Message-ID, digest) pairs. On PostgreSQL only: SQLite answers in the process.
+    pub fn prefetch_duplicates(&self, keys: &[(Option<&str>, &str)]) -> Result<()> {
+        if self.db().engine() == Engine::Sqlite || keys.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = keys.iter().filter_map(|(id, _)| *id).collect();
+        let bare: Vec<&str> = (keys.iter())
+            .filter(|(id, _)| id.is_none())
+            .map(|(_, d)| *d)
+            .collect();
+        let digests: Vec<&str> = keys.iter().map(|(_, d)| *d).collect();
+        let db = self.db();
+        let sql = format!(
+            "SELECT 0, a.message_id, a.digest, a.ticket FROM {} JOIN articles a
+                ON a.message_id = ids.value
+             UNION ALL SELECT 0, NULL, a.digest, a.ticket FROM {} JOIN articles a
+                ON a.message_id IS NULL AND a.digest = bare.value
+             UNION ALL SELECT 1, NULL, q.digest, q.reason FROM {} JOIN quarantine q
+                ON q.digest = digests.value",
+            db.json_texts_table(1, "ids"),
+            db.json_texts_table(2, "bare"),
+            db.json_texts_table(3, "digests")
+        );
+        let json = |v: &[&str]| serde_json::to_string(v).expect("strings serialise");
+        let asked: HashSet<String> = digests.iter().map(|d| d.to_string()).collect();
+        let mut d = Dups {
+            asked,
+            articles: HashMap::new(),
+            quarantined: HashMap::new(),
+        };
+        db.each(&sql, p![json(&ids), json(&bare), json(&digests)], |r| {
+            let kind: i64 = r.get(0)?;
+            let digest: String = r.get(2)?;
+            let value: String = r.get(3)?;
+            if !d.asked.contains(&digest) {
+                return Ok(()); // the same Message-ID, another digest: not a copy
+            }
+            match kind {
+                0 => {
+                    let id: Option<String> = r.get(1)?;
+                    d.articles.entry((id, digest)).or_insert(value);
+                }
+                _ => {
+                    d.quarantined.entry(digest).or_insert(value);
+                }
+            }
+            Ok(())
+        })?;
+        self.prefetched.borrow_mut().dups = Some(d);
+        Ok(())
+    }
+
+    /// Asks, in one query, for what the directory says of these senders (the sender query
+    /// of `directory::sender` for each, on PostgreSQL, with `LATERAL`). The directory does not
+    /// change inside intake's transaction.
+    pub fn prefetch_senders(&self, addresses: &[&str]) -> Result<()> {
+        if self.db().engine() == Engine::Sqlite {
+            return Ok(());
+        }
+        let keys: Vec<(String, String)> = (addresses.iter())
+            .filter_map(|a| super::directory::sender_keys(a))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut senders: HashMap<String, Option<SenderRow>> =
+            keys.iter().map(|(mail, _)| (mail.clone(), None)).collect();
+        let json = serde_json::to_string(&keys).expect("strings serialise");
+        self.db().each(
+            "SELECT asked.value->>0, s.person, s.organisation
+               FROM json_array_elements(CAST(?1 AS TEXT)::json) AS asked(value)
+               CROSS JOIN LATERAL (
+                 SELECT p.data AS person, o.data AS organisation FROM directory_keys k
+                   LEFT JOIN directory_persons p
+                          ON k.kind = 'person' AND p.id = k.id AND p.source = k.source
+                   LEFT JOIN directory_organisations o
+                          ON o.id = (CASE k.kind WHEN 'person' THEN p.organisation ELSE k.id END)
+                  WHERE k.key IN (asked.value->>0, asked.value->>1)
+                    AND k.kind IN ('person', 'organisation')
+                  ORDER BY k.key = asked.value->>0 DESC, k.source <> 'file', o.source <> 'file'
+                  LIMIT 1) s",
+            p![json],
+            |r| {
+                senders.insert(r.get(0)?, Some((r.get(1)?, r.get(2)?)));
+                Ok(())
+            },
+        )?;
+        self.prefetched.borrow_mut().senders = Some(senders);
+        Ok(())
+    }
+
+    /// Asks, in one query, for the autoresponse counts of these recipients at `now`.
+    pub fn prefetch_autoreplies(&self, recipients: &[&str], now: i64) -> Result<()> {
+        if self.db().engine() == Engine::Sqlite || recipients.is_empty() {
+            return Ok(());
+        }
+        let db = self.db();
+        let sql = format!(
+            "SELECT a.recipient, count(*) FROM {} JOIN autoreplies a ON a.recipient = asked.value
+              WHERE a.at >= ?2 GROUP BY a.recipient
+             UNION ALL SELECT NULL, CAST(coalesce(sum(n), 0) AS BIGINT) FROM autoreply_seconds
+              WHERE at >= ?3",
+            db.json_texts_table(1, "asked")
+        );
+        let json = serde_json::to_string(recipients).expect("strings serialise");
+        let mut to: HashMap<String, u32> = recipients.iter().map(|r| (r.to_string(), 0)).collect();
+        let mut minute = 0;
+        db.each(&sql, p![json, now - 86_400, now - 60], |r| {
+            let n = r.get::<i64>(1)? as u32;
+            match r.get::<Option<String>>(0)? {
+                Some(recipient) => {
+                    to.insert(recipient, n);
+                }
+                None => minute = n,
+            }
+            Ok(())
+        })?;
+        self.prefetched.borrow_mut().replies = Some(Replies { now, to, minute });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(digests: &[&str]) -> Prefetched {
+        Prefetched {
+            dups: Some(Dups {
+                asked: digests.iter().map(|d| d.to_string()).collect(),
+                articles: HashMap::new(),
+                quarantined: HashMap::new(),
+            }),
+            replies: Some(Replies {
+                now: 1_000_000,
+                to: [("ann@x".to_string(), 2)].into_iter().collect(),
+                minute: 5,
+            }),
+            senders: Some([("mail:ann@x".to_string(), None)].into_iter().collect()),
+        }
+    }
+
+    /// What the batch filed itself counts as an earlier copy, an article before a quarantine
+    /// entry, by the exact (Message-ID, digest) pair; what it did not ask is not known.
+    #[test]
+    fn the_batchs_own_filing_keeps_the_answers_true() {
+        let mut p = asked(&["d1", "d2"]);
+        assert_eq!(p.duplicate("d1", Some("m1")), Some(None));
+        assert_eq!(p.duplicate("d3", Some("m3")), None, "not asked");
+        p.quarantined("d1", "virus");
+        assert_eq!(
+            p.duplicate("d1", Some("m1")),
+            Some(Some(Duplicate::Quarantined {
+                reason: "virus".into()
+            }))
+        );
+        p.filed(Some("m1"), "d1", "T1");
+        p.filed(None, "d2", "T2");
+        assert_eq!(
+            p.duplicate("d1", Some("m1")),
+            Some(Some(Duplicate::Article {
+                ticket: "T1".into()
+            }))
+        );
+        assert_eq!(
+            p.duplicate("d1", None),
+            Some(Some(Duplicate::Quarantined {
+                reason: "virus".into()
+            }))
+        );
+        assert_eq!(
+            p.duplicate("d2", None),
+            Some(Some(Duplicate::Article {
+                ticket: "T2".into()
+            }))
+        );
+        assert_eq!(p.duplicate("d2", Some("m2")), Some(None));
+    }
+
+    /// Autoresponses counted in the batch raise the counts of the recipients asked and of the
+    /// minute; another moment or recipient is asked of the engine.
+    #[test]
+    fn autoresponses_in_the_batch_are_counted() {
+        let mut p = asked(&[]);
+        assert_eq!(p.autoreply_counts("ann@x", 1_000_000), Some((2, 5)));
+        assert_eq!(p.autoreply_counts("bob@x", 1_000_000), None);
+        assert_eq!(p.autoreply_counts("ann@x", 1_000_001), None);
+        p.autoreplied("ann@x", 1_000_000);
+        p.autoreplied("bob@x", 1_000_000);
+        assert_eq!(p.autoreply_counts("ann@x", 1_000_000), Some((3, 7)));
+        p.autoreplied("ann@x", 1_000_000 - 100);
+        assert_eq!(p.autoreply_counts("ann@x", 1_000_000), Some((4, 7)));
+        assert_eq!(p.sender("mail:ann@x"), Some(None), "asked, not in the directory");
+        assert_eq!(p.sender("mail:bob@x"), None, "not asked");
+    }
+}
