@@ -22,7 +22,16 @@ pub fn ticket_folder(store: &Store, index: &Index, number: &str) -> Result<Optio
     if number.is_empty() {
         return Ok(Some(Folder::quarantine()));
     }
-    let Some((queue, state)) = index.ticket_location(number)? else {
+    folder_at(store, number, index.ticket_location(number)?)
+}
+
+/// `ticket_folder` of a ticket whose row in the index says `location` (`None`: it has none).
+pub fn folder_at(
+    store: &Store,
+    number: &str,
+    location: Option<(String, crate::index::State)>,
+) -> Result<Option<Folder>, Error> {
+    let Some((queue, state)) = location else {
         return Ok(store.find_ticket(number)?);
     };
     let closed = state == crate::index::State::Closed;
@@ -51,14 +60,25 @@ pub fn flush(
 ) -> Result<Failed, Error> {
     let mut done = Vec::new();
     let mut failed = Failed::new();
+    let mut picked = Vec::new();
     for (id, ticket, json) in index.pending_lines()? {
         let Ok(line) = serde_json::from_str::<HistoryLine>(&json) else {
             continue;
         };
-        if !pick(id, &line) {
-            continue;
+        if pick(id, &line) {
+            picked.push((id, ticket, line));
         }
-        let Some(folder) = ticket_folder(store, index, &ticket)? else {
+    }
+    // Where their tickets are, asked for all at once.
+    let numbers: HashSet<&str> = picked.iter().map(|(_, t, _)| t.as_str()).collect();
+    let numbers: Vec<&str> = numbers.into_iter().filter(|n| !n.is_empty()).collect();
+    let locations = index.ticket_locations(&numbers)?;
+    for (id, ticket, line) in picked {
+        let folder = match ticket.is_empty() {
+            true => Some(Folder::quarantine()),
+            false => folder_at(store, &ticket, locations.get(&ticket).cloned())?,
+        };
+        let Some(folder) = folder else {
             tracing::warn!(ticket = %ticket, "event-log line of a ticket that is nowhere: dropped");
             done.push(id);
             continue;

@@ -3,6 +3,7 @@
 
 use super::db::{p, Db};
 
+use super::prefetch::Prefetched;
 use super::rows::{Duplicate, State, TicketRef};
 use super::{Index, IndexError, Result, Tx};
 
@@ -82,17 +83,23 @@ fn duplicate(c: &Db, digest: &str, message_id: Option<&str>) -> Result<Option<Du
     }))
 }
 
-/// `Lookup` on a connection `$e` of `$conn`; `$known` is what the connection already knows of
-/// a duplicate (`Some(answer)`), asked ahead for a batch.
+/// `Lookup` on a connection `$e` of `$conn`, after what the connection knows already (asked
+/// ahead for a batch: `answers`).
 macro_rules! lookup_on {
-    ($t:ty, $conn:ident => $e:expr, $digest:ident, $id:ident => $known:expr) => {
+    ($t:ty, $conn:ident => $e:expr) => {
         impl Lookup for $t {
             type Error = IndexError;
             fn ticket(&self, number: &str) -> Result<Option<TicketRef>> {
+                if let Some(known) = self.answers().and_then(|a| a.ticket(number)) {
+                    return Ok(known);
+                }
                 let $conn = self;
                 ticket($e, number)
             }
             fn ticket_of_message(&self, id: &str) -> Result<Option<String>> {
+                if let Some(known) = self.answers().and_then(|a| a.ticket_of_message(id)) {
+                    return Ok(known);
+                }
                 let $conn = self;
                 ticket_of_message($e, id)
             }
@@ -100,16 +107,29 @@ macro_rules! lookup_on {
                 let $conn = self;
                 is_participant($e, number, address)
             }
-            fn duplicate(&self, $digest: &str, $id: Option<&str>) -> Result<Option<Duplicate>> {
-                let $conn = self;
-                if let Some(known) = $known {
+            fn duplicate(&self, digest: &str, id: Option<&str>) -> Result<Option<Duplicate>> {
+                if let Some(known) = self.answers().and_then(|a| a.duplicate(digest, id)) {
                     return Ok(known);
                 }
-                duplicate($e, $digest, $id)
+                let $conn = self;
+                duplicate($e, digest, id)
             }
         }
     };
 }
 
-lookup_on!(Index, s => &s.db, _d, _i => None::<Option<Duplicate>>);
-lookup_on!(Tx<'_>, s => s.db(), d, i => s.prefetched.borrow().duplicate(d, i));
+impl Index {
+    /// An index answers every question itself.
+    fn answers(&self) -> Option<std::cell::Ref<'_, Prefetched>> {
+        None
+    }
+}
+
+impl Tx<'_> {
+    fn answers(&self) -> Option<std::cell::Ref<'_, Prefetched>> {
+        Some(self.prefetched.borrow())
+    }
+}
+
+lookup_on!(Index, s => &s.db);
+lookup_on!(Tx<'_>, s => s.db());

@@ -345,6 +345,32 @@ impl Index {
         )
     }
 
+    /// `ticket_location` of many tickets in one query: those the index has.
+    pub fn ticket_locations(
+        &self,
+        numbers: &[&str],
+    ) -> Result<std::collections::HashMap<String, (String, super::State)>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in numbers.chunks(super::write::ROWS_A_STATEMENT) {
+            let json = serde_json::to_string(chunk).expect("strings serialise");
+            let asked = self.db.json_texts_table(1, "asked");
+            self.db.each(
+                &format!(
+                    "SELECT t.number, t.queue, t.state FROM {asked}
+                       JOIN tickets t ON t.number = asked.value"
+                ),
+                p![json],
+                |r| {
+                    let state: String = r.get(2)?;
+                    let state = super::State::parse(&state).unwrap_or(super::State::Open);
+                    found.insert(r.get(0)?, (r.get(1)?, state));
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(found)
+    }
+
     /// The numbers of a queue's open tickets, in one read of the (queue, state) index, which
     /// holds the numbers too: comparing a listed tree with the index costs one query per queue
     /// rather than a lookup per folder.

@@ -1,6 +1,7 @@
 //! What a batch's decisions will ask the index, asked for the whole batch at once (on
-//! PostgreSQL, where each question is a round trip): earlier copies of its messages and the
-//! autoresponse counts of their senders. The answers are kept in the transaction and kept true
+//! PostgreSQL, where each question is a round trip): earlier copies of its messages, the
+//! tickets their references and subjects name, the autoresponse counts of their senders and
+//! what the directory says of them. The answers are kept in the transaction and kept true
 //! by the transaction's own writes (an article or quarantine entry filed, an autoresponse
 //! counted); the write lock keeps anyone else from changing them until the commit. A question
 //! the batch was not asked ahead goes to the engine as before.
@@ -8,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::db::{p, Engine};
-use super::rows::Duplicate;
+use super::rows::{Duplicate, State, TicketRef};
 use super::{Result, Tx};
 
 /// The answers a transaction holds.
@@ -16,6 +17,10 @@ use super::{Result, Tx};
 pub(super) struct Prefetched {
     dups: Option<Dups>,
     replies: Option<Replies>,
+    /// The tickets of Message-IDs asked (`None`: no article has it).
+    threads: Option<HashMap<String, Option<String>>>,
+    /// Tickets' queue and state, of the numbers asked (`None`: no such ticket).
+    tickets: Option<HashMap<String, Option<(String, State)>>>,
     /// The directory's rows for senders, by their `mail:` key (see `directory::sender`).
     senders: Option<HashMap<String, Option<SenderRow>>>,
 }
@@ -61,7 +66,36 @@ impl Prefetched {
         )
     }
 
+    /// The ticket of an article with Message-ID `id`, if the batch asked: `Some(answer)`.
+    pub fn ticket_of_message(&self, id: &str) -> Option<Option<String>> {
+        self.threads.as_ref()?.get(id).cloned()
+    }
+
+    /// Ticket `number`, if the batch asked: `Some(answer)`.
+    pub fn ticket(&self, number: &str) -> Option<Option<TicketRef>> {
+        let known = self.tickets.as_ref()?.get(number)?;
+        Some(known.as_ref().map(|(queue, state)| TicketRef {
+            number: number.to_string(),
+            queue: queue.clone(),
+            state: *state,
+        }))
+    }
+
+    /// A ticket opened or moved in the transaction: where it is now.
+    pub fn ticket_at(&mut self, number: &str, queue: &str, state: State) {
+        if let Some(t) = &mut self.tickets {
+            if let Some(known) = t.get_mut(number) {
+                *known = Some((queue.to_string(), state));
+            }
+        }
+    }
+
     pub fn filed(&mut self, message_id: Option<&str>, digest: &str, ticket: &str) {
+        if let (Some(threads), Some(id)) = (&mut self.threads, message_id) {
+            if let Some(known @ None) = threads.get_mut(id) {
+                *known = Some(ticket.to_string());
+            }
+        }
         if let Some(d) = &mut self.dups {
             d.articles
                 .entry((message_id.map(str::to_string), digest.to_string()))
@@ -195,6 +229,57 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Asks, in two queries, for the tickets of these Message-IDs (with their queue and state)
+    /// and the tickets of these numbers.
+    pub fn prefetch_tickets(&self, ids: &[&str], numbers: &[String]) -> Result<()> {
+        if self.db().engine() == Engine::Sqlite {
+            return Ok(());
+        }
+        let mut threads: HashMap<String, Option<String>> =
+            ids.iter().map(|id| (id.to_string(), None)).collect();
+        let mut tickets: HashMap<String, Option<(String, State)>> =
+            numbers.iter().map(|n| (n.clone(), None)).collect();
+        let state = |s: String| State::parse(&s).unwrap_or(State::Open);
+        if !ids.is_empty() {
+            let json = serde_json::to_string(ids).expect("strings serialise");
+            self.db().each(
+                "SELECT m.value, a.ticket, t.queue, t.state
+                   FROM json_array_elements_text(CAST(?1 AS TEXT)::json) AS m(value)
+                   CROSS JOIN LATERAL
+                     (SELECT ticket FROM articles WHERE message_id = m.value LIMIT 1) a
+                   LEFT JOIN tickets t ON t.number = a.ticket",
+                p![json],
+                |r| {
+                    let ticket: String = r.get(1)?;
+                    if let Some(queue) = r.get::<Option<String>>(2)? {
+                        let s: String = r.get(3)?;
+                        tickets.insert(ticket.clone(), Some((queue, state(s))));
+                    }
+                    threads.insert(r.get(0)?, Some(ticket));
+                    Ok(())
+                },
+            )?;
+        }
+        if !numbers.is_empty() {
+            let json = serde_json::to_string(numbers).expect("strings serialise");
+            self.db().each(
+                "SELECT t.number, t.queue, t.state
+                   FROM json_array_elements_text(CAST(?1 AS TEXT)::json) AS n(value)
+                   JOIN tickets t ON t.number = n.value",
+                p![json],
+                |r| {
+                    let s: String = r.get(2)?;
+                    tickets.insert(r.get(0)?, Some((r.get(1)?, state(s))));
+                    Ok(())
+                },
+            )?;
+        }
+        let mut p = self.prefetched.borrow_mut();
+        p.threads = Some(threads);
+        p.tickets = Some(tickets);
+        Ok(())
+    }
+
     /// Asks, in one query, for the autoresponse counts of these recipients at `now`.
     pub fn prefetch_autoreplies(&self, recipients: &[&str], now: i64) -> Result<()> {
         if self.db().engine() == Engine::Sqlite || recipients.is_empty() {
@@ -296,7 +381,11 @@ mod tests {
         assert_eq!(p.autoreply_counts("ann@x", 1_000_000), Some((3, 7)));
         p.autoreplied("ann@x", 1_000_000 - 100);
         assert_eq!(p.autoreply_counts("ann@x", 1_000_000), Some((4, 7)));
-        assert_eq!(p.sender("mail:ann@x"), Some(None), "asked, not in the directory");
+        assert_eq!(
+            p.sender("mail:ann@x"),
+            Some(None),
+            "asked, not in the directory"
+        );
         assert_eq!(p.sender("mail:bob@x"), None, "not asked");
     }
 }

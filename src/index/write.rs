@@ -186,6 +186,7 @@ impl<'a> Tx<'a> {
                 who.service
             ],
         )?;
+        (self.prefetched.borrow_mut()).ticket_at(number, queue, state);
         let opened = Opened {
             last_seq: 0,
             created: at.to_string(),
@@ -196,6 +197,7 @@ impl<'a> Tx<'a> {
     }
 
     pub fn set_ticket(&self, number: &str, queue: &str, state: State, at: &str) -> Result<()> {
+        (self.prefetched.borrow_mut()).ticket_at(number, queue, state);
         self.db
             .exec("UPDATE tickets SET queue = ?2, state = ?3, updated = CASE WHEN updated > ?4 THEN updated ELSE ?4 END WHERE number = ?1", p![number, queue, state.as_str(), at])?;
         Ok(())

@@ -54,6 +54,20 @@ pub(super) fn batch(
         .filter_map(|u| u.facts.author().map(|a| a.address.as_str()))
         .collect();
     tx.prefetch_senders(&senders)?;
+    // The matcher's questions (see decide::find_ticket): the tickets of the references, the
+    // numbers in the subjects.
+    let ids: Vec<&str> = (understood.iter())
+        .flat_map(|u| {
+            let thread = (u.facts.in_reply_to.iter())
+                .chain(u.facts.references.iter().rev())
+                .take(64);
+            thread.chain(u.class.bounce_of.iter()).map(String::as_str)
+        })
+        .collect();
+    let numbers: Vec<String> = (understood.iter())
+        .flat_map(|u| rules.scheme.find_in_subject(&u.facts.subject))
+        .collect();
+    tx.prefetch_tickets(&ids, &numbers)?;
     let mut after = After::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut logs = Vec::with_capacity(batch.len());

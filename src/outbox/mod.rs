@@ -65,6 +65,8 @@ pub struct Sender {
     /// Since when nothing could be sent (the first deferral without a success), for the log.
     outage: Option<std::time::Instant>,
     lease: Lease,
+    /// Where the index said the current group's tickets are (asked for the group at once).
+    locations: std::cell::RefCell<std::collections::HashMap<String, (String, crate::index::State)>>,
     _lock: File,
 }
 
@@ -181,6 +183,7 @@ impl Sender {
                 seconds: cfg.general.lease(),
                 held_until: None,
             },
+            locations: Default::default(),
             _lock: lock,
         }))
     }
@@ -212,6 +215,13 @@ impl Sender {
             // Which are still staged, for the whole group in one query.
             let files: Vec<&str> = due.iter().map(|q| q.file.as_str()).collect();
             let staged = self.index.staged_of_all(&files)?;
+            // Where the tickets of those placed since are, at once too.
+            let placed: std::collections::HashSet<&str> = (due.iter())
+                .filter(|q| !q.ticket.is_empty() && !staged.contains_key(&q.file))
+                .map(|q| q.ticket.as_str())
+                .collect();
+            let placed: Vec<&str> = placed.into_iter().collect();
+            *self.locations.borrow_mut() = self.index.ticket_locations(&placed)?;
             for q in due {
                 if bytes >= GROUP_BYTES {
                     break;
@@ -467,6 +477,9 @@ impl Sender {
     /// batch opened may not have its folder yet (the sender can be faster than placement): it
     /// is created here, as placement would.
     fn folder(&self, number: &str) -> Result<Option<Folder>, SenderError> {
+        if let Some(at) = self.locations.borrow().get(number).cloned() {
+            return Ok(pending::folder_at(&self.store, number, Some(at))?);
+        }
         Ok(pending::ticket_folder(&self.store, &self.index, number)?)
     }
 
