@@ -328,6 +328,8 @@ mod tests {
                 minute: 5,
             }),
             senders: Some([("mail:ann@x".to_string(), None)].into_iter().collect()),
+            threads: Some([("m0".to_string(), None)].into_iter().collect()),
+            tickets: Some([("T9".to_string(), None)].into_iter().collect()),
         }
     }
 
@@ -387,5 +389,30 @@ mod tests {
             "asked, not in the directory"
         );
         assert_eq!(p.sender("mail:bob@x"), None, "not asked");
+    }
+
+    /// A reference asked ahead finds the ticket the batch filed its article in; a number
+    /// asked ahead finds the ticket the batch opened or moved under it.
+    #[test]
+    fn references_and_numbers_follow_the_batchs_filing() {
+        let mut p = asked(&["d1"]);
+        assert_eq!(p.ticket_of_message("m0"), Some(None));
+        assert_eq!(p.ticket_of_message("m1"), None, "not asked");
+        p.filed(Some("m0"), "d1", "T9");
+        assert_eq!(p.ticket_of_message("m0"), Some(Some("T9".into())));
+        assert_eq!(p.ticket("T9"), Some(None));
+        p.ticket_at("T9", "Support", State::Open);
+        p.ticket_at("T8", "Support", State::Open);
+        assert_eq!(
+            p.ticket("T9"),
+            Some(Some(TicketRef {
+                number: "T9".into(),
+                queue: "Support".into(),
+                state: State::Open
+            }))
+        );
+        p.ticket_at("T9", "Billing", State::Closed);
+        assert_eq!(p.ticket("T9").unwrap().unwrap().state, State::Closed);
+        assert_eq!(p.ticket("T8"), None, "not asked");
     }
 }
