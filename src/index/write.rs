@@ -396,11 +396,11 @@ mod tests {
 
     const AT: &str = "2026-06-02T09:00:00.000Z";
 
-    /// Ticket 1, opened at `AT` in `tx`.
-    fn open_ticket(tx: &Tx) {
+    /// Ticket `number`, opened at `AT` in `tx`.
+    fn open_ticket(tx: &Tx, number: &str) {
         let who = Attribution::default();
         tx.insert_ticket(
-            "1",
+            number,
             "Support",
             State::Open,
             "s",
@@ -443,7 +443,7 @@ mod tests {
     fn many_placements_and_lines_are_marked_in_one_go() {
         let mut index = Index::open_memory().unwrap();
         let tx = index.begin().unwrap();
-        open_ticket(&tx);
+        open_ticket(&tx, "1");
         let mut lines = Vec::new();
         for (seq, name) in ["a", "b", "c"].into_iter().enumerate() {
             let staged = format!("staging/{name}");
@@ -485,7 +485,7 @@ mod tests {
     fn article_sequences_follow_on_with_and_without_asking() {
         let mut index = Index::open_memory().unwrap();
         let tx = index.begin().unwrap();
-        open_ticket(&tx);
+        open_ticket(&tx, "1");
         assert_eq!(tx.next_seq("1").unwrap(), 1);
         assert_eq!(tx.ticket_created("1").unwrap().as_deref(), Some(AT));
         let insert = |a: &Article| {
@@ -534,20 +534,9 @@ mod tests {
     fn numbers_drawn_skip_taken_ones_and_the_counter_follows() {
         let mut index = Index::open_memory().unwrap();
         let tx = index.begin().unwrap();
-        let who = Attribution::default();
         let taken = ["T2", "T3", "T40"];
         for n in taken {
-            tx.insert_ticket(
-                n,
-                "Support",
-                State::Open,
-                "s",
-                "c@example.org",
-                AT,
-                None,
-                &who,
-            )
-            .unwrap();
+            open_ticket(&tx, n);
         }
         tx.commit().unwrap();
         let format = |c: u64| format!("T{c}");
