@@ -95,7 +95,6 @@ pub fn flush(
     let tx = index.begin_lazy()?;
     tx.clear_pending_lines(&done)?;
     tx.commit()?;
-    index.end_lazy()?;
     Ok(failed)
 }
 

@@ -69,16 +69,32 @@ impl Placer {
 
     /// Settles, makes every placement durable and marks the rows placed.
     pub fn flush(&mut self, store: &Store, index: &mut index::Index) -> Result<(), Error> {
+        self.make_durable(store)?;
+        self.mark_placed(index)
+    }
+
+    /// Settles and makes every placement durable: what was placed is in the tree for good,
+    /// whatever happens to the index. The rows stay unmarked (`mark_placed`).
+    pub fn make_durable(&mut self, store: &Store) -> Result<(), Error> {
         self.settle()?;
         if self.unsynced.is_empty() && self.unsynced_lines.is_empty() {
             return Ok(());
         }
         store.sync()?;
+        Ok(())
+    }
+
+    /// Marks the durable placements placed in the index. Until that succeeds they stay listed
+    /// here (the next commit or flush marks them) and in the index (recovery finds them placed
+    /// and clears them).
+    pub fn mark_placed(&mut self, index: &mut index::Index) -> Result<(), Error> {
+        if self.unsynced.is_empty() && self.unsynced_lines.is_empty() {
+            return Ok(());
+        }
         let tx = index.begin_lazy()?;
         tx.clear_staged_all(&self.unsynced)?;
         tx.clear_pending_lines(&self.unsynced_lines)?;
         tx.commit()?;
-        index.end_lazy()?;
         self.synced();
         Ok(())
     }

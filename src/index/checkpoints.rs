@@ -29,6 +29,6 @@ impl Index {
                  ON CONFLICT(source, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity,
                     last_uid = excluded.last_uid", p![source, folder, uidvalidity as i64, last_uid as i64])?;
         tx.commit()?;
-        self.end_lazy()
+        Ok(())
     }
 }

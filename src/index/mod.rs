@@ -251,12 +251,25 @@ impl Index {
 
     /// A write transaction whose commit need not survive power loss: what it records can be
     /// reconstructed (marking placed files as placed). It saves a flush per batch; the next
-    /// durable commit flushes it along.
+    /// durable commit flushes it along. Commits are durable again once it ends, by its commit,
+    /// an error or a rollback.
     pub fn begin_lazy(&mut self) -> Result<Tx<'_>> {
         if self.durable {
             self.set_synchronous("NORMAL")?;
         }
-        let tx = Tx::begin(&self.db)?;
+        let tx = match Tx::begin(&self.db) {
+            Ok(tx) => tx,
+            Err(e) => {
+                if self.durable {
+                    if let Err(re) = self.set_synchronous("FULL") {
+                        tracing::warn!("index: synchronous=FULL not restored: {re}");
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let mut tx = tx;
+        tx.restore_full = self.durable && self.db.lite().is_some();
         if self.db.engine() == db::Engine::Postgres {
             tx.db().batch("SET LOCAL synchronous_commit = off")?;
         }
@@ -268,14 +281,6 @@ impl Index {
     pub fn limit_cache(&self, kib: i64) -> Result<()> {
         if let Some(c) = self.db.lite() {
             c.pragma_update(None, "cache_size", -kib)?;
-        }
-        Ok(())
-    }
-
-    /// Back to durable commits after `begin_lazy`.
-    pub fn end_lazy(&mut self) -> Result<()> {
-        if self.durable {
-            self.set_synchronous("FULL")?;
         }
         Ok(())
     }

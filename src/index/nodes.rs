@@ -40,7 +40,7 @@ impl Index {
             p![node, pid, started, now],
         )?;
         tx.commit()?;
-        self.end_lazy()
+        Ok(())
     }
 
     /// Every node that ever beat, by name.

@@ -15,6 +15,9 @@ pub struct Tx<'a> {
     drawn: std::cell::RefCell<std::collections::HashMap<String, Drawn>>,
     /// What the batch asked ahead (`prefetch`).
     pub(super) prefetched: std::cell::RefCell<super::prefetch::Prefetched>,
+    /// Begun by `Index::begin_lazy` on a durable SQLite index: `synchronous` goes back to FULL
+    /// when the transaction ends, however it ends.
+    pub(super) restore_full: bool,
 }
 
 /// A counter this transaction draws ticket numbers from. The write lock keeps what it knows
@@ -67,6 +70,7 @@ impl<'a> Tx<'a> {
             opened: Default::default(),
             drawn: Default::default(),
             prefetched: Default::default(),
+            restore_full: false,
         })
     }
 
@@ -381,9 +385,19 @@ impl<'a> Tx<'a> {
 impl Drop for Tx<'_> {
     /// A transaction dropped without its commit is rolled back (an error, or a panic, on the way).
     fn drop(&mut self) {
-        if self.open {
+        // SQLite rolls a transaction back itself on some errors (a full disk): then there is
+        // nothing left to roll back.
+        let still_open = self.db.lite().is_none_or(|c| !c.is_autocommit());
+        if self.open && still_open {
             if let Err(e) = self.db.batch("ROLLBACK") {
                 tracing::warn!("index: rollback: {e}");
+            }
+        }
+        if self.restore_full {
+            if let Some(c) = self.db.lite() {
+                if let Err(e) = c.pragma_update(None, "synchronous", "FULL") {
+                    tracing::warn!("index: synchronous=FULL not restored: {e}");
+                }
             }
         }
     }
@@ -395,6 +409,39 @@ mod tests {
     use crate::index::{Article, Attribution, Index};
 
     const AT: &str = "2026-06-02T09:00:00.000Z";
+
+    /// `synchronous` of a SQLite connection (2: FULL, 1: NORMAL).
+    fn synchronous(db: &Db) -> i64 {
+        let c = db.lite().expect("sqlite");
+        c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn commits_are_durable_again_after_a_lazy_transaction_however_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("index.sqlite"), true).unwrap();
+        assert_eq!(synchronous(&index.db), 2);
+        // Committed.
+        let tx = index.begin_lazy().unwrap();
+        assert_eq!(synchronous(tx.db()), 1);
+        tx.commit().unwrap();
+        assert_eq!(synchronous(&index.db), 2);
+        // Failed on the way (the caller's `?` drops it).
+        let tx = index.begin_lazy().unwrap();
+        assert!(tx
+            .db()
+            .batch("INSERT INTO no_such_table VALUES (1)")
+            .is_err());
+        drop(tx);
+        assert_eq!(synchronous(&index.db), 2);
+        // Not begun: another writer holds the lock.
+        let other = rusqlite::Connection::open(dir.path().join("index.sqlite")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let lite = index.db.lite().unwrap();
+        lite.busy_timeout(std::time::Duration::ZERO).unwrap();
+        assert!(index.begin_lazy().is_err());
+        assert_eq!(synchronous(&index.db), 2);
+    }
 
     /// Ticket `number`, opened at `AT` in `tx`.
     fn open_ticket(tx: &Tx, number: &str) {

@@ -163,6 +163,9 @@ pub struct Engine {
     pruned: Option<std::time::Instant>,
     /// This node's name (`[general] node`).
     node: String,
+    /// A batch failed and the recovery after it failed too (the index was away): its staged
+    /// files are still in this process's area, and the next batch recovers first.
+    recovery_owed: bool,
 }
 
 /// `cfg` with the agents the directory's groups add; the configuration as it is when the
@@ -227,6 +230,7 @@ impl Engine {
             log,
             waker: None,
             node,
+            recovery_owed: false,
         };
         engine.recover()?;
         if engine.index.reindex_needed()? {
@@ -263,6 +267,21 @@ impl Engine {
     fn recover(&mut self) -> Result<(), IntakeError> {
         let lease = self.rules.cfg.general.lease();
         recover::run(&self.store, &mut self.index, &self.node, lease)
+    }
+
+    /// Recovers after a failed batch: places what it committed, removes what it staged and did
+    /// not commit. If that fails too (the index is away), the next batch tries first.
+    fn recover_after_failure(&mut self) {
+        match self.recover() {
+            Ok(()) => {
+                self.placer.synced();
+                self.recovery_owed = false;
+            }
+            Err(e) => {
+                tracing::warn!("recovery after a failed batch: {e}");
+                self.recovery_owed = true;
+            }
+        }
     }
 
     /// Recovers the staging areas of dead nodes, if there are any: places what they committed
@@ -304,9 +323,14 @@ impl Engine {
     }
 
     /// Makes everything processed so far durable; then every source message it came from may
-    /// be let go.
+    /// be let go. That the placements are marked in the index is bookkeeping: if the index
+    /// cannot be written now (a full disk), the next batch or flush marks them, or recovery.
     pub fn flush(&mut self) -> Result<(), IntakeError> {
-        Ok(self.placer.flush(&self.store, &mut self.index)?)
+        self.placer.make_durable(&self.store)?;
+        if let Err(e) = self.placer.mark_placed(&mut self.index) {
+            tracing::warn!("placements are durable but not yet marked in the index: {e}");
+        }
+        Ok(())
     }
 
     /// Waits until what is processed so far is in its folders, without making the renames
@@ -435,6 +459,14 @@ impl Engine {
         batch: &[Message],
         understood: Vec<Understood>,
     ) -> Result<Vec<Outcome>, IntakeError> {
+        if self.recovery_owed {
+            // What an earlier failed batch staged; the index is back if this succeeds, and if
+            // it is not, the batch below fails as well and owes it again.
+            if let Err(pe) = self.placer.settle() {
+                tracing::warn!("placement: {pe}");
+            }
+            self.recover_after_failure();
+        }
         let (outcomes, lines) = match apply::batch(self, batch, understood) {
             Ok(r) => r,
             Err(e) => {
@@ -442,10 +474,7 @@ impl Engine {
                 if let Err(pe) = self.placer.settle() {
                     tracing::warn!("placement: {pe}");
                 }
-                match self.recover() {
-                    Ok(()) => self.placer.synced(),
-                    Err(re) => tracing::warn!("recovery after a failed batch: {re}"),
-                }
+                self.recover_after_failure();
                 return Err(e);
             }
         };

@@ -436,7 +436,6 @@ impl Sender {
             }
         }
         tx.commit()?;
-        self.index.end_lazy()?;
         for (q, t) in tried {
             self.log_outcome(q, t);
         }

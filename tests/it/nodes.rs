@@ -632,7 +632,8 @@ fn both_nodes_wait_while_postgresql_is_away_and_go_on_when_it_is_back() {
         tree.values().all(|n| *n == 1),
         "a message in the tree twice"
     );
-    assert_eq!(nodes.desk.staged_files(), 0, "nothing half filed is left");
+    let staged = staged_names(&nodes.desk.data);
+    assert!(staged.is_empty(), "nothing half filed is left: {staged:?}");
     nodes.desk.fsck_clean();
     let got = answers(&sink);
     assert!((0..TOTAL).all(|i| got.contains_key(&format!("c{i}@example.org"))));
@@ -730,4 +731,23 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// The files in the staging areas (not their locks), with each one's Message-ID line.
+fn staged_names(data: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for area in fs::read_dir(data.join("staging")).unwrap().flatten() {
+        for f in fs::read_dir(area.path()).into_iter().flatten().flatten() {
+            if f.file_name() == ".lock" {
+                continue;
+            }
+            let text = fs::read_to_string(f.path()).unwrap_or_default();
+            let id = text
+                .lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .unwrap_or("");
+            out.push(format!("{}: {id}", f.path().display()));
+        }
+    }
+    out
 }
