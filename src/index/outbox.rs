@@ -106,53 +106,48 @@ pub struct Accepted {
 }
 
 fn answer_parties(c: &Db, number: &str) -> Result<AnswerParties> {
-    // The opening article: the one that created the ticket, else the first one from outside
-    // that is not a stranger's.
-    let opening = c.opt(
-        "SELECT from_addr, reply_addr FROM articles
+    // One query (a round trip each on PostgreSQL), its parts told apart by the first column
+    // and each in its order: 0, the opening article (the one that created the ticket, else the
+    // first one from outside that is not a stranger's); 1, the customer address an agent set;
+    // 2, the agents' answers; 3, the `#cc` changes.
+    let mut parties = AnswerParties::default();
+    let mut answers = Vec::new();
+    c.each(
+        "SELECT 0, 0, '', 0, from_addr, reply_addr, CAST(NULL AS BIGINT) FROM
+           (SELECT from_addr, reply_addr FROM articles
              WHERE ticket = ?1 AND direction IN ('in', 'phone') AND stranger = 0
-             ORDER BY event = 'created' DESC, seq, received, id LIMIT 1",
-        p![number],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let customer = c
-        .opt(
-            "SELECT customer_address FROM tickets WHERE number = ?1",
-            p![number],
-            |r| r.get::<Option<String>>(0),
-        )?
-        .flatten();
-    let answers = c.all(
-        "SELECT received, to_addrs, cc_addrs FROM articles
-         WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer' ORDER BY seq, received, id",
+             ORDER BY event = 'created' DESC, seq, received, id LIMIT 1) o
+         UNION ALL SELECT 1, 0, '', 0, customer_address, NULL, NULL FROM tickets
+             WHERE number = ?1 AND customer_address IS NOT NULL
+         UNION ALL SELECT 2, seq, received, id, to_addrs, cc_addrs, NULL FROM articles
+             WHERE ticket = ?1 AND direction = 'agent' AND event = 'answer'
+         UNION ALL SELECT 3, 0, at, 0, address, NULL, added FROM accepted WHERE ticket = ?1
+         ORDER BY 1, 2, 3, 4, 5",
         p![number],
         |r| {
-            Ok((
-                r.get::<String>(0)?,
-                r.get::<String>(1)?,
-                r.get::<String>(2)?,
-            ))
+            match r.get::<i64>(0)? {
+                0 => parties.opening = Some((r.get(4)?, r.get(5)?)),
+                1 => parties.customer = Some(r.get(4)?),
+                2 => answers.push((r.get::<String>(2)?, r.get(4)?, r.get(5)?)),
+                _ => parties.cc.push(Accepted {
+                    address: r.get(4)?,
+                    added: r.get(6)?,
+                    at: r.get(2)?,
+                }),
+            }
+            Ok(())
         },
     )?;
-    let mut accepted = Vec::new();
     for (at, to, cc) in answers {
-        accepted.extend(
-            [to, cc]
+        let lists: [String; 2] = [to, cc];
+        parties.accepted.extend(
+            lists
                 .into_iter()
                 .filter(|l| !l.is_empty())
                 .map(|l| (at.clone(), l)),
         );
     }
-    let cc = accepted_of(c, Some(number))?
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect();
-    Ok(AnswerParties {
-        opening,
-        customer,
-        accepted,
-        cc,
-    })
+    Ok(parties)
 }
 
 /// The `#cc` changes of one ticket or of all: (ticket, change), by ticket and time.

@@ -2,18 +2,48 @@
 //! logs after it (`pending_lines`): kept until the append is durable, so that recovery can
 //! finish it after a crash.
 
-use super::db::p;
+use super::db::{p, Engine};
+
+/// Ids of `pending_lines` a transaction draws at once (PostgreSQL).
+const PENDING_IDS_AT_ONCE: i64 = 64;
 use super::{Index, Result, Tx};
 
 impl Tx<'_> {
     /// An event-log line committed with its batch and appended to the tree after it: kept
     /// here until the append is durable, so recovery can finish it after a crash.
+    ///
+    /// On PostgreSQL the row's id is drawn from the table's sequence ahead, a block at a time
+    /// for the transaction, and the row is written with the next statement that reads (or the
+    /// commit): no round trip a line. The write lock keeps ids in the order of the commits.
     pub fn add_pending_line(&self, ticket: &str, line: &str) -> Result<i64> {
-        self.db().one(
-            "INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2) RETURNING id",
-            p![ticket, line],
-            |r| r.get(0),
-        )
+        if self.db().engine() == Engine::Sqlite {
+            return self.db().one(
+                "INSERT INTO pending_lines(ticket, line) VALUES (?1, ?2) RETURNING id",
+                p![ticket, line],
+                |r| r.get(0),
+            );
+        }
+        let id = self.next_pending_id()?;
+        self.db().defer(
+            "INSERT INTO pending_lines(id, ticket, line) VALUES (?1, ?2, ?3)",
+            p![id, ticket, line],
+        )?;
+        Ok(id)
+    }
+
+    /// The next id from the block this transaction drew from `pending_lines`' sequence.
+    fn next_pending_id(&self) -> Result<i64> {
+        let mut ids = self.pending_ids.borrow_mut();
+        if ids.is_empty() {
+            let drawn: Vec<i64> = self.db().all(
+                "SELECT nextval(pg_get_serial_sequence('pending_lines', 'id'))
+                   FROM generate_series(1, ?1) ORDER BY 1 DESC",
+                p![PENDING_IDS_AT_ONCE],
+                |r| r.get(0),
+            )?;
+            *ids = drawn;
+        }
+        Ok(ids.pop().expect("a block of ids was drawn"))
     }
 
     /// Forgets lines now durable in the tree, a few hundred a statement.

@@ -136,6 +136,20 @@ impl Prefetched {
     }
 }
 
+/// The columns of a ticket `t` that `known_of` reads: its last article's sequence, when it was
+/// opened and last updated.
+const KNOWN: &str = "(SELECT max(seq) FROM articles WHERE ticket = t.number), t.created, t.updated";
+
+/// A ticket's number with the `KNOWN` columns from column `at` of `r` on.
+fn known_of(
+    number: &str,
+    r: &super::values::Row,
+    at: usize,
+) -> Result<(String, u64, String, String)> {
+    let last_seq = r.get::<Option<i64>>(at)?.unwrap_or(0).max(0) as u64;
+    Ok((number.to_string(), last_seq, r.get(at + 1)?, r.get(at + 2)?))
+}
+
 impl Tx<'_> {
     /// Asks, in one query, for the earlier articles and quarantine entries of these
     /// (Message-ID, digest) pairs. On PostgreSQL only: SQLite answers in the process.
@@ -240,20 +254,25 @@ impl Tx<'_> {
         let mut tickets: HashMap<String, Option<(String, State)>> =
             numbers.iter().map(|n| (n.clone(), None)).collect();
         let state = |s: String| State::parse(&s).unwrap_or(State::Open);
+        // What the transaction needs of a ticket it files into (`Tx::known_ticket`).
+        let mut known = Vec::new();
         if !ids.is_empty() {
             let json = serde_json::to_string(ids).expect("strings serialise");
             self.db().each(
-                "SELECT m.value, a.ticket, t.queue, t.state
-                   FROM json_array_elements_text(CAST(?1 AS TEXT)::json) AS m(value)
-                   CROSS JOIN LATERAL
-                     (SELECT ticket FROM articles WHERE message_id = m.value LIMIT 1) a
-                   LEFT JOIN tickets t ON t.number = a.ticket",
+                &format!(
+                    "SELECT m.value, a.ticket, t.queue, t.state, {KNOWN}
+                       FROM json_array_elements_text(CAST(?1 AS TEXT)::json) AS m(value)
+                       CROSS JOIN LATERAL
+                         (SELECT ticket FROM articles WHERE message_id = m.value LIMIT 1) a
+                       LEFT JOIN tickets t ON t.number = a.ticket"
+                ),
                 p![json],
                 |r| {
                     let ticket: String = r.get(1)?;
                     if let Some(queue) = r.get::<Option<String>>(2)? {
                         let s: String = r.get(3)?;
                         tickets.insert(ticket.clone(), Some((queue, state(s))));
+                        known.push(known_of(&ticket, r, 4)?);
                     }
                     threads.insert(r.get(0)?, Some(ticket));
                     Ok(())
@@ -263,16 +282,23 @@ impl Tx<'_> {
         if !numbers.is_empty() {
             let json = serde_json::to_string(numbers).expect("strings serialise");
             self.db().each(
-                "SELECT t.number, t.queue, t.state
-                   FROM json_array_elements_text(CAST(?1 AS TEXT)::json) AS n(value)
-                   JOIN tickets t ON t.number = n.value",
+                &format!(
+                    "SELECT t.number, t.queue, t.state, {KNOWN}
+                       FROM json_array_elements_text(CAST(?1 AS TEXT)::json) AS n(value)
+                       JOIN tickets t ON t.number = n.value"
+                ),
                 p![json],
                 |r| {
                     let s: String = r.get(2)?;
-                    tickets.insert(r.get(0)?, Some((r.get(1)?, state(s))));
+                    let number: String = r.get(0)?;
+                    known.push(known_of(&number, r, 3)?);
+                    tickets.insert(number, Some((r.get(1)?, state(s))));
                     Ok(())
                 },
             )?;
+        }
+        for (number, last_seq, created, updated) in known {
+            self.known_ticket(&number, last_seq, created, updated);
         }
         let mut p = self.prefetched.borrow_mut();
         p.threads = Some(threads);

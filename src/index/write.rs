@@ -8,8 +8,8 @@ use super::Result;
 pub struct Tx<'a> {
     db: &'a Db,
     open: bool,
-    /// The tickets opened in this transaction: what is known of them without asking the
-    /// engine again (a round trip each on PostgreSQL).
+    /// The tickets opened in this transaction, and those the batch asked ahead for: what is
+    /// known of them without asking the engine again (a round trip each on PostgreSQL).
     opened: std::cell::RefCell<std::collections::HashMap<String, Opened>>,
     /// Ticket numbers drawn in this transaction, by counter.
     drawn: std::cell::RefCell<std::collections::HashMap<String, Drawn>>,
@@ -18,6 +18,8 @@ pub struct Tx<'a> {
     /// Begun by `Index::begin_lazy` on a durable SQLite index: `synchronous` goes back to FULL
     /// when the transaction ends, however it ends.
     pub(super) restore_full: bool,
+    /// Ids of `pending_lines` drawn ahead for this transaction, the next one last (PostgreSQL).
+    pub(super) pending_ids: std::cell::RefCell<Vec<i64>>,
 }
 
 /// A counter this transaction draws ticket numbers from. The write lock keeps what it knows
@@ -71,6 +73,7 @@ impl<'a> Tx<'a> {
             drawn: Default::default(),
             prefetched: Default::default(),
             restore_full: false,
+            pending_ids: Default::default(),
         })
     }
 
@@ -261,7 +264,27 @@ impl<'a> Tx<'a> {
             .defer("UPDATE tickets SET updated = CASE WHEN updated > ?2 THEN updated ELSE ?2 END WHERE number = ?1", p![a.ticket, a.received])
     }
 
-    /// When a ticket opened in this transaction was, if it was.
+    /// What a ticket the batch asked ahead for is (`prefetch_tickets`): filing into it then
+    /// needs no question about its last article or its opening. The write lock keeps it true.
+    pub(super) fn known_ticket(
+        &self,
+        number: &str,
+        last_seq: u64,
+        created: String,
+        updated: String,
+    ) {
+        let known = Opened {
+            last_seq,
+            created,
+            updated,
+        };
+        self.opened
+            .borrow_mut()
+            .entry(number.to_string())
+            .or_insert(known);
+    }
+
+    /// When a ticket opened in this transaction (or asked ahead for) was, if it was.
     pub(super) fn opened_at(&self, number: &str) -> Option<String> {
         self.opened.borrow().get(number).map(|t| t.created.clone())
     }

@@ -399,6 +399,69 @@ fn directions_and_seqs(show: &serde_json::Value) -> Vec<(String, u64)> {
     .collect()
 }
 
+/// Follow-ups into a ticket of an earlier batch (on PostgreSQL its last sequence is asked
+/// ahead with the ticket), two in one batch, by reference and by the subject's number: each
+/// article gets the next sequence, none twice.
+#[test]
+fn follow_ups_in_later_batches_take_the_next_sequences() {
+    let desk = Desk::new();
+    let md = desk.maildir("in");
+    post(
+        &md,
+        "c@example.org",
+        "support@company.example",
+        "Order",
+        "o1@example.org",
+        "",
+        "Text",
+    );
+    desk.drain(&md);
+    let number = desk.tickets()[0]["number"].as_str().unwrap().to_string();
+    let first = directions_and_seqs(&desk.show(&number)).len();
+    let thread = "In-Reply-To: <o1@example.org>\r\n";
+    post(
+        &md,
+        "c@example.org",
+        "support@company.example",
+        "Re: Order",
+        "o2@example.org",
+        thread,
+        "More",
+    );
+    let tagged = format!("Re: [Ticket#{number}] Order");
+    post(
+        &md,
+        "c@example.org",
+        "support@company.example",
+        &tagged,
+        "o3@example.org",
+        "",
+        "Again",
+    );
+    desk.drain(&md);
+    post(
+        &md,
+        "c@example.org",
+        "support@company.example",
+        "Re: Order",
+        "o4@example.org",
+        thread,
+        "Last",
+    );
+    desk.drain(&md);
+    let filed = directions_and_seqs(&desk.show(&number));
+    let seqs: Vec<u64> = filed.iter().map(|(_, s)| *s).collect();
+    assert_eq!(
+        seqs,
+        (1..=filed.len() as u64).collect::<Vec<_>>(),
+        "{filed:?}"
+    );
+    let incoming = filed.iter().filter(|(d, _)| d == "in").count();
+    assert_eq!(incoming, 4, "{filed:?}");
+    assert!(filed.len() > first + 2, "{filed:?}");
+    desk.fsck_clean();
+}
+
 #[test]
 fn sequences_assigned_at_filing_survive_reindex_whatever_the_file_names() {
     let desk = Desk::new();
