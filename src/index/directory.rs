@@ -150,7 +150,7 @@ const SENDER: &str = "SELECT p.data, o.data FROM directory_keys k
 
 /// The directory's entries of ticket `?1`'s person and organisation (the file's first), and
 /// its service's name.
-const TICKET: &str = "SELECT
+pub(super) const TICKET: &str = "SELECT
         (SELECT data FROM directory_persons WHERE id = t.person
           ORDER BY source <> 'file' LIMIT 1),
         (SELECT data FROM directory_organisations WHERE id = t.organisation
@@ -350,7 +350,11 @@ impl Tx<'_> {
 
     /// The ticket's person and organisation as the directory has them now (one query).
     pub fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
-        ticket_party(self.db(), number)
+        let known = self.prefetched.borrow().party(number);
+        match known {
+            Some(row) => party_of(Some(row)),
+            None => ticket_party(self.db(), number),
+        }
     }
 
     /// The one service the directory defines, if it defines exactly one.
@@ -381,11 +385,18 @@ fn only_service(c: &Db) -> Result<Option<Service>> {
     first.map(|(_, data)| parse(&data)).transpose()
 }
 
+/// A `TICKET` row: the person's and the organisation's data and the service's name.
+pub(super) type PartyRow = (Option<String>, Option<String>, Option<String>);
+
 fn ticket_party(c: &Db, number: &str) -> Result<TicketParty> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> =
-        c.opt(TICKET, p![number], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+    let row: Option<PartyRow> = c.opt(TICKET, p![number], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    party_of(row)
+}
+
+/// What a `TICKET` row says (none: the ticket does not exist).
+pub(super) fn party_of(row: Option<PartyRow>) -> Result<TicketParty> {
     let Some((p, o, service)) = row else {
         return Ok(TicketParty::default());
     };

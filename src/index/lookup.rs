@@ -104,6 +104,12 @@ macro_rules! lookup_on {
                 ticket_of_message($e, id)
             }
             fn is_participant(&self, number: &str, address: &str) -> Result<bool> {
+                if let Some(known) = self
+                    .answers()
+                    .and_then(|a| a.is_participant(number, address))
+                {
+                    return Ok(known);
+                }
                 let $conn = self;
                 is_participant($e, number, address)
             }

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::db::{p, Engine};
+use super::directory::PartyRow;
 use super::rows::{Duplicate, State, TicketRef};
 use super::{Result, Tx};
 
@@ -23,6 +24,11 @@ pub(super) struct Prefetched {
     tickets: Option<HashMap<String, Option<(String, State)>>>,
     /// The directory's rows for senders, by their `mail:` key (see `directory::sender`).
     senders: Option<HashMap<String, Option<SenderRow>>>,
+    /// The participants of the existing tickets asked, by ticket.
+    participants: HashMap<String, HashSet<String>>,
+    /// The directory's view of the existing tickets asked (`directory::TICKET`), by ticket.
+    /// Nothing in a batch changes a ticket's person, organisation or service, or the directory.
+    parties: HashMap<String, PartyRow>,
 }
 
 /// A sender's person's and organisation's data, as the directory keeps them.
@@ -69,6 +75,23 @@ impl Prefetched {
     /// The ticket of an article with Message-ID `id`, if the batch asked: `Some(answer)`.
     pub fn ticket_of_message(&self, id: &str) -> Option<Option<String>> {
         self.threads.as_ref()?.get(id).cloned()
+    }
+
+    /// The directory's row of ticket `number`, if the batch asked.
+    pub fn party(&self, number: &str) -> Option<PartyRow> {
+        self.parties.get(number).cloned()
+    }
+
+    /// Whether `address` takes part in ticket `number`, if the batch asked: `Some(answer)`.
+    pub fn is_participant(&self, number: &str, address: &str) -> Option<bool> {
+        Some(self.participants.get(number)?.contains(address))
+    }
+
+    /// A participant the transaction added.
+    pub fn participant_added(&mut self, number: &str, address: &str) {
+        if let Some(known) = self.participants.get_mut(number) {
+            known.insert(address.to_string());
+        }
     }
 
     /// Ticket `number`, if the batch asked: `Some(answer)`.
@@ -297,10 +320,50 @@ impl Tx<'_> {
                 },
             )?;
         }
+        let mut participants: HashMap<String, HashSet<String>> = HashMap::new();
+        if !known.is_empty() {
+            let numbers: Vec<&str> = known.iter().map(|k| k.0.as_str()).collect();
+            participants = numbers
+                .iter()
+                .map(|n| (n.to_string(), HashSet::new()))
+                .collect();
+            let sql = format!(
+                "SELECT p.ticket, p.address FROM {} JOIN participants p ON p.ticket = n.value",
+                self.db().json_texts_table(1, "n")
+            );
+            let json = serde_json::to_string(&numbers).expect("strings serialise");
+            self.db().each(&sql, p![json], |r| {
+                let ticket: String = r.get(0)?;
+                if let Some(set) = participants.get_mut(&ticket) {
+                    set.insert(r.get(1)?);
+                }
+                Ok(())
+            })?;
+        }
+        let mut parties = HashMap::new();
+        if !known.is_empty() {
+            let numbers: Vec<&str> = known.iter().map(|k| k.0.as_str()).collect();
+            // directory::TICKET for each asked ticket `t`.
+            let ticket = super::directory::TICKET
+                .trim_end()
+                .strip_suffix("FROM tickets t WHERE t.number = ?1")
+                .expect("directory::TICKET ends in its ticket");
+            let sql = format!(
+                "{ticket}, t.number FROM {} JOIN tickets t ON t.number = n.value",
+                self.db().json_texts_table(1, "n")
+            );
+            let json = serde_json::to_string(&numbers).expect("strings serialise");
+            self.db().each(&sql, p![json], |r| {
+                parties.insert(r.get(3)?, (r.get(0)?, r.get(1)?, r.get(2)?));
+                Ok(())
+            })?;
+        }
         for (number, last_seq, created, updated) in known {
             self.known_ticket(&number, last_seq, created, updated);
         }
         let mut p = self.prefetched.borrow_mut();
+        p.participants = participants;
+        p.parties = parties;
         p.threads = Some(threads);
         p.tickets = Some(tickets);
         Ok(())
@@ -356,6 +419,7 @@ mod tests {
             senders: Some([("mail:ann@x".to_string(), None)].into_iter().collect()),
             threads: Some([("m0".to_string(), None)].into_iter().collect()),
             tickets: Some([("T9".to_string(), None)].into_iter().collect()),
+            ..Default::default()
         }
     }
 

@@ -307,6 +307,7 @@ impl<'a> Tx<'a> {
         if address.is_empty() {
             return Ok(());
         }
+        (self.prefetched.borrow_mut()).participant_added(number, address);
         self.db.defer(
             "INSERT INTO participants(ticket, address) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             p![number, address],
