@@ -148,15 +148,25 @@ const SENDER: &str = "SELECT p.data, o.data FROM directory_keys k
              ORDER BY k.key = ?1 DESC, k.source <> 'file', o.source <> 'file'
              LIMIT 1";
 
-/// The directory's entries of ticket `?1`'s person and organisation (the file's first), and
-/// its service's name.
-pub(super) const TICKET: &str = "SELECT
-        (SELECT data FROM directory_persons WHERE id = t.person
+/// The directory's entries of a ticket `t`'s person and organisation (the file's first), and
+/// its service's name: a `PartyRow`.
+macro_rules! ticket_party_columns {
+    () => {
+        "(SELECT data FROM directory_persons WHERE id = t.person
           ORDER BY source <> 'file' LIMIT 1),
         (SELECT data FROM directory_organisations WHERE id = t.organisation
           ORDER BY source <> 'file' LIMIT 1),
-        t.service
-      FROM tickets t WHERE t.number = ?1";
+        t.service"
+    };
+}
+pub(super) use ticket_party_columns;
+
+/// `ticket_party_columns` of ticket `?1`.
+const TICKET: &str = concat!(
+    "SELECT ",
+    ticket_party_columns!(),
+    " FROM tickets t WHERE t.number = ?1"
+);
 
 /// What the directory says today about the person and organisation a ticket belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -257,7 +257,7 @@ impl Index {
         if self.durable {
             self.set_synchronous("NORMAL")?;
         }
-        let tx = match Tx::begin(&self.db) {
+        let mut tx = match Tx::begin(&self.db) {
             Ok(tx) => tx,
             Err(e) => {
                 if self.durable {
@@ -268,7 +268,6 @@ impl Index {
                 return Err(e);
             }
         };
-        let mut tx = tx;
         tx.restore_full = self.durable && self.db.lite().is_some();
         if self.db.engine() == db::Engine::Postgres {
             tx.db().batch("SET LOCAL synchronous_commit = off")?;

@@ -128,7 +128,11 @@ fn answer_parties(c: &Db, number: &str) -> Result<AnswerParties> {
             match r.get::<i64>(0)? {
                 0 => parties.opening = Some((r.get(4)?, r.get(5)?)),
                 1 => parties.customer = Some(r.get(4)?),
-                2 => answers.push((r.get::<String>(2)?, r.get(4)?, r.get(5)?)),
+                2 => answers.push((
+                    r.get::<String>(2)?,
+                    r.get::<String>(4)?,
+                    r.get::<String>(5)?,
+                )),
                 _ => parties.cc.push(Accepted {
                     address: r.get(4)?,
                     added: r.get(6)?,
@@ -139,9 +143,8 @@ fn answer_parties(c: &Db, number: &str) -> Result<AnswerParties> {
         },
     )?;
     for (at, to, cc) in answers {
-        let lists: [String; 2] = [to, cc];
         parties.accepted.extend(
-            lists
+            [to, cc]
                 .into_iter()
                 .filter(|l| !l.is_empty())
                 .map(|l| (at.clone(), l)),
@@ -150,12 +153,11 @@ fn answer_parties(c: &Db, number: &str) -> Result<AnswerParties> {
     Ok(parties)
 }
 
-/// The `#cc` changes of one ticket or of all: (ticket, change), by ticket and time.
-fn accepted_of(c: &Db, number: Option<&str>) -> Result<Vec<(String, Accepted)>> {
+/// Every ticket's `#cc` changes: (ticket, change), by ticket and time.
+fn all_accepted(c: &Db) -> Result<Vec<(String, Accepted)>> {
     c.all(
-        "SELECT ticket, address, added, at FROM accepted WHERE CAST(?1 AS TEXT) IS NULL OR ticket = ?1
-         ORDER BY ticket, at, address",
-        p![number],
+        "SELECT ticket, address, added, at FROM accepted ORDER BY ticket, at, address",
+        p![],
         |r| {
             Ok((
                 r.get(0)?,
@@ -462,7 +464,7 @@ impl Index {
 
     /// Every ticket's `#cc` changes (for fsck).
     pub fn all_accepted(&self) -> Result<Vec<(String, Accepted)>> {
-        accepted_of(&self.db, None)
+        all_accepted(&self.db)
     }
 }
 

@@ -3,10 +3,10 @@
 //! finish it after a crash.
 
 use super::db::{p, Engine};
+use super::{Index, Result, Tx};
 
 /// Ids of `pending_lines` a transaction draws at once (PostgreSQL).
 const PENDING_IDS_AT_ONCE: i64 = 64;
-use super::{Index, Result, Tx};
 
 impl Tx<'_> {
     /// An event-log line committed with its batch and appended to the tree after it: kept

@@ -25,11 +25,14 @@ pub(super) struct Prefetched {
     /// The directory's rows for senders, by their `mail:` key (see `directory::sender`).
     senders: Option<HashMap<String, Option<SenderRow>>>,
     /// The participants of the existing tickets asked, by ticket.
-    participants: HashMap<String, HashSet<String>>,
+    participants: Participants,
     /// The directory's view of the existing tickets asked (`directory::TICKET`), by ticket.
     /// Nothing in a batch changes a ticket's person, organisation or service, or the directory.
     parties: HashMap<String, PartyRow>,
 }
+
+/// Tickets' participants, by ticket.
+type Participants = HashMap<String, HashSet<String>>;
 
 /// A sender's person's and organisation's data, as the directory keeps them.
 type SenderRow = (Option<String>, Option<String>);
@@ -156,6 +159,44 @@ impl Prefetched {
                 r.minute += 1;
             }
         }
+    }
+}
+
+impl Tx<'_> {
+    /// The participants and the directory's row of these existing tickets.
+    fn ask_about_tickets(
+        &self,
+        numbers: &[&str],
+    ) -> Result<(Participants, HashMap<String, PartyRow>)> {
+        let mut participants: Participants = numbers
+            .iter()
+            .map(|n| (n.to_string(), HashSet::new()))
+            .collect();
+        let mut parties = HashMap::new();
+        if numbers.is_empty() {
+            return Ok((participants, parties));
+        }
+        let json = serde_json::to_string(numbers).expect("strings serialise");
+        let asked = self.db().json_texts_table(1, "n");
+        let sql = format!(
+            "SELECT p.ticket, p.address FROM {asked} JOIN participants p ON p.ticket = n.value"
+        );
+        self.db().each(&sql, p![json.clone()], |r| {
+            let ticket: String = r.get(0)?;
+            if let Some(set) = participants.get_mut(&ticket) {
+                set.insert(r.get(1)?);
+            }
+            Ok(())
+        })?;
+        let sql = format!(
+            "SELECT {}, t.number FROM {asked} JOIN tickets t ON t.number = n.value",
+            super::directory::ticket_party_columns!()
+        );
+        self.db().each(&sql, p![json], |r| {
+            parties.insert(r.get(3)?, (r.get(0)?, r.get(1)?, r.get(2)?));
+            Ok(())
+        })?;
+        Ok((participants, parties))
     }
 }
 
@@ -320,44 +361,8 @@ impl Tx<'_> {
                 },
             )?;
         }
-        let mut participants: HashMap<String, HashSet<String>> = HashMap::new();
-        if !known.is_empty() {
-            let numbers: Vec<&str> = known.iter().map(|k| k.0.as_str()).collect();
-            participants = numbers
-                .iter()
-                .map(|n| (n.to_string(), HashSet::new()))
-                .collect();
-            let sql = format!(
-                "SELECT p.ticket, p.address FROM {} JOIN participants p ON p.ticket = n.value",
-                self.db().json_texts_table(1, "n")
-            );
-            let json = serde_json::to_string(&numbers).expect("strings serialise");
-            self.db().each(&sql, p![json], |r| {
-                let ticket: String = r.get(0)?;
-                if let Some(set) = participants.get_mut(&ticket) {
-                    set.insert(r.get(1)?);
-                }
-                Ok(())
-            })?;
-        }
-        let mut parties = HashMap::new();
-        if !known.is_empty() {
-            let numbers: Vec<&str> = known.iter().map(|k| k.0.as_str()).collect();
-            // directory::TICKET for each asked ticket `t`.
-            let ticket = super::directory::TICKET
-                .trim_end()
-                .strip_suffix("FROM tickets t WHERE t.number = ?1")
-                .expect("directory::TICKET ends in its ticket");
-            let sql = format!(
-                "{ticket}, t.number FROM {} JOIN tickets t ON t.number = n.value",
-                self.db().json_texts_table(1, "n")
-            );
-            let json = serde_json::to_string(&numbers).expect("strings serialise");
-            self.db().each(&sql, p![json], |r| {
-                parties.insert(r.get(3)?, (r.get(0)?, r.get(1)?, r.get(2)?));
-                Ok(())
-            })?;
-        }
+        let numbers: Vec<&str> = known.iter().map(|k| k.0.as_str()).collect();
+        let (participants, parties) = self.ask_about_tickets(&numbers)?;
         for (number, last_seq, created, updated) in known {
             self.known_ticket(&number, last_seq, created, updated);
         }
