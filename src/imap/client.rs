@@ -116,9 +116,16 @@ impl ImapSource {
         Ok(found.items)
     }
 
-    /// Lets go of committed messages as `after` says. UIDs that are already gone are skipped;
-    /// if the folder's UIDVALIDITY changed since the last fetch, nothing is touched (Protocol).
-    pub fn acknowledge(&mut self, folder: &str, uids: &[u32]) -> Result<(), ImapError> {
+    /// Lets go of committed messages as `after` says: `uids` as fetched under `uidvalidity`.
+    /// UIDs that are already gone are skipped; if the folder's UIDVALIDITY is another now,
+    /// nothing is touched (Protocol). The caller names the UIDVALIDITY because it may have
+    /// fetched again since (the next batch, read while this one was filed).
+    pub fn acknowledge(
+        &mut self,
+        folder: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<(), ImapError> {
         if uids.is_empty() {
             return Ok(());
         }
@@ -126,9 +133,8 @@ impl ImapSource {
         let t = inner.ep.timeout;
         let after = inner.cfg.after;
         let processed = inner.cfg.processed_folder.clone();
-        let uidvalidity = inner.seen.get(folder).map(|s| s.0);
         self.rt.block_on(inner.with_conn(async |c: &mut Conn| {
-            ops::acknowledge(c, folder, uids, uidvalidity, after, &processed, t).await
+            ops::acknowledge(c, folder, uids, Some(uidvalidity), after, &processed, t).await
         }))
     }
 

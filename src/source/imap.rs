@@ -134,7 +134,7 @@ impl ImapIntake {
                         .map_err(IntakeError::from)?;
                     let acked: Vec<u32> = uids[..n].iter().flatten().copied().collect();
                     if !acked.is_empty() {
-                        self.src.acknowledge(&folder, &acked)?;
+                        self.src.acknowledge(&folder, last.uidvalidity, &acked)?;
                     }
                 }
                 if let Some(e) = filed.rest {
