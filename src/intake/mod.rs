@@ -427,28 +427,14 @@ impl Engine {
     pub fn understand(&self, batch: &[Message]) -> Result<Vec<Understood>, IntakeError> {
         let understood = {
             let rules = &self.rules;
-            let scans = match &rules.scanners {
-                Some(_) => {
-                    parallel::map_on(batch, rules.cfg.scan.concurrency, |m| rules.scan(&m.raw))
-                }
-                None => batch.iter().map(|_| Ok(Scanned::default())).collect(),
-            };
+            let scans = rules.scan_all(batch);
             let mut scanned = Vec::with_capacity(batch.len());
             for s in scans {
                 scanned.push(s.map_err(IntakeError::Deferred)?);
             }
             let pairs: Vec<(&Message, Scanned)> = batch.iter().zip(scanned).collect();
-            let u = parallel::map(&pairs, |(m, sc)| match &m.spliced {
-                None => Ok(rules.understand_with(&m.raw, sc.clone())),
-                Some(s) => rules.understand_spliced(&m.raw, s, sc.clone()),
-            });
-            let mut u = u.into_iter().collect::<Result<Vec<_>, _>>()?;
-            for (u, m) in u.iter_mut().zip(batch) {
-                if let Some(r) = &m.quarantine {
-                    u.quarantine = Some(r.clone());
-                }
-            }
-            u
+            let u = parallel::map(&pairs, |(m, sc)| rules.understand_message(m, sc.clone()));
+            u.into_iter().collect::<Result<Vec<_>, _>>()?
         };
         Ok(understood)
     }

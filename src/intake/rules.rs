@@ -123,6 +123,16 @@ impl Rules {
         }
     }
 
+    /// Scans a batch's messages in order, as many at once as `scan.concurrency` allows.
+    pub fn scan_all(&self, batch: &[super::Message]) -> Vec<Result<Scanned, String>> {
+        match &self.scanners {
+            Some(_) => {
+                crate::parallel::map_on(batch, self.cfg.scan.concurrency, |m| self.scan(&m.raw))
+            }
+            None => batch.iter().map(|_| Ok(Scanned::default())).collect(),
+        }
+    }
+
     pub fn understand(&self, raw: &[u8]) -> Understood {
         self.understand_with(raw, Scanned::default())
     }
@@ -151,6 +161,23 @@ impl Rules {
             part.size = spliced.len;
         }
         Ok(self.understand_parsed(raw, facts, scanned))
+    }
+
+    /// A source's message understood with its scanners' results: a spliced part read from its
+    /// file, and a quarantine the source already knows of (too large to fetch) kept.
+    pub fn understand_message(
+        &self,
+        m: &super::Message,
+        scanned: Scanned,
+    ) -> std::io::Result<Understood> {
+        let mut u = match &m.spliced {
+            None => self.understand_with(&m.raw, scanned),
+            Some(s) => self.understand_spliced(&m.raw, s, scanned)?,
+        };
+        if let Some(r) = &m.quarantine {
+            u.quarantine = Some(r.clone());
+        }
+        Ok(u)
     }
 
     fn understand_parsed(&self, raw: &[u8], facts: Facts, scanned: Scanned) -> Understood {
