@@ -29,7 +29,8 @@ pub trait Source {
     /// `maildir`, `imap` or `stdin`, as `status` shows it.
     fn kind(&self) -> &'static str;
 
-    /// Files everything waiting, in batches, until there is nothing left or `stop` is set.
+    /// Files everything waiting, in batches, until there is nothing left or `stop` is set:
+    /// through the one drain loop (`source::drain`), with the source's `Reader` and `Holder`.
     fn drain(
         &mut self,
         engine: &mut Engine,

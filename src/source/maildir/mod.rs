@@ -12,6 +12,8 @@
 //! `new/` and the index remembers them, and two nodes reading one are told apart by the
 //! duplicate check alone.
 
+mod batches;
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -190,7 +192,7 @@ impl Source for MaildirSource {
         stop: &AtomicBool,
         summary: &mut Summary,
     ) -> Result<(), DrainError> {
-        Ok(super::drain_maildir(engine, self, stop, summary)?)
+        batches::drain(self, engine, stop, summary)
     }
 
     fn backlog(&self) -> Option<u64> {
