@@ -2,11 +2,11 @@
 //! would carry out, in the terms of the mail log line it writes (verdict, ticket, queue, detail,
 //! the outgoing mail queued or suppressed). Reads the index read-only and writes nothing.
 //!
-//! The plan follows `intake::apply` and `intake::outbound::respond` step by step; the
-//! integration test `explain_plan` runs every fixture and the corpus through both and compares.
+//! The plan is the one intake carries out (`Rules::decide`: the decision and its actions); the
+//! integration test `explain_plan` runs every fixture and the corpus through both and compares
+//! the actions explain prints with those intake carried out.
 
 mod plan;
-mod respond;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};

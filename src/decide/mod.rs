@@ -1,13 +1,17 @@
 //! The matcher: does a message join a ticket, open one, or neither? Pure over the message's
 //! facts and what the index answers through `Lookup`; returns a `Plan` with a reason for each
-//! step, which intake executes and `explain` prints.
+//! step. `actions` makes the decision into the typed actions (`action`) that intake's executor
+//! carries out in order and `explain` prints, with what is sent or held back (`respond`).
 //!
 //! Order: duplicate → ticket tag in the subject → References/In-Reply-To naming an article →
 //! a bounce's returned Message-ID → a new ticket. A match through the tag or references from
 //! someone who is not a participant goes through the stranger policy; a match on a closed
 //! ticket through the queue's closed policy.
 
+pub mod action;
+pub mod actions;
 pub mod policy;
+pub mod respond;
 
 use crate::classify::Classification;
 use crate::config::{ClosedPolicy, StrangerPolicy};
@@ -32,6 +36,9 @@ pub struct Policy<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
+    /// Kept in the quarantine (too large, unparseable, a scanner's or filter's verdict, no
+    /// sender, an agent's mail for a ticket that does not exist).
+    Quarantine { reason: String },
     /// Seen before: no new article.
     Duplicate(Duplicate),
     /// Open a ticket in `queue`; `refers` is a ticket the message pointed at but may not join.
@@ -86,6 +93,8 @@ pub struct Plan {
     pub decision: Decision,
     /// One line per step taken, in order, saying why.
     pub steps: Vec<String>,
+    /// What carries the decision out, in order (`actions::actions`).
+    pub actions: Vec<action::Action>,
 }
 
 impl Plan {
@@ -96,6 +105,7 @@ impl Plan {
             Decision::FollowUp { reopen: true, .. } => "reopened",
             Decision::FollowUp { .. } => "follow-up",
             Decision::Duplicate(_) => "duplicate",
+            Decision::Quarantine { .. } => "quarantined",
             Decision::Reject { .. } => "rejected",
             Decision::Agent { mail, .. } if mail.note => "note",
             Decision::Agent { .. } => "answer",
@@ -132,6 +142,7 @@ pub fn decide<L: Lookup>(
         return Ok(Plan {
             decision: Decision::Duplicate(dup),
             steps,
+            actions: Vec::new(),
         });
     }
     let mut referred: Option<(String, Why)> = None;
@@ -145,6 +156,7 @@ pub fn decide<L: Lookup>(
                 refers: referred,
             },
             steps,
+            actions: Vec::new(),
         });
     };
 
@@ -191,6 +203,7 @@ pub fn decide<L: Lookup>(
                             refers: Some((ticket.number, Why::Stranger)),
                         },
                         steps,
+                        actions: Vec::new(),
                     });
                 }
             }
@@ -211,6 +224,7 @@ pub fn decide<L: Lookup>(
                     stranger,
                 },
                 steps,
+                actions: Vec::new(),
             });
         }
         match (policy.on_closed)(&ticket.queue) {
@@ -226,6 +240,7 @@ pub fn decide<L: Lookup>(
                         stranger,
                     },
                     steps,
+                    actions: Vec::new(),
                 });
             }
             ClosedPolicy::NewTicket => {
@@ -239,6 +254,7 @@ pub fn decide<L: Lookup>(
                         refers: Some((ticket.number, Why::Closed)),
                     },
                     steps,
+                    actions: Vec::new(),
                 });
             }
             ClosedPolicy::Reject => {
@@ -249,6 +265,7 @@ pub fn decide<L: Lookup>(
                 return Ok(Plan {
                     decision: Decision::Reject { ticket },
                     steps,
+                    actions: Vec::new(),
                 });
             }
         }
@@ -264,6 +281,7 @@ pub fn decide<L: Lookup>(
             stranger,
         },
         steps,
+        actions: Vec::new(),
     })
 }
 

@@ -22,7 +22,10 @@ pub fn template_for(decision: &Decision) -> Option<Kind> {
         Decision::FollowUp { ticket, .. } if ticket.state == crate::index::State::Closed => None,
         Decision::FollowUp { .. } => Some(Kind::FollowUp),
         Decision::Reject { .. } => Some(Kind::Reject),
-        Decision::Duplicate(_) | Decision::Agent { .. } | Decision::Request { .. } => None,
+        Decision::Duplicate(_)
+        | Decision::Quarantine { .. }
+        | Decision::Agent { .. }
+        | Decision::Request { .. } => None,
     }
 }
 

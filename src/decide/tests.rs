@@ -19,6 +19,8 @@ struct Fake {
     messages: HashMap<String, String>,
     participants: HashSet<(String, String)>,
     duplicate: bool,
+    /// What the autoresponse limits count: to the recipient in a day, to anyone in a minute.
+    autoreplies: (u32, u32),
 }
 
 impl Lookup for Fake {
@@ -42,6 +44,15 @@ impl Lookup for Fake {
         Ok(self.duplicate.then(|| Duplicate::Article {
             ticket: "2016010110000019".into(),
         }))
+    }
+    fn autoreply_counts(&self, _: &str, _: i64) -> Result<(u32, u32), Infallible> {
+        Ok(self.autoreplies)
+    }
+    fn notices_about(&self, _: &str, _: i64) -> Result<(u32, Option<i64>), Infallible> {
+        Ok((0, None))
+    }
+    fn answer_parties(&self, _: &str) -> Result<crate::index::AnswerParties, Infallible> {
+        Ok(Default::default())
     }
 }
 
@@ -87,6 +98,7 @@ fn render(d: &Decision) -> String {
         Decision::Reject { ticket } => format!("reject {}", ticket.number),
         Decision::Agent { ticket, .. } => format!("agent {}", ticket.number),
         Decision::Request { queue, command } => format!("request {queue} {}", command.name()),
+        Decision::Quarantine { reason } => format!("quarantine {reason}"),
     }
 }
 
@@ -189,4 +201,127 @@ fn check() {
     }
     assert!(n >= 15, "only {n} cases");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The actions of a plan for `raw` against `fake`, as `Rules::decide` makes them with mail
+/// sent (agents' notices on, Alice working in Support).
+fn actions_for(raw: &[u8], fake: &Fake) -> Vec<action::Action> {
+    let cfg = Config::parse(
+        &format!("{CONFIG}queues = [\"Support\"]\n"),
+        Path::new("match.toml"),
+    )
+    .unwrap();
+    let facts = crate::parse::parse(raw);
+    let own = cfg.own_addresses();
+    let class = classify(
+        &facts,
+        &OwnIdentity {
+            addresses: &own,
+            loop_value: "postdesk",
+        },
+    );
+    let route = route(&facts, &cfg);
+    let scheme = cfg.scheme();
+    let on_closed = |q: &str| cfg.queue(q).map(|q| q.on_closed).unwrap();
+    let agents: Vec<String> = cfg.agents.iter().map(|a| a.address.clone()).collect();
+    let policy = Policy {
+        scheme: &scheme,
+        stranger: crate::config::StrangerPolicy::NewTicket,
+        on_closed: &on_closed,
+        agents: &agents,
+        own_id: &|_| OwnId::NotOurs,
+    };
+    let plan = decide(&facts, &class, &route, &policy, fake).unwrap();
+    let answering = respond::Answering {
+        cfg: &cfg,
+        own: &own,
+        agents: &agents,
+        sends: true,
+        now: 1_000_000,
+    };
+    let filed = respond::Filed {
+        facts: &facts,
+        class: &class,
+        suppressed: None,
+    };
+    let asked = actions::Asked {
+        queue: &route.queue,
+        attributes: &[("priority".into(), "high".into(), "10-vip.sieve:3".into())],
+        reject: None,
+        fax: false,
+    };
+    actions::actions(&answering, &filed, &asked, &plan.decision, fake).unwrap()
+}
+
+const MAIL: &str = "From: Maria <maria@acme.example>\r\nTo: support@company.example\r\n\
+    Subject: SUBJECT\r\nMessage-ID: <m1@acme.example>\r\n\r\nIt fails.\r\n";
+
+#[test]
+fn a_new_ticket_is_opened_filed_and_its_autoresponse_held_back_at_the_limit() {
+    let fake = Fake {
+        autoreplies: (10, 0),
+        ..Fake::default()
+    };
+    let got = actions_for(MAIL.replace("SUBJECT", "Login").as_bytes(), &fake);
+    let names: Vec<&str> = got.iter().map(|a| a.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "open-ticket",
+            "file-article",
+            "set-attribute",
+            "autoresponse-suppressed",
+            "notify"
+        ]
+    );
+    assert_eq!(
+        got[0],
+        action::Action::OpenTicket {
+            queue: "Support".into(),
+            refers: None
+        }
+    );
+    assert_eq!(
+        got[3].said().unwrap(),
+        "autoresponse suppressed: rate limit: 10 autoresponses to maria@acme.example in 24 hours (limit 10)"
+    );
+    assert_eq!(
+        got[4].said().unwrap(),
+        "agents notified (alice@company.example)"
+    );
+}
+
+#[test]
+fn a_follow_up_to_a_closed_ticket_reopens_it_before_filing() {
+    let mut fake = Fake::default();
+    let number = "2016010110000019";
+    let closed = TicketRef {
+        number: number.into(),
+        queue: "Support".into(),
+        state: State::Closed,
+    };
+    fake.tickets.insert(number.into(), closed.clone());
+    fake.participants
+        .insert((number.into(), "maria@acme.example".into()));
+    let subject = format!("Re: [Ticket#{number}] Login");
+    let got = actions_for(MAIL.replace("SUBJECT", &subject).as_bytes(), &fake);
+    let open = TicketRef {
+        state: State::Open,
+        ..closed.clone()
+    };
+    assert_eq!(got[0], action::Action::Reopen { ticket: closed });
+    assert_eq!(
+        got[1],
+        action::Action::FileArticle {
+            ticket: action::Target::Existing(open.clone()),
+            event: "reopened",
+            stranger: false,
+            refers: None,
+        }
+    );
+    assert!(matches!(
+        &got[3],
+        action::Action::Autorespond { kind: crate::template::Kind::Reopened, to, .. }
+            if to == "maria@acme.example"
+    ));
 }

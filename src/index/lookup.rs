@@ -5,6 +5,7 @@ use super::db::{p, Db};
 
 use super::prefetch::Prefetched;
 use super::rows::{Duplicate, State, TicketRef};
+use super::AnswerParties;
 use super::{Index, IndexError, Result, Tx};
 
 /// What the matcher (`decide`) asks the index, on whatever connection the caller has.
@@ -24,6 +25,21 @@ pub trait Lookup {
         digest: &str,
         message_id: Option<&str>,
     ) -> std::result::Result<Option<Duplicate>, Self::Error>;
+    /// Autoresponses to `recipient` in the 24 hours before `now` and to anyone in the minute
+    /// before it: what the autoresponse limits count.
+    fn autoreply_counts(
+        &self,
+        recipient: &str,
+        now: i64,
+    ) -> std::result::Result<(u32, u32), Self::Error>;
+    /// Notices about mail from `sender` since `since`, and when the oldest was sent.
+    fn notices_about(
+        &self,
+        sender: &str,
+        since: i64,
+    ) -> std::result::Result<(u32, Option<i64>), Self::Error>;
+    /// Who a ticket's answers go to: what a follow-up's named recipients are compared with.
+    fn answer_parties(&self, number: &str) -> std::result::Result<AnswerParties, Self::Error>;
 }
 
 fn ticket(c: &Db, number: &str) -> Result<Option<TicketRef>> {
@@ -119,6 +135,15 @@ macro_rules! lookup_on {
                 }
                 let $conn = self;
                 duplicate($e, digest, id)
+            }
+            fn autoreply_counts(&self, recipient: &str, now: i64) -> Result<(u32, u32)> {
+                <$t>::autoreply_counts(self, recipient, now)
+            }
+            fn notices_about(&self, sender: &str, since: i64) -> Result<(u32, Option<i64>)> {
+                <$t>::notices_about(self, sender, since)
+            }
+            fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
+                <$t>::answer_parties(self, number)
             }
         }
     };

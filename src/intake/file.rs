@@ -4,13 +4,12 @@
 
 use std::borrow::Cow;
 
-use super::apply::{folder_of, record, After};
-use super::history::HistoryLine;
+use super::apply::{folder_of, After};
 use super::inspect::Inspection;
 use super::{IntakeError, Message, Outcome, Rules};
 use crate::facts::Facts;
 use crate::filter::HeaderEdit;
-use crate::index::{self, Article, Attribute, NewArticle, Quarantined, TicketRef, Tx};
+use crate::index::{self, Article, NewArticle, Quarantined, TicketRef, Tx};
 use crate::route::base_address;
 use crate::store::{trace, Folder, Staged, Store};
 
@@ -226,34 +225,4 @@ pub(super) fn quarantine<'a>(
     Ok(Outcome::Quarantined {
         reason: reason.to_string(),
     })
-}
-
-/// The ticket attributes the filters set (priority, owner, customer-id), each recorded with the
-/// script line that set it.
-pub(super) fn set_attributes(
-    tx: &Tx,
-    after: &mut After,
-    t: &TicketRef,
-    facts: &Facts,
-    attributes: &[(String, String, String)],
-    at: &str,
-) -> Result<(), IntakeError> {
-    for (name, value, cause) in attributes {
-        let attr = match name.as_str() {
-            "priority" => Attribute::Priority(value.clone()),
-            "owner" => Attribute::Owner(value.clone()),
-            "customer-id" => Attribute::CustomerId(value.clone()),
-            _ => continue,
-        };
-        tx.set_attribute(&t.number, &attr, at)?;
-        let line = HistoryLine {
-            at: at.to_string(),
-            event: name.clone(),
-            detail: format!("set to {value} by {cause}"),
-            key: format!("filter:{}:{name}", facts.digest),
-            value: Some(value.clone()),
-        };
-        record(tx, after, t, line)?;
-    }
-    Ok(())
 }

@@ -17,6 +17,7 @@
 
 mod answer;
 mod apply;
+mod carry;
 mod change;
 #[cfg(test)]
 mod clock_tests;
@@ -36,6 +37,7 @@ mod outbound;
 mod recover;
 pub mod reindex;
 mod reject;
+mod reply;
 mod request;
 mod rules;
 
@@ -166,6 +168,9 @@ pub struct Engine {
     /// A batch failed and the recovery after it failed too (the index was away): its staged
     /// files are still in this process's area, and the next batch recovers first.
     recovery_owed: bool,
+    /// The actions carried out for each message, in order, once `record_actions` asked for
+    /// them (a test compares them with `explain`'s plans).
+    carried: Option<Vec<Vec<crate::decide::action::Action>>>,
 }
 
 /// `cfg` with the agents the directory's groups add; the configuration as it is when the
@@ -231,6 +236,7 @@ impl Engine {
             waker: None,
             node,
             recovery_owed: false,
+            carried: None,
         };
         engine.recover()?;
         if engine.index.reindex_needed()? {
@@ -437,6 +443,19 @@ impl Engine {
             u.into_iter().collect::<Result<Vec<_>, _>>()?
         };
         Ok(understood)
+    }
+
+    /// From now on, keep the actions carried out for each message until `take_carried`.
+    pub fn record_actions(&mut self) {
+        self.carried.get_or_insert_with(Vec::new);
+    }
+
+    /// The actions carried out for each message since the last call, in order.
+    pub fn take_carried(&mut self) -> Vec<Vec<crate::decide::action::Action>> {
+        self.carried
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// `process` for messages already understood (by `Rules::understand`, in the same order).

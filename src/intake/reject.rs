@@ -5,18 +5,17 @@
 use std::borrow::Cow;
 
 use super::apply::After;
-use super::outbound::{may_autorespond, Moment};
+use super::outbound::Moment;
 use super::{IntakeError, Rules};
 use crate::article::queued;
-use crate::classify::Classification;
 use crate::facts::Facts;
 use crate::index::Tx;
 use crate::outgoing::build;
 use crate::store::{trace, Store};
 
-/// The reply to a message a filter rejected (`reject "text"`): no ticket exists, so the reply
-/// is stored beside the rejected message in the quarantine (a quarantine row, so recovery and
-/// reindex know the file) and queued like any outgoing mail, under the autoresponse rules.
+/// The reply to a message a filter rejected (`reject "text"`), to `to` as the plan says: no
+/// ticket exists, so the reply is stored beside the rejected message in the quarantine (a
+/// quarantine row, so recovery and reindex know the file) and queued like any outgoing mail.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn reject_reply(
     store: &Store,
@@ -24,37 +23,24 @@ pub(super) fn reject_reply(
     after: &mut After,
     rules: &Rules,
     facts: &Facts,
-    class: &Classification,
     queue: &str,
+    to: &str,
     text: &str,
     clock: &Moment,
     rng: &mut impl rand::Rng,
-) -> Result<Vec<String>, IntakeError> {
-    let Some(out) = &rules.out else {
-        return Ok(Vec::new());
-    };
-    let cfg = &rules.cfg;
-    let to = match may_autorespond(
-        tx,
-        rules,
-        crate::template::Kind::Reject,
-        queue,
-        facts,
-        class,
-        None,
-        clock,
-    )? {
-        Ok(to) => to,
-        Err(reason) => return Ok(vec![format!("reject reply suppressed: {reason}")]),
-    };
+) -> Result<String, IntakeError> {
+    let out = rules
+        .out
+        .as_ref()
+        .expect("a plan sends only with outgoing rules");
     let mailer = build::Mailer {
-        cfg,
+        cfg: &rules.cfg,
         out,
         date: clock.date(),
     };
-    let mail = match mailer.rejection(queue, facts, &to, text, rng) {
+    let mail = match mailer.rejection(queue, facts, to, text, rng) {
         Ok(m) => m,
-        Err(e) => return Ok(vec![format!("reject reply not built: {e}")]),
+        Err(e) => return Ok(format!("reject reply not built: {e}")),
     };
     stage_loose(
         store,
@@ -64,7 +50,7 @@ pub(super) fn reject_reply(
         &format!("reply to a rejected message, to {to}"),
         clock,
     )?;
-    Ok(vec![format!("reject reply queued to {to}")])
+    Ok(format!("reject reply queued to {to}"))
 }
 
 /// Stores `mail`, which belongs to no ticket, beside the message it answers in the quarantine

@@ -63,14 +63,25 @@ pub struct Understood {
     pub fax_from_customer: bool,
 }
 
-/// Everything decided about one message before anything is written: what `explain` prints.
+/// Everything decided about one message before anything is written: what `explain` prints
+/// and intake carries out (`plan.actions`).
 pub struct Analysis {
     pub facts: Facts,
     pub class: Classification,
     pub route: Route,
-    pub plan: Option<Plan>,
-    pub quarantine: Option<String>,
+    pub plan: Plan,
     pub inspection: Inspection,
+}
+
+/// The matcher's answer, before it is made into actions: a plan, or why the message is
+/// quarantined.
+struct Matched {
+    facts: Facts,
+    class: Classification,
+    route: Route,
+    plan: Option<Plan>,
+    quarantine: Option<String>,
+    inspection: Inspection,
 }
 
 impl Rules {
@@ -264,11 +275,56 @@ impl Rules {
         }
     }
 
+    /// The plan for a message understood: the matcher's decision and the actions that carry
+    /// it out, the rate limits counted back from `now` (Unix seconds).
     pub fn decide<L: decide::Lookup>(
         &self,
         u: Understood,
         lookup: &L,
+        now: i64,
     ) -> Result<Analysis, L::Error> {
+        let fax = u.fax.is_some();
+        let m = self.matched(u, lookup)?;
+        let mut plan = match m.plan {
+            Some(plan) => plan,
+            None => Plan {
+                decision: Decision::Quarantine {
+                    reason: m.quarantine.clone().unwrap_or_default(),
+                },
+                steps: Vec::new(),
+                actions: Vec::new(),
+            },
+        };
+        let answering = decide::respond::Answering {
+            cfg: &self.cfg,
+            own: &self.own,
+            agents: &self.agents,
+            sends: self.out.is_some(),
+            now,
+        };
+        let filed = decide::respond::Filed {
+            facts: &m.facts,
+            class: &m.class,
+            suppressed: m.inspection.no_autoresponse.as_deref(),
+        };
+        let asked = decide::actions::Asked {
+            queue: &m.route.queue,
+            attributes: &m.inspection.attributes,
+            reject: m.inspection.reject.as_deref(),
+            fax,
+        };
+        plan.actions =
+            decide::actions::actions(&answering, &filed, &asked, &plan.decision, lookup)?;
+        Ok(Analysis {
+            facts: m.facts,
+            class: m.class,
+            route: m.route,
+            plan,
+            inspection: m.inspection,
+        })
+    }
+
+    fn matched<L: decide::Lookup>(&self, u: Understood, lookup: &L) -> Result<Matched, L::Error> {
         let Understood {
             facts,
             class,
@@ -287,8 +343,9 @@ impl Rules {
                 let plan = Plan {
                     decision: Decision::Duplicate(dup),
                     steps,
+                    actions: Vec::new(),
                 };
-                return Ok(Analysis {
+                return Ok(Matched {
                     facts,
                     class,
                     route,
@@ -297,7 +354,7 @@ impl Rules {
                     inspection,
                 });
             }
-            return Ok(Analysis {
+            return Ok(Matched {
                 facts,
                 class,
                 route,
@@ -333,7 +390,7 @@ impl Rules {
         if let Detected::Agent(mail) = &agent {
             let plan = self.agent_plan(&facts, mail, &agent, lookup)?;
             return Ok(match plan {
-                Ok(plan) => Analysis {
+                Ok(plan) => Matched {
                     facts,
                     class,
                     route,
@@ -341,7 +398,7 @@ impl Rules {
                     quarantine: None,
                     inspection,
                 },
-                Err(reason) => Analysis {
+                Err(reason) => Matched {
                     facts,
                     class,
                     route,
@@ -386,11 +443,15 @@ impl Rules {
                     }
                 }
             };
-            return Ok(Analysis {
+            return Ok(Matched {
                 facts,
                 class,
                 route,
-                plan: Some(Plan { decision, steps }),
+                plan: Some(Plan {
+                    decision,
+                    steps,
+                    actions: Vec::new(),
+                }),
                 quarantine,
                 inspection,
             });
@@ -410,7 +471,7 @@ impl Rules {
         // admin, as mail without a usable sender is, rather than opening a ticket whose customer
         // is a name alone or nothing.
         if matches!(plan.decision, Decision::New { .. }) && facts.author().is_none() {
-            return Ok(Analysis {
+            return Ok(Matched {
                 facts,
                 class,
                 route,
@@ -419,7 +480,7 @@ impl Rules {
                 inspection,
             });
         }
-        Ok(Analysis {
+        Ok(Matched {
             facts,
             class,
             route,
@@ -454,6 +515,7 @@ impl Rules {
             return Ok(Ok(Plan {
                 decision: Decision::Duplicate(dup),
                 steps,
+                actions: Vec::new(),
             }));
         }
         let Some(ticket) = lookup.ticket(&mail.number)? else {
@@ -474,16 +536,18 @@ impl Rules {
                 mail: mail.clone(),
             },
             steps,
+            actions: Vec::new(),
         }))
     }
 
-    /// Both halves at once (for `explain`), with the scanners' results.
+    /// Both halves at once, with the scanners' results.
     pub fn analyse<L: decide::Lookup>(
         &self,
         raw: &[u8],
         scanned: Scanned,
         lookup: &L,
+        now: i64,
     ) -> Result<Analysis, L::Error> {
-        self.decide(self.understand_with(raw, scanned), lookup)
+        self.decide(self.understand_with(raw, scanned), lookup, now)
     }
 }

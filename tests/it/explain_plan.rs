@@ -1,6 +1,7 @@
 //! `explain` says what intake then does: every fixture and every corpus message is explained
 //! (`explain --json`, the binary, reading file names from standard input) against the desk as
-//! it is, then filed by intake, and the plan is compared with the mail log line intake wrote:
+//! it is, then filed by intake; the plan's actions are compared with the actions intake carried
+//! out (`Engine::take_carried`), and the plan with the mail log line intake wrote:
 //! verdict, ticket (an existing one, or a new one), queue, quarantine reason, class, and the
 //! outgoing mail queued or suppressed with its reason (autoresponse, reject reply, request
 //! answer, recipients not added, agents' notice); at the end the outbox's rows, kind and
@@ -138,7 +139,9 @@ fn sweep_desk(rest: &str) -> Desk {
 
 fn open_engine(desk: &Desk) -> Engine {
     let cfg = postdesk::config::Config::load(&desk.config).expect("config");
-    Engine::open(&cfg, &cfg.data_dir()).expect("engine")
+    let mut engine = Engine::open(&cfg, &cfg.data_dir()).expect("engine");
+    engine.record_actions();
+    engine
 }
 
 impl Sweep {
@@ -244,13 +247,14 @@ impl Sweep {
             phone: false,
             spliced: None,
         };
-        let outcome = self
-            .engine
-            .as_mut()
-            .unwrap()
+        let engine = self.engine.as_mut().unwrap();
+        let outcome = engine
             .process(std::slice::from_ref(&msg))
             .unwrap_or_else(|e| panic!("{}: intake failed: {e}", file.display()))
             .remove(0);
+        let carried: Vec<serde_json::Value> = (engine.take_carried().remove(0).iter())
+            .map(|a| a.json())
+            .collect();
         let log = std::fs::read_to_string(self.desk.data.join("mail.log")).unwrap();
         let lines: Vec<&str> = log[self.log_at..].lines().collect();
         self.log_at = log.len();
@@ -262,6 +266,13 @@ impl Sweep {
         *self.queues.entry(field("queue")).or_default() += 1;
 
         let mut differ = Vec::new();
+        if plan["actions"] != serde_json::Value::Array(carried.clone()) {
+            differ.push(format!(
+                "actions: explain {}, intake {}",
+                plan["actions"],
+                serde_json::Value::Array(carried)
+            ));
+        }
         let mut check = |what: &str, said: String, done: String| {
             if said != done {
                 differ.push(format!("{what}: explain {said:?}, intake {done:?}"));

@@ -1,15 +1,18 @@
-//! The plan for one message: the decisions with their reasons, in the terms of the mail log
-//! line intake writes; `explain --json` prints it as one JSON line.
+//! The plan for one message: the decisions with their reasons, the actions intake carries out
+//! (`decide::action`), and in the terms of the mail log line intake writes; `explain --json`
+//! prints it as one JSON line.
 
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::respond::{may_autorespond, respond, within_limits};
 use super::Say;
 use crate::cli::Failure;
+use crate::config::outgoing::NoticeStyle;
+use crate::decide::action::{Action, Note};
+use crate::decide::policy::{self, Counts, Limits};
 use crate::decide::Decision;
-use crate::index::{Duplicate, Index, State};
+use crate::index::{Duplicate, Index};
 use crate::intake::Rules;
 use crate::requests;
 
@@ -23,6 +26,8 @@ pub struct Plan {
     pub decision: String,
     /// The matcher's steps, each with its reason.
     pub steps: Vec<String>,
+    /// What intake carries out, in order (`decide::action::Action::json`).
+    pub actions: Vec<serde_json::Value>,
     /// The mail log's verdict: created, follow-up, reopened, duplicate, quarantined, note,
     /// answer or request.
     pub verdict: String,
@@ -32,9 +37,9 @@ pub struct Plan {
     pub queue: Option<String>,
     /// Why it is quarantined, or what a customer's request is answered.
     pub detail: Option<String>,
-    /// Outgoing mail, queued or suppressed and why, as the mail log's `out` lists it; none
-    /// where it is only known when filed (an agent's answer, whose commands are carried out
-    /// then).
+    /// Outgoing mail, queued or suppressed and why, as the mail log's `out` lists it (the
+    /// actions' `said`); none where it is only known when filed (an agent's answer, whose
+    /// commands are carried out then).
     pub out: Option<Vec<String>>,
     /// A scanner could not look: intake would leave the message at its source for now (the
     /// rest is the plan as if it had looked and found nothing).
@@ -71,7 +76,7 @@ pub(super) fn plan(
         u.fax_from_customer =
             crate::intake::fax::from_customer(index, rules, &u.facts.subject, &number)?;
     }
-    let a = rules.decide(u, index)?;
+    let a = rules.decide(u, index, rules.clock.now().timestamp())?;
     let f = &a.facts;
     plan.message_id = f.message_id.clone();
     plan.class = a.class.kind.as_str().to_string();
@@ -125,38 +130,14 @@ pub(super) fn plan(
         say.line("filter error:", e);
     }
     say.line("route:", format!("{} ({})", a.route.queue, a.route.reason));
-    if let Some(q) = &a.quarantine {
-        plan.decision = format!("quarantine: {q}");
-        say.line("decision:", &plan.decision);
-        plan.verdict = "quarantined".into();
-        plan.detail = Some(q.clone());
-        let mut out = Vec::new();
-        if let Some(text) = &a.inspection.reject {
-            // Under the autoresponse rules, filters aside (the filter asked for it).
-            let said = match may_autorespond(
-                rules,
-                index,
-                crate::template::Kind::Reject,
-                &a.route.queue,
-                &a,
-                None,
-            )? {
-                Err(why) => format!("reject reply suppressed: {why}"),
-                Ok((to, _)) => format!("reject reply queued to {to}"),
-            };
-            say.line("reject reply:", format!("{said}, saying: {text}"));
-            out.push(said);
-        }
-        plan.out = Some(out);
-        return Ok(plan);
-    }
-    let decided = a.plan.as_ref().expect("plan when not quarantined");
+    let decided = &a.plan;
     for s in &decided.steps {
         say.line("  step", s);
     }
     plan.steps = decided.steps.clone();
     let automatic = a.class.kind.is_automatic();
     plan.decision = match &decided.decision {
+        Decision::Quarantine { reason } => format!("quarantine: {reason}"),
         Decision::Duplicate(_) => "duplicate: no new article".to_string(),
         Decision::New {
             queue,
@@ -201,15 +182,25 @@ pub(super) fn plan(
         ),
     };
     say.line("decision:", &plan.decision);
+    for action in &decided.actions {
+        let (label, words) = in_words(action);
+        say.line(label, words);
+    }
+    plan.actions = decided.actions.iter().map(Action::json).collect();
+    let said: Vec<String> = decided.actions.iter().filter_map(Action::said).collect();
     match &decided.decision {
+        Decision::Quarantine { reason } => {
+            plan.verdict = "quarantined".into();
+            plan.detail = Some(reason.clone());
+            plan.out = Some(said);
+        }
         Decision::Duplicate(dup) => {
             plan.verdict = "duplicate".into();
             plan.ticket = match dup {
                 Duplicate::Article { ticket } => Some(ticket.clone()),
                 Duplicate::Quarantined { .. } => None,
             };
-            plan.out = Some(Vec::new());
-            say.line("autoresponse:", "none for this event");
+            plan.out = Some(said);
         }
         Decision::Agent { ticket, mail } => {
             plan.verdict = if automatic || mail.note {
@@ -223,7 +214,6 @@ pub(super) fn plan(
             plan.queue = Some(ticket.queue.clone());
             plan.out =
                 automatic.then(|| vec!["automatic mail from an agent: filed as a note".into()]);
-            say.line("autoresponse:", "none for this event");
         }
         Decision::Request { queue, command } => {
             let answer = requests::answer(index, &cfg.customer_requests, f, command)?;
@@ -271,30 +261,13 @@ pub(super) fn plan(
         Decision::New { queue, .. } => {
             plan.verdict = "created".into();
             plan.queue = Some(queue.clone());
-            plan.out = Some(respond(
-                rules,
-                index,
-                &a,
-                &decided.decision,
-                queue,
-                State::Open,
-                say,
-            )?);
+            plan.out = Some(said);
         }
         Decision::FollowUp { ticket, reopen, .. } => {
             plan.verdict = if *reopen { "reopened" } else { "follow-up" }.into();
             plan.ticket = Some(ticket.number.clone());
             plan.queue = Some(ticket.queue.clone());
-            let state = if *reopen { State::Open } else { ticket.state };
-            plan.out = Some(respond(
-                rules,
-                index,
-                &a,
-                &decided.decision,
-                &ticket.queue,
-                state,
-                say,
-            )?);
+            plan.out = Some(said);
         }
         Decision::Reject { ticket } => {
             plan.verdict = "quarantined".into();
@@ -302,16 +275,61 @@ pub(super) fn plan(
                 "follow-up to closed ticket {} rejected by queue {}",
                 ticket.number, ticket.queue
             ));
-            plan.out = Some(respond(
-                rules,
-                index,
-                &a,
-                &decided.decision,
-                &ticket.queue,
-                ticket.state,
-                say,
-            )?);
+            plan.out = Some(said);
         }
     }
     Ok(plan)
+}
+
+/// An action as the text form says it: its label and its words.
+fn in_words(action: &Action) -> (&'static str, String) {
+    match action {
+        Action::Autorespond { kind, to, .. } => ("autoresponse:", format!("{kind} to {to}")),
+        Action::AutoresponseSuppressed {
+            ticket: Some(_),
+            reason,
+            ..
+        } => ("autoresponse:", reason.clone()),
+        Action::AutoresponseSuppressed {
+            ticket: None,
+            reason,
+            ..
+        } => ("reject reply:", format!("suppressed: {reason}")),
+        Action::RejectReply { to, text } => ("reject reply:", format!("to {to}, saying: {text}")),
+        Action::RecordEvent {
+            note: Note::RecipientsNotAdded(s),
+            ..
+        } => ("recipients:", s.clone()),
+        Action::Notify {
+            style, warnings, ..
+        } => {
+            let whom = match style {
+                NoticeStyle::Pointer => "one pointer to the queue's agents",
+                NoticeStyle::Copy => "a copy to each of the queue's agents",
+                NoticeStyle::Digest => "in each of the queue's agents' next digest",
+            };
+            let mut s = whom.to_string();
+            if !warnings.is_empty() {
+                s.push_str(&format!(", saying: {}", warnings.join(" ")));
+            }
+            ("notice:", s)
+        }
+        Action::NoticeSuppressed { reason, .. } => ("notice:", format!("held back: {reason}")),
+        other => ("action:", other.words()),
+    }
+}
+
+/// The rate limits for an answer to `to`, with the counts intake would read now.
+fn within_limits(
+    rules: &Rules,
+    index: &Index,
+    to: &str,
+) -> Result<Result<Counts, String>, Failure> {
+    let now = rules.clock.now().timestamp();
+    let (to_recipient, last_minute) = index.autoreply_counts(to, now)?;
+    let counts = Counts {
+        to_recipient,
+        last_minute,
+    };
+    Ok(policy::within_limits(to, counts, Limits::of(&rules.cfg)).map(|()| counts))
 }

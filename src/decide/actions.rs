@@ -1,0 +1,168 @@
+//! A decision made into the actions that carry it out, in the order intake carries them out:
+//! what is filed where, what changes on the ticket, what is recorded, and what is sent or held
+//! back (see `respond`). Pure over the decision, the message and what `Lookup` answers.
+
+use super::action::{Action, Note, Target};
+use super::respond::{may_autorespond, respond, Answering, Filed};
+use super::{Decision, Lookup};
+use crate::index::{Attribute, Duplicate, State};
+use crate::template::Kind;
+
+/// What a filter or the message itself asks besides the decision.
+pub struct Asked<'a> {
+    /// The queue the message was routed to (a filter's reject reply is sent as it).
+    pub queue: &'a str,
+    /// Attributes the filters set: name, value, cause.
+    pub attributes: &'a [(String, String, String)],
+    /// A filter's reject, with the text of its reply.
+    pub reject: Option<&'a str>,
+    /// A fax gateway's mail: its rendition is filed beside it.
+    pub fax: bool,
+}
+
+pub fn actions<L: Lookup>(
+    a: &Answering,
+    m: &Filed,
+    asked: &Asked,
+    decision: &Decision,
+    index: &L,
+) -> Result<Vec<Action>, L::Error> {
+    let mut out = Vec::new();
+    match decision {
+        Decision::Quarantine { reason } => {
+            out.push(Action::Quarantine {
+                reason: reason.clone(),
+                ticket: None,
+            });
+            if let (Some(text), true) = (asked.reject, a.sends) {
+                // Under the autoresponse rules, filters aside (the filter asked for it).
+                out.push(
+                    match may_autorespond(a, Kind::Reject, asked.queue, m, None, index)? {
+                        Ok(to) => Action::RejectReply {
+                            to,
+                            text: text.to_string(),
+                        },
+                        Err(reason) => Action::AutoresponseSuppressed {
+                            ticket: None,
+                            kind: Kind::Reject,
+                            reason,
+                        },
+                    },
+                );
+            }
+        }
+        Decision::Duplicate(Duplicate::Article { ticket }) => {
+            out.push(Action::Duplicate {
+                ticket: Some(ticket.clone()),
+            });
+            if let Some(t) = index.ticket(ticket)? {
+                out.push(Action::RecordEvent {
+                    ticket: Target::Existing(t),
+                    note: Note::DuplicateIgnored,
+                });
+            }
+        }
+        Decision::Duplicate(Duplicate::Quarantined { .. }) => {
+            out.push(Action::Duplicate { ticket: None })
+        }
+        Decision::Reject { ticket } => {
+            out.push(Action::Quarantine {
+                reason: format!(
+                    "follow-up to closed ticket {} rejected by queue {}",
+                    ticket.number, ticket.queue
+                ),
+                ticket: Some(ticket.number.clone()),
+            });
+            let target = Target::Existing(ticket.clone());
+            out.push(Action::RecordEvent {
+                ticket: target.clone(),
+                note: Note::Rejected,
+            });
+            out.extend(respond(
+                a,
+                m,
+                decision,
+                &target,
+                &ticket.queue,
+                ticket.state,
+                index,
+            )?);
+        }
+        Decision::Request { queue, command } => out.push(Action::AnswerRequest {
+            queue: queue.clone(),
+            command: command.clone(),
+        }),
+        Decision::Agent { ticket, mail } => out.push(Action::Answer {
+            ticket: ticket.clone(),
+            mail: mail.clone(),
+            automatic: m.class.kind.is_automatic(),
+        }),
+        Decision::New { queue, refers } => {
+            out.push(Action::OpenTicket {
+                queue: queue.clone(),
+                refers: refers.clone(),
+            });
+            let target = Target::Opened;
+            out.push(Action::FileArticle {
+                ticket: target.clone(),
+                event: "created",
+                stranger: false,
+                refers: refers.clone(),
+            });
+            filed(&mut out, asked, &target);
+            out.extend(respond(a, m, decision, &target, queue, State::Open, index)?);
+        }
+        Decision::FollowUp {
+            ticket,
+            reopen,
+            stranger,
+        } => {
+            let event = if *reopen {
+                "reopened"
+            } else if ticket.state == State::Closed {
+                "follow-up-closed"
+            } else {
+                "follow-up"
+            };
+            let mut t = ticket.clone();
+            if *reopen {
+                out.push(Action::Reopen {
+                    ticket: ticket.clone(),
+                });
+                t.state = State::Open;
+            }
+            let target = Target::Existing(t.clone());
+            out.push(Action::FileArticle {
+                ticket: target.clone(),
+                event,
+                stranger: *stranger,
+                refers: None,
+            });
+            filed(&mut out, asked, &target);
+            out.extend(respond(a, m, decision, &target, &t.queue, t.state, index)?);
+        }
+    }
+    Ok(out)
+}
+
+/// What follows a filed article: a fax's rendition, the attributes the filters set.
+fn filed(out: &mut Vec<Action>, asked: &Asked, ticket: &Target) {
+    if asked.fax {
+        out.push(Action::FileFax {
+            ticket: ticket.clone(),
+        });
+    }
+    for (name, value, cause) in asked.attributes {
+        let attribute = match name.as_str() {
+            "priority" => Attribute::Priority(value.clone()),
+            "owner" => Attribute::Owner(value.clone()),
+            "customer-id" => Attribute::CustomerId(value.clone()),
+            _ => continue,
+        };
+        out.push(Action::SetAttribute {
+            ticket: ticket.clone(),
+            attribute,
+            cause: cause.clone(),
+        });
+    }
+}
