@@ -94,6 +94,13 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The address an answer goes to: Reply-To, else From.
+    pub fn answer_address(&self) -> Option<String> {
+        (self.reply_to.as_ref().or(self.author()))
+            .map(|m| m.address.clone())
+            .filter(|a| a.contains('@'))
+    }
+
     /// The first value of a header from `headers` (name lowercased).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

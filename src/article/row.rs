@@ -40,6 +40,6 @@ pub fn build_article(
         stranger,
         size: facts.size,
         attachments: facts.attachments.clone(),
-        reply_addr: crate::decide::policy::answer_address(facts),
+        reply_addr: facts.answer_address(),
     }
 }

@@ -2,12 +2,12 @@
 //! `explain` prints. Each says everything its execution needs that is a decision; what is only
 //! made (a ticket's number, a mail's bytes, the time) is made when it is carried out.
 
-use serde_json::{json, Value};
-
 use super::Why;
+use crate::article::Change;
 use crate::config::outgoing::NoticeStyle;
 use crate::facts::Mailbox;
-use crate::index::{Attribute, TicketRef};
+use crate::index::{Attribute, TicketParty, TicketRef};
+use crate::outgoing::agent::AgentMail;
 use crate::template::{Event, Kind};
 
 /// The ticket an action is about: the one the plan opens (its number is drawn when it is
@@ -27,6 +27,8 @@ pub enum Note {
     Rejected,
     /// A follow-up named recipients who were not added (the sentence says whom).
     RecipientsNotAdded(String),
+    /// Automatic mail from the agent (`.0`, an out-of-office?) filed as a note, not relayed.
+    AgentAutomatic(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,53 +103,58 @@ pub enum Action {
         queue: String,
         command: crate::requests::Command,
     },
-    /// An agent's answer or note: its commands, the relay to the customer.
-    Answer {
-        ticket: TicketRef,
-        mail: crate::outgoing::agent::AgentMail,
-        automatic: bool,
+    /// A ticket moved or closed by an agent's commands, before the agent's mail is filed in it.
+    Move { from: TicketRef, to: TicketRef },
+    /// A `#call` for the dialler, placed after the commit (never on intake's path); `number` as
+    /// written, empty for the customer's.
+    QueueCall {
+        ticket: String,
+        agent: String,
+        number: String,
     },
-}
-
-impl Target {
-    fn json(&self) -> Value {
-        match self {
-            Target::Opened => json!("new"),
-            Target::Existing(t) => json!(t.number),
-        }
-    }
-
-    fn words(&self) -> String {
-        match self {
-            Target::Opened => "the new ticket".into(),
-            Target::Existing(t) => format!("ticket {}", t.number),
-        }
-    }
-}
-
-fn refers_json(r: &Option<(String, Why)>) -> Value {
-    match r {
-        Some((n, why)) => json!({"ticket": n, "why": why.as_str()}),
-        None => Value::Null,
-    }
-}
-
-fn style_name(s: NoticeStyle) -> &'static str {
-    match s {
-        NoticeStyle::Pointer => "pointer",
-        NoticeStyle::Copy => "copy",
-        NoticeStyle::Digest => "digest",
-    }
-}
-
-fn attribute_parts(a: &Attribute) -> (&'static str, &str) {
-    match a {
-        Attribute::Owner(v) => ("owner", v),
-        Attribute::Priority(v) => ("priority", v),
-        Attribute::Pending(v) => ("pending", v),
-        Attribute::CustomerId(v) => ("customer-id", v),
-        Attribute::Sla(v) => ("sla", v),
-    }
+    /// An agent's mail filed as written: `event` answer, note or answer-held; `note` when it
+    /// is filed only.
+    FileAgentMail {
+        ticket: TicketRef,
+        event: &'static str,
+        agent: String,
+        note: bool,
+    },
+    /// What an agent's command changes, with its event-log line's detail (`n`-th of the mail).
+    Change {
+        ticket: TicketRef,
+        change: Change,
+        detail: String,
+        n: usize,
+    },
+    /// An agent's mail held back: nothing changed, nothing sent, the agent told why.
+    HoldAnswer {
+        ticket: TicketRef,
+        mail: AgentMail,
+        problems: Vec<String>,
+    },
+    /// An agent's note, filed only.
+    NoteFiled { agent: String },
+    /// `#find TEXT`: the agent answered with the tickets it finds.
+    AnswerFind {
+        ticket: TicketRef,
+        mail: AgentMail,
+        text: String,
+    },
+    /// An agent's answer relayed to the customer `to` and the participants agents accepted
+    /// (`cc`) from the queue's address, a standard response's text above the agent's `body`;
+    /// `name` and `party` greet the customer; `was` is the ticket as the mail found it.
+    RelayAnswer {
+        ticket: TicketRef,
+        was: TicketRef,
+        mail: AgentMail,
+        to: String,
+        cc: Vec<String>,
+        name: Option<String>,
+        party: Box<TicketParty>,
+        response: Option<String>,
+        body: String,
+    },
 }
 
 impl Note {
@@ -156,6 +163,7 @@ impl Note {
             Note::DuplicateIgnored => "duplicate-ignored",
             Note::Rejected => "rejected",
             Note::RecipientsNotAdded(_) => "recipients-not-added",
+            Note::AgentAutomatic(_) => "answer-held",
         }
     }
 }
@@ -178,242 +186,14 @@ impl Action {
             Action::Notify { .. } => "notify",
             Action::NoticeSuppressed { .. } => "notice-suppressed",
             Action::AnswerRequest { .. } => "answer-request",
-            Action::Answer { .. } => "answer",
-        }
-    }
-
-    /// The action as one JSON object: `action` its name, the rest its fields.
-    pub fn json(&self) -> Value {
-        let mut v = match self {
-            Action::Duplicate { ticket } => json!({ "ticket": ticket }),
-            Action::Quarantine { reason, ticket } => json!({"reason": reason, "ticket": ticket}),
-            Action::OpenTicket { queue, refers } => {
-                json!({"queue": queue, "refers": refers_json(refers)})
-            }
-            Action::Reopen { ticket } => json!({"ticket": ticket.number, "queue": ticket.queue}),
-            Action::FileArticle {
-                ticket,
-                event,
-                stranger,
-                refers,
-            } => json!({
-                "ticket": ticket.json(),
-                "event": event,
-                "stranger": stranger,
-                "refers": refers_json(refers),
-            }),
-            Action::FileFax { ticket } => json!({"ticket": ticket.json()}),
-            Action::SetAttribute {
-                ticket,
-                attribute,
-                cause,
-            } => {
-                let (name, value) = attribute_parts(attribute);
-                json!({"ticket": ticket.json(), "name": name, "value": value, "cause": cause})
-            }
-            Action::RecordEvent { ticket, note } => {
-                let detail = match note {
-                    Note::RecipientsNotAdded(s) => Some(s),
-                    _ => None,
-                };
-                json!({"ticket": ticket.json(), "event": note.event(), "detail": detail})
-            }
-            Action::Autorespond {
-                ticket,
-                kind,
-                to,
-                event,
-                previous,
-                reason,
-            } => json!({
-                "ticket": ticket.json(),
-                "kind": kind.name(),
-                "to": to,
-                "event": event.name(),
-                "previous": previous,
-                "reason": reason,
-            }),
-            Action::AutoresponseSuppressed {
-                ticket,
-                kind,
-                reason,
-            } => json!({
-                "ticket": ticket.as_ref().map(Target::json),
-                "kind": kind.name(),
-                "reason": reason,
-            }),
-            Action::RejectReply { to, text } => json!({"to": to, "text": text}),
-            Action::Notify {
-                ticket,
-                agents,
-                style,
-                event,
-                sender,
-                warnings,
-            } => json!({
-                "ticket": ticket.json(),
-                "agents": agents.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
-                "style": style_name(*style),
-                "event": event.name(),
-                "sender": sender,
-                "warnings": warnings,
-            }),
-            Action::NoticeSuppressed { ticket, reason } => {
-                json!({"ticket": ticket.json(), "reason": reason})
-            }
-            Action::AnswerRequest { queue, command } => {
-                json!({"queue": queue, "command": command.name()})
-            }
-            Action::Answer {
-                ticket,
-                mail,
-                automatic,
-            } => json!({
-                "ticket": ticket.number,
-                "agent": mail.address,
-                "note": mail.note,
-                "automatic": automatic,
-            }),
-        };
-        v.as_object_mut()
-            .expect("an object")
-            .insert("action".into(), json!(self.name()));
-        v
-    }
-
-    /// The action in words, for `explain`'s text form.
-    pub fn words(&self) -> String {
-        match self {
-            Action::Duplicate { ticket: Some(t) } => {
-                format!("nothing filed: a duplicate of an article of ticket {t}")
-            }
-            Action::Duplicate { ticket: None } => {
-                "nothing filed: a duplicate of a quarantined message".into()
-            }
-            Action::Quarantine { reason, .. } => format!("quarantine: {reason}"),
-            Action::OpenTicket { queue, refers } => match refers {
-                Some((n, why)) => {
-                    format!(
-                        "open a ticket in {queue}, referring to {n} ({})",
-                        why.as_str()
-                    )
-                }
-                None => format!("open a ticket in {queue}"),
-            },
-            Action::Reopen { ticket } => format!("reopen ticket {}", ticket.number),
-            Action::FileArticle {
-                ticket,
-                event,
-                stranger,
-                ..
-            } => format!(
-                "file the message in {} ({event}{})",
-                ticket.words(),
-                if *stranger { ", from a stranger" } else { "" }
-            ),
-            Action::FileFax { ticket } => format!("file the fax's PDF in {}", ticket.words()),
-            Action::SetAttribute {
-                ticket,
-                attribute,
-                cause,
-            } => {
-                let (name, value) = attribute_parts(attribute);
-                format!("set {name} of {} to {value} ({cause})", ticket.words())
-            }
-            Action::RecordEvent { ticket, note } => match note {
-                Note::RecipientsNotAdded(s) => format!("record on {}: {s}", ticket.words()),
-                n => format!("record on {}: {}", ticket.words(), n.event()),
-            },
-            Action::Autorespond { kind, to, .. } => format!("autoresponse {kind} to {to}"),
-            Action::AutoresponseSuppressed { kind, reason, .. } => {
-                format!("no autoresponse {kind}: {reason}")
-            }
-            Action::RejectReply { to, text } => format!("reject reply to {to}, saying: {text}"),
-            Action::Notify {
-                agents,
-                style,
-                warnings,
-                ..
-            } => {
-                let to: Vec<&str> = agents.iter().map(|a| a.address.as_str()).collect();
-                let whom = match style {
-                    NoticeStyle::Pointer => "one pointer to",
-                    NoticeStyle::Copy => "a copy to each of",
-                    NoticeStyle::Digest => "in the next digest of",
-                };
-                let mut s = format!("agents told: {whom} {}", to.join(", "));
-                for w in warnings {
-                    s.push_str(&format!("; saying: {w}"));
-                }
-                s
-            }
-            Action::NoticeSuppressed { reason, .. } => format!("notice held back: {reason}"),
-            Action::AnswerRequest { queue, command } => {
-                format!("answer the request #{} to {queue}", command.name())
-            }
-            Action::Answer {
-                ticket,
-                mail,
-                automatic,
-            } => format!(
-                "{} by agent {} to ticket {}{}",
-                if mail.note || *automatic {
-                    "note"
-                } else {
-                    "answer"
-                },
-                mail.name,
-                ticket.number,
-                if *automatic {
-                    ": automatic mail from an agent is filed, not relayed, its commands not read"
-                } else {
-                    ""
-                }
-            ),
-        }
-    }
-
-    /// What the mail log's `out` says of the action, where it sends or holds back mail (an
-    /// agent's answer and a customer's request say it when carried out).
-    pub fn said(&self) -> Option<String> {
-        let list = |agents: &[Mailbox]| {
-            (agents.iter())
-                .map(|a| a.address.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match self {
-            Action::Autorespond { kind, to, .. } => {
-                Some(format!("autoresponse {kind} queued to {to}"))
-            }
-            Action::AutoresponseSuppressed {
-                ticket: Some(_),
-                reason,
-                ..
-            } => Some(format!("autoresponse suppressed: {reason}")),
-            Action::AutoresponseSuppressed {
-                ticket: None,
-                reason,
-                ..
-            } => Some(format!("reject reply suppressed: {reason}")),
-            Action::RejectReply { to, .. } => Some(format!("reject reply queued to {to}")),
-            Action::RecordEvent {
-                note: Note::RecipientsNotAdded(s),
-                ..
-            } => Some(s.clone()),
-            Action::Notify {
-                agents,
-                style: NoticeStyle::Digest,
-                ..
-            } => Some(format!(
-                "agents notified in the next digest ({})",
-                list(agents)
-            )),
-            Action::Notify { agents, .. } => Some(format!("agents notified ({})", list(agents))),
-            Action::NoticeSuppressed { reason, .. } => {
-                Some(format!("notification suppressed: {reason}"))
-            }
-            _ => None,
+            Action::Move { .. } => "move",
+            Action::QueueCall { .. } => "queue-call",
+            Action::FileAgentMail { .. } => "file-agent-mail",
+            Action::Change { .. } => "change",
+            Action::HoldAnswer { .. } => "hold-answer",
+            Action::NoteFiled { .. } => "note-filed",
+            Action::AnswerFind { .. } => "answer-find",
+            Action::RelayAnswer { .. } => "relay-answer",
         }
     }
 }

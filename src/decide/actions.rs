@@ -92,11 +92,9 @@ pub fn actions<L: Lookup>(
             queue: queue.clone(),
             command: command.clone(),
         }),
-        Decision::Agent { ticket, mail } => out.push(Action::Answer {
-            ticket: ticket.clone(),
-            mail: mail.clone(),
-            automatic: m.class.kind.is_automatic(),
-        }),
+        // An agent's commands and answer need the templates: planned by intake
+        // (`intake::agent_plan`), through the same `Lookup`.
+        Decision::Agent { .. } => {}
         Decision::New { queue, refers } => {
             out.push(Action::OpenTicket {
                 queue: queue.clone(),

@@ -12,6 +12,7 @@ pub mod action;
 pub mod actions;
 pub mod policy;
 pub mod respond;
+mod shown;
 
 use crate::classify::Classification;
 use crate::config::{ClosedPolicy, StrangerPolicy};

@@ -72,14 +72,9 @@ pub enum Verdict {
     Suppress(String),
 }
 
-/// The address an answer goes to: Reply-To, else From.
+/// The address an answer goes to: Reply-To, else From (`Facts::answer_address`).
 pub fn answer_address(facts: &Facts) -> Option<String> {
-    facts
-        .reply_to
-        .as_ref()
-        .or(facts.author())
-        .map(|m| m.address.clone())
-        .filter(|a| a.contains('@'))
+    facts.answer_address()
 }
 
 /// The checks that need no counts: switches, automatic mail, filters, who the recipient is.

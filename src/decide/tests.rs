@@ -54,6 +54,9 @@ impl Lookup for Fake {
     fn answer_parties(&self, _: &str) -> Result<crate::index::AnswerParties, Infallible> {
         Ok(Default::default())
     }
+    fn directory_ticket(&self, _: &str) -> Result<crate::index::TicketParty, Infallible> {
+        Ok(Default::default())
+    }
 }
 
 const CONFIG: &str = r#"

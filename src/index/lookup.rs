@@ -5,7 +5,7 @@ use super::db::{p, Db};
 
 use super::prefetch::Prefetched;
 use super::rows::{Duplicate, State, TicketRef};
-use super::AnswerParties;
+use super::{AnswerParties, TicketParty};
 use super::{Index, IndexError, Result, Tx};
 
 /// What the matcher (`decide`) asks the index, on whatever connection the caller has.
@@ -40,6 +40,9 @@ pub trait Lookup {
     ) -> std::result::Result<(u32, Option<i64>), Self::Error>;
     /// Who a ticket's answers go to: what a follow-up's named recipients are compared with.
     fn answer_parties(&self, number: &str) -> std::result::Result<AnswerParties, Self::Error>;
+    /// The ticket's person and organisation as the directory has them now: an agent's answer's
+    /// salutation, and what its standard responses may say.
+    fn directory_ticket(&self, number: &str) -> std::result::Result<TicketParty, Self::Error>;
 }
 
 fn ticket(c: &Db, number: &str) -> Result<Option<TicketRef>> {
@@ -144,6 +147,9 @@ macro_rules! lookup_on {
             }
             fn answer_parties(&self, number: &str) -> Result<AnswerParties> {
                 <$t>::answer_parties(self, number)
+            }
+            fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
+                <$t>::directory_ticket(self, number)
             }
         }
     };

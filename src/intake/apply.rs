@@ -84,7 +84,7 @@ pub(super) fn batch(
             if let Some(Ok(number)) = fax.as_ref().map(|f| &f.number) {
                 u.fax_from_customer = fax::from_customer(out.tx, rules, &u.facts.subject, number)?;
             }
-            let mut a = rules.decide(u, out.tx, clock.now)?;
+            let mut a = rules.decide(u, out.tx, now)?;
             let actions = std::mem::take(&mut a.plan.actions);
             let origin = format!("{}/{}", msg.source, msg.name);
             if msg.remember {

@@ -2,11 +2,12 @@
 //! each staging files and writing index rows for the batch's one commit. Nothing is decided
 //! here: what is made (a ticket's number, a mail's bytes) is made as the plan says.
 
-use super::answer;
+use super::answer::file_agent_mail;
 use super::apply::{folder_of, record};
 use super::customer::Customer;
 use super::fax;
 use super::file::{article_trace, file_article, quarantine};
+use super::find::answer_find;
 use super::history::{self, HistoryLine};
 use super::reject::reject_reply;
 use super::reply::{alarm, Out, Reply};
@@ -16,6 +17,7 @@ use crate::decide::action::{Action, Note, Target};
 use crate::decide::Lookup;
 use crate::facts::Mailbox;
 use crate::index::{self, Attribute, State, TicketRef};
+use crate::outgoing::recipients::Recipients;
 use crate::store::trace;
 
 /// What became of a message: its outcome, what the mail log says of its outgoing mail, and the
@@ -199,6 +201,10 @@ pub(super) fn carry<'a, R: rand::Rng>(
                         said.push(sentence.clone());
                         (sentence.clone(), format!("wanted:{}", facts.digest))
                     }
+                    Note::AgentAutomatic(detail) => {
+                        said.push("automatic mail from an agent: filed as a note".into());
+                        (detail.clone(), format!("held:{}", facts.digest))
+                    }
                 };
                 let line = HistoryLine {
                     at: at.clone(),
@@ -307,32 +313,87 @@ pub(super) fn carry<'a, R: rand::Rng>(
                 }
                 outcome = Some(done);
             }
-            Action::Answer {
+            Action::QueueCall {
                 ticket,
-                mail,
-                automatic,
+                agent,
+                number,
             } => {
-                let (store, tx, rules, clock) = (o.store, o.tx, o.rules, o.clock);
-                let done = answer::answer(
-                    store,
-                    tx,
+                // Placed by the daemon's dialler after the commit, never on intake's path.
+                o.tx.add_pending_call(ticket, agent, number, &at)?;
+            }
+            Action::Move { from, to } => {
+                o.tx.set_ticket(&to.number, &to.queue, to.state, &at)?;
+                o.after.renames.push((folder_of(from), folder_of(to)));
+            }
+            Action::FileAgentMail {
+                ticket,
+                event,
+                agent,
+                note,
+            } => {
+                file_agent_mail(
+                    o.store,
+                    o.tx,
                     o.after,
-                    rules,
                     msg,
                     facts,
                     ticket,
-                    mail,
-                    *automatic,
-                    base.take().expect("the answer is filed once"),
-                    clock,
-                    o.rng,
+                    event,
+                    agent,
+                    base.take().expect("the agent's mail is filed once"),
+                    o.clock,
                 )?;
-                said = done.said;
                 outcome = Some(Outcome::Answered {
-                    ticket: done.ticket.number,
-                    queue: done.ticket.queue,
-                    note: done.note,
+                    ticket: ticket.number.clone(),
+                    queue: ticket.queue.clone(),
+                    note: *note,
                 });
+            }
+            Action::Change {
+                ticket,
+                change,
+                detail,
+                n,
+            } => said.push(o.change(ticket, facts, change, detail, *n)?),
+            Action::HoldAnswer {
+                ticket,
+                mail,
+                problems,
+            } => said.push(o.hold(ticket, facts, mail, problems)?),
+            Action::NoteFiled { agent } => said.push(format!("note by {agent}")),
+            Action::AnswerFind { ticket, mail, text } => {
+                let (store, tx, rules, clock) = (o.store, o.tx, o.rules, o.clock);
+                said.push(answer_find(
+                    store, tx, o.after, rules, mail, ticket, text, clock, o.rng,
+                )?);
+            }
+            Action::RelayAnswer {
+                ticket,
+                was,
+                mail,
+                to,
+                cc,
+                name,
+                party,
+                response,
+                body,
+            } => {
+                let rcpts = Recipients {
+                    to: Some(to.clone()),
+                    name: name.clone(),
+                    cc: cc.clone(),
+                };
+                said.push(o.relay(
+                    msg,
+                    facts,
+                    ticket,
+                    was,
+                    mail,
+                    &rcpts,
+                    party,
+                    response.as_deref(),
+                    body,
+                )?);
             }
         }
         done.push(action);

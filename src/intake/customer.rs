@@ -62,7 +62,11 @@ impl Customer {
 
     /// For an existing ticket: its person and organisation as the directory has them now.
     pub fn of_ticket(tx: &Tx, number: &str) -> index::Result<Customer> {
-        let p = tx.directory_ticket(number)?;
+        Ok(Customer::of_party(tx.directory_ticket(number)?))
+    }
+
+    /// The ticket's person and organisation the directory answered (`Lookup::directory_ticket`).
+    pub fn of_party(p: index::TicketParty) -> Customer {
         let service = p.service.map(|name| {
             p.organisation
                 .iter()
@@ -74,11 +78,11 @@ impl Customer {
                     ..ServiceInstance::default()
                 })
         });
-        Ok(Customer {
+        Customer {
             person: p.person,
             organisation: p.organisation,
             service,
-        })
+        }
     }
 
     /// The ids the ticket's row keeps.

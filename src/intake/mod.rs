@@ -15,6 +15,7 @@
 //! On a full disk a batch is filed in halves (`fit`): what fits is committed as above, the rest
 //! is never written and stays at its source.
 
+mod agent_plan;
 mod answer;
 mod apply;
 mod carry;
@@ -34,6 +35,7 @@ mod moves;
 mod note;
 mod outbound;
 
+mod plan;
 mod recover;
 pub mod reindex;
 mod reject;
@@ -49,7 +51,8 @@ pub use fit::Filed;
 pub use history::HistoryLine;
 pub use inspect::Scanned;
 pub use moves::Adopted;
-pub use rules::{Analysis, Rules, Understood};
+pub use plan::Analysis;
+pub use rules::{Rules, Understood};
 
 use std::path::Path;
 use std::sync::Arc;

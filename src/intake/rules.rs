@@ -52,6 +52,8 @@ pub struct Understood {
     pub quarantine: Option<String>,
     /// Whether it is an agent's answer or note.
     pub agent: Detected,
+    /// An agent's mail: the commands at its top and the text below them.
+    pub commands: Option<crate::outgoing::commands::Parsed>,
     /// What the filters (and scanners) decided.
     pub inspection: Inspection,
     /// When it was understood (Unix seconds): which retired keys still verify.
@@ -63,25 +65,15 @@ pub struct Understood {
     pub fax_from_customer: bool,
 }
 
-/// Everything decided about one message before anything is written: what `explain` prints
-/// and intake carries out (`plan.actions`).
-pub struct Analysis {
+/// The matcher's answer, before it is made into actions: a plan, or why the message is
+/// quarantined.
+pub(super) struct Matched {
     pub facts: Facts,
     pub class: Classification,
     pub route: Route,
-    pub plan: Plan,
+    pub plan: Option<Plan>,
+    pub quarantine: Option<String>,
     pub inspection: Inspection,
-}
-
-/// The matcher's answer, before it is made into actions: a plan, or why the message is
-/// quarantined.
-struct Matched {
-    facts: Facts,
-    class: Classification,
-    route: Route,
-    plan: Option<Plan>,
-    quarantine: Option<String>,
-    inspection: Inspection,
 }
 
 impl Rules {
@@ -222,6 +214,8 @@ impl Rules {
             ),
             None => Detected::None,
         };
+        let commands = matches!(agent, Detected::Agent(_))
+            .then(|| crate::outgoing::commands::parse(&crate::outgoing::text::body_text(raw)));
         let mut route = route;
         let mut quarantine = quarantine.or(scanned.quarantine);
         // A gateway's fax: its number read and its TIFFs rendered here, on the reader threads.
@@ -268,6 +262,7 @@ impl Rules {
             route,
             quarantine,
             agent,
+            commands,
             inspection,
             now,
             fax,
@@ -275,62 +270,19 @@ impl Rules {
         }
     }
 
-    /// The plan for a message understood: the matcher's decision and the actions that carry
-    /// it out, the rate limits counted back from `now` (Unix seconds).
-    pub fn decide<L: decide::Lookup>(
+    /// The matcher's decision for a message understood (see `plan` for its actions).
+    pub(super) fn matched<L: decide::Lookup>(
         &self,
         u: Understood,
         lookup: &L,
-        now: i64,
-    ) -> Result<Analysis, L::Error> {
-        let fax = u.fax.is_some();
-        let m = self.matched(u, lookup)?;
-        let mut plan = match m.plan {
-            Some(plan) => plan,
-            None => Plan {
-                decision: Decision::Quarantine {
-                    reason: m.quarantine.clone().unwrap_or_default(),
-                },
-                steps: Vec::new(),
-                actions: Vec::new(),
-            },
-        };
-        let answering = decide::respond::Answering {
-            cfg: &self.cfg,
-            own: &self.own,
-            agents: &self.agents,
-            sends: self.out.is_some(),
-            now,
-        };
-        let filed = decide::respond::Filed {
-            facts: &m.facts,
-            class: &m.class,
-            suppressed: m.inspection.no_autoresponse.as_deref(),
-        };
-        let asked = decide::actions::Asked {
-            queue: &m.route.queue,
-            attributes: &m.inspection.attributes,
-            reject: m.inspection.reject.as_deref(),
-            fax,
-        };
-        plan.actions =
-            decide::actions::actions(&answering, &filed, &asked, &plan.decision, lookup)?;
-        Ok(Analysis {
-            facts: m.facts,
-            class: m.class,
-            route: m.route,
-            plan,
-            inspection: m.inspection,
-        })
-    }
-
-    fn matched<L: decide::Lookup>(&self, u: Understood, lookup: &L) -> Result<Matched, L::Error> {
+    ) -> Result<Matched, L::Error> {
         let Understood {
             facts,
             class,
             route,
             quarantine,
             agent,
+            commands: _,
             inspection,
             now,
             fax: _,
@@ -538,16 +490,5 @@ impl Rules {
             steps,
             actions: Vec::new(),
         }))
-    }
-
-    /// Both halves at once, with the scanners' results.
-    pub fn analyse<L: decide::Lookup>(
-        &self,
-        raw: &[u8],
-        scanned: Scanned,
-        lookup: &L,
-        now: i64,
-    ) -> Result<Analysis, L::Error> {
-        self.decide(self.understand_with(raw, scanned), lookup, now)
     }
 }

@@ -92,7 +92,7 @@ struct Sweep {
     explain: Explainer,
     log_at: usize,
     filed: usize,
-    /// Plans that leave the outgoing mail open (an agent's answer).
+    /// Plans that leave the outgoing mail open (an agent's `#find`).
     open: usize,
     /// The mails the plans queue, in order: kind and recipients, as the outbox rows say them.
     queued: Vec<(String, Vec<String>)>,
@@ -323,10 +323,17 @@ impl Sweep {
                     *self.outs.entry(class).or_default() += 1;
                     self.queued.extend(queued(o));
                 }
+                // An agent's mail held back: the agent is told why.
+                for a in plan["actions"].as_array().unwrap() {
+                    if a["action"] == "hold-answer" {
+                        let agent = a["agent"].as_str().unwrap().to_string();
+                        self.queued.push(("failure-notice".into(), vec![agent]));
+                    }
+                }
                 check("out", as_logged(&out.join("; ")), field("out"));
             }
-            // Only an agent's answer is left open: its commands are carried out when it is
-            // filed. The rest of its plan is compared.
+            // Only an agent's `#find` is left open: its answer is made when it is carried
+            // out. The rest of its plan is compared.
             None if plan["decision"]
                 .as_str()
                 .is_some_and(|d| d.starts_with("answer by agent")) =>
@@ -566,6 +573,23 @@ queues = ["Strict"]
         auto,
         "Out of office.",
     ));
+    // A command that cannot be carried out holds the whole mail back; a note moves the ticket.
+    sweep.mail(&mail(
+        alice,
+        &reply,
+        &tag(&n1, "Login fails"),
+        "e15@company.example",
+        "",
+        "#owner nobody\r\n\r\nMine.",
+    ));
+    sweep.mail(&mail(
+        alice,
+        &reply,
+        &tag(&n1, "Login fails"),
+        "e16@company.example",
+        "",
+        "#note\r\n#queue Billing\r\n\r\nFor billing.",
+    ));
     // Eleven from one sender: the tenth notice says it is the last, the eleventh autoresponse
     // and notice are held back.
     for i in 0..11 {
@@ -593,8 +617,8 @@ queues = ["Strict"]
         ]
     );
     assert_eq!(
-        sweep.open, 1,
-        "only the agent's answer leaves its outgoing mail open"
+        sweep.open, 0,
+        "an agent's answer's commands and relay are in its plan too"
     );
     sweep.finish(started);
 }

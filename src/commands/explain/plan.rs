@@ -37,9 +37,9 @@ pub struct Plan {
     pub queue: Option<String>,
     /// Why it is quarantined, or what a customer's request is answered.
     pub detail: Option<String>,
-    /// Outgoing mail, queued or suppressed and why, as the mail log's `out` lists it (the
-    /// actions' `said`); none where it is only known when filed (an agent's answer, whose
-    /// commands are carried out then).
+    /// Outgoing mail, queued or suppressed and why, and an agent's commands' changes, as the
+    /// mail log's `out` lists them (the actions' `said`); none where it is only known when
+    /// carried out (an agent's `#find`).
     pub out: Option<Vec<String>>,
     /// A scanner could not look: intake would leave the message at its source for now (the
     /// rest is the plan as if it had looked and found nothing).
@@ -76,7 +76,7 @@ pub(super) fn plan(
         u.fax_from_customer =
             crate::intake::fax::from_customer(index, rules, &u.facts.subject, &number)?;
     }
-    let a = rules.decide(u, index, rules.clock.now().timestamp())?;
+    let a = rules.decide(u, index, rules.clock.now())?;
     let f = &a.facts;
     plan.message_id = f.message_id.clone();
     plan.class = a.class.kind.as_str().to_string();
@@ -202,18 +202,22 @@ pub(super) fn plan(
             };
             plan.out = Some(said);
         }
-        Decision::Agent { ticket, mail } => {
-            plan.verdict = if automatic || mail.note {
-                "note"
-            } else {
-                "answer"
-            }
-            .into();
-            // A command in the mail may move the ticket to another queue when it is filed.
+        Decision::Agent { ticket, .. } => {
+            let note = decided
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::FileAgentMail { note: true, .. }));
+            plan.verdict = if note { "note" } else { "answer" }.into();
+            // The ticket as the commands leave it (a `#queue` moves it).
+            let to = decided.actions.iter().find_map(|a| match a {
+                Action::FileAgentMail { ticket, .. } => Some(ticket),
+                _ => None,
+            });
             plan.ticket = Some(ticket.number.clone());
-            plan.queue = Some(ticket.queue.clone());
-            plan.out =
-                automatic.then(|| vec!["automatic mail from an agent: filed as a note".into()]);
+            plan.queue = Some(to.unwrap_or(ticket).queue.clone());
+            // A `#find`'s answer is only known when it is carried out.
+            let find = (decided.actions.iter()).any(|a| matches!(a, Action::AnswerFind { .. }));
+            plan.out = (!find).then_some(said);
         }
         Decision::Request { queue, command } => {
             let answer = requests::answer(index, &cfg.customer_requests, f, command)?;
