@@ -97,11 +97,14 @@ pub enum Action {
     },
     /// The agents are not told, and why (recorded on the ticket's history).
     NoticeSuppressed { ticket: Target, reason: String },
-    /// A customer's request (`#tickets`, `#status`, `#history`) to `queue`, answered under the
-    /// autoresponse rules and kept in the quarantine.
+    /// A customer's request (`#tickets`, `#status`, `#history`) to `queue`, kept in the
+    /// quarantine; `answer` what may be told, sent `to` the directory's address, or why not
+    /// (the loop rules, the autoresponse rate limits).
     AnswerRequest {
         queue: String,
         command: crate::requests::Command,
+        answer: Box<crate::requests::Answer>,
+        to: Result<String, String>,
     },
     /// A ticket moved or closed by an agent's commands, before the agent's mail is filed in it.
     Move { from: TicketRef, to: TicketRef },

@@ -4,7 +4,7 @@
 
 use super::action::{Action, Note, Target};
 use super::respond::{may_autorespond, respond, Answering, Filed};
-use super::{Decision, Lookup};
+use super::{policy, Decision, Lookup};
 use crate::index::{Attribute, Duplicate, State};
 use crate::template::Kind;
 
@@ -18,6 +18,8 @@ pub struct Asked<'a> {
     pub reject: Option<&'a str>,
     /// A fax gateway's mail: its rendition is filed beside it.
     pub fax: bool,
+    /// A customer's request: what the index lets its sender be told (`requests::answer`).
+    pub request: Option<&'a crate::requests::Answer>,
 }
 
 pub fn actions<L: Lookup>(
@@ -88,10 +90,17 @@ pub fn actions<L: Lookup>(
                 index,
             )?);
         }
-        Decision::Request { queue, command } => out.push(Action::AnswerRequest {
-            queue: queue.clone(),
-            command: command.clone(),
-        }),
+        Decision::Request { queue, command } => {
+            let answer = asked
+                .request
+                .expect("a request's answer is asked before its plan");
+            out.push(Action::AnswerRequest {
+                queue: queue.clone(),
+                command: command.clone(),
+                answer: Box::new(answer.clone()),
+                to: may_answer(a, m, answer, index)?,
+            })
+        }
         // An agent's commands and answer need the templates: planned by intake
         // (`intake::agent_plan`), through the same `Lookup`.
         Decision::Agent { .. } => {}
@@ -163,4 +172,30 @@ fn filed(out: &mut Vec<Action>, asked: &Asked, ticket: &Target) {
             cause: cause.clone(),
         });
     }
+}
+
+/// Whether a customer's request is answered, and to whom: the directory's address of the
+/// sender, under the loop rules and the autoresponse rate limits; `Err` says why not.
+fn may_answer<L: Lookup>(
+    a: &Answering,
+    m: &Filed,
+    answer: &crate::requests::Answer,
+    index: &L,
+) -> Result<Result<String, String>, L::Error> {
+    if !a.sends {
+        return Ok(Err("nothing is sent from here".into()));
+    }
+    let Some(to) = &answer.to else {
+        return Ok(Err(answer.reply.summary()));
+    };
+    let rules = crate::requests::may_answer(m.class, m.suppressed, to, a.own, a.agents);
+    if let Err(why) = rules {
+        return Ok(Err(why));
+    }
+    let (to_recipient, last_minute) = index.autoreply_counts(to, a.now)?;
+    let counts = policy::Counts {
+        to_recipient,
+        last_minute,
+    };
+    Ok(policy::within_limits(to, counts, policy::Limits::of(a.cfg)).map(|()| to.clone()))
 }

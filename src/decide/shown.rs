@@ -130,9 +130,18 @@ impl Action {
             Action::NoticeSuppressed { ticket, reason } => {
                 json!({"ticket": ticket.json(), "reason": reason})
             }
-            Action::AnswerRequest { queue, command } => {
-                json!({"queue": queue, "command": command.name()})
-            }
+            Action::AnswerRequest {
+                queue,
+                command,
+                answer,
+                to,
+            } => json!({
+                "queue": queue,
+                "command": command.name(),
+                "reply": answer.reply.summary(),
+                "to": to.as_ref().ok(),
+                "not-answered": to.as_ref().err(),
+            }),
             Action::Move { from, to } => json!({
                 "ticket": from.number,
                 "from": [from.queue, from.state.as_str()],
@@ -258,9 +267,15 @@ impl Action {
                 s
             }
             Action::NoticeSuppressed { reason, .. } => format!("notice held back: {reason}"),
-            Action::AnswerRequest { queue, command } => {
-                format!("answer the request #{} to {queue}", command.name())
-            }
+            Action::AnswerRequest {
+                queue, command, to, ..
+            } => match to {
+                Ok(to) => format!("answer the request #{} to {queue}, to {to}", command.name()),
+                Err(why) => format!(
+                    "the request #{} to {queue} is not answered: {why}",
+                    command.name()
+                ),
+            },
             Action::Move { from, to } => format!(
                 "move ticket {} from {} ({}) to {} ({})",
                 from.number,
@@ -348,6 +363,10 @@ impl Action {
                 Some(format!("answer held: {}", problems.join("; ")))
             }
             Action::NoteFiled { agent } => Some(format!("note by {agent}")),
+            Action::AnswerRequest { answer, to, .. } => Some(match to {
+                Ok(to) => format!("answered to {to}: {}", answer.reply.summary()),
+                Err(why) => format!("not answered: {why}"),
+            }),
             Action::RelayAnswer { mail, to, cc, .. } => Some(format!(
                 "answer by {} queued to {}",
                 mail.name,

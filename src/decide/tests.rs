@@ -252,6 +252,7 @@ fn actions_for(raw: &[u8], fake: &Fake) -> Vec<action::Action> {
         attributes: &[("priority".into(), "high".into(), "10-vip.sieve:3".into())],
         reject: None,
         fax: false,
+        request: None,
     };
     actions::actions(&answering, &filed, &asked, &plan.decision, fake).unwrap()
 }

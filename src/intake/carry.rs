@@ -291,7 +291,12 @@ pub(super) fn carry<'a, R: rand::Rng>(
                 let t = resolve(ticket, &opened);
                 said.push(o.suppressed(&t, facts, "notification", reason.clone())?);
             }
-            Action::AnswerRequest { queue, command } => {
+            Action::AnswerRequest {
+                queue,
+                command,
+                answer,
+                to,
+            } => {
                 let (store, tx, rules, clock) = (o.store, o.tx, o.rules, o.clock);
                 let done = request::take(
                     store,
@@ -300,10 +305,10 @@ pub(super) fn carry<'a, R: rand::Rng>(
                     rules,
                     msg,
                     facts,
-                    &a.class,
-                    a.inspection.no_autoresponse.as_deref(),
                     queue,
                     command,
+                    answer,
+                    to,
                     base.take().expect("the request is kept once"),
                     clock,
                     o.rng,

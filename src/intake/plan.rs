@@ -8,6 +8,7 @@ use super::rules::{Rules, Understood};
 use crate::classify::Classification;
 use crate::decide::{self, Decision, Plan};
 use crate::facts::Facts;
+use crate::index::{IndexError, Records};
 use crate::route::Route;
 
 /// Everything decided about one message before anything is written: what `explain` prints
@@ -23,12 +24,16 @@ pub struct Analysis {
 impl Rules {
     /// The plan for a message understood: the matcher's decision and the actions that carry
     /// it out, the rate limits counted back from `now`.
-    pub fn decide<L: decide::Lookup>(
+    pub fn decide<L>(
         &self,
         u: Understood,
         lookup: &L,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Analysis, L::Error> {
+    ) -> Result<Analysis, L::Error>
+    where
+        L: decide::Lookup + Records,
+        L::Error: From<IndexError>,
+    {
         let fax = u.fax.is_some();
         let mut u = u;
         let commands = u.commands.take().unwrap_or_default();
@@ -55,11 +60,22 @@ impl Rules {
             class: &m.class,
             suppressed: m.inspection.no_autoresponse.as_deref(),
         };
+        // A customer's request: what its sender may be told, as the index has it now.
+        let request = match &plan.decision {
+            Decision::Request { command, .. } => Some(crate::requests::answer(
+                lookup,
+                &self.cfg.customer_requests,
+                &m.facts,
+                command,
+            )?),
+            _ => None,
+        };
         let asked = decide::actions::Asked {
             queue: &m.route.queue,
             attributes: &m.inspection.attributes,
             reject: m.inspection.reject.as_deref(),
             fax,
+            request: request.as_ref(),
         };
         plan.actions = match &plan.decision {
             Decision::Agent { ticket, mail } => super::agent_plan::actions(
@@ -84,13 +100,17 @@ impl Rules {
     }
 
     /// Both halves at once, with the scanners' results.
-    pub fn analyse<L: decide::Lookup>(
+    pub fn analyse<L>(
         &self,
         raw: &[u8],
         scanned: Scanned,
         lookup: &L,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Analysis, L::Error> {
+    ) -> Result<Analysis, L::Error>
+    where
+        L: decide::Lookup + Records,
+        L::Error: From<IndexError>,
+    {
         self.decide(self.understand_with(raw, scanned), lookup, now)
     }
 }

@@ -11,19 +11,19 @@ use super::file::quarantine;
 use super::outbound::Moment;
 use super::reject::stage_loose;
 use super::{IntakeError, Message, Outcome, Rules};
-use crate::classify::Classification;
-use crate::decide::policy::{self, Counts, Limits};
 use crate::facts::Facts;
 use crate::index::{State, Ticket, TicketRef, Tx};
 use crate::outgoing::build::{self, TicketView};
-use crate::requests::{self, Answer, Command, Reply};
+use crate::requests::{Answer, Command, Reply};
 use crate::store::{trace, Folder, Store};
 use crate::template;
 
 /// How long a message's text may be in a `#history` answer.
 const MAX_TEXT: usize = 4_000;
 
-/// Takes one request. Returns its outcome and what the mail log says.
+/// Takes one request as its plan says: `answer` sent `to` the sender's directory address, or
+/// why not; the request kept in the quarantine with what was answered. Returns its outcome and
+/// what the mail log says.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn take<'a>(
     store: &Store,
@@ -32,43 +32,42 @@ pub(super) fn take<'a>(
     rules: &Rules,
     msg: &'a Message,
     facts: &Facts,
-    class: &Classification,
-    suppressed: Option<&str>,
     queue: &str,
     command: &Command,
+    answer: &Answer,
+    to: &Result<String, String>,
     base: trace::Trace,
     clock: &Moment,
     rng: &mut impl rand::Rng,
 ) -> Result<Outcome, IntakeError> {
     let cfg = &rules.cfg;
-    let answer = requests::answer(tx, &cfg.customer_requests, facts, command)?;
-    let said = match (&rules.out, &answer.to) {
-        (None, _) => "not answered: nothing is sent from here".to_string(),
-        (_, None) => format!("not answered: {}", answer.reply.summary()),
-        (Some(out), Some(to)) => match may_answer(tx, rules, class, suppressed, to, clock)? {
-            Err(reason) => format!("not answered: {reason}"),
-            Ok(()) => {
-                let ctx = context(rules, store, facts, queue, command, &answer, to);
-                let template = answer.reply.template();
-                let lang = language(rules, out, facts, queue, &answer);
-                let mailer = build::Mailer {
-                    cfg,
-                    out,
-                    date: clock.date(),
-                };
-                match mailer.request_answer(template, &ctx, &lang, facts, to, rng) {
-                    Ok(mail) => {
-                        let reason = format!("answer to a customer's request, to {to}");
-                        stage_loose(store, tx, after, mail, &reason, clock)?;
-                        format!("answered to {to}: {}", answer.reply.summary())
-                    }
-                    Err(e) => {
-                        tracing::error!("answer to a customer's request ({template}): {e}");
-                        format!("not answered: cannot build {template}: {e}")
-                    }
+    let said = match to {
+        Err(reason) => format!("not answered: {reason}"),
+        Ok(to) => {
+            let out = rules
+                .out
+                .as_ref()
+                .expect("a plan answers only with outgoing rules");
+            let ctx = context(rules, store, facts, queue, command, answer, to);
+            let template = answer.reply.template();
+            let lang = language(rules, out, facts, queue, answer);
+            let mailer = build::Mailer {
+                cfg,
+                out,
+                date: clock.date(),
+            };
+            match mailer.request_answer(template, &ctx, &lang, facts, to, rng) {
+                Ok(mail) => {
+                    let reason = format!("answer to a customer's request, to {to}");
+                    stage_loose(store, tx, after, mail, &reason, clock)?;
+                    format!("answered to {to}: {}", answer.reply.summary())
+                }
+                Err(e) => {
+                    tracing::error!("answer to a customer's request ({template}): {e}");
+                    format!("not answered: cannot build {template}: {e}")
                 }
             }
-        },
+        }
     };
     let reason = format!("customer request #{} to {queue}: {said}", command.name());
     quarantine(store, tx, after, msg, facts, &reason, &clock.at, None, base)?;
@@ -76,26 +75,6 @@ pub(super) fn take<'a>(
         queue: queue.to_string(),
         said,
     })
-}
-
-/// The loop rules, then the autoresponse rate limits (counted in this batch's transaction).
-fn may_answer(
-    tx: &Tx,
-    rules: &Rules,
-    class: &Classification,
-    suppressed: Option<&str>,
-    to: &str,
-    clock: &Moment,
-) -> Result<Result<(), String>, IntakeError> {
-    if let Err(reason) = requests::may_answer(class, suppressed, to, &rules.own, &rules.agents) {
-        return Ok(Err(reason));
-    }
-    let (to_recipient, last_minute) = tx.autoreply_counts(to, clock.now)?;
-    let counts = Counts {
-        to_recipient,
-        last_minute,
-    };
-    Ok(policy::within_limits(to, counts, Limits::of(&rules.cfg)))
 }
 
 /// The message's language preference, else the person's from the directory, else the queue's.

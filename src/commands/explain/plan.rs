@@ -10,7 +10,6 @@ use super::Say;
 use crate::cli::Failure;
 use crate::config::outgoing::NoticeStyle;
 use crate::decide::action::{Action, Note};
-use crate::decide::policy::{self, Counts, Limits};
 use crate::decide::Decision;
 use crate::index::{Duplicate, Index};
 use crate::intake::Rules;
@@ -54,7 +53,6 @@ pub(super) fn plan(
     file: &Path,
     say: &Say,
 ) -> Result<Plan, Failure> {
-    let cfg = &rules.cfg;
     let mut plan = Plan {
         file: file.display().to_string(),
         ..Plan::default()
@@ -219,48 +217,33 @@ pub(super) fn plan(
             let find = (decided.actions.iter()).any(|a| matches!(a, Action::AnswerFind { .. }));
             plan.out = (!find).then_some(said);
         }
-        Decision::Request { queue, command } => {
-            let answer = requests::answer(index, &cfg.customer_requests, f, command)?;
-            let reply = &answer.reply;
-            let said = match &answer.to {
-                None => format!("not answered: {}", reply.summary()),
-                Some(to) => match requests::may_answer(
-                    &a.class,
-                    a.inspection.no_autoresponse.as_deref(),
-                    to,
-                    &rules.own,
-                    &rules.agents,
-                ) {
-                    Err(why) => format!("not answered: {why}"),
-                    Ok(()) => match within_limits(rules, index, to)? {
-                        Err(why) => format!("not answered: {why}"),
-                        Ok(_) => format!("answered to {to}: {}", reply.summary()),
-                    },
-                },
-            };
-            match &answer.to {
-                Some(to) if said.starts_with("answered") => say.line(
-                    "answer:",
-                    format!(
-                        "{} to {to} (the directory's address): {}",
-                        reply.template(),
-                        reply.summary()
+        Decision::Request { queue, .. } => {
+            if let Some(Action::AnswerRequest { answer, to, .. }) = decided.actions.first() {
+                let reply = &answer.reply;
+                match to {
+                    Ok(to) => say.line(
+                        "answer:",
+                        format!(
+                            "{} to {to} (the directory's address): {}",
+                            reply.template(),
+                            reply.summary()
+                        ),
                     ),
-                ),
-                _ => say.line("answer:", &said),
-            }
-            if let requests::Reply::Tickets { tickets, .. } = reply {
-                for t in tickets {
-                    say.line(
-                        "  ticket",
-                        format!("{} {} {}", t.number, t.state.as_str(), t.subject),
-                    );
+                    Err(why) => say.line("answer:", format!("not answered: {why}")),
+                }
+                if let requests::Reply::Tickets { tickets, .. } = reply {
+                    for t in tickets {
+                        say.line(
+                            "  ticket",
+                            format!("{} {} {}", t.number, t.state.as_str(), t.subject),
+                        );
+                    }
                 }
             }
             plan.verdict = "request".into();
             plan.queue = Some(queue.clone());
-            plan.detail = Some(said.clone());
-            plan.out = Some(vec![said]);
+            plan.detail = said.first().cloned();
+            plan.out = Some(said);
         }
         Decision::New { queue, .. } => {
             plan.verdict = "created".into();
@@ -321,19 +304,4 @@ fn in_words(action: &Action) -> (&'static str, String) {
         Action::NoticeSuppressed { reason, .. } => ("notice:", format!("held back: {reason}")),
         other => ("action:", other.words()),
     }
-}
-
-/// The rate limits for an answer to `to`, with the counts intake would read now.
-fn within_limits(
-    rules: &Rules,
-    index: &Index,
-    to: &str,
-) -> Result<Result<Counts, String>, Failure> {
-    let now = rules.clock.now().timestamp();
-    let (to_recipient, last_minute) = index.autoreply_counts(to, now)?;
-    let counts = Counts {
-        to_recipient,
-        last_minute,
-    };
-    Ok(policy::within_limits(to, counts, Limits::of(&rules.cfg)).map(|()| counts))
 }
