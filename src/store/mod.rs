@@ -194,6 +194,11 @@ impl Store {
     /// The name a folder has in agents' mail clients: `Tickets/Support/N` for an open ticket,
     /// `Archive/Support/2026-12/N` for an archived one.
     pub fn imap_name(&self, folder: &Folder) -> String {
+        // Only a closed ticket can be in the archive: anything else needs no look at the disk
+        // (a notice names the folder of a ticket its batch has not made yet).
+        if !matches!(folder, Folder::Ticket { closed: true, .. }) {
+            return format!("Tickets/{}", folder.imap_name());
+        }
         imap_name_at(&self.roots, &self.path_of(folder), folder)
     }
 
