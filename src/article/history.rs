@@ -80,8 +80,19 @@ pub fn split_refers(v: &str) -> (&str, &str) {
 }
 
 pub fn append(path: &Path, line: &HistoryLine) -> io::Result<()> {
-    let mut s = serde_json::to_string(line).map_err(io::Error::other)?;
-    s.push('\n');
+    append_all(path, std::iter::once(line))
+}
+
+/// Appends `lines` to the event log at `path` in one write, in their order.
+pub fn append_all<'a>(
+    path: &Path,
+    lines: impl IntoIterator<Item = &'a HistoryLine>,
+) -> io::Result<()> {
+    let mut s = String::new();
+    for line in lines {
+        s.push_str(&serde_json::to_string(line).map_err(io::Error::other)?);
+        s.push('\n');
+    }
     let at = crate::access::at(path);
     let mut f = OpenOptions::new()
         .create(true)

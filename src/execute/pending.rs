@@ -4,7 +4,7 @@
 //! flush or start; a line read twice counts once, by its key) or in the tree, never in neither.
 //! The outbox's `sent:` and `failed:` lines and the service-level round's lines go this way.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::Error;
 use crate::article::history::{self, HistoryLine};
@@ -58,6 +58,24 @@ pub fn flush(
     index: &mut Index,
     pick: impl Fn(i64, &HistoryLine) -> bool,
 ) -> Result<Failed, Error> {
+    let (done, failed) = append(store, index, pick)?;
+    if !done.is_empty() {
+        let tx = index.begin_lazy()?;
+        tx.clear_pending_lines(&done)?;
+        tx.commit()?;
+    }
+    Ok(failed)
+}
+
+/// `flush` without the forgetting: the lines `pick` chooses appended and synced, and the ids of
+/// those now durable in the tree (or dropped, their ticket being nowhere), for the caller to
+/// clear from the index in a transaction of its own choosing. Until then they are still
+/// pending, and a crash appends them again (readers keep the last line per key).
+pub fn append(
+    store: &Store,
+    index: &mut Index,
+    pick: impl Fn(i64, &HistoryLine) -> bool,
+) -> Result<(Vec<i64>, Failed), Error> {
     let mut done = Vec::new();
     let mut failed = Failed::new();
     let mut picked = Vec::new();
@@ -69,33 +87,40 @@ pub fn flush(
             picked.push((id, ticket, line));
         }
     }
-    // Where their tickets are, asked for all at once.
-    let numbers: HashSet<&str> = picked.iter().map(|(_, t, _)| t.as_str()).collect();
-    let numbers: Vec<&str> = numbers.into_iter().filter(|n| !n.is_empty()).collect();
-    let locations = index.ticket_locations(&numbers)?;
+    // Where their tickets are, asked for all at once; each ticket's lines in one write.
+    let mut tickets: Vec<(String, Vec<(i64, HistoryLine)>)> = Vec::new();
+    let mut slot: HashMap<String, usize> = HashMap::new();
     for (id, ticket, line) in picked {
+        let i = *slot.entry(ticket.clone()).or_insert_with(|| {
+            tickets.push((ticket, Vec::new()));
+            tickets.len() - 1
+        });
+        tickets[i].1.push((id, line));
+    }
+    let numbers: Vec<&str> = (tickets.iter().map(|(t, _)| t.as_str()))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let locations = index.ticket_locations(&numbers)?;
+    for (ticket, lines) in tickets {
         let folder = match ticket.is_empty() {
             true => Some(Folder::quarantine()),
             false => folder_at(store, &ticket, locations.get(&ticket).cloned())?,
         };
+        let ids = lines.iter().map(|(id, _)| *id);
         let Some(folder) = folder else {
             tracing::warn!(ticket = %ticket, "event-log line of a ticket that is nowhere: dropped");
-            done.push(id);
+            done.extend(ids);
             continue;
         };
-        match history::append(&store.history_path(&folder), &line) {
-            Ok(()) => done.push(id),
+        match history::append_all(&store.history_path(&folder), lines.iter().map(|(_, l)| l)) {
+            Ok(()) => done.extend(ids),
             Err(e) => failed.push((ticket, e)),
         }
     }
-    if done.is_empty() {
-        return Ok(failed);
+    if !done.is_empty() {
+        store.sync()?;
     }
-    store.sync()?;
-    let tx = index.begin_lazy()?;
-    tx.clear_pending_lines(&done)?;
-    tx.commit()?;
-    Ok(failed)
+    Ok((done, failed))
 }
 
 /// `flush` of the lines with these ids.

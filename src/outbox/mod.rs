@@ -67,6 +67,9 @@ pub struct Sender {
     lease: Lease,
     /// Where the index said the current group's tickets are (asked for the group at once).
     locations: std::cell::RefCell<std::collections::HashMap<String, (String, crate::index::State)>>,
+    /// Ids of the event-log lines appended to the tree and synced, still to be forgotten by
+    /// the index (see `append_lines`).
+    appended: Vec<i64>,
     _lock: File,
 }
 
@@ -184,6 +187,7 @@ impl Sender {
                 held_until: None,
             },
             locations: Default::default(),
+            appended: Vec::new(),
             _lock: lock,
         }))
     }
@@ -196,9 +200,18 @@ impl Sender {
     /// transport, then one commit and one sync record the whole group. Each mail only while
     /// this node holds the lease: without it, the group stops and the rest stays queued.
     pub fn send_due(&mut self) -> Result<Sent, SenderError> {
-        let mut total = Sent::default();
         // Lines an earlier round could not append.
         self.append_lines()?;
+        let sent = self.send_groups();
+        let cleared = self.clear_appended();
+        let sent = sent?;
+        cleared?;
+        Ok(sent)
+    }
+
+    /// `send_due`'s groups, until none is due, the lease is lost or something fails.
+    fn send_groups(&mut self) -> Result<Sent, SenderError> {
+        let mut total = Sent::default();
         loop {
             if !self.lease.hold(&mut self.index)? {
                 return Ok(total); // another node sends
@@ -391,6 +404,8 @@ impl Sender {
     fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
         let at = crate::clock::stamp(self.clock.now());
         let tx = self.index.begin_lazy()?;
+        // The lines the last group appended: durable in the tree, forgotten in this commit.
+        tx.clear_pending_lines(&self.appended)?;
         let sent: Vec<i64> = (tried.iter())
             .filter(|(_, t)| matches!(t, Try::Sent(_)))
             .map(|(q, _)| q.id)
@@ -436,6 +451,7 @@ impl Sender {
             }
         }
         tx.commit()?;
+        self.appended.clear();
         for (q, t) in tried {
             self.log_outcome(q, t);
         }
@@ -518,12 +534,31 @@ impl Sender {
     /// cannot be appended (a folder made unwritable, a full disk) stays in the index, is
     /// reported as an error naming the file, and is tried again next round and at every start:
     /// without it a rebuilt index would send the mail again.
+    ///
+    /// The index forgets them in the next group's record (one write transaction a group, not
+    /// two: each waits for intake's batch to commit) or at the end of `send_due`.
     fn append_lines(&mut self) -> Result<(), SenderError> {
-        let ours =
-            |_: i64, l: &HistoryLine| l.key.starts_with("sent:") || l.key.starts_with("failed:");
-        for (ticket, e) in pending::flush(&self.store, &mut self.index, ours)? {
+        let appended: std::collections::HashSet<i64> = self.appended.iter().copied().collect();
+        let ours = |id: i64, l: &HistoryLine| {
+            (l.key.starts_with("sent:") || l.key.starts_with("failed:")) && !appended.contains(&id)
+        };
+        let (done, failed) = pending::append(&self.store, &mut self.index, ours)?;
+        self.appended.extend(done);
+        for (ticket, e) in failed {
             tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
         }
+        Ok(())
+    }
+
+    /// Lets the index forget the lines appended since the last record.
+    fn clear_appended(&mut self) -> Result<(), SenderError> {
+        if self.appended.is_empty() {
+            return Ok(());
+        }
+        let tx = self.index.begin_lazy()?;
+        tx.clear_pending_lines(&self.appended)?;
+        tx.commit()?;
+        self.appended.clear();
         Ok(())
     }
 }

@@ -126,6 +126,10 @@ fn kill_9_at_random_points_loses_and_duplicates_nothing() {
     );
     let waiting: i64 = desk.index_count("SELECT count(*) FROM outbox_mail");
     assert_eq!(waiting, 0, "bytes of sent notices left in the index");
+    // Every event-log line (intake's and the outbox's `sent` lines) is in its ticket's log
+    // and forgotten by the index once the last run ended.
+    let lines: i64 = desk.index_count("SELECT count(*) FROM pending_lines");
+    assert_eq!(lines, 0, "event-log lines still pending in the index");
     let sent_files = fs::read_dir(desk.data.join("outbox/new")).unwrap().count() as i64;
     assert!(
         sent_files >= queued,
