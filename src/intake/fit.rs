@@ -32,6 +32,18 @@ impl IntakeError {
             _ => false,
         }
     }
+
+    /// A full disk met anywhere in a drain (the final flush, a checkpoint, a recovery) says so
+    /// in the words of a batch that did not fit, the sentence operators look for.
+    pub fn said_full(self) -> IntakeError {
+        match self {
+            e @ IntakeError::Full(_) => e,
+            e if e.is_disk_full() => {
+                IntakeError::Full(format!("the data directory's file system is full: {e}"))
+            }
+            e => e,
+        }
+    }
 }
 
 impl Engine {
@@ -95,5 +107,29 @@ mod tests {
         };
         assert!(sql(rusqlite::ffi::SQLITE_FULL).is_disk_full());
         assert!(!sql(rusqlite::ffi::SQLITE_BUSY).is_disk_full());
+    }
+
+    #[test]
+    fn a_full_disk_anywhere_says_the_file_system_is_full() {
+        let enospc = IntakeError::Store(Error::from_raw_os_error(libc::ENOSPC));
+        let said = enospc.said_full().to_string();
+        assert!(said.contains("file system is full"), "{said}");
+        assert!(said.contains("No space left on device"), "{said}");
+        let sql = IntakeError::Index(crate::index::IndexError::Sql(
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ),
+        ));
+        assert!(sql.said_full().to_string().contains("file system is full"));
+        let fitted = IntakeError::Full("the data directory's file system is full: 3 of 8".into());
+        assert_eq!(
+            fitted.said_full().to_string(),
+            "the data directory's file system is full: 3 of 8"
+        );
+        let other = IntakeError::Deferred("spamd".into())
+            .said_full()
+            .to_string();
+        assert_eq!(other, "deferred: spamd");
     }
 }

@@ -52,7 +52,10 @@ where
         c.summary.deferred += read.deferred;
         c.holder.give_back(read.unsent);
         keep_first(&mut result, read.result);
-        result
+        result.map_err(|e| match e {
+            DrainError::Intake(e) => DrainError::Intake(e.said_full()),
+            e => e,
+        })
     })
 }
 
