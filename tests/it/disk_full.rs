@@ -188,7 +188,7 @@ fn an_imap_source_on_a_full_disk_keeps_what_did_not_fit_on_the_server() {
     assert_eq!(
         inbox(),
         MAILS - filed,
-        "what was not filed is still on the server"
+        "what was not filed is still on the server: {stderr}"
     );
 
     _fs.resize("64m");
