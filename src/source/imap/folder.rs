@@ -162,21 +162,26 @@ impl Holder for FolderHolder<'_, '_> {
 
     /// The checkpoint first, past every message let go of; then the acknowledgement, each UID
     /// with the UIDVALIDITY it was fetched under (a folder recreated since is not touched).
+    ///
+    /// The messages are filed and durable whether or not the checkpoint could be written (on a
+    /// full disk it cannot): they are acknowledged all the same, and the checkpoint's failure
+    /// is the answer. Without it the next fetch starts further back and finds them gone, or,
+    /// where they stay on the server, sees them again as duplicates.
     fn let_go(&mut self, engine: &mut Engine, done: Vec<(Uid, Outcome)>) -> Result<(), DrainError> {
         let f = self.folder;
         let Some((last, _)) = done.last() else {
             return Ok(());
         };
-        engine
+        let checkpoint = engine
             .index_mut()
             .set_imap_checkpoint(f.source, f.folder, last.at.uidvalidity, last.at.last_uid)
-            .map_err(IntakeError::from)?;
+            .map_err(IntakeError::from);
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         for run in done.chunk_by(|(a, _), (b, _)| a.at.uidvalidity == b.at.uidvalidity) {
             let uids: Vec<u32> = run.iter().filter_map(|(u, _)| u.uid).collect();
             conn.acknowledge(f.folder, run[0].0.at.uidvalidity, &uids)?;
         }
-        Ok(())
+        Ok(checkpoint?)
     }
 }
 
