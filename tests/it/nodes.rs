@@ -535,8 +535,10 @@ fn a_node_paused_longer_than_its_lease_sends_no_more_of_its_group() {
     });
     // SAFETY: stopping and continuing our own child.
     unsafe { libc::kill(a.id() as i32, libc::SIGSTOP) };
+    // The lease runs out `lease` seconds after a's last renewal and b's sender asks every few
+    // seconds; the rest is room for a loaded machine (15 s in all was seen to be too short).
     wait_for(
-        Duration::from_secs(lease + 10),
+        Duration::from_secs(lease + 30),
         "node b taking the lease",
         || {
             nodes
