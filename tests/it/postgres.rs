@@ -139,13 +139,15 @@ impl Server {
         fs::write(self.dir.join("pg.log"), "").unwrap();
         chown_postgres(&log);
         chown_postgres(&self.dir);
-        Command::new("runuser")
+        let mut server = Command::new("runuser")
             .args(["-u", "postgres", "--", "sh", "-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start postgres");
+        // The server runs until the test stops it; a thread reaps it then (no zombie).
+        std::thread::spawn(move || server.wait());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if postgres::Client::connect(&self.admin_url(), postgres::NoTls).is_ok() {
