@@ -20,6 +20,7 @@
 //! the rest of the lease (a relay that stalls up to the SMTP timeout) may go out from both.
 
 mod failure;
+mod record;
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
@@ -114,17 +115,6 @@ impl Lease {
 
 /// The lease only one node's sender holds at a time.
 const LEASE: &str = "outbox";
-
-/// What a group of attempts means for an outage: `Some(true)` one begins (mail deferred and
-/// nothing sent), `Some(false)` it is over (something sent again), `None` nothing changed. Each
-/// change is logged once, so the journal shows outages without a line per retry.
-pub fn outage_change(in_outage: bool, sent: u64, deferred: u64) -> Option<bool> {
-    match (in_outage, sent, deferred) {
-        (false, 0, d) if d > 0 => Some(true),
-        (true, s, _) if s > 0 => Some(false),
-        _ => None,
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
@@ -318,44 +308,6 @@ impl Sender {
         }
     }
 
-    /// Logs the start and the end of an outage of the transport (see `outage_change`).
-    fn note_outage(&mut self, tried: &[(Queued, Try)]) {
-        let sent = tried
-            .iter()
-            .filter(|(_, t)| matches!(t, Try::Sent(_)))
-            .count() as u64;
-        let deferred: Vec<&str> = tried
-            .iter()
-            .filter_map(|(_, t)| match t {
-                Try::Retry(e, _) => Some(e.as_str()),
-                _ => None,
-            })
-            .collect();
-        match outage_change(self.outage.is_some(), sent, deferred.len() as u64) {
-            Some(true) => {
-                self.outage = Some(std::time::Instant::now());
-                tracing::warn!(
-                    "outbox: cannot send through {}: {}; {} mail(s) wait and are retried",
-                    self.transport.describe(),
-                    deferred[0],
-                    deferred.len()
-                );
-            }
-            Some(false) => {
-                let since = self
-                    .outage
-                    .take()
-                    .map(|t| t.elapsed().as_secs())
-                    .unwrap_or(0);
-                tracing::info!(
-                    "outbox: sending again through {} after {since}s; {sent} mail(s) sent",
-                    self.transport.describe()
-                );
-            }
-            None => {}
-        }
-    }
-
     /// Runs until `stop`: sends what is due, sleeps until woken or the next retry is due.
     /// Sends until `stop`; what it did in all.
     pub fn run(mut self, waker: Arc<Waker>, stop: Arc<AtomicBool>) -> Sent {
@@ -395,95 +347,6 @@ impl Sender {
                 let delay = transport::retry_delay(q.attempts + 1, &mut rand::rng());
                 Err(Try::Retry(format!("reading the stored copy: {e}"), delay))
             }
-        }
-    }
-
-    /// Records what became of a handover's mails, at once: one commit that survives a crash of
-    /// the process (not a power loss, which may resend the last few), with their event-log lines
-    /// to append, then the mail log.
-    fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
-        let at = crate::clock::stamp(self.clock.now());
-        let tx = self.index.begin_lazy()?;
-        // The lines the last group appended: durable in the tree, forgotten in this commit.
-        tx.clear_pending_lines(&self.appended)?;
-        let sent: Vec<i64> = (tried.iter())
-            .filter(|(_, t)| matches!(t, Try::Sent(_)))
-            .map(|(q, _)| q.id)
-            .collect();
-        tx.mark_sent(&sent)?;
-        for (q, t) in tried {
-            let to = q.rcpts.join(", ");
-            let mut line = None;
-            let ticketless = q.ticket.is_empty();
-            match t {
-                Try::Sent(_) if ticketless => {}
-                Try::Failed(e) if ticketless => tx.mark_failed(q.id, e)?,
-                Try::Sent(_) => {
-                    let detail = format!("{} to {to}", q.kind);
-                    let key = format!("sent:{}", q.file);
-                    tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &key)?;
-                    line = Some(("sent", detail, key));
-                }
-                Try::Retry(e, delay) => {
-                    tx.mark_retry(q.id, now + delay.as_secs().max(1) as i64, e)?;
-                }
-                Try::Failed(e) => {
-                    let detail = format!("{} to {to}: {e}", q.kind);
-                    let key = format!("failed:{}", q.file);
-                    tx.mark_failed(q.id, e)?;
-                    tx.add_history_keyed(&q.ticket, &at, "send-failed", &detail, &key)?;
-                    line = Some(("send-failed", detail, key));
-                }
-            }
-            // The event-log line that tells a later `reindex` this mail is done is committed
-            // with the state, and leaves the index only once it is durable in the ticket's
-            // folder.
-            if let Some((event, detail, key)) = line {
-                let line = HistoryLine {
-                    at: at.clone(),
-                    event: event.into(),
-                    detail,
-                    key,
-                    value: None,
-                };
-                let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
-                tx.add_pending_line_later(&q.ticket, &json)?;
-            }
-        }
-        tx.commit()?;
-        self.appended.clear();
-        for (q, t) in tried {
-            self.log_outcome(q, t);
-        }
-        Ok(())
-    }
-
-    fn log_outcome(&mut self, q: &Queued, t: &Try) {
-        let to = q.rcpts.join(",");
-        match t {
-            Try::Sent(answer) => self.log.fields(&[
-                ("outbox", "sent"),
-                ("ticket", &q.ticket),
-                ("kind", &q.kind),
-                ("to", &to),
-                ("file", &q.file),
-                ("answer", answer),
-            ]),
-            Try::Retry(e, delay) => self.log.fields(&[
-                ("outbox", "deferred"),
-                ("ticket", &q.ticket),
-                ("kind", &q.kind),
-                ("to", &to),
-                ("retry-in", &format!("{}s", delay.as_secs())),
-                ("error", e),
-            ]),
-            Try::Failed(e) => self.log.fields(&[
-                ("outbox", "failed"),
-                ("ticket", &q.ticket),
-                ("kind", &q.kind),
-                ("to", &to),
-                ("error", e),
-            ]),
         }
     }
 
@@ -527,39 +390,6 @@ impl Sender {
             Some(p) => Ok(Some(std::fs::read(p)?)),
             None => Ok(None),
         }
-    }
-
-    /// Appends the outbox's committed event-log lines (`sent:`, `failed:`) to their tickets'
-    /// event logs, makes them durable, and only then lets the index forget them. A line that
-    /// cannot be appended (a folder made unwritable, a full disk) stays in the index, is
-    /// reported as an error naming the file, and is tried again next round and at every start:
-    /// without it a rebuilt index would send the mail again.
-    ///
-    /// The index forgets them in the next group's record (one write transaction a group, not
-    /// two: each waits for intake's batch to commit) or at the end of `send_due`.
-    fn append_lines(&mut self) -> Result<(), SenderError> {
-        let appended: std::collections::HashSet<i64> = self.appended.iter().copied().collect();
-        let ours = |id: i64, l: &HistoryLine| {
-            (l.key.starts_with("sent:") || l.key.starts_with("failed:")) && !appended.contains(&id)
-        };
-        let (done, failed) = pending::append(&self.store, &mut self.index, ours)?;
-        self.appended.extend(done);
-        for (ticket, e) in failed {
-            tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
-        }
-        Ok(())
-    }
-
-    /// Lets the index forget the lines appended since the last record.
-    fn clear_appended(&mut self) -> Result<(), SenderError> {
-        if self.appended.is_empty() {
-            return Ok(());
-        }
-        let tx = self.index.begin_lazy()?;
-        tx.clear_pending_lines(&self.appended)?;
-        tx.commit()?;
-        self.appended.clear();
-        Ok(())
     }
 }
 
@@ -608,22 +438,4 @@ enum Try {
     Sent(String),
     Retry(String, Duration),
     Failed(String),
-}
-
-#[cfg(test)]
-mod outage_tests {
-    use super::outage_change;
-
-    #[test]
-    fn an_outage_begins_once_and_ends_with_the_first_success() {
-        assert_eq!(outage_change(false, 0, 3), Some(true));
-        assert_eq!(outage_change(true, 0, 3), None, "no line per retry");
-        assert_eq!(outage_change(true, 1, 2), Some(false));
-        assert_eq!(
-            outage_change(false, 2, 1),
-            None,
-            "one deferral among successes is no outage"
-        );
-        assert_eq!(outage_change(false, 0, 0), None);
-    }
 }

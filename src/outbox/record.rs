@@ -1,0 +1,197 @@
+//! What became of a handover's mails: recorded in the index in one commit, then their
+//! event-log lines appended to the tickets' logs and, once durable, forgotten by the index in
+//! the next record. Each of the outbox's write transactions waits for intake's batch to commit,
+//! so a group takes one. And when the transport's outages begin and end, for the log.
+
+use super::{pending, HistoryLine, Queued, Sender, SenderError, Try};
+
+impl Sender {
+    /// Records what became of a handover's mails, at once: one commit that survives a crash of
+    /// the process (not a power loss, which may resend the last few), with their event-log lines
+    /// to append, then the mail log.
+    pub(super) fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
+        let at = crate::clock::stamp(self.clock.now());
+        let tx = self.index.begin_lazy()?;
+        // The lines the last group appended: durable in the tree, forgotten in this commit.
+        tx.clear_pending_lines(&self.appended)?;
+        let sent: Vec<i64> = (tried.iter())
+            .filter(|(_, t)| matches!(t, Try::Sent(_)))
+            .map(|(q, _)| q.id)
+            .collect();
+        tx.mark_sent(&sent)?;
+        for (q, t) in tried {
+            let to = q.rcpts.join(", ");
+            let mut line = None;
+            let ticketless = q.ticket.is_empty();
+            match t {
+                Try::Sent(_) if ticketless => {}
+                Try::Failed(e) if ticketless => tx.mark_failed(q.id, e)?,
+                Try::Sent(_) => {
+                    let detail = format!("{} to {to}", q.kind);
+                    let key = format!("sent:{}", q.file);
+                    tx.add_history_keyed(&q.ticket, &at, "sent", &detail, &key)?;
+                    line = Some(("sent", detail, key));
+                }
+                Try::Retry(e, delay) => {
+                    tx.mark_retry(q.id, now + delay.as_secs().max(1) as i64, e)?;
+                }
+                Try::Failed(e) => {
+                    let detail = format!("{} to {to}: {e}", q.kind);
+                    let key = format!("failed:{}", q.file);
+                    tx.mark_failed(q.id, e)?;
+                    tx.add_history_keyed(&q.ticket, &at, "send-failed", &detail, &key)?;
+                    line = Some(("send-failed", detail, key));
+                }
+            }
+            // The event-log line that tells a later `reindex` this mail is done is committed
+            // with the state, and leaves the index only once it is durable in the ticket's
+            // folder.
+            if let Some((event, detail, key)) = line {
+                let line = HistoryLine {
+                    at: at.clone(),
+                    event: event.into(),
+                    detail,
+                    key,
+                    value: None,
+                };
+                let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
+                tx.add_pending_line_later(&q.ticket, &json)?;
+            }
+        }
+        tx.commit()?;
+        self.appended.clear();
+        for (q, t) in tried {
+            self.log_outcome(q, t);
+        }
+        Ok(())
+    }
+
+    fn log_outcome(&mut self, q: &Queued, t: &Try) {
+        let to = q.rcpts.join(",");
+        match t {
+            Try::Sent(answer) => self.log.fields(&[
+                ("outbox", "sent"),
+                ("ticket", &q.ticket),
+                ("kind", &q.kind),
+                ("to", &to),
+                ("file", &q.file),
+                ("answer", answer),
+            ]),
+            Try::Retry(e, delay) => self.log.fields(&[
+                ("outbox", "deferred"),
+                ("ticket", &q.ticket),
+                ("kind", &q.kind),
+                ("to", &to),
+                ("retry-in", &format!("{}s", delay.as_secs())),
+                ("error", e),
+            ]),
+            Try::Failed(e) => self.log.fields(&[
+                ("outbox", "failed"),
+                ("ticket", &q.ticket),
+                ("kind", &q.kind),
+                ("to", &to),
+                ("error", e),
+            ]),
+        }
+    }
+
+    /// Appends the outbox's committed event-log lines (`sent:`, `failed:`) to their tickets'
+    /// event logs, makes them durable, and only then lets the index forget them. A line that
+    /// cannot be appended (a folder made unwritable, a full disk) stays in the index, is
+    /// reported as an error naming the file, and is tried again next round and at every start:
+    /// without it a rebuilt index would send the mail again.
+    ///
+    /// The index forgets them in the next group's record (one write transaction a group, not
+    /// two: each waits for intake's batch to commit) or at the end of `send_due`.
+    pub(super) fn append_lines(&mut self) -> Result<(), SenderError> {
+        let appended: std::collections::HashSet<i64> = self.appended.iter().copied().collect();
+        let ours = |id: i64, l: &HistoryLine| {
+            (l.key.starts_with("sent:") || l.key.starts_with("failed:")) && !appended.contains(&id)
+        };
+        let (done, failed) = pending::append(&self.store, &mut self.index, ours)?;
+        self.appended.extend(done);
+        for (ticket, e) in failed {
+            tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
+        }
+        Ok(())
+    }
+
+    /// Lets the index forget the lines appended since the last record.
+    pub(super) fn clear_appended(&mut self) -> Result<(), SenderError> {
+        if self.appended.is_empty() {
+            return Ok(());
+        }
+        let tx = self.index.begin_lazy()?;
+        tx.clear_pending_lines(&self.appended)?;
+        tx.commit()?;
+        self.appended.clear();
+        Ok(())
+    }
+
+    /// Logs the start and the end of an outage of the transport (see `outage_change`).
+    pub(super) fn note_outage(&mut self, tried: &[(Queued, Try)]) {
+        let sent = tried
+            .iter()
+            .filter(|(_, t)| matches!(t, Try::Sent(_)))
+            .count() as u64;
+        let deferred: Vec<&str> = tried
+            .iter()
+            .filter_map(|(_, t)| match t {
+                Try::Retry(e, _) => Some(e.as_str()),
+                _ => None,
+            })
+            .collect();
+        match outage_change(self.outage.is_some(), sent, deferred.len() as u64) {
+            Some(true) => {
+                self.outage = Some(std::time::Instant::now());
+                tracing::warn!(
+                    "outbox: cannot send through {}: {}; {} mail(s) wait and are retried",
+                    self.transport.describe(),
+                    deferred[0],
+                    deferred.len()
+                );
+            }
+            Some(false) => {
+                let since = self
+                    .outage
+                    .take()
+                    .map(|t| t.elapsed().as_secs())
+                    .unwrap_or(0);
+                tracing::info!(
+                    "outbox: sending again through {} after {since}s; {sent} mail(s) sent",
+                    self.transport.describe()
+                );
+            }
+            None => {}
+        }
+    }
+}
+
+/// What a group of attempts means for an outage: `Some(true)` one begins (mail deferred and
+/// nothing sent), `Some(false)` it is over (something sent again), `None` nothing changed. Each
+/// change is logged once, so the journal shows outages without a line per retry.
+fn outage_change(in_outage: bool, sent: u64, deferred: u64) -> Option<bool> {
+    match (in_outage, sent, deferred) {
+        (false, 0, d) if d > 0 => Some(true),
+        (true, s, _) if s > 0 => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod outage_tests {
+    use super::outage_change;
+
+    #[test]
+    fn an_outage_begins_once_and_ends_with_the_first_success() {
+        assert_eq!(outage_change(false, 0, 3), Some(true));
+        assert_eq!(outage_change(true, 0, 3), None, "no line per retry");
+        assert_eq!(outage_change(true, 1, 2), Some(false));
+        assert_eq!(
+            outage_change(false, 2, 1),
+            None,
+            "one deferral among successes is no outage"
+        );
+        assert_eq!(outage_change(false, 0, 0), None);
+    }
+}
