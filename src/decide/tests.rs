@@ -156,27 +156,7 @@ fn run_case(path: &Path) -> Result<(), String> {
             other => return Err(format!("unknown directive {other}")),
         }
     }
-    let facts = crate::parse::parse(raw);
-    let own = cfg.own_addresses();
-    let class = classify(
-        &facts,
-        &OwnIdentity {
-            addresses: &own,
-            loop_value: "postdesk",
-        },
-    );
-    let route = route(&facts, &cfg);
-    let scheme = cfg.scheme();
-    let on_closed = |q: &str| cfg.queue(q).map(|q| q.on_closed).unwrap();
-    let agents: Vec<String> = cfg.agents.iter().map(|a| a.address.clone()).collect();
-    let policy = Policy {
-        scheme: &scheme,
-        stranger,
-        on_closed: &on_closed,
-        agents: &agents,
-        own_id: &|_| OwnId::NotOurs,
-    };
-    let plan = decide(&facts, &class, &route, &policy, &fake).unwrap();
+    let Matched { plan, .. } = matched(&cfg, raw, stranger, &fake);
     let got = render(&plan.decision);
     let want = expect.ok_or("no expect: directive")?;
     if got != want {
@@ -189,6 +169,53 @@ fn run_case(path: &Path) -> Result<(), String> {
         return Err("a plan without reasons".into());
     }
     Ok(())
+}
+
+/// What the matcher made of `raw` under `cfg`, and what it was given.
+struct Matched {
+    facts: Facts,
+    class: crate::classify::Classification,
+    route: crate::route::Route,
+    own: Vec<String>,
+    agents: Vec<String>,
+    plan: Plan,
+}
+
+fn matched(
+    cfg: &Config,
+    raw: &[u8],
+    stranger: crate::config::StrangerPolicy,
+    fake: &Fake,
+) -> Matched {
+    let facts = crate::parse::parse(raw);
+    let own = cfg.own_addresses();
+    let class = classify(
+        &facts,
+        &OwnIdentity {
+            addresses: &own,
+            loop_value: "postdesk",
+        },
+    );
+    let route = route(&facts, cfg);
+    let scheme = cfg.scheme();
+    let on_closed = |q: &str| cfg.queue(q).map(|q| q.on_closed).unwrap();
+    let agents: Vec<String> = cfg.agents.iter().map(|a| a.address.clone()).collect();
+    let policy = Policy {
+        scheme: &scheme,
+        stranger,
+        on_closed: &on_closed,
+        agents: &agents,
+        own_id: &|_| OwnId::NotOurs,
+    };
+    let plan = decide(&facts, &class, &route, &policy, fake).unwrap();
+    Matched {
+        facts,
+        class,
+        route,
+        own,
+        agents,
+        plan,
+    }
 }
 
 #[test]
@@ -214,27 +241,14 @@ fn actions_for(raw: &[u8], fake: &Fake) -> Vec<action::Action> {
         Path::new("match.toml"),
     )
     .unwrap();
-    let facts = crate::parse::parse(raw);
-    let own = cfg.own_addresses();
-    let class = classify(
-        &facts,
-        &OwnIdentity {
-            addresses: &own,
-            loop_value: "postdesk",
-        },
-    );
-    let route = route(&facts, &cfg);
-    let scheme = cfg.scheme();
-    let on_closed = |q: &str| cfg.queue(q).map(|q| q.on_closed).unwrap();
-    let agents: Vec<String> = cfg.agents.iter().map(|a| a.address.clone()).collect();
-    let policy = Policy {
-        scheme: &scheme,
-        stranger: crate::config::StrangerPolicy::NewTicket,
-        on_closed: &on_closed,
-        agents: &agents,
-        own_id: &|_| OwnId::NotOurs,
-    };
-    let plan = decide(&facts, &class, &route, &policy, fake).unwrap();
+    let Matched {
+        facts,
+        class,
+        route,
+        own,
+        agents,
+        plan,
+    } = matched(&cfg, raw, crate::config::StrangerPolicy::NewTicket, fake);
     let answering = respond::Answering {
         cfg: &cfg,
         own: &own,
