@@ -302,15 +302,9 @@ impl Action {
             }
             Action::NoteFiled { agent } => format!("note by {agent}"),
             Action::AnswerFind { text, .. } => format!("answer #find {text}"),
-            Action::RelayAnswer { mail, to, cc, .. } => format!(
-                "relay {}'s answer to {}",
-                mail.name,
-                std::iter::once(to)
-                    .chain(cc)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Action::RelayAnswer { mail, to, cc, .. } => {
+                format!("relay {}'s answer to {}", mail.name, recipients(to, cc))
+            }
         }
     }
 
@@ -370,13 +364,17 @@ impl Action {
             Action::RelayAnswer { mail, to, cc, .. } => Some(format!(
                 "answer by {} queued to {}",
                 mail.name,
-                std::iter::once(to)
-                    .chain(cc)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                recipients(to, cc)
             )),
             _ => None,
         }
     }
+}
+
+/// An answer's recipients as one list: the customer first, then the copies.
+fn recipients(to: &str, cc: &[String]) -> String {
+    std::iter::once(to)
+        .chain(cc.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
