@@ -1,7 +1,8 @@
 //! The one way changes reach the store and the index together: files staged and written, one
-//! sync, one index commit, then renames into the tree and event-log lines on a placement
-//! thread, made durable by the next commit's sync (or `Placer::flush`). If the process dies
-//! before the commit, the staged files are orphans that recovery deletes; after it, recovery
+//! sync, one index commit, then on a placement thread the commit made durable (`index::LogSync`)
+//! and renames into the tree and event-log lines, made durable by the next commit's sync (or
+//! `Placer::flush`). If the process dies before the commit (or the power fails before the
+//! commit is durable), the staged files are orphans that recovery deletes; after it, recovery
 //! places what the index names as staged and appends its pending lines. Intake's batches, its
 //! history notes and the outbox's failure notices go through `commit`; event-log lines
 //! committed before the tree by the outbox and the service-level round reach it by `pending`.
@@ -16,8 +17,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::article::HistoryLine;
-use crate::index::{self, IndexError, Tx};
+use crate::index::{IndexError, Tx};
 use crate::parallel;
+use crate::store::generation::Generation;
 use crate::store::spliced::Spliced;
 use crate::store::{Folder, Staged, Store};
 
@@ -86,15 +88,16 @@ impl<'a> After<'a> {
 }
 
 /// Writes `after`'s staged files, waits for the placement before (so one sync covers both),
-/// syncs, runs `last` in the transaction, commits, and starts placing `after` on the placer's
-/// thread. What `last` returned.
-pub fn commit<T>(
+/// syncs, commits `tx` (begun by `Index::begin_deferred`: the commit returns before it is
+/// durable), and starts placing `after` on the placer's thread, which makes the commit durable
+/// before it touches the tree. A batch that opened tickets moves the index's generation on; the
+/// store's marker follows once the commit is durable.
+pub fn commit(
     store: &std::sync::Arc<Store>,
     tx: Tx,
     after: After,
     placer: &mut Placer,
-    last: impl FnOnce(&Tx) -> index::Result<T>,
-) -> Result<T, Error> {
+) -> Result<(), Error> {
     // The staged files must be durable before the rows that name them are.
     parallel::try_each(
         &after.writes,
@@ -109,15 +112,20 @@ pub fn commit<T>(
     store.sync()?;
     tx.clear_staged_all(placer.unsynced())?;
     tx.clear_pending_lines(placer.unsynced_lines())?;
-    let value = last(&tx)?;
+    // New tickets: the store's marker follows the index (never ahead of it).
+    let generation = match after.fresh.is_empty() {
+        true => None,
+        false => tx.bump_generation()?,
+    };
     tx.commit()?;
     placer.synced();
     let placement = Placement {
+        generation: generation.map(|(store, count)| Generation { store, count }),
         renames: after.renames,
         places: after.places,
         history: after.history,
         fresh: after.fresh,
     };
     placer.start(store.clone(), placement);
-    Ok(value)
+    Ok(())
 }

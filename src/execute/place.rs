@@ -1,4 +1,5 @@
-//! Placing a committed batch in the tree: folder renames (reopen), renames of staged files into
+//! Placing a committed batch in the tree: the commit made durable first (`index::LogSync`),
+//! then the store's generation marker, folder renames (reopen), renames of staged files into
 //! ticket folders, event-log lines. It runs on a thread of its own while the next batch is
 //! decided and written; the next batch waits for it before its syncfs, which makes both durable.
 
@@ -9,12 +10,15 @@ use std::thread::JoinHandle;
 
 use super::Error;
 use crate::article::history::{self, HistoryLine};
-use crate::index;
+use crate::index::{self, LogSync};
 use crate::parallel;
+use crate::store::generation::Generation;
 use crate::store::{Folder, Store};
 
 /// What a committed batch still has to do in the tree.
 pub struct Placement {
+    /// The index's generation after the commit, when the batch opened tickets.
+    pub generation: Option<Generation>,
     pub renames: Vec<(Folder, Folder)>,
     pub places: Vec<(PathBuf, Folder, String)>,
     /// Event-log lines, with their `pending_lines` row.
@@ -25,6 +29,8 @@ pub struct Placement {
 
 #[derive(Default)]
 pub struct Placer {
+    /// What makes the index's deferred commits durable (`None`: they already are).
+    log: Option<LogSync>,
     running: Option<JoinHandle<Result<Placed, Error>>>,
     /// Staged paths placed in the tree whose renames are not yet known durable.
     unsynced: Vec<String>,
@@ -36,9 +42,18 @@ pub struct Placer {
 type Placed = (Vec<String>, Vec<i64>);
 
 impl Placer {
+    /// A placer for commits to `index` (begun by `Index::begin_deferred`).
+    pub fn new(index: &index::Index) -> Placer {
+        Placer {
+            log: index.log_sync(),
+            ..Placer::default()
+        }
+    }
+
     pub fn start(&mut self, store: Arc<Store>, p: Placement) {
         debug_assert!(self.running.is_none(), "settle before start");
-        self.running = Some(std::thread::spawn(move || finish(&store, p)));
+        let log = self.log.clone();
+        self.running = Some(std::thread::spawn(move || finish(&store, log.as_ref(), p)));
     }
 
     /// Waits for the placement in progress, if any.
@@ -100,8 +115,21 @@ impl Placer {
     }
 }
 
-/// Renames, placements and event-log lines after the commit. Returns the staged paths placed.
-fn finish(store: &Store, after: Placement) -> Result<Placed, Error> {
+/// After the commit: makes it durable, then the marker, renames, placements and event-log
+/// lines. Returns the staged paths placed and the event-log lines appended.
+fn finish(store: &Store, log: Option<&LogSync>, after: Placement) -> Result<Placed, Error> {
+    // Nothing in the tree may run ahead of the index: not an article named by a commit a power
+    // loss could still take back, nor the marker of a generation the index might not reach.
+    if let Some(log) = log {
+        log.sync()?;
+    }
+    if let Some(g) = after.generation {
+        // A marker left behind is safe (it only weakens the next start's check); failing the
+        // placement for it would not be.
+        if let Err(e) = store.set_generation(g) {
+            tracing::warn!("store generation marker not updated: {e}");
+        }
+    }
     for (from, to) in &after.renames {
         if store.folder_exists(from) {
             store.rename_folder(from, to)?;

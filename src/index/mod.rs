@@ -7,6 +7,7 @@
 mod calls;
 mod checkpoints;
 pub(crate) mod db;
+mod deferred;
 mod digest;
 mod directory;
 mod find;
@@ -31,6 +32,7 @@ mod values;
 mod write;
 
 pub use calls::PendingCall;
+pub use deferred::LogSync;
 pub use digest::{DigestAgent, DigestEntry};
 pub use directory::{Entry, EntryKind, Line, Loaded, Sender, TicketParty, DIRECTORY_FILE};
 pub use find::Query;

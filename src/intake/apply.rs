@@ -37,7 +37,7 @@ pub(super) fn batch(
     };
     let mut rng = rand::rng();
 
-    let tx = index.begin()?;
+    let tx = index.begin_deferred()?;
     let keys: Vec<(Option<&str>, &str)> = (understood.iter())
         .map(|u| (u.facts.message_id.as_deref(), u.facts.digest.as_str()))
         .collect();
@@ -108,23 +108,7 @@ pub(super) fn batch(
         }
     }
     let queued = after.queued;
-    // New tickets: the store's marker follows the index (after the commit, never ahead of it).
-    let fresh = !after.fresh.is_empty();
-    let generation = execute::commit(store, tx, after, placer, |tx| match fresh {
-        true => tx.bump_generation(),
-        false => Ok(None),
-    })?;
-    if let Some((store_id, count)) = generation {
-        // A marker left behind is safe (it only weakens the next start's check); failing the
-        // batch after its commit would not be.
-        let g = crate::store::generation::Generation {
-            store: store_id,
-            count,
-        };
-        if let Err(e) = store.set_generation(g) {
-            tracing::warn!("store generation marker not updated: {e}");
-        }
-    }
+    execute::commit(store, tx, after, placer)?;
     if queued {
         if let Some(w) = waker {
             w.wake();

@@ -224,7 +224,7 @@ impl Engine {
         };
         let log = MailLog::open(log_path.as_deref())?;
         let mut engine = Engine {
-            placer: crate::execute::Placer::default(),
+            placer: crate::execute::Placer::new(&index),
             moves_seen: None,
             pruned: None,
             data_dir: data_dir.to_path_buf(),

@@ -29,10 +29,10 @@ impl Engine {
             key: format!("{event}:{}", now.timestamp_nanos_opt().unwrap_or_default()),
             value: None,
         };
-        let tx = self.index.begin()?;
+        let tx = self.index.begin_deferred()?;
         let mut after = After::default();
         record_in(&tx, &mut after, number, folder.clone(), line)?;
-        execute::commit(&self.store, tx, after, &mut self.placer, |_| Ok(()))?;
+        execute::commit(&self.store, tx, after, &mut self.placer)?;
         self.flush()
     }
 

@@ -55,7 +55,8 @@ impl Sender {
         let at = crate::clock::stamp(self.clock.now());
         // The sequence is drawn inside the transaction that records the article, so no other
         // writer gives the ticket's next article the same one.
-        let tx = self.index.begin()?;
+        let mut placer = Placer::new(&self.index);
+        let tx = self.index.begin_deferred()?;
         let seq = tx.next_seq(&tref.number)?;
         let (head, facts) = crate::article::out_head(&mail, &tref, &at, seq);
         let staged = self.store.reserve((head.len() + mail.bytes.len()) as u64);
@@ -73,8 +74,7 @@ impl Sender {
         // Placed where the ticket's folder is when the placement runs.
         let mut after = After::default();
         after.stage(staged, head, Cow::Borrowed(&mail.bytes[..]), folder);
-        let mut placer = Placer::default();
-        execute::commit(&self.store, tx, after, &mut placer, |_| Ok(()))?;
+        execute::commit(&self.store, tx, after, &mut placer)?;
         placer.flush(&self.store, &mut self.index)?;
         Ok(())
     }

@@ -211,6 +211,9 @@ impl Sender {
             if due.is_empty() {
                 return Ok(total);
             }
+            // Intake's commits are made durable after they return (`index::LogSync`): none of
+            // these mails leaves for a commit a power loss could still take back.
+            self.index.sync_log()?;
             // Reading is local and quick; sending waits on the network, so several go at once.
             // The group ends at GROUP_BYTES; the rest stays due for the next turn of the loop.
             let mut ready: Vec<(Queued, Result<Vec<u8>, Try>)> = Vec::with_capacity(due.len());
