@@ -209,3 +209,57 @@ fn current_folder(store: &Store, folder: &Folder, fresh: bool) -> std::io::Resul
     store.ensure_folder(folder)?;
     Ok(folder.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_placed_before_the_commit_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(dir.path(), true, dir.path().join("dovecot"), "n").unwrap());
+        let folder = Folder::ticket("Support", "1001", false);
+        let place = |placer: &mut Placer| {
+            let staged = store.reserve(5);
+            store.write_staged(&staged, b"", b"hello").unwrap();
+            placer.start(
+                store.clone(),
+                Placement {
+                    generation: Some(Generation { store: 7, count: 1 }),
+                    renames: vec![],
+                    places: vec![(staged.path.clone(), folder.clone(), staged.file.clone())],
+                    history: vec![],
+                    fresh: [folder.clone()].into(),
+                },
+            );
+            placer.settle()
+        };
+        // A log that cannot be synced (its folder is a file): the placement stops before the
+        // tree and the marker.
+        let not_a_dir = dir.path().join("file");
+        std::fs::write(&not_a_dir, b"").unwrap();
+        let mut placer = Placer {
+            log: Some(LogSync::at(not_a_dir.join("index.sqlite-wal"))),
+            ..Placer::default()
+        };
+        assert!(place(&mut placer).is_err());
+        assert!(!store.folder_exists(&folder), "placed ahead of the index");
+        assert_eq!(
+            store.generation().unwrap(),
+            None,
+            "marker ahead of the index"
+        );
+        // Synced: placed, and the marker follows.
+        let mut placer = Placer {
+            log: Some(LogSync::at(dir.path().join("index.sqlite-wal"))),
+            ..Placer::default()
+        };
+        place(&mut placer).unwrap();
+        assert!(store.folder_exists(&folder));
+        assert_eq!(
+            store.generation().unwrap(),
+            Some(Generation { store: 7, count: 1 })
+        );
+    }
+}

@@ -72,3 +72,55 @@ impl Index {
         }
     }
 }
+
+#[cfg(test)]
+impl LogSync {
+    /// A log at `wal`, for tests of what waits for it.
+    pub(crate) fn at(wal: PathBuf) -> LogSync {
+        LogSync { wal }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(db: &super::super::db::Db) -> i64 {
+        let c = db.lite().expect("sqlite");
+        c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_deferred_commit_skips_the_flush_and_the_log_sync_makes_it_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let mut index = Index::open(&path, true).unwrap();
+        let log = index
+            .log_sync()
+            .expect("a durable SQLite index has a log to sync");
+        assert_eq!(log.wal, dir.path().join("index.sqlite-wal"));
+        let tx = index.begin_deferred().unwrap();
+        // NORMAL: the commit writes the log without flushing it.
+        assert_eq!(synchronous(tx.db()), 1);
+        tx.next_counter("test").unwrap();
+        tx.commit().unwrap();
+        // Every other commit flushes as before.
+        assert_eq!(synchronous(&index.db), 2);
+        assert!(log.wal.exists(), "the commit is in the log");
+        log.sync().unwrap();
+        index.sync_log().unwrap();
+    }
+
+    #[test]
+    fn without_durability_or_a_log_file_there_is_nothing_to_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("index.sqlite"), false).unwrap();
+        assert!(index.log_sync().is_none());
+        let tx = index.begin_deferred().unwrap();
+        tx.commit().unwrap();
+        index.sync_log().unwrap();
+        assert!(Index::open_memory().unwrap().log_sync().is_none());
+        // A log that is gone was checkpointed into the database by its last connection.
+        LogSync::at(dir.path().join("gone-wal")).sync().unwrap();
+    }
+}
