@@ -91,6 +91,23 @@ pub fn parse(raw: &[u8]) -> Facts {
 /// (`limits`): only its top-level header block is parsed, `over_limits` says why, and its digest
 /// is the one it would have had, so a copy seen again is still a duplicate.
 pub fn parse_within(raw: &[u8], limits: &Limits) -> Facts {
+    parse_inner(raw, limits, false).0
+}
+
+/// `parse_within`, and the parsed message for the filters when it is `raw` as it stands (no
+/// bare-CR line ends, no envelope line, within the limits): parsed with every header field
+/// read, as the filters' Sieve interpreter wants it, so they need not parse it again.
+pub fn parse_keeping<'x>(raw: &'x [u8], limits: &Limits) -> (Facts, Option<Message<'x>>) {
+    parse_inner(raw, limits, true)
+}
+
+/// The parser the filters use: every header field read as mail-parser reads it by default.
+fn full_parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(MessageParser::new)
+}
+
+fn parse_inner<'x>(raw: &'x [u8], limits: &Limits, keep: bool) -> (Facts, Option<Message<'x>>) {
     let mut facts = Facts {
         size: raw.len() as u64,
         ..Facts::default()
@@ -114,6 +131,16 @@ pub fn parse_within(raw: &[u8], limits: &Limits) -> Facts {
             parse_input = &mail[..header_block_end(mail)];
             facts.over_limits = Some(over.to_string());
         }
+    }
+    // The message as it stands, within the limits: parsed once for intake and the filters.
+    let whole = keep && problem.is_none() && facts.over_limits.is_none() && std::ptr::eq(mail, raw);
+    if whole {
+        let parsed = std::panic::catch_unwind(|| full_parser().parse(raw));
+        if let Ok(Some(message)) = parsed {
+            fill(&mut facts, raw, &message);
+            return (facts, Some(message));
+        }
+        // Not parsed: the way below says why, as for every other message.
     }
     let parsed = match problem {
         Some(reason) => Err(reason.to_string()),
@@ -140,7 +167,7 @@ pub fn parse_within(raw: &[u8], limits: &Limits) -> Facts {
             facts.digest = hex(&Sha256::digest(raw));
         }
     }
-    facts
+    (facts, None)
 }
 
 /// Where the top-level header block ends (after its blank line), or the end of the mail.

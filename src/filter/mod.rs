@@ -187,6 +187,18 @@ impl Filters {
     /// Runs every script in order against one message. Never fails: problems are in
     /// `Verdict::errors`, and a script that failed contributes nothing.
     pub fn run(&self, raw: &[u8], env: &Envelope, tests: &ScanValues) -> Verdict {
-        run::run_all(self, raw, env, tests)
+        run::run_all(self, raw, None, env, tests)
+    }
+
+    /// `run` on `raw` already parsed (as `mail_parser::MessageParser::new` parses it), when
+    /// `parsed` is given.
+    pub fn run_parsed<'x>(
+        &self,
+        raw: &'x [u8],
+        parsed: Option<mail_parser::Message<'x>>,
+        env: &Envelope,
+        tests: &ScanValues,
+    ) -> Verdict {
+        run::run_all(self, raw, parsed, env, tests)
     }
 }

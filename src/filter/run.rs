@@ -17,10 +17,20 @@ use super::{Envelope, Filters, ScanValues, Verdict};
 /// The global variable in which sieve-rs keeps the imap4flags internal flags.
 const FLAGS_VAR: &str = "__flags";
 
-pub fn run_all(filters: &Filters, raw: &[u8], env: &Envelope, scan: &ScanValues) -> Verdict {
-    let mut message = MessageParser::new()
-        .parse(raw)
-        .unwrap_or_else(empty_message);
+/// `parsed`: `raw` as `MessageParser::new` parses it, when the caller has it already.
+pub fn run_all<'x>(
+    filters: &Filters,
+    raw: &'x [u8],
+    parsed: Option<Message<'x>>,
+    env: &Envelope,
+    scan: &ScanValues,
+) -> Verdict {
+    let mut message = match parsed {
+        Some(m) => m,
+        None => MessageParser::new()
+            .parse(raw)
+            .unwrap_or_else(empty_message),
+    };
     let mut flags: Vec<String> = Vec::new();
     let mut builder = verdict::Builder::new(filters.queues.as_deref());
     for (n, script) in filters.scripts.iter().enumerate() {

@@ -77,10 +77,11 @@ pub enum Effect {
     Quarantine(String),
 }
 
-/// Runs the filters and maps their verdict. `queues` are the configured queue names.
+/// Runs the filters and maps their verdict: on the raw message, or on its parse when there is
+/// one (`parse::parse_keeping`). `queues` are the configured queue names.
 pub fn run(
     filters: &Filters,
-    raw: &[u8],
+    (raw, parsed): (&[u8], Option<mail_parser::Message<'_>>),
     facts: &Facts,
     values: ScanValues,
     queues: &[String],
@@ -94,7 +95,9 @@ pub fn run(
         to: facts.recipients().map(str::to_string).collect(),
     };
     let input = without_postdesk_headers(raw);
-    let verdict = filters.run(&input, &env, &values);
+    // The parse is of `raw`: the filters' input only when no header was taken out of it.
+    let parsed = parsed.filter(|_| matches!(input, std::borrow::Cow::Borrowed(_)));
+    let verdict = filters.run_parsed(&input, parsed, &env, &values);
     let mut ins = Inspection {
         no_autoresponse: verdict
             .attribute("no-autoresponse")

@@ -142,8 +142,8 @@ impl Rules {
 
     /// `understand` with the scanners' results (the filters see them).
     pub fn understand_with(&self, raw: &[u8], scanned: Scanned) -> Understood {
-        let facts = parse::parse_within(raw, &self.cfg.intake.mime_limits());
-        self.understand_parsed(raw, facts, scanned)
+        let (facts, message) = parse::parse_keeping(raw, &self.cfg.intake.mime_limits());
+        self.understand_parsed(raw, facts, message, scanned)
     }
 
     /// `understand_with` for a message whose last part lives in a file (`store::spliced`): the
@@ -163,7 +163,7 @@ impl Rules {
         if let Some(part) = facts.attachments.last_mut() {
             part.size = spliced.len;
         }
-        Ok(self.understand_parsed(raw, facts, scanned))
+        Ok(self.understand_parsed(raw, facts, None, scanned))
     }
 
     /// A source's message understood with its scanners' results: a spliced part read from its
@@ -183,7 +183,14 @@ impl Rules {
         Ok(u)
     }
 
-    fn understand_parsed(&self, raw: &[u8], facts: Facts, scanned: Scanned) -> Understood {
+    /// `message`: `raw` as `parse::parse_keeping` parsed it, for the filters.
+    fn understand_parsed(
+        &self,
+        raw: &[u8],
+        facts: Facts,
+        message: Option<mail_parser::Message<'_>>,
+        scanned: Scanned,
+    ) -> Understood {
         let own = OwnIdentity {
             addresses: &self.own,
             loop_value: &self.cfg.general.loop_value,
@@ -236,7 +243,7 @@ impl Rules {
         if quarantine.is_none() {
             let (ins, effect) = inspect::run(
                 &self.filters,
-                raw,
+                (raw, message),
                 &facts,
                 scanned.values,
                 &self.queue_names,
