@@ -40,10 +40,13 @@ pub enum Action {
         reason: String,
         ticket: Option<String>,
     },
-    /// Open a ticket in `queue` (its customer the directory's, its number drawn now).
+    /// Open a ticket in `queue` for `customer` (the directory's answer for the sender; see
+    /// `decide::customer`). Its number is drawn when it is opened, as a row gets its id: from
+    /// the scheme's counter, inside the transaction that opens it.
     OpenTicket {
         queue: String,
         refers: Option<(String, Why)>,
+        customer: Box<super::customer::Customer>,
     },
     /// A closed ticket opened again.
     Reopen { ticket: TicketRef },

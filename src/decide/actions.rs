@@ -3,6 +3,7 @@
 //! back (see `respond`). Pure over the decision, the message and what `Lookup` answers.
 
 use super::action::{Action, Note, Target};
+use super::customer::Customer;
 use super::respond::{may_autorespond, respond, Answering, Filed};
 use super::{policy, Decision, Lookup};
 use crate::index::{Attribute, Duplicate, State};
@@ -16,8 +17,9 @@ pub struct Asked<'a> {
     pub attributes: &'a [(String, String, String)],
     /// A filter's reject, with the text of its reply.
     pub reject: Option<&'a str>,
-    /// A fax gateway's mail: its rendition is filed beside it.
-    pub fax: bool,
+    /// A fax gateway's mail, with its sender's number when it could be read: its rendition is
+    /// filed beside it, and the number says whose the ticket is.
+    pub fax: Option<Option<&'a str>>,
     /// A customer's request: what the index lets its sender be told (`requests::answer`).
     pub request: Option<&'a crate::requests::Answer>,
 }
@@ -105,9 +107,15 @@ pub fn actions<L: Lookup>(
         // (`intake::agent_plan`), through the same `Lookup`.
         Decision::Agent { .. } => {}
         Decision::New { queue, refers } => {
+            let customer = match asked.fax {
+                Some(Some(number)) => Customer::of_number(index, number)?,
+                Some(None) => Customer::default(),
+                None => Customer::of_sender(index, m.facts)?,
+            };
             out.push(Action::OpenTicket {
                 queue: queue.clone(),
                 refers: refers.clone(),
+                customer: Box::new(customer),
             });
             let target = Target::Opened;
             out.push(Action::FileArticle {
@@ -154,7 +162,7 @@ pub fn actions<L: Lookup>(
 
 /// What follows a filed article: a fax's rendition, the attributes the filters set.
 fn filed(out: &mut Vec<Action>, asked: &Asked, ticket: &Target) {
-    if asked.fax {
+    if asked.fax.is_some() {
         out.push(Action::FileFax {
             ticket: ticket.clone(),
         });

@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod actions;
+pub mod customer;
 pub mod policy;
 pub mod respond;
 mod shown;

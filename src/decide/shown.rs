@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::action::{Action, Note, Target};
+use super::customer::Customer;
 use super::Why;
 use crate::config::outgoing::NoticeStyle;
 use crate::facts::Mailbox;
@@ -23,6 +24,27 @@ impl Target {
             Target::Existing(t) => format!("ticket {}", t.number),
         }
     }
+}
+
+/// A new ticket's customer as its ids (those the ticket's row keeps).
+fn customer_json(c: &Customer) -> Value {
+    let ids = c.ids();
+    json!({"person": ids.person, "organisation": ids.organisation, "service": ids.service})
+}
+
+/// A new ticket's customer in words, `None` when the directory knows nobody.
+fn customer_words(c: &Customer) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(p) = &c.person {
+        parts.push(format!("{} ({})", p.display_name, p.id));
+    }
+    if let Some(o) = &c.organisation {
+        parts.push(format!("of {} ({})", o.name, o.id));
+    }
+    if let Some(s) = &c.service {
+        parts.push(format!("service {}", s.service));
+    }
+    (!parts.is_empty()).then(|| format!("for {}", parts.join(" ")))
 }
 
 fn refers_json(r: &Option<(String, Why)>) -> Value {
@@ -56,8 +78,12 @@ impl Action {
         let mut v = match self {
             Action::Duplicate { ticket } => json!({ "ticket": ticket }),
             Action::Quarantine { reason, ticket } => json!({"reason": reason, "ticket": ticket}),
-            Action::OpenTicket { queue, refers } => {
-                json!({"queue": queue, "refers": refers_json(refers)})
+            Action::OpenTicket {
+                queue,
+                refers,
+                customer,
+            } => {
+                json!({"queue": queue, "refers": refers_json(refers), "customer": customer_json(customer)})
             }
             Action::Reopen { ticket } => json!({"ticket": ticket.number, "queue": ticket.queue}),
             Action::FileArticle {
@@ -210,15 +236,20 @@ impl Action {
                 "nothing filed: a duplicate of a quarantined message".into()
             }
             Action::Quarantine { reason, .. } => format!("quarantine: {reason}"),
-            Action::OpenTicket { queue, refers } => match refers {
-                Some((n, why)) => {
-                    format!(
-                        "open a ticket in {queue}, referring to {n} ({})",
-                        why.as_str()
-                    )
+            Action::OpenTicket {
+                queue,
+                refers,
+                customer,
+            } => {
+                let mut said = format!("open a ticket in {queue}");
+                if let Some(c) = customer_words(customer) {
+                    said = format!("{said} {c}");
                 }
-                None => format!("open a ticket in {queue}"),
-            },
+                match refers {
+                    Some((n, why)) => format!("{said}, referring to {n} ({})", why.as_str()),
+                    None => said,
+                }
+            }
             Action::Reopen { ticket } => format!("reopen ticket {}", ticket.number),
             Action::FileArticle {
                 ticket,

@@ -21,6 +21,9 @@ struct Fake {
     duplicate: bool,
     /// What the autoresponse limits count: to the recipient in a day, to anyone in a minute.
     autoreplies: (u32, u32),
+    /// What the directory says about any sender, and about any number.
+    sender: crate::index::Sender,
+    lines: crate::index::Lines,
 }
 
 impl Lookup for Fake {
@@ -56,6 +59,21 @@ impl Lookup for Fake {
     }
     fn directory_ticket(&self, _: &str) -> Result<crate::index::TicketParty, Infallible> {
         Ok(Default::default())
+    }
+    fn directory_sender(&self, _: &str) -> Result<crate::index::Sender, Infallible> {
+        Ok(self.sender.clone())
+    }
+    fn directory_lines(&self, _: &str) -> Result<crate::index::Lines, Infallible> {
+        Ok(self.lines.clone())
+    }
+    fn directory_organisation(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::directory::Organisation>, Infallible> {
+        Ok(None)
+    }
+    fn directory_only_service(&self) -> Result<Option<crate::people::Service>, Infallible> {
+        Ok(None)
     }
 }
 
@@ -236,6 +254,11 @@ fn check() {
 /// The actions of a plan for `raw` against `fake`, as `Rules::decide` makes them with mail
 /// sent (agents' notices on, Alice working in Support).
 fn actions_for(raw: &[u8], fake: &Fake) -> Vec<action::Action> {
+    fax_actions_for(raw, fake, None)
+}
+
+/// `actions_for` a fax gateway's mail from `fax` (`Some(None)`: a number that could not be read).
+fn fax_actions_for(raw: &[u8], fake: &Fake, fax: Option<Option<&str>>) -> Vec<action::Action> {
     let cfg = Config::parse(
         &format!("{CONFIG}queues = [\"Support\"]\n"),
         Path::new("match.toml"),
@@ -265,10 +288,80 @@ fn actions_for(raw: &[u8], fake: &Fake) -> Vec<action::Action> {
         queue: &route.queue,
         attributes: &[("priority".into(), "high".into(), "10-vip.sieve:3".into())],
         reject: None,
-        fax: false,
+        fax,
         request: None,
     };
     actions::actions(&answering, &filed, &asked, &plan.decision, fake).unwrap()
+}
+
+#[test]
+fn a_new_tickets_customer_is_decided_with_its_plan() {
+    use crate::people::{Organisation, Person, ServiceInstance};
+    let online = ServiceInstance {
+        service: "Online".into(),
+        sla: "gold".into(),
+        greeting: None,
+    };
+    let acme = Organisation {
+        id: "acme".into(),
+        name: "ACME GmbH".into(),
+        services: vec![online.clone()],
+        ..Organisation::default()
+    };
+    let maria = Person {
+        id: "p1".into(),
+        display_name: "Maria Müller".into(),
+        organisations: vec!["acme".into()],
+        ..Person::default()
+    };
+    let fake = Fake {
+        sender: crate::index::Sender {
+            person: Some(maria.clone()),
+            organisation: Some(acme.clone()),
+        },
+        lines: crate::index::Lines {
+            organisations: vec![Organisation {
+                id: "branch".into(),
+                name: "Branch office".into(),
+                ..Organisation::default()
+            }],
+            ..Default::default()
+        },
+        ..Fake::default()
+    };
+    let customer = |got: &[action::Action]| match &got[0] {
+        action::Action::OpenTicket { customer, .. } => (**customer).clone(),
+        other => panic!("not opened: {other:?}"),
+    };
+    let mail = MAIL.replace("SUBJECT", "Login");
+    let got = actions_for(mail.as_bytes(), &fake);
+    assert_eq!(
+        customer(&got),
+        customer::Customer {
+            person: Some(maria),
+            organisation: Some(acme),
+            service: Some(online),
+        }
+    );
+    assert_eq!(
+        got[0].words(),
+        "open a ticket in Support for Maria Müller (p1) of ACME GmbH (acme) service Online"
+    );
+    assert_eq!(
+        got[0].json()["customer"],
+        serde_json::json!({"person": "p1", "organisation": "acme", "service": "Online"})
+    );
+    // A fax is its sender's, found by number, not the gateway's that mailed it.
+    let got = fax_actions_for(mail.as_bytes(), &fake, Some(Some("+493012345")));
+    let c = customer(&got);
+    assert_eq!(
+        (c.person, c.organisation.unwrap().id),
+        (None, "branch".into())
+    );
+    // A fax whose number could not be read is nobody's.
+    let got = fax_actions_for(mail.as_bytes(), &fake, Some(None));
+    assert_eq!(customer(&got), customer::Customer::default());
+    assert_eq!(got[0].words(), "open a ticket in Support");
 }
 
 const MAIL: &str = "From: Maria <maria@acme.example>\r\nTo: support@company.example\r\n\
@@ -296,7 +389,8 @@ fn a_new_ticket_is_opened_filed_and_its_autoresponse_held_back_at_the_limit() {
         got[0],
         action::Action::OpenTicket {
             queue: "Support".into(),
-            refers: None
+            refers: None,
+            customer: Default::default(),
         }
     );
     assert_eq!(

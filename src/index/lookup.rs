@@ -5,8 +5,9 @@ use super::db::{p, Db};
 
 use super::prefetch::Prefetched;
 use super::rows::{Duplicate, State, TicketRef};
-use super::{AnswerParties, TicketParty};
+use super::{AnswerParties, Lines, Sender, TicketParty};
 use super::{Index, IndexError, Result, Tx};
+use crate::people::{Organisation, Service};
 
 /// What the matcher (`decide`) asks the index, on whatever connection the caller has.
 pub trait Lookup {
@@ -43,6 +44,16 @@ pub trait Lookup {
     /// The ticket's person and organisation as the directory has them now: an agent's answer's
     /// salutation, and what its standard responses may say.
     fn directory_ticket(&self, number: &str) -> std::result::Result<TicketParty, Self::Error>;
+    /// Whom a new ticket from `address` belongs to (see `decide::customer`).
+    fn directory_sender(&self, address: &str) -> std::result::Result<Sender, Self::Error>;
+    /// Everyone a number (E.164) belongs to: a fax's sender.
+    fn directory_lines(&self, number: &str) -> std::result::Result<Lines, Self::Error>;
+    fn directory_organisation(
+        &self,
+        id: &str,
+    ) -> std::result::Result<Option<Organisation>, Self::Error>;
+    /// The one service the directory defines, if it defines exactly one.
+    fn directory_only_service(&self) -> std::result::Result<Option<Service>, Self::Error>;
 }
 
 fn ticket(c: &Db, number: &str) -> Result<Option<TicketRef>> {
@@ -150,6 +161,18 @@ macro_rules! lookup_on {
             }
             fn directory_ticket(&self, number: &str) -> Result<TicketParty> {
                 <$t>::directory_ticket(self, number)
+            }
+            fn directory_sender(&self, address: &str) -> Result<Sender> {
+                <$t>::directory_sender(self, address)
+            }
+            fn directory_lines(&self, number: &str) -> Result<Lines> {
+                <$t>::directory_lines(self, number)
+            }
+            fn directory_organisation(&self, id: &str) -> Result<Option<Organisation>> {
+                <$t>::directory_organisation(self, id)
+            }
+            fn directory_only_service(&self) -> Result<Option<Service>> {
+                <$t>::directory_only_service(self)
             }
         }
     };

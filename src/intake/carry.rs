@@ -73,13 +73,13 @@ pub(super) fn carry<'a, R: rand::Rng>(
                     base.take().expect("the message is kept once"),
                 )?);
             }
-            Action::OpenTicket { queue, refers } => {
+            Action::OpenTicket {
+                queue,
+                refers,
+                customer,
+            } => {
                 let number = allocate(o, today)?;
-                let customer = match fax.map(|f| &f.number) {
-                    Some(Ok(number)) => Customer::of_number(o.tx, number)?,
-                    Some(Err(_)) => Customer::default(),
-                    None => Customer::of_sender(o.tx, facts)?,
-                };
+                let customer = (**customer).clone();
                 o.tx.insert_ticket(
                     &number,
                     queue,

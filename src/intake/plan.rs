@@ -34,7 +34,8 @@ impl Rules {
         L: decide::Lookup + Records,
         L::Error: From<IndexError>,
     {
-        let fax = u.fax.is_some();
+        // A fax's sender's number, when it could be read: whose the ticket is.
+        let fax: Option<Option<String>> = (u.fax.as_ref()).map(|f| f.number.clone().ok());
         let mut u = u;
         let commands = u.commands.take().unwrap_or_default();
         let m = self.matched(u, lookup)?;
@@ -74,7 +75,7 @@ impl Rules {
             queue: &m.route.queue,
             attributes: &m.inspection.attributes,
             reject: m.inspection.reject.as_deref(),
-            fax,
+            fax: fax.as_ref().map(Option::as_deref),
             request: request.as_ref(),
         };
         plan.actions = match &plan.decision {
