@@ -86,6 +86,7 @@ impl Customer {
     }
 }
 
+/// The service of a new ticket of `org` (see `default_service`).
 fn service_of<L: Lookup>(
     index: &L,
     org: Option<&Organisation>,

@@ -55,8 +55,6 @@ impl Customer {
     }
 }
 
-/// The service of a new ticket of `org` (see `default_service`).
-
 #[cfg(test)]
 mod tests {
     use super::*;
