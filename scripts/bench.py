@@ -33,6 +33,9 @@ Modes:
                        lines, one large attachment), generated here; prints the peak RSS of the
                        `run --once` that files them against the bound 10 x the largest message
                        + 150 MB, and exits 1 when it is passed
+  --smtp               mail sent by SMTP to a sink on 127.0.0.1 (tests/it/smtp_sink.py, aiosmtpd,
+                       writing under the system's temp dir), not into the local Maildir outbox:
+                       the outbox hands over 8 mails at a time, as to a relay
   --postgres           the index on PostgreSQL 15 instead of SQLite: a server is made with
                        initdb under --workdir (its defaults: fsync and synchronous commit on),
                        one database per case, stopped at the end (as root: the server runs as
@@ -114,11 +117,14 @@ queues = ["Support"]
 """
 
 
-def config(agents=False, notice=None):
-    """The benchmark's configuration; with `agents`, the repository's agents get notices."""
+def config(agents=False, notice=None, smtp_port=None):
+    """The benchmark's configuration; with `agents`, the repository's agents get notices; with
+    `smtp_port`, mail goes out by SMTP to 127.0.0.1 on that port."""
     text = CONFIG
     if notice:
         text = text.replace("[filters]", 'agent-notice = "%s"\n[filters]' % notice, 1)
+    if smtp_port:
+        text += '[outgoing]\ntransport = "smtp"\n[outgoing.smtp]\nport = %d\n' % smtp_port
     return text + (AGENTS if agents else "")
 
 
@@ -127,6 +133,7 @@ SUMMARY_RE = re.compile(
     r"quarantined (\d+), failed (\d+)"
 )
 MS_RE = re.compile(r" ms=([0-9.]+)")
+TS_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
 VERDICT_RE = re.compile(r" verdict=(\S+)")
 SENT_RE = re.compile(r"outbox=sent ticket=\S* kind=([a-z-]+)")
 
@@ -614,12 +621,21 @@ def run_postdesk(binary, case, maildir_path, label, after="delete"):
     summary = dict(zip(("processed", "new", "follow_ups", "duplicates", "quarantined",
                         "failed"), map(int, m.groups())))
     lat, verdicts = [], {}
+    # When intake filed its last message, and when each mail went out (the mail log's times).
+    filed_last, sent_at = None, []
     with open(log, "rb") as f:
         f.seek(offset)
         for line in f.read().decode(errors="replace").splitlines():
+            mt = TS_RE.match(line)
+            at = mt and time.mktime(time.strptime(mt.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) \
+                + float("0" + mt.group(1)[19:])
+            if at and " outbox=sent " in line:
+                sent_at.append(at)
             mm = MS_RE.search(line)
             if mm:
                 lat.append(float(mm.group(1)))
+                if at:
+                    filed_last = max(filed_last or at, at)
             mv = VERDICT_RE.search(line)
             if mv:
                 verdicts[mv.group(1)] = verdicts.get(mv.group(1), 0) + 1
@@ -636,7 +652,9 @@ def run_postdesk(binary, case, maildir_path, label, after="delete"):
             "inblock": ru.ru_inblock, "oublock": ru.ru_oublock, "nvcsw": ru.ru_nvcsw,
             "latencies": sorted(lat), "verdicts": verdicts, "left_in_maildir": left,
             "stderr_lines": len(err.splitlines()), "others_cpus": others,
-            "sent_kinds": sent_kinds}
+            "sent_kinds": sent_kinds,
+            "sent_while_filing": sum(1 for t in sent_at if filed_last and t <= filed_last),
+            "outbox_tail": (max(sent_at) - filed_last) if sent_at and filed_last else 0.0}
 
 
 def busy_cpu_seconds():
@@ -837,6 +855,29 @@ class PgServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class SmtpSink:
+    """The tests' SMTP sink (aiosmtpd) on 127.0.0.1, writing what it receives under the system's
+    temp dir, off the benchmark's file system."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="postdesk-bench-sink-"))
+        self.port = free_port()
+        # Debian's interpreter, which has python3-aiosmtpd (see tests/it/services.rs).
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", str(REPO / "tests" / "it" / "smtp_sink.py"), "127.0.0.1",
+             str(self.port), str(self.dir / "mail")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening"):
+            raise SystemExit("SMTP sink did not start (apt-get install python3-aiosmtpd): %s"
+                             % (line + self.proc.stdout.read(2000)))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def free_port():
     import socket
     with socket.socket() as s:
@@ -852,11 +893,13 @@ class Bench:
         self.base.mkdir(parents=True, exist_ok=True)
         self.cases = []
         self.pg = PgServer(self.base) if args.postgres else None
+        self.sink = SmtpSink() if args.smtp else None
 
     def new_case(self, tag):
         case = Path(tempfile.mkdtemp(prefix="postdesk-bench-%s-" % tag, dir=self.base))
         self.cases.append(case)
-        text = config(self.args.agents, self.args.agent_notice)
+        text = config(self.args.agents, self.args.agent_notice,
+                      self.sink.port if self.sink else None)
         if self.pg:
             text += "\n[index]\nbackend = \"postgres\"\nurl = \"%s\"\n" % self.pg.database()
         (case / "postdesk.toml").write_text(text)
@@ -865,6 +908,8 @@ class Bench:
     def cleanup(self):
         if self.pg:
             self.pg.stop()
+        if self.sink:
+            self.sink.stop()
         t0 = time.perf_counter()
         for c in self.cases:
             if self.args.keep:
@@ -930,6 +975,10 @@ class Bench:
         log("  mail sent in the run: %s" % (", ".join("%d %s" % (n, k) for k, n in
                                                         sorted(res["sent_kinds"].items()))
                                              or "none"))
+        if res["sent_kinds"]:
+            log("  outbox: %d of %d mails sent while intake filed; the last %.2f s after "
+                "intake's last message" % (res["sent_while_filing"],
+                                           sum(res["sent_kinds"].values()), res["outbox_tail"]))
         log("  %s" % fmt_line(res))
         return res
 
@@ -1066,6 +1115,8 @@ def main():
                     help="the repository's agents (two in Support, one in Billing) get notices")
     ap.add_argument("--agent-notice", choices=("pointer", "copy", "digest"),
                     help="[autoresponse] agent-notice (default: postdesk's, pointer)")
+    ap.add_argument("--smtp", action="store_true",
+                    help="send by SMTP to a sink on 127.0.0.1, not into the local outbox")
     ap.add_argument("--postgres", action="store_true",
                     help="the index on PostgreSQL (a server made under --workdir)")
     ap.add_argument("--seed", type=int, default=20261121)
