@@ -6,7 +6,7 @@
 use super::db::{p, Db};
 
 use super::{Index, Result, Tx};
-use crate::people::{Directory, Group, Organisation, Person, Service};
+use crate::people::{Group, Organisation, Person, Service};
 
 /// Which source an entry came from; the file overrides the others.
 pub const DIRECTORY_FILE: &str = "file";
@@ -45,7 +45,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    fn table(self) -> &'static str {
+    pub(super) fn table(self) -> &'static str {
         match self {
             EntryKind::Person => "directory_persons",
             EntryKind::Organisation => "directory_organisations",
@@ -54,7 +54,7 @@ impl EntryKind {
         }
     }
 
-    fn id_column(self) -> &'static str {
+    pub(super) fn id_column(self) -> &'static str {
         match self {
             EntryKind::Person | EntryKind::Organisation => "id",
             EntryKind::Service | EntryKind::Group => "name",
@@ -62,7 +62,7 @@ impl EntryKind {
     }
 
     /// `directory_keys.kind`.
-    fn key_kind(self) -> &'static str {
+    pub(super) fn key_kind(self) -> &'static str {
         match self {
             EntryKind::Person => "person",
             EntryKind::Organisation => "organisation",
@@ -102,7 +102,7 @@ impl Entry {
     }
 
     /// What it is found by in `directory_keys`.
-    fn keys(&self) -> Vec<String> {
+    pub(super) fn keys(&self) -> Vec<String> {
         let phone = |n: &String| format!("phone:{n}");
         match self {
             Entry::Person(p) => p
@@ -198,7 +198,7 @@ const LINE: &str = concat!(
     " ORDER BY k.kind <> 'person', k.kind <> 'organisation', k.source <> 'file' LIMIT 1"
 );
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("directory entries serialise")
 }
 
@@ -208,145 +208,6 @@ pub(super) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
 }
 
 impl Tx<'_> {
-    /// Replaces everything `source` said with `dir`, and records its fingerprint.
-    pub fn replace_directory(
-        &self,
-        source: &str,
-        dir: &Directory,
-        fingerprint: &str,
-        at: &str,
-    ) -> Result<()> {
-        self.remove_directory(source)?;
-        // Rows and keys in the order of their primary keys: each insert goes to the B-tree's
-        // last pages instead of a random one, so a large copy does not thrash the page cache.
-        // An entry is cloned only while it is written.
-        let mut keys: Vec<(String, &'static str, &str)> = Vec::new();
-        fn sorted<T>(v: &[T], id: fn(&T) -> &str) -> Vec<&T> {
-            let mut v: Vec<&T> = v.iter().collect();
-            v.sort_by(|a, b| id(a).cmp(id(b)));
-            v
-        }
-        for p in sorted(&dir.persons, |p| &p.id) {
-            self.insert_row_keys(source, Entry::Person(p.clone()), &p.id, &mut keys)?;
-        }
-        for o in sorted(&dir.organisations, |o| &o.id) {
-            self.insert_row_keys(source, Entry::Organisation(o.clone()), &o.id, &mut keys)?;
-        }
-        for s in sorted(&dir.services, |s| &s.name) {
-            self.insert_row_keys(source, Entry::Service(s.clone()), &s.name, &mut keys)?;
-        }
-        for g in sorted(&dir.groups, |g| &g.name) {
-            self.insert_row_keys(source, Entry::Group(g.clone()), &g.name, &mut keys)?;
-        }
-        keys.sort_unstable();
-        for (k, kind, id) in keys {
-            self.db().exec(
-                "INSERT INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                p![k, kind, id, source],
-            )?;
-        }
-        self.set_directory_loaded(source, fingerprint, at)
-    }
-
-    /// Records that `source` was read completely at `at`.
-    pub fn set_directory_loaded(&self, source: &str, fingerprint: &str, at: &str) -> Result<()> {
-        self.db()
-            .exec("INSERT INTO directory_sources(source, fingerprint, loaded) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(source) DO UPDATE SET fingerprint = excluded.fingerprint, loaded = excluded.loaded", p![source, fingerprint, at])?;
-        Ok(())
-    }
-
-    /// Writes one entry and its keys (none may be there: see `put_entry`).
-    fn insert_entry(&self, source: &str, e: &Entry) -> Result<()> {
-        self.insert_row(source, e)?;
-        for k in e.keys() {
-            self.db().exec(
-                "INSERT INTO directory_keys(key, kind, id, source) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                p![k, e.kind().key_kind(), e.id(), source],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// `insert_row`, with the entry's keys added to `keys` (with `id`, the entry's, which
-    /// outlives it) for inserting later, in order.
-    fn insert_row_keys<'d>(
-        &self,
-        source: &str,
-        e: Entry,
-        id: &'d str,
-        keys: &mut Vec<(String, &'static str, &'d str)>,
-    ) -> Result<()> {
-        self.insert_row(source, &e)?;
-        let kind = e.kind().key_kind();
-        keys.extend(e.keys().into_iter().map(|k| (k, kind, id)));
-        Ok(())
-    }
-
-    /// Writes one entry's row, without its keys.
-    fn insert_row(&self, source: &str, e: &Entry) -> Result<()> {
-        let c = self.db();
-        let (id, data) = (e.id(), json(e));
-        match e {
-            Entry::Person(p) => c
-                .exec("INSERT INTO directory_persons(id, source, organisation, data) VALUES (?1, ?2, ?3, ?4)", p![id, source, p.organisations.first(), data])?,
-            _ => c
-                .exec(&format!(
-                    "INSERT INTO {}({}, source, data) VALUES (?1, ?2, ?3)",
-                    e.kind().table(),
-                    e.kind().id_column()
-                ), p![id, source, data])?,
-        };
-        Ok(())
-    }
-
-    /// Replaces `old` (the entry as the index has it, if it has it) with `new`.
-    pub fn put_entry(&self, source: &str, old: Option<&Entry>, new: &Entry) -> Result<()> {
-        if let Some(old) = old {
-            self.delete_entry(source, old)?;
-        }
-        self.insert_entry(source, new)
-    }
-
-    /// Removes one entry and its keys, found by primary key (no table scan).
-    pub fn delete_entry(&self, source: &str, e: &Entry) -> Result<()> {
-        let c = self.db();
-        let id = e.id();
-        for k in e.keys() {
-            c.exec(
-                "DELETE FROM directory_keys WHERE key = ?1 AND kind = ?2 AND id = ?3 AND source = ?4",
-                p![k, e.kind().key_kind(), id, source],
-            )?;
-        }
-        c.exec(
-            &format!(
-                "DELETE FROM {} WHERE {} = ?1 AND source = ?2",
-                e.kind().table(),
-                e.kind().id_column()
-            ),
-            p![id, source],
-        )?;
-        Ok(())
-    }
-
-    /// Removes everything `source` said.
-    pub fn remove_directory(&self, source: &str) -> Result<()> {
-        for table in [
-            "directory_keys",
-            "directory_persons",
-            "directory_organisations",
-            "directory_services",
-            "directory_groups",
-            "directory_sources",
-        ] {
-            self.db().exec(
-                &format!("DELETE FROM {table} WHERE source = ?1"),
-                p![source],
-            )?;
-        }
-        Ok(())
-    }
-
     /// The directory's answer for a new ticket's sender (one query; see `sender`), unless
     /// the batch asked ahead.
     pub fn directory_sender(&self, address: &str) -> Result<Sender> {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::directory::{parse, Numbering};
+use crate::people::Directory;
 
 fn directory(text: &str) -> Directory {
     let n = Numbering {

@@ -10,6 +10,7 @@ pub(crate) mod db;
 mod deferred;
 mod digest;
 mod directory;
+mod directory_write;
 mod find;
 mod generation;
 mod limits;
