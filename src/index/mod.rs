@@ -17,6 +17,7 @@ mod limits;
 mod lookup;
 mod nodes;
 mod outbox;
+mod outbox_read;
 mod pending_lines;
 mod pg;
 mod pg_client;
