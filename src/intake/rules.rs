@@ -146,10 +146,9 @@ impl Rules {
         self.understand_parsed(raw, facts, message, scanned)
     }
 
-    /// `understand_with` for a message whose last part lives in a file (`store::spliced`): the
-    /// message is parsed without that part's bytes, and its digest, its size and the part's
-    /// size are those of the whole message, as reindex reads them from the stored file. The
-    /// filters see the message without the part's bytes.
+    /// `understand_with` for a message whose last part lives in a file (`store::spliced`): parsed
+    /// (and seen by the filters) without that part's bytes; its digest, its size and the part's
+    /// size are those of the whole message, as reindex reads them from the stored file.
     pub fn understand_spliced(
         &self,
         raw: &[u8],
