@@ -33,6 +33,12 @@ Modes:
                        lines, one large attachment), generated here; prints the peak RSS of the
                        `run --once` that files them against the bound 10 x the largest message
                        + 150 MB, and exits 1 when it is passed
+  --callgrind          the measured run under `valgrind --tool=callgrind`: prints the instructions
+                       it ran in user space, which do not vary between runs (three runs of one
+                       binary agree within 0.1 %), unlike wall and CPU time on a shared machine;
+                       for comparing two builds on a small N (1000 takes about half a minute).
+                       Its times mean nothing; SHA-256 runs without the CPU's SHA instructions
+                       there (apt-get install valgrind)
   --smtp               mail sent by SMTP to a sink on 127.0.0.1 (tests/it/smtp_sink.py, aiosmtpd,
                        writing under the system's temp dir), not into the local Maildir outbox:
                        the outbox hands over 8 mails at a time, as to a relay
@@ -591,13 +597,19 @@ class Mismatch(Exception):
     pass
 
 
-def run_postdesk(binary, case, maildir_path, label, after="delete"):
+CALLGRIND_RE = re.compile(r"==\d+== Collected : (\d+)")
+
+
+def run_postdesk(binary, case, maildir_path, label, after="delete", callgrind=False):
     """Drains `maildir_path` into case/data once; returns measurements of that child."""
     data = case / "data"
     log = data / "mail.log"
     offset = log.stat().st_size if log.exists() else 0
     cmd = [str(binary), "--config", str(case / "postdesk.toml"), "--data-dir", str(data),
            "run", "--once", "--maildir", str(maildir_path), "--after", after]
+    if callgrind:
+        cmd = ["valgrind", "--tool=callgrind",
+               "--callgrind-out-file=%s" % (case / ("%s.callgrind" % label))] + cmd
     out_p, err_p = case / ("%s.stdout" % label), case / ("%s.stderr" % label)
     with open(out_p, "wb") as so, open(err_p, "wb") as se:
         busy0 = busy_cpu_seconds()
@@ -653,6 +665,8 @@ def run_postdesk(binary, case, maildir_path, label, after="delete"):
             "latencies": sorted(lat), "verdicts": verdicts, "left_in_maildir": left,
             "stderr_lines": len(err.splitlines()), "others_cpus": others,
             "sent_kinds": sent_kinds,
+            "instructions": int(CALLGRIND_RE.search(err).group(1))
+            if callgrind and CALLGRIND_RE.search(err) else None,
             "sent_while_filing": sum(1 for t in sent_at if filed_last and t <= filed_last),
             "outbox_tail": (max(sent_at) - filed_last) if sent_at and filed_last else 0.0}
 
@@ -956,7 +970,8 @@ class Bench:
         os.sync()
         log("  sync(2) before the measured run: %.1f s" % (time.perf_counter() - t0))
         before = self.pg.counters() if self.pg else None
-        res = run_postdesk(self.binary, case, case / "md", "measured", after=a.after)
+        res = run_postdesk(self.binary, case, case / "md", "measured", after=a.after,
+                           callgrind=a.callgrind)
         verify(res, counts)
         if self.pg:
             after = self.pg.counters()
@@ -975,6 +990,9 @@ class Bench:
         log("  mail sent in the run: %s" % (", ".join("%d %s" % (n, k) for k, n in
                                                         sorted(res["sent_kinds"].items()))
                                              or "none"))
+        if res["instructions"] is not None:
+            log("  instructions (callgrind, user space): %d M, %.2f M a message"
+                % (res["instructions"] / 1e6, res["instructions"] / 1e6 / n))
         if res["sent_kinds"]:
             log("  outbox: %d of %d mails sent while intake filed; the last %.2f s after "
                 "intake's last message" % (res["sent_while_filing"],
@@ -1115,6 +1133,8 @@ def main():
                     help="the repository's agents (two in Support, one in Billing) get notices")
     ap.add_argument("--agent-notice", choices=("pointer", "copy", "digest"),
                     help="[autoresponse] agent-notice (default: postdesk's, pointer)")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="the measured run under valgrind's callgrind: instructions, not time")
     ap.add_argument("--smtp", action="store_true",
                     help="send by SMTP to a sink on 127.0.0.1, not into the local outbox")
     ap.add_argument("--postgres", action="store_true",
