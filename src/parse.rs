@@ -101,8 +101,9 @@ pub fn parse_keeping<'x>(raw: &'x [u8], limits: &Limits) -> (Facts, Option<Messa
     parse_inner(raw, limits, true)
 }
 
-/// The parser the filters use: every header field read as mail-parser reads it by default.
-fn full_parser() -> &'static MessageParser {
+/// The parser the filters use: every header field read as mail-parser reads it by default. A
+/// parse `parse_keeping` hands them is this parser's, as theirs would be.
+pub fn filters_parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(MessageParser::new)
 }
@@ -135,7 +136,7 @@ fn parse_inner<'x>(raw: &'x [u8], limits: &Limits, keep: bool) -> (Facts, Option
     // The message as it stands, within the limits: parsed once for intake and the filters.
     let whole = keep && problem.is_none() && facts.over_limits.is_none() && std::ptr::eq(mail, raw);
     if whole {
-        let parsed = std::panic::catch_unwind(|| full_parser().parse(raw));
+        let parsed = std::panic::catch_unwind(|| filters_parser().parse(raw));
         if let Ok(Some(message)) = parsed {
             fill(&mut facts, raw, &message);
             return (facts, Some(message));

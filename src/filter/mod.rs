@@ -190,8 +190,7 @@ impl Filters {
         run::run_all(self, raw, None, env, tests)
     }
 
-    /// `run` on `raw` already parsed (as `mail_parser::MessageParser::new` parses it), when
-    /// `parsed` is given.
+    /// `run` on `raw` already parsed (by `parse::filters_parser`), when `parsed` is given.
     pub fn run_parsed<'x>(
         &self,
         raw: &'x [u8],

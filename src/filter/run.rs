@@ -6,7 +6,7 @@
 //! (see `compile.rs`) and at the end, the message's top-level header list and the `__flags`
 //! variable are compared with the last snapshot, and a change is put down to the marker before.
 
-use mail_parser::{Encoding, Header, Message, MessageParser, MessagePart, PartType};
+use mail_parser::{Encoding, Header, Message, MessagePart, PartType};
 use sieve::runtime::RuntimeError;
 use sieve::{Event, Input, SpamStatus, VirusStatus};
 
@@ -17,7 +17,7 @@ use super::{Envelope, Filters, ScanValues, Verdict};
 /// The global variable in which sieve-rs keeps the imap4flags internal flags.
 const FLAGS_VAR: &str = "__flags";
 
-/// `parsed`: `raw` as `MessageParser::new` parses it, when the caller has it already.
+/// `parsed`: `raw` as `parse::filters_parser` parses it, when the caller has it already.
 pub fn run_all<'x>(
     filters: &Filters,
     raw: &'x [u8],
@@ -27,7 +27,7 @@ pub fn run_all<'x>(
 ) -> Verdict {
     let mut message = match parsed {
         Some(m) => m,
-        None => MessageParser::new()
+        None => crate::parse::filters_parser()
             .parse(raw)
             .unwrap_or_else(empty_message),
     };
