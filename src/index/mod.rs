@@ -30,6 +30,7 @@ mod report;
 mod rows;
 mod schema;
 mod sla;
+mod turns;
 mod values;
 mod write;
 
@@ -60,6 +61,9 @@ use db::Db;
 /// 16 by default, fewer than intake alone uses, so every filed message parsed and planned some of
 /// its statements again).
 const STATEMENT_CACHE: usize = 128;
+
+/// How long a connection waits for another process's writer.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -140,6 +144,8 @@ impl Location {
 pub struct Index {
     db: Db,
     durable: bool,
+    /// Turns at the write lock among this process's connections to the file (SQLite's only).
+    turns: Option<std::sync::Arc<turns::Turns>>,
 }
 
 impl Index {
@@ -151,6 +157,7 @@ impl Index {
                 db: pg::open(cfg, true)?
                     .ok_or_else(|| IndexError::Corrupt("the schema was not made".into()))?,
                 durable,
+                turns: None,
             }),
         }
     }
@@ -161,7 +168,11 @@ impl Index {
             Location::Sqlite(path) => Index::open_readonly(path),
             // Nothing has made the schema yet: an empty index, as for a missing SQLite file.
             Location::Postgres(cfg) => match pg::open(cfg, false)? {
-                Some(db) => Ok(Index { db, durable: false }),
+                Some(db) => Ok(Index {
+                    db,
+                    durable: false,
+                    turns: None,
+                }),
                 None => Index::open_memory(),
             },
         }
@@ -192,7 +203,7 @@ impl Index {
     fn try_open(path: &Path, durable: bool) -> Result<Index> {
         let conn = Connection::open(path)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -205,6 +216,7 @@ impl Index {
         Ok(Index {
             db: Db::Lite(conn),
             durable,
+            turns: Some(turns::Turns::of(path)),
         })
     }
 
@@ -221,7 +233,7 @@ impl Index {
             | rusqlite::OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let found = schema::version(&conn)?;
         if found == 0 {
             // Being created by the first process that takes mail: nothing is in it yet.
@@ -233,6 +245,7 @@ impl Index {
         Ok(Index {
             db: Db::Lite(conn),
             durable: false,
+            turns: None, // never writes
         })
     }
 
@@ -244,13 +257,14 @@ impl Index {
         Ok(Index {
             db: Db::Lite(conn),
             durable: false,
+            turns: None,
         })
     }
 
     /// Starts a write transaction, taking the write lock at once so that decisions made inside
     /// it (counters, duplicates) cannot race another process.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
-        Tx::begin(&self.db)
+        Tx::begin(&self.db, self.turns.as_ref().and_then(|t| t.take()))
     }
 
     /// A write transaction whose commit need not survive power loss: what it records can be
@@ -258,10 +272,41 @@ impl Index {
     /// durable commit flushes it along. Commits are durable again once it ends, by its commit,
     /// an error or a rollback.
     pub fn begin_lazy(&mut self) -> Result<Tx<'_>> {
+        let turn = self.turns.as_ref().and_then(|t| t.take());
+        self.begin_lazy_in(turn)
+    }
+
+    /// `begin_lazy` when no other writer of this process holds or waits for the write lock, else
+    /// `None` at once (for work that can wait for a better moment: the outbox's records). On
+    /// PostgreSQL, whose lock is a queue, as `begin_lazy`.
+    pub fn begin_lazy_if_free(&mut self) -> Result<Option<Tx<'_>>> {
+        let turn = match &self.turns {
+            Some(turns) => match turns.try_take() {
+                Some(turn) => Some(turn),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        // Another process's writer (`deliver`, the CLI) is not waited for either.
+        let Some(conn) = self.db.lite() else {
+            return self.begin_lazy_in(turn).map(Some);
+        };
+        conn.busy_timeout(Duration::ZERO)?;
+        let began = self.begin_lazy_in(turn);
+        if let Some(conn) = self.db.lite() {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+        }
+        match began {
+            Err(e) if e.is_busy() => Ok(None),
+            r => r.map(Some),
+        }
+    }
+
+    fn begin_lazy_in(&self, turn: Option<turns::Turn>) -> Result<Tx<'_>> {
         if self.durable {
             self.set_synchronous("NORMAL")?;
         }
-        let mut tx = match Tx::begin(&self.db) {
+        let mut tx = match Tx::begin(&self.db, turn) {
             Ok(tx) => tx,
             Err(e) => {
                 if self.durable {

@@ -267,6 +267,7 @@ fn version_6_articles_lose_the_unique_digest_index_and_keep_their_duplicates() {
     let mut index = crate::index::Index {
         db: crate::index::db::Db::Lite(conn),
         durable: false,
+        turns: None,
     };
     use crate::index::{Duplicate, Lookup};
     let article = |t: &str| Some(Duplicate::Article { ticket: t.into() });

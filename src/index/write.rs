@@ -20,6 +20,9 @@ pub struct Tx<'a> {
     pub(super) restore_full: bool,
     /// Ids of `pending_lines` drawn ahead for this transaction, the next one last (PostgreSQL).
     pub(super) pending_ids: std::cell::RefCell<Vec<i64>>,
+    /// This process's turn at the write lock (`turns`), given back after the commit or the
+    /// rollback: dropped after `drop` has run.
+    _turn: Option<super::turns::Turn>,
 }
 
 /// A counter this transaction draws ticket numbers from. The write lock keeps what it knows
@@ -61,7 +64,7 @@ const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7306652237)";
 impl<'a> Tx<'a> {
     /// Starts a write transaction holding the write lock. The borrow of the connection is the
     /// caller's `&mut`: nothing else runs on it until the transaction ends.
-    pub(super) fn begin(db: &'a Db) -> Result<Tx<'a>> {
+    pub(super) fn begin(db: &'a Db, turn: Option<super::turns::Turn>) -> Result<Tx<'a>> {
         match db.engine() {
             Engine::Sqlite => db.batch("BEGIN IMMEDIATE")?,
             Engine::Postgres => db.batch(&format!("BEGIN; {WRITE_LOCK}"))?,
@@ -74,6 +77,7 @@ impl<'a> Tx<'a> {
             prefetched: Default::default(),
             restore_full: false,
             pending_ids: Default::default(),
+            _turn: turn,
         })
     }
 
