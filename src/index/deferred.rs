@@ -73,6 +73,18 @@ impl Index {
     }
 }
 
+impl Tx<'_> {
+    /// Commits durably where the transaction was begun lazily: on PostgreSQL the commit waits
+    /// for the server's flush; on SQLite it is in the log and `Index::sync_log` after it makes
+    /// it durable.
+    pub fn commit_durable(self) -> Result<()> {
+        if self.db().lite().is_none() {
+            self.db().batch("SET LOCAL synchronous_commit = on")?;
+        }
+        self.commit()
+    }
+}
+
 #[cfg(test)]
 impl LogSync {
     /// A log at `wal`, for tests of what waits for it.

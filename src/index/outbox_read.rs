@@ -39,6 +39,24 @@ impl Index {
         )
     }
 
+    /// Which of the mails `ids` are still queued (sent ones and unknown ids are left out).
+    pub fn queued_of(&self, ids: &[i64]) -> Result<Vec<Queued>> {
+        let within = self.db.in_json_integers();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(super::write::ROWS_A_STATEMENT) {
+            let ids = serde_json::to_string(chunk).expect("numbers serialise");
+            out.extend(self.db.all(
+                &format!(
+                    "SELECT {QUEUED_COLUMNS} FROM outbox WHERE state = 'queued' AND id {within}
+                     ORDER BY id"
+                ),
+                p![ids],
+                queued_row,
+            )?);
+        }
+        Ok(out)
+    }
+
     /// When the next queued mail is due.
     pub fn next_due(&self) -> Result<Option<i64>> {
         self.db.one(

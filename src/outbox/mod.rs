@@ -3,11 +3,14 @@
 //! (or a mail too old to keep trying) in the ticket's history and tells the queue's agents.
 //!
 //! Where a mail is if the process dies: queued in the index until the transport accepted it;
-//! then marked sent in the index (one commit, at once, surviving a crash of the process), then
-//! a `sent` line in the ticket's event log (synced with its group, so `reindex` does not queue
-//! it again). A crash between the server's acceptance and that commit sends that one mail again
-//! after the restart, with the same Message-ID (the window every MTA has); a power loss may
-//! resend the last few. Everything else is sent exactly once.
+//! then its id in this node's journal (synced after each handover of up to eight mails), then
+//! marked sent in the index (one commit for the handovers since the last, as soon as the write
+//! lock is free and at the latest at the end of the group; durable before the journal is
+//! emptied), then a `sent` line in the ticket's event log (synced with its group, so `reindex`
+//! does not queue it again). The next sender records what the journals hold before it sends
+//! anything. A crash between the server's acceptance and the journal's sync sends that handover
+//! again after the restart, with the same Message-IDs (the window every MTA has). Everything
+//! else is sent exactly once.
 //!
 //! One sender at a time per node (a lock file in the data directory): the daemon's, or
 //! `run --once`'s. And one node at a time among several sharing the store and the index: the
@@ -20,6 +23,7 @@
 //! the rest of the lease (a relay that stalls up to the SMTP timeout) may go out from both.
 
 mod failure;
+mod journal;
 mod record;
 
 use std::fs::{File, OpenOptions};
@@ -71,6 +75,10 @@ pub struct Sender {
     /// Ids of the event-log lines appended to the tree and synced, still to be forgotten by
     /// the index (see `append_lines`).
     appended: Vec<i64>,
+    /// The mails this node handed over and has not recorded yet (see `journal`).
+    journal: journal::Journal,
+    /// Where every node's journal is.
+    data_dir: std::path::PathBuf,
     _lock: File,
 }
 
@@ -80,6 +88,8 @@ struct Lease {
     node: String,
     seconds: i64,
     held_until: Option<i64>,
+    /// Taken since the sender last looked: the journals of every node are recorded first.
+    taken: bool,
 }
 
 impl Lease {
@@ -102,7 +112,10 @@ impl Lease {
             }
         };
         match (held, self.held_until.is_some()) {
-            (true, false) => tracing::info!(node = %self.node, "outbox: this node sends"),
+            (true, false) => {
+                tracing::info!(node = %self.node, "outbox: this node sends");
+                self.taken = true;
+            }
             (false, true) => {
                 tracing::warn!(node = %self.node, "outbox: lease lost to another node")
             }
@@ -175,9 +188,15 @@ impl Sender {
                 node: cfg.general.node(),
                 seconds: cfg.general.lease(),
                 held_until: None,
+                taken: false,
             },
             locations: Default::default(),
             appended: Vec::new(),
+            journal: journal::Journal::open(&crate::store::outbox_journal(
+                data_dir,
+                &cfg.general.node(),
+            ))?,
+            data_dir: data_dir.to_path_buf(),
             _lock: lock,
         }))
     }
@@ -207,6 +226,13 @@ impl Sender {
                 return Ok(total); // another node sends
             }
             let now = self.clock.now().timestamp();
+            let taken = std::mem::take(&mut self.lease.taken);
+            if taken || self.journal.holds_any() {
+                if let Err(e) = self.replay(now, taken) {
+                    self.lease.taken = taken; // looked at again next time
+                    return Err(e);
+                }
+            }
             let due = self.index.due(now, GROUP)?;
             if due.is_empty() {
                 return Ok(total);
@@ -238,11 +264,16 @@ impl Sender {
             }
             let max_age = Duration::from_secs(self.cfg.outgoing.max_age_hours * 3600);
             let mut tried = Vec::with_capacity(ready.len());
+            // `tried[recorded..]` are handed over (and the sent ones in the journal) but not yet
+            // recorded in the index.
+            let mut recorded = 0;
             // Set when the lease was not held before a mail: `Some(None)` another node holds
             // it, `Some(Some(e))` the index could not say.
             let mut stopped: Option<Option<SenderError>> = None;
             // A handover's mails are sent (SEND_LANES at a time), made durable with one sync and
-            // recorded with one commit: a crash resends no more than one handover.
+            // put in the journal: a crash resends no more than one handover. The index records
+            // every handover since its last record when its write lock is free, and at the end
+            // of the group.
             for lane in ready.chunks(self.transport.handover()) {
                 let t = &self.transport;
                 // Before each mail, the lease: once it is not held, no mail of the group goes.
@@ -279,12 +310,32 @@ impl Sender {
                         *r = Try::Retry(e.to_string(), Duration::from_secs(30));
                     }
                 }
-                self.record(&done, now)?;
+                let sent: Vec<i64> = (done.iter())
+                    .filter(|(_, t)| matches!(t, Try::Sent(_)))
+                    .map(|(q, _)| q.id)
+                    .collect();
                 tried.extend(done);
+                // Without the journal, the handover is recorded before the next one goes.
+                let wait = match self.journal.add(&sent) {
+                    Ok(()) => lost.is_some(),
+                    Err(e) => {
+                        tracing::warn!(
+                            "outbox: journal {} not written, recording at once: {e}",
+                            self.journal.path().display()
+                        );
+                        true
+                    }
+                };
+                if self.record(&tried[recorded..], now, wait)? {
+                    recorded = tried.len();
+                }
                 if lost.is_some() {
                     stopped = lost;
                     break;
                 }
+            }
+            if recorded < tried.len() {
+                self.record(&tried[recorded..], now, true)?;
             }
             // The group's event-log lines, made durable together.
             self.append_lines()?;

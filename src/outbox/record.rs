@@ -1,17 +1,34 @@
-//! What became of a handover's mails: recorded in the index in one commit, then their
+//! What became of the handovers' mails: recorded in the index in one commit, then their
 //! event-log lines appended to the tickets' logs and, once durable, forgotten by the index in
-//! the next record. Each of the outbox's write transactions waits for intake's batch to commit,
-//! so a group takes one. And when the transport's outages begin and end, for the log.
+//! the next record. A write transaction of the outbox waits for intake's batch to commit, so
+//! handovers are recorded when the lock is free and at the end of a group; the journal holds
+//! them meanwhile. The journals are recorded before a sender sends anything (`replay`). And when
+//! the transport's outages begin and end, for the log.
 
 use super::{pending, HistoryLine, Queued, Sender, SenderError, Try};
 
 impl Sender {
-    /// Records what became of a handover's mails, at once: one commit that survives a crash of
-    /// the process (not a power loss, which may resend the last few), with their event-log lines
-    /// to append, then the mail log.
-    pub(super) fn record(&mut self, tried: &[(Queued, Try)], now: i64) -> Result<(), SenderError> {
+    /// Records what became of handovers' mails in one commit, with their event-log lines to
+    /// append, then the mail log; `false` when `wait` is not set and another writer of this
+    /// process holds or waits for the index's write lock (nothing is recorded then). The
+    /// commit survives a crash of the process; a power loss may take it back and resend the
+    /// last few mails, unless the journal held them: then the commit is made durable before
+    /// the journal is emptied.
+    pub(super) fn record(
+        &mut self,
+        tried: &[(Queued, Try)],
+        now: i64,
+        wait: bool,
+    ) -> Result<bool, SenderError> {
         let at = crate::clock::stamp(self.clock.now());
-        let tx = self.index.begin_lazy()?;
+        let tx = if wait {
+            self.index.begin_lazy()?
+        } else {
+            match self.index.begin_lazy_if_free()? {
+                Some(tx) => tx,
+                None => return Ok(false),
+            }
+        };
         // The lines the last group appended: durable in the tree, forgotten in this commit.
         tx.clear_pending_lines(&self.appended)?;
         let sent: Vec<i64> = (tried.iter())
@@ -58,10 +75,50 @@ impl Sender {
                 tx.add_pending_line_later(&q.ticket, &json)?;
             }
         }
-        tx.commit()?;
+        if self.journal.holds_any() {
+            tx.commit_durable()?;
+            self.index.sync_log()?;
+            self.journal.clear()?;
+        } else {
+            tx.commit()?;
+        }
         self.appended.clear();
         for (q, t) in tried {
             self.log_outcome(q, t);
+        }
+        Ok(true)
+    }
+
+    /// Records as sent what the journals hold and the index does not: this node's own, and,
+    /// when it has just taken the lease over, every node's (a node that died with handovers in
+    /// its journal). Before anything is sent.
+    pub(super) fn replay(&mut self, now: i64, every_node: bool) -> Result<(), SenderError> {
+        let mut ids = super::journal::read(self.journal.path())?;
+        if every_node {
+            for path in crate::store::outbox_journals(&self.data_dir)? {
+                if path != self.journal.path() {
+                    ids.extend(super::journal::read(&path)?);
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let tried: Vec<(Queued, Try)> = (self.index.queued_of(&ids)?.into_iter())
+            .map(|q| {
+                (
+                    q,
+                    Try::Sent("handed over before a restart (outbox journal)".into()),
+                )
+            })
+            .collect();
+        if !tried.is_empty() {
+            tracing::info!(
+                "outbox: {} mail(s) handed over before a restart recorded as sent from the journal",
+                tried.len()
+            );
+        }
+        if !tried.is_empty() || self.journal.holds_any() {
+            self.record(&tried, now, true)?;
         }
         Ok(())
     }

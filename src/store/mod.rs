@@ -60,6 +60,27 @@ pub fn open_tree(data_dir: &Path) -> PathBuf {
     Roots::at(data_dir).open
 }
 
+/// The outbox's journal of node `node` (see `outbox::journal`).
+pub fn outbox_journal(data_dir: &Path, node: &str) -> PathBuf {
+    data_dir.join(format!("outbox.{node}{JOURNAL}"))
+}
+
+/// Every node's outbox journal under `data_dir`.
+pub fn outbox_journals(data_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for e in fs::read_dir(data_dir)? {
+        let name = e?.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("outbox.") && name.ends_with(JOURNAL) {
+            found.push(data_dir.join(&*name));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+const JOURNAL: &str = ".journal";
+
 /// Where staging areas are made.
 pub fn staging_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(STAGING_DIR)

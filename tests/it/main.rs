@@ -45,6 +45,7 @@ mod mutations;
 mod nodes;
 mod notice_limits;
 mod notices;
+mod outbox_journal;
 mod outgoing;
 mod pg_text;
 mod pg_tls;
