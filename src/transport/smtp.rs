@@ -1,36 +1,41 @@
-//! SMTP relay transport: lettre's blocking `SmtpTransport` with its connection pool, rustls
-//! (ring) for STARTTLS or implicit TLS, the system CA store plus an optional extra CA file.
+//! SMTP relay transport: lettre's blocking `SmtpConnection` (greeting, EHLO, STARTTLS or
+//! implicit TLS through rustls on ring, AUTH) in a pool of our own (`pool`, which also writes the
+//! mail's transaction, in one write where lettre's would wait 40 ms), the system CA store plus an
+//! optional extra CA file.
 //!
 //! The pool checks a parked connection with NOOP before reusing it, so a server restart costs
 //! nothing more than a new connection; if the server is down, the send fails as `Transient` and
 //! a later send connects afresh.
 //!
-//! Line endings: SMTP needs CRLF, and lettre dot-stuffs only after CRLF, so bare LF or CR in the
-//! mail are turned into CRLF here. A mail ending in CRLF arrives byte for byte; lettre's
+//! Line endings: SMTP needs CRLF, and DATA is dot-stuffed only after CRLF, so bare LF or CR in the
+//! mail are turned into CRLF here. A mail ending in CRLF arrives byte for byte; the
 //! end-of-data `CRLF . CRLF` would add an empty line, so one trailing CRLF is taken off first.
 //!
 //! Error classes: 5xx replies are `Permanent`, except the authentication codes (530, 534, 535,
 //! 538), which mean our configuration is wrong and must not bounce the mail. Everything else
-//! (4xx, refused connections, timeouts, TLS failures, broken connections) is `Transient`. lettre
-//! sends a mail in one transaction, so one rejected recipient fails the whole mail.
+//! (4xx, refused connections, timeouts, TLS failures, broken connections) is `Transient`.
+//! A mail is one transaction, so one rejected recipient fails the whole mail. A relay that lacks
+//! SMTPUTF8 or 8BITMIME for a mail that needs it is `Transient` too (its configuration).
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use lettre::address::{Address, Envelope as LettreEnvelope};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls as LettreTls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::{PoolConfig, SmtpTransport};
-use lettre::Transport as _;
 
 use super::{Envelope, Secret, SendError, SmtpConfig, Tls, Transport};
+
+mod pool;
+
+use pool::{Failed, Pool, Relay, RelayTls};
 
 /// SMTP reply codes that say our credentials or setup are wrong, not the mail.
 const AUTH_CODES: &[&str] = &["530", "534", "535", "538"];
 
 pub struct SmtpSender {
-    inner: SmtpTransport,
+    inner: Pool,
     description: String,
 }
 
@@ -47,37 +52,32 @@ impl SmtpSender {
     pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, String> {
         let tls_mode = cfg.tls_mode();
         let tls = match tls_mode {
-            Tls::None => LettreTls::None,
-            Tls::Starttls => LettreTls::Required(tls_parameters(cfg)?),
-            Tls::Implicit => LettreTls::Wrapper(tls_parameters(cfg)?),
+            Tls::None => RelayTls::None,
+            Tls::Starttls => RelayTls::Starttls(tls_parameters(cfg)?),
+            Tls::Implicit => RelayTls::Implicit(tls_parameters(cfg)?),
         };
-        let mut builder = SmtpTransport::builder_dangerous(cfg.host.as_str())
-            .port(cfg.port)
-            .tls(tls)
-            .timeout(Some(Duration::from_secs(cfg.timeout_seconds)))
-            // Idle connections are closed after a minute; servers often drop them sooner anyway.
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(super::SEND_LANES as u32)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
-        if let Some(h) = &cfg.helo {
-            builder = builder.hello_name(ClientId::Domain(h.clone()));
-        }
         let mut auth = String::new();
+        let mut credentials = None;
         if let Some(user) = &cfg.user {
             let password = read_password(cfg)?;
-            builder =
-                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+            credentials = Some(Credentials::new(user.clone(), password.expose().to_owned()));
             auth = format!(", auth as {user}");
         }
+        let relay = Relay {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            timeout: Duration::from_secs(cfg.timeout_seconds),
+            hello: cfg.helo.clone().map(ClientId::Domain).unwrap_or_default(),
+            tls,
+            credentials,
+        };
         let mode = match tls_mode {
             Tls::None => "plain text",
             Tls::Starttls => "starttls",
             Tls::Implicit => "implicit tls",
         };
         Ok(SmtpSender {
-            inner: builder.build(),
+            inner: Pool::new(relay, super::SEND_LANES),
             description: format!("smtp {}:{} ({mode}{auth})", cfg.host, cfg.port),
         })
     }
@@ -88,24 +88,18 @@ impl Transport for SmtpSender {
         env.check()?;
         let envelope = lettre_envelope(env)?;
         let data = smtp_data(raw);
-        match self.inner.send_raw(&envelope, &data) {
+        match self.inner.send(&envelope, &data) {
             Ok(resp) => {
                 let text: Vec<&str> = resp.message().collect();
                 Ok(format!("{} {}", resp.code(), text.join(" ")))
             }
-            Err(e) => Err(classify(&e)),
+            Err(Failed::Smtp(e)) => Err(classify(&e)),
+            Err(Failed::Unsupported(e)) => Err(SendError::Transient(e.into())),
         }
     }
 
     fn describe(&self) -> String {
         self.description.clone()
-    }
-}
-
-impl Drop for SmtpSender {
-    fn drop(&mut self) {
-        // Ends the pool's cleanup thread and QUITs idle connections.
-        self.inner.shutdown();
     }
 }
 
@@ -173,8 +167,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// The bytes to hand to lettre: CRLF line endings throughout, without the final CRLF (lettre
-/// adds it with the end-of-data marker).
+/// The bytes to hand to the pool: CRLF line endings throughout, without the final CRLF (it
+/// comes back with the end-of-data marker).
 fn smtp_data(raw: &[u8]) -> Cow<'_, [u8]> {
     let clean = raw.iter().enumerate().all(|(i, &b)| match b {
         b'\r' => raw.get(i + 1) == Some(&b'\n'),

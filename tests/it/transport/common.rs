@@ -19,6 +19,14 @@ ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH); ctx.load_cert_chain(s
 m.SMTP = functools.partial(m.SMTP, tls_context=ctx, require_starttls=True)
 ";
 
+/// Run after `TLS_PRELUDE`: makes the sink require AUTH (PLAIN or LOGIN) as user `desk` with
+/// password `s3cret`.
+const AUTH_PRELUDE: &str = "from aiosmtpd.smtp import AuthResult, LoginPassword
+def _auth(server, session, envelope, mechanism, data):
+    return AuthResult(success=isinstance(data, LoginPassword) and data.login == b'desk' and data.password == b's3cret', handled=False)
+m.SMTP = functools.partial(m.SMTP, authenticator=_auth, auth_required=True)
+";
+
 pub use crate::services::free_port;
 
 /// aiosmtpd sink: each mail becomes `dir/<ns>.eml` (raw) and `dir/<ns>.json` (envelope).
@@ -28,6 +36,8 @@ pub struct Sink {
     child: Option<Child>,
     /// Certificate and key: offer and require STARTTLS.
     tls: Option<(PathBuf, PathBuf)>,
+    /// Require AUTH after STARTTLS (`AUTH_PRELUDE`).
+    auth: bool,
     _tmp: tempfile::TempDir,
 }
 
@@ -38,6 +48,15 @@ impl Sink {
 
     /// With `Some((cert, key))` the sink offers and requires STARTTLS.
     pub fn start_tls(tls: Option<(PathBuf, PathBuf)>) -> Sink {
+        Sink::start_with(tls, false)
+    }
+
+    /// STARTTLS with `cert` and `key`, then AUTH as `desk` / `s3cret` required.
+    pub fn start_tls_auth(cert: PathBuf, key: PathBuf) -> Sink {
+        Sink::start_with(Some((cert, key)), true)
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>, auth: bool) -> Sink {
         let tmp = tempfile::Builder::new()
             .prefix("pdtx-")
             .tempdir_in("/tmp")
@@ -48,6 +67,7 @@ impl Sink {
             dir,
             child: None,
             tls,
+            auth,
             _tmp: tmp,
         };
         sink.restart();
@@ -57,9 +77,10 @@ impl Sink {
     /// Starts (again) on the same port and folder; waits for the `220` greeting.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "sink already running");
-        let code = match self.tls {
-            Some(_) => format!("{TLS_PRELUDE}{SINK_PY}"),
-            None => SINK_PY.to_string(),
+        let code = match (&self.tls, self.auth) {
+            (Some(_), true) => format!("{TLS_PRELUDE}{AUTH_PRELUDE}{SINK_PY}"),
+            (Some(_), false) => format!("{TLS_PRELUDE}{SINK_PY}"),
+            (None, _) => SINK_PY.to_string(),
         };
         let mut child = Command::new(PYTHON)
             .arg("-c")
