@@ -273,12 +273,12 @@ impl Index {
     /// an error or a rollback.
     pub fn begin_lazy(&mut self) -> Result<Tx<'_>> {
         let turn = self.turns.as_ref().and_then(|t| t.take());
-        self.begin_lazy_in(turn)
+        let tx = self.begin_lazy_in(turn, true)?;
+        tx.ok_or_else(|| IndexError::Corrupt("a transaction that waits began none".into()))
     }
 
-    /// `begin_lazy` when no other writer of this process holds or waits for the write lock, else
-    /// `None` at once (for work that can wait for a better moment: the outbox's records). On
-    /// PostgreSQL, whose lock is a queue, as `begin_lazy`.
+    /// `begin_lazy` when no other writer holds or waits for the write lock, else `None` at
+    /// once (for work that can wait for a better moment: the outbox's records).
     pub fn begin_lazy_if_free(&mut self) -> Result<Option<Tx<'_>>> {
         let turn = match &self.turns {
             Some(turns) => match turns.try_take() {
@@ -287,41 +287,48 @@ impl Index {
             },
             None => None,
         };
-        // Another process's writer (`deliver`, the CLI) is not waited for either.
+        // Another process's writer (`deliver`, the CLI) is not waited for either; PostgreSQL's
+        // lock is tried.
         let Some(conn) = self.db.lite() else {
-            return self.begin_lazy_in(turn).map(Some);
+            return self.begin_lazy_in(turn, false);
         };
         conn.busy_timeout(Duration::ZERO)?;
-        let began = self.begin_lazy_in(turn);
+        let began = self.begin_lazy_in(turn, false);
         if let Some(conn) = self.db.lite() {
             conn.busy_timeout(BUSY_TIMEOUT)?;
         }
         match began {
             Err(e) if e.is_busy() => Ok(None),
-            r => r.map(Some),
+            r => r,
         }
     }
 
-    fn begin_lazy_in(&self, turn: Option<turns::Turn>) -> Result<Tx<'_>> {
+    /// A lazy transaction (see `begin_lazy`); `wait` for the write lock, else `None` when it is
+    /// not free.
+    fn begin_lazy_in(&self, turn: Option<turns::Turn>, wait: bool) -> Result<Option<Tx<'_>>> {
         if self.durable {
             self.set_synchronous("NORMAL")?;
         }
-        let mut tx = match Tx::begin(&self.db, turn) {
-            Ok(tx) => tx,
-            Err(e) => {
+        let began = match wait {
+            true => Tx::begin(&self.db, turn).map(Some),
+            false => Tx::begin_if_free(&self.db, turn),
+        };
+        let mut tx = match began {
+            Ok(Some(tx)) => tx,
+            other => {
                 if self.durable {
                     if let Err(re) = self.set_synchronous("FULL") {
                         tracing::warn!("index: synchronous=FULL not restored: {re}");
                     }
                 }
-                return Err(e);
+                return other;
             }
         };
         tx.restore_full = self.durable && self.db.lite().is_some();
         if self.db.engine() == db::Engine::Postgres {
             tx.db().batch("SET LOCAL synchronous_commit = off")?;
         }
-        Ok(tx)
+        Ok(Some(tx))
     }
 
     /// Caps this connection's page cache (the default is 64 MiB, for intake's lookups): the

@@ -60,6 +60,8 @@ pub(super) const ROWS_A_STATEMENT: usize = 500;
 /// write transaction takes it, so decisions made inside one (counters, duplicates, limits)
 /// cannot race another node's. Released by the commit or rollback.
 const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7306652237)";
+/// `WRITE_LOCK` if it is free at once: true when taken.
+const TRY_WRITE_LOCK: &str = "SELECT pg_try_advisory_xact_lock(7306652237)";
 
 impl<'a> Tx<'a> {
     /// Starts a write transaction holding the write lock. The borrow of the connection is the
@@ -69,7 +71,28 @@ impl<'a> Tx<'a> {
             Engine::Sqlite => db.batch("BEGIN IMMEDIATE")?,
             Engine::Postgres => db.batch(&format!("BEGIN; {WRITE_LOCK}"))?,
         }
-        Ok(Tx {
+        Ok(Tx::begun(db, turn))
+    }
+
+    /// `begin`, except that on PostgreSQL the write lock is only tried: `None` when another
+    /// transaction holds it. (SQLite's `BEGIN IMMEDIATE` waits as long as the connection's busy
+    /// timeout, which the caller sets.)
+    pub(super) fn begin_if_free(
+        db: &'a Db,
+        turn: Option<super::turns::Turn>,
+    ) -> Result<Option<Tx<'a>>> {
+        if db.engine() == Engine::Sqlite {
+            return Tx::begin(db, turn).map(Some);
+        }
+        db.batch("BEGIN")?;
+        // Rolled back when dropped: without the lock, or on an error.
+        let tx = Tx::begun(db, turn);
+        let held: bool = db.one(TRY_WRITE_LOCK, p![], |r| r.get(0))?;
+        Ok(held.then_some(tx))
+    }
+
+    fn begun(db: &'a Db, turn: Option<super::turns::Turn>) -> Tx<'a> {
+        Tx {
             db,
             open: true,
             opened: Default::default(),
@@ -78,7 +101,7 @@ impl<'a> Tx<'a> {
             restore_full: false,
             pending_ids: Default::default(),
             _turn: turn,
-        })
+        }
     }
 
     pub(crate) fn db(&self) -> &Db {

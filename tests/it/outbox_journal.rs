@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::harness::{drop_mail, mail, sqlite_index, Desk};
+use crate::harness::{drop_mail, mail, Desk};
 use crate::services::{free_port, SmtpSink};
 
 /// More than one send group (256), so the killed sender had a whole group in its journal.
@@ -31,11 +31,49 @@ fn received(sink: &SmtpSink) -> HashMap<String, usize> {
     got
 }
 
+/// The index's write lock, held by this process as a busy intake of another process would.
+enum Holder {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+impl Holder {
+    /// Makes the queue due in two seconds, then takes the write lock.
+    fn take(desk: &Desk) -> Holder {
+        match &desk.pg_url {
+            None => {
+                let db = rusqlite::Connection::open(desk.path().join("var/index.sqlite")).unwrap();
+                db.execute_batch(
+                    "UPDATE outbox SET next_at = CAST(strftime('%s', 'now') AS INTEGER) + 2;
+                     BEGIN IMMEDIATE",
+                )
+                .unwrap();
+                Holder::Sqlite(db)
+            }
+            Some(url) => {
+                let mut c = crate::postgres::server().client(url);
+                // Two messages: statements sent together are one transaction.
+                c.batch_execute(
+                    "UPDATE outbox SET next_at = CAST(extract(epoch from now()) AS BIGINT) + 2",
+                )
+                .unwrap();
+                c.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7306652237)")
+                    .unwrap();
+                Holder::Postgres(c)
+            }
+        }
+    }
+
+    fn release(self) {
+        match self {
+            Holder::Sqlite(db) => db.execute_batch("ROLLBACK").unwrap(),
+            Holder::Postgres(mut c) => c.batch_execute("ROLLBACK").unwrap(),
+        }
+    }
+}
+
 #[test]
 fn a_sender_killed_while_the_lock_is_held_elsewhere_sends_nothing_twice() {
-    if !sqlite_index() {
-        return; // holds SQLite's write lock from this process
-    }
     let port = free_port();
     let desk = filed_with_nothing_sent(port, "a");
     let queued = "SELECT count(*) FROM outbox WHERE state = 'queued'";
@@ -43,14 +81,7 @@ fn a_sender_killed_while_the_lock_is_held_elsewhere_sends_nothing_twice() {
     let sink = SmtpSink::start_at(Some(port));
     let mut daemon = desk.daemon();
     std::thread::sleep(Duration::from_secs(1)); // started, with nothing due
-                                                // Due in two seconds; by then this process holds the write lock, as a busy intake would.
-    let db = rusqlite::Connection::open(desk.path().join("var/index.sqlite")).unwrap();
-    db.execute(
-        "UPDATE outbox SET next_at = CAST(strftime('%s', 'now') AS INTEGER) + 2",
-        [],
-    )
-    .unwrap();
-    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let held = Holder::take(&desk);
 
     // The whole first group goes out although nothing of it can be recorded...
     let journal = desk.path().join("var/outbox.a.journal");
@@ -68,7 +99,7 @@ fn a_sender_killed_while_the_lock_is_held_elsewhere_sends_nothing_twice() {
     // ...and the sender is killed while it waits for the lock to record it.
     daemon.kill().unwrap();
     daemon.wait().unwrap();
-    db.execute_batch("ROLLBACK").unwrap();
+    held.release();
     assert_eq!(
         desk.index_count(queued),
         MAILS as i64,

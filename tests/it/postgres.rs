@@ -213,7 +213,8 @@ impl Server {
         )
     }
 
-    fn client(&self, url: &str) -> postgres::Client {
+    /// A session on a database as the postdesk role.
+    pub fn client(&self, url: &str) -> postgres::Client {
         postgres::Client::connect(
             &url.replacen(&format!("{ROLE}@"), &format!("{ROLE}:{PASSWORD}@"), 1),
             postgres::NoTls,
