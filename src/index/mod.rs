@@ -340,6 +340,19 @@ impl Index {
         Ok(())
     }
 
+    /// Leaves the write-ahead log's checkpoints to the process's other connections. SQLite runs
+    /// a checkpoint inside the commit that finds the log past its limit, and this process's
+    /// other writers wait for their turn (`turns`) until that commit returns: the outbox, which
+    /// commits after every handover it can, should not make intake wait for one. Intake's
+    /// batches, the heartbeat (every few seconds) and the last connection to close checkpoint
+    /// the log.
+    pub fn leave_checkpoints(&self) -> Result<()> {
+        if let Some(c) = self.db.lite() {
+            c.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        Ok(())
+    }
+
     /// Removes every row (for reindex, inside its own transaction).
     pub fn clear(&mut self) -> Result<()> {
         schema::clear(&self.db)

@@ -171,6 +171,7 @@ impl Sender {
             transport::build(&cfg.transport_config(), data_dir).map_err(SenderError::Config)?;
         let index = Index::open_at(&cfg.index_location_in(data_dir), cfg.general.durable)?;
         index.limit_cache(8 * 1024)?;
+        index.leave_checkpoints()?;
         let log_path = match cfg.general.mail_log.as_str() {
             "-" => None,
             p => Some(data_dir.join(p)),
