@@ -19,19 +19,19 @@ use std::path::{Path, PathBuf};
 pub(super) struct Journal {
     path: PathBuf,
     file: File,
-    /// Ids appended since the file was last emptied.
-    held: usize,
+    /// Whether ids were appended since the file was last emptied.
+    holding: bool,
 }
 
 impl Journal {
     /// This node's journal at `path`, created when missing. What it holds is read by `read`.
     pub(super) fn open(path: &Path) -> io::Result<Journal> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let held = read(path)?.len();
+        let holding = !read(path)?.is_empty();
         Ok(Journal {
             path: path.to_path_buf(),
             file,
-            held,
+            holding,
         })
     }
 
@@ -40,29 +40,25 @@ impl Journal {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut text = String::with_capacity(ids.len() * 12);
-        for id in ids {
-            text.push_str(&id.to_string());
-            text.push('\n');
-        }
+        let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
         self.file.write_all(text.as_bytes())?;
         self.file.sync_data()?;
-        self.held += ids.len();
+        self.holding = true;
         Ok(())
     }
 
     /// Whether ids wait in the file for their record.
     pub(super) fn holds_any(&self) -> bool {
-        self.held > 0
+        self.holding
     }
 
     /// Empties the file, once the index's record of all it held is durable.
     pub(super) fn clear(&mut self) -> io::Result<()> {
-        if self.held == 0 {
+        if !self.holding {
             return Ok(());
         }
         self.file.set_len(0)?;
-        self.held = 0;
+        self.holding = false;
         Ok(())
     }
 

@@ -9,8 +9,8 @@ use super::{pending, HistoryLine, Queued, Sender, SenderError, Try};
 
 impl Sender {
     /// Records what became of handovers' mails in one commit, with their event-log lines to
-    /// append, then the mail log; `false` when `wait` is not set and another writer of this
-    /// process holds or waits for the index's write lock (nothing is recorded then). The
+    /// append, then the mail log; `false` when `wait` is not set and another writer holds or waits
+    /// for the index's write lock (nothing is recorded then). The
     /// commit survives a crash of the process; a power loss may take it back and resend the
     /// last few mails, unless the journal held them: then the commit is made durable before
     /// the journal is emptied.
