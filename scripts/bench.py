@@ -568,16 +568,26 @@ class PeakWatcher:
     ru_maxrss from wait4 is not usable here: the child is forked from this Python process, and
     the high-water mark it reports includes the parent's memory from before exec (large after a
     big preload). VmHWM belongs to the address space exec creates, so it is postdesk's alone.
+
+
+    It also keeps the scheduler's account (/proc/PID/task/TID/schedstat: time on a CPU, time
+    runnable but waiting for one) of the two long-lived threads of a drain: the committing
+    thread (the main one, where `run --once` files) and the outbox's. The rest of the wall time
+    a thread was blocked: on the disk (syncfs, reads), on another thread, on a lock.
     """
 
     def __init__(self, pid):
         import threading
         self.pid, self.peak_kib, self.done = pid, 0, threading.Event()
+        # Thread name -> (seconds on a CPU, seconds runnable and waiting for a CPU).
+        self.sched = {}
+        self.outbox_tid = None
         self.thread = threading.Thread(target=self.poll, daemon=True)
         self.thread.start()
 
     def poll(self):
         path = "/proc/%d/status" % self.pid
+        tick = 0
         while not self.done.is_set():
             try:
                 with open(path) as f:
@@ -586,7 +596,33 @@ class PeakWatcher:
                             self.peak_kib = max(self.peak_kib, int(line.split()[1]))
             except OSError:
                 return
+            if self.outbox_tid is None and tick % 10 == 0:
+                self.outbox_tid = self.find_thread("outbox")
+            for name, tid in (("committing", self.pid), ("outbox", self.outbox_tid)):
+                if tid is not None:
+                    account = self.schedstat(tid)
+                    if account:
+                        self.sched[name] = account
+            tick += 1
             self.done.wait(0.005)
+
+    def find_thread(self, comm):
+        try:
+            for tid in os.listdir("/proc/%d/task" % self.pid):
+                with open("/proc/%d/task/%s/comm" % (self.pid, tid)) as f:
+                    if f.read().strip() == comm:
+                        return int(tid)
+        except OSError:
+            pass
+        return None
+
+    def schedstat(self, tid):
+        try:
+            with open("/proc/%d/task/%d/schedstat" % (self.pid, tid)) as f:
+                run, wait = f.read().split()[:2]
+            return int(run) / 1e9, int(wait) / 1e9
+        except (OSError, ValueError):
+            return None
 
     def stop(self):
         self.done.set()
@@ -664,7 +700,7 @@ def run_postdesk(binary, case, maildir_path, label, after="delete", callgrind=Fa
             "inblock": ru.ru_inblock, "oublock": ru.ru_oublock, "nvcsw": ru.ru_nvcsw,
             "latencies": sorted(lat), "verdicts": verdicts, "left_in_maildir": left,
             "stderr_lines": len(err.splitlines()), "others_cpus": others,
-            "sent_kinds": sent_kinds,
+            "sent_kinds": sent_kinds, "sched": hwm.sched,
             "instructions": int(CALLGRIND_RE.search(err).group(1))
             if callgrind and CALLGRIND_RE.search(err) else None,
             "sent_while_filing": sum(1 for t in sent_at if filed_last and t <= filed_last),
@@ -997,6 +1033,9 @@ class Bench:
             log("  outbox: %d of %d mails sent while intake filed; the last %.2f s after "
                 "intake's last message" % (res["sent_while_filing"],
                                            sum(res["sent_kinds"].values()), res["outbox_tail"]))
+        for name, (ran, waited) in sorted(res["sched"].items()):
+            log("  %s thread: on a CPU %.2f s, runnable and waiting for a CPU %.2f s, blocked "
+                "the rest of the %.2f s" % (name, ran, waited, res["wall"]))
         log("  %s" % fmt_line(res))
         return res
 
