@@ -9,7 +9,9 @@ with a 50-300 KB PDF/TIFF attachment), drains it with
 
 and measures wall time, messages/s, CPU time and peak RSS of that one child, and the per-message
 latency (`ms=` of the mail log: read at the source -> batch durable). The summary line is checked
-against what was generated; any difference prints MISMATCH and exits 1.
+against what was generated; any difference prints MISMATCH and exits 1. For the committing
+thread and the outbox's it prints the scheduler's account (/proc/PID/task/TID/schedstat): time
+on a CPU, time runnable but waiting for a CPU, and the rest of the wall time, blocked.
 
 How the child is measured: the bench starts postdesk with subprocess.Popen and reaps it itself
 with os.wait4(pid), which returns the CPU time of exactly that child (ru_utime/ru_stime), without
