@@ -47,11 +47,7 @@ pub(super) fn drain(
         remember,
         batch_size: engine.rules().cfg.intake.batch_size,
     };
-    let mut holder = MaildirHolder {
-        src,
-        node: &node,
-        letting_go: None,
-    };
+    let mut holder = MaildirHolder { src, node: &node };
     let result = crate::source::drain(
         engine,
         reader,
@@ -61,8 +57,6 @@ pub(super) fn drain(
         stop,
         summary,
     );
-    // What is still being let go of is not to be put back.
-    holder.settle();
     put_back_claimed(src, &node);
     result
 }
@@ -185,47 +179,18 @@ impl Reader for MaildirReader<'_> {
 struct MaildirHolder<'a> {
     src: &'a MaildirSource,
     node: &'a str,
-    /// The thread letting go of the last batch's messages (deleting or moving their files)
-    /// while the next batch is filed: their batch is durable, so a crash before it is done
-    /// leaves copies that come again as duplicates, as a failed `ack` does.
-    letting_go: Option<std::thread::JoinHandle<()>>,
-}
-
-impl MaildirHolder<'_> {
-    /// Waits until the messages let go of are gone from the source.
-    fn settle(&mut self) {
-        if let Some(h) = self.letting_go.take() {
-            if h.join().is_err() {
-                tracing::error!(source = %self.src.name, "letting go of messages panicked");
-            }
-        }
-    }
-}
-
-impl Drop for MaildirHolder<'_> {
-    fn drop(&mut self) {
-        self.settle();
-    }
 }
 
 impl Holder for MaildirHolder<'_> {
     type Handle = String;
 
-    /// On a thread of its own: one system call a message, off the committing thread.
     fn let_go(&mut self, _: &mut Engine, done: Vec<(String, Outcome)>) -> Result<(), DrainError> {
-        self.settle();
-        if self.src.after == After::Keep {
-            return Ok(());
-        }
-        let (src, node) = (self.src.clone(), self.node.to_string());
-        self.letting_go = Some(std::thread::spawn(move || {
-            for (name, _) in done {
-                if let Err(e) = src.ack(&node, &name) {
-                    // Committed; the copy left behind is recognised as a duplicate next time.
-                    tracing::warn!(source = %src.name, file = %name, "cannot acknowledge: {e}");
-                }
+        for (name, _) in done {
+            if let Err(e) = self.src.ack(self.node, &name) {
+                // Committed; the copy left behind is recognised as a duplicate next time.
+                tracing::warn!(source = %self.src.name, file = %name, "cannot acknowledge: {e}");
             }
-        }));
+        }
         Ok(())
     }
 
