@@ -48,6 +48,12 @@ Modes:
                        initdb under --workdir (its defaults: fsync and synchronous commit on),
                        one database per case, stopped at the end (as root: the server runs as
                        the postgres user)
+  --against B          compare the binary with another, B, in alternating runs (--pairs K,
+                       default 3; the order flips each pair, so a drift of the machine's speed
+                       falls on both): each run's msg/s, CPU and the committing thread's
+                       account, each pair's ratio and the ratio of the means. On a shared
+                       machine one run of each says nothing: the same binary's CPU time for the
+                       same messages varies by a fifth or more from one minute to the next
   --scaling            the same M-message workload (--scaling-messages, default 5000) after
                        preloads of 1000 and 200000 tickets (--scaling-preloads), in separate
                        data dirs; prints cost-per-message ratios (wall and CPU)
@@ -1144,6 +1150,45 @@ def machine(workdir, binary):
                " + local changes" if dirty else ""))
 
 
+def compare(b, a):
+    """Alternating runs of --binary (A) and --against (B): K pairs of results, (A, B) each."""
+    binaries = (b.binary, Path(a.against).resolve())
+    pairs = []
+    for i in range(a.pairs):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        pair = [None, None]
+        for which in order:
+            b.binary = binaries[which]
+            log("== pair %d, %s: %s" % (i + 1, "AB"[which], b.binary))
+            pair[which] = b.one(a.messages, preload=a.preload,
+                                tag="p%d%s" % (i + 1, "ab"[which]))
+        pairs.append(pair)
+    b.binary = binaries[0]
+    return pairs
+
+
+def compare_table(pairs, first, second):
+    """The pairs' figures, each pair's ratio B/A, and the ratio of the means."""
+    def cells(r):
+        d = derived(r)
+        ran, waited = r["sched"].get("committing", (float("nan"), float("nan")))
+        return "%.0f | %.2f | %.2f | %.2f" % (d["rate"], d["cpu"], ran, waited)
+    lines = ["A = %s\nB = %s\n" % (first, second),
+             "| pair | A msg/s | A CPU s | A committing on CPU s | A waiting for a CPU s "
+             "| B msg/s | B CPU s | B committing on CPU s | B waiting for a CPU s | B/A |",
+             "|---:" * 10 + "|"]
+    ratios = []
+    for i, (x, y) in enumerate(pairs):
+        ratio = derived(y)["rate"] / derived(x)["rate"]
+        ratios.append(ratio)
+        lines.append("| %d | %s | %s | %.3f |" % (i + 1, cells(x), cells(y), ratio))
+    mean = lambda rs: sum(derived(r)["rate"] for r in rs) / len(rs)
+    lines.append("\nB/A of the means: **%.3f** (pairs %.3f-%.3f)"
+                 % (mean([p[1] for p in pairs]) / mean([p[0] for p in pairs]),
+                    min(ratios), max(ratios)))
+    return "### A against B, %d pairs\n\n%s" % (len(pairs), "\n".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="postdesk intake benchmark (durable group commit on).",
@@ -1183,6 +1228,10 @@ def main():
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--binary", default=str(DEFAULT_BINARY),
                     help="postdesk binary (default target/release/postdesk)")
+    ap.add_argument("--against", metavar="BINARY",
+                    help="compare --binary with this one in alternating runs")
+    ap.add_argument("--pairs", type=int, default=3, metavar="K",
+                    help="with --against: pairs of runs (default 3)")
     ap.add_argument("--workdir", help="parent of the temp dirs (default: system temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep Maildirs and data dirs")
     ap.add_argument("--json", metavar="FILE", help="also write raw results as JSON")
@@ -1239,7 +1288,11 @@ def main():
             if not within:
                 log("peak RSS %.1f MB exceeds the bound %.1f MB" % (r["peak_mb"], r["bound_mb"]))
                 hostile_failed = True
-        if not a.sizes and not a.scaling and not a.hostile:
+        if a.against:
+            rows = compare(b, a)
+            results["against"] = [r for pair in rows for r in pair]
+            out.append(compare_table(rows, b.binary, Path(a.against).resolve()))
+        elif not a.sizes and not a.scaling and not a.hostile:
             log("== N=%d preload=%d" % (a.messages, a.preload))
             r = b.one(a.messages, preload=a.preload, tag="n%d" % a.messages)
             results["run"] = [r]
