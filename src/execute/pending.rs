@@ -76,6 +76,21 @@ pub fn append(
     index: &mut Index,
     pick: impl Fn(i64, &HistoryLine) -> bool,
 ) -> Result<(Vec<i64>, Failed), Error> {
+    let (done, failed) = append_unsynced(store, index, pick)?;
+    if !done.is_empty() {
+        store.sync()?;
+    }
+    Ok((done, failed))
+}
+
+/// `append` without the sync: the lines are durable in the tree once a sync of the store that
+/// began after this returned has completed (`Store::sync_mark`, `Store::is_synced`); until then
+/// only the index may be trusted with them.
+pub fn append_unsynced(
+    store: &Store,
+    index: &mut Index,
+    pick: impl Fn(i64, &HistoryLine) -> bool,
+) -> Result<(Vec<i64>, Failed), Error> {
     let mut done = Vec::new();
     let mut failed = Failed::new();
     let mut picked = Vec::new();
@@ -116,9 +131,6 @@ pub fn append(
             Ok(()) => done.extend(ids),
             Err(e) => failed.push((ticket, e)),
         }
-    }
-    if !done.is_empty() {
-        store.sync()?;
     }
     Ok((done, failed))
 }

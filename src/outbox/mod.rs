@@ -72,9 +72,9 @@ pub struct Sender {
     lease: Lease,
     /// Where the index said the current group's tickets are (asked for the group at once).
     locations: std::cell::RefCell<std::collections::HashMap<String, (String, crate::index::State)>>,
-    /// Ids of the event-log lines appended to the tree and synced, still to be forgotten by
-    /// the index (see `append_lines`).
-    appended: Vec<i64>,
+    /// The event-log lines appended to the tree, still to be forgotten by the index once a
+    /// sync of the store has made them durable (see `append_lines`).
+    appended: Vec<record::Appended>,
     /// The mails this node handed over and has not recorded yet (see `journal`).
     journal: journal::Journal,
     /// Where every node's journal is.

@@ -1,11 +1,19 @@
 //! What became of the handovers' mails: recorded in the index in one commit, then their
-//! event-log lines appended to the tickets' logs and, once durable, forgotten by the index in
-//! the next record. A write transaction of the outbox waits for intake's batch to commit, so
+//! event-log lines appended to the tickets' logs and, once a sync of the store has made them
+//! durable, forgotten by the index in a later record. A write transaction of the outbox waits for intake's batch to commit, so
 //! handovers are recorded when the lock is free and at the end of a group; the journal holds
 //! them meanwhile. The journals are recorded before a sender sends anything (`replay`). And when
 //! the transport's outages begin and end, for the log.
 
 use super::{pending, HistoryLine, Queued, Sender, SenderError, Try};
+
+/// An event-log line appended to its ticket's log: its `pending_lines` id, and the store's
+/// sync mark after the append (durable once `Store::is_synced(mark)`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Appended {
+    id: i64,
+    mark: u64,
+}
 
 impl Sender {
     /// Records what became of handovers' mails in one commit, with their event-log lines to
@@ -29,8 +37,12 @@ impl Sender {
                 None => return Ok(false),
             }
         };
-        // The lines the last group appended: durable in the tree, forgotten in this commit.
-        tx.clear_pending_lines(&self.appended)?;
+        // The lines earlier groups appended that a sync has made durable in the tree since,
+        // forgotten in this commit; the others wait for a later one.
+        let (durable, waiting): (Vec<Appended>, Vec<Appended>) = (self.appended.iter())
+            .partition(|a| self.store.is_synced(a.mark));
+        let durable: Vec<i64> = durable.iter().map(|a| a.id).collect();
+        tx.clear_pending_lines(&durable)?;
         let sent: Vec<i64> = (tried.iter())
             .filter(|(_, t)| matches!(t, Try::Sent(_)))
             .map(|(q, _)| q.id)
@@ -82,7 +94,7 @@ impl Sender {
         } else {
             tx.commit()?;
         }
-        self.appended.clear();
+        self.appended = waiting;
         for (q, t) in tried {
             self.log_outcome(q, t);
         }
@@ -153,33 +165,48 @@ impl Sender {
     }
 
     /// Appends the outbox's committed event-log lines (`sent:`, `failed:`) to their tickets'
-    /// event logs, makes them durable, and only then lets the index forget them. A line that
-    /// cannot be appended (a folder made unwritable, a full disk) stays in the index, is
-    /// reported as an error naming the file, and is tried again next round and at every start:
-    /// without it a rebuilt index would send the mail again.
+    /// event logs; only once they are durable does the index forget them. A line that cannot
+    /// be appended (a folder made unwritable, a full disk) stays in the index, is reported as
+    /// an error naming the file, and is tried again next round and at every start: without it
+    /// a rebuilt index would send the mail again.
     ///
-    /// The index forgets them in the next group's record (one write transaction a group, not
-    /// two: each waits for intake's batch to commit) or at the end of `send_due`.
+    /// The index forgets them in the first group's record after a sync of the store has covered
+    /// them (one write transaction a group, not two: each waits for intake's batch to commit),
+    /// or at the end of `send_due`. While intake files, its syncs cover them; otherwise every
+    /// other group syncs (a syncfs a group was a fifth of the outbox's waits).
     pub(super) fn append_lines(&mut self) -> Result<(), SenderError> {
-        let appended: std::collections::HashSet<i64> = self.appended.iter().copied().collect();
+        let appended: std::collections::HashSet<i64> = self.appended.iter().map(|a| a.id).collect();
         let ours = |id: i64, l: &HistoryLine| {
             (l.key.starts_with("sent:") || l.key.starts_with("failed:")) && !appended.contains(&id)
         };
-        let (done, failed) = pending::append(&self.store, &mut self.index, ours)?;
-        self.appended.extend(done);
+        let (done, failed) = pending::append_unsynced(&self.store, &mut self.index, ours)?;
+        // Not synced here: any sync of the store makes them durable (intake's, a batch every
+        // fraction of a second while it files), and the record after it lets the index forget
+        // them. Lines of an earlier group that no sync has covered yet get one now, with these.
+        let stale = (self.appended.iter()).any(|a| !self.store.is_synced(a.mark));
+        let mark = self.store.sync_mark();
+        self.appended
+            .extend(done.into_iter().map(|id| Appended { id, mark }));
+        if stale {
+            self.store.sync()?;
+        }
         for (ticket, e) in failed {
             tracing::error!(ticket = %ticket, "event log not written, kept in the index and retried: {e}");
         }
         Ok(())
     }
 
-    /// Lets the index forget the lines appended since the last record.
+    /// Lets the index forget the lines appended since the last record, once they are durable.
     pub(super) fn clear_appended(&mut self) -> Result<(), SenderError> {
         if self.appended.is_empty() {
             return Ok(());
         }
+        if (self.appended.iter()).any(|a| !self.store.is_synced(a.mark)) {
+            self.store.sync()?;
+        }
+        let ids: Vec<i64> = self.appended.iter().map(|a| a.id).collect();
         let tx = self.index.begin_lazy()?;
-        tx.clear_pending_lines(&self.appended)?;
+        tx.clear_pending_lines(&ids)?;
         tx.commit()?;
         self.appended.clear();
         Ok(())

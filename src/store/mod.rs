@@ -103,6 +103,11 @@ pub struct Store {
     listed: listed_lock::ListedLock,
     /// Whose month a ticket closed now is archived under.
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// `sync`s begun, and the highest of (its number + 1) over those that completed: what was
+    /// written before `sync_mark` returned m is durable once a sync numbered m or later has
+    /// completed (`is_synced`), whichever thread of the process ran it.
+    syncs_begun: std::sync::atomic::AtomicU64,
+    syncs_done: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -132,6 +137,8 @@ impl Store {
             dovecot: Companions::at(dovecot_dir),
             listed: listed_lock::ListedLock::open(data_dir)?,
             clock: crate::clock::system(),
+            syncs_begun: Default::default(),
+            syncs_done: Default::default(),
         };
         store.ensure_folder(&Folder::quarantine())?;
         Ok(store)
@@ -189,10 +196,25 @@ impl Store {
     /// staged files' data and every rename and mkdir done before it (the archive is on the same
     /// file system, checked at open). A no-op when not durable.
     pub fn sync(&self) -> io::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.syncs_begun.fetch_add(1, SeqCst);
         if self.durable {
             durable::syncfs(&self.roots.open)?;
         }
+        self.syncs_done.fetch_max(n + 1, SeqCst);
         Ok(())
+    }
+
+    /// A mark for everything written to the store until now (the writes returned): durable
+    /// once `is_synced(mark)`.
+    pub fn sync_mark(&self) -> u64 {
+        self.syncs_begun.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether a `sync` that began after `mark` was taken has completed (always, for a store
+    /// that is not durable).
+    pub fn is_synced(&self, mark: u64) -> bool {
+        !self.durable || self.syncs_done.load(std::sync::atomic::Ordering::SeqCst) > mark
     }
 
     /// Where a folder is on disk (a closed ticket: its month in the archive), or where it goes.
