@@ -234,7 +234,7 @@ impl Sender {
                     return Err(e);
                 }
             }
-            let due = self.index.due(now, GROUP)?;
+            let due = self.index.due(now, self.transport.group())?;
             if due.is_empty() {
                 return Ok(total);
             }
@@ -459,11 +459,7 @@ impl Drop for Sender {
     }
 }
 
-/// Mails taken from the queue at a time, up to GROUP_BYTES of them; handed over to a local
-/// Maildir with one sync and recorded with one commit, their event-log lines synced together.
-/// While intake files, each sync waits for everything it wrote, so the group is what keeps the
-/// outbox abreast of intake.
-const GROUP: usize = 256;
+/// A group (`Transport::group`) ends at this many bytes of mail.
 const GROUP_BYTES: usize = 8 << 20;
 
 /// Hands one mail (its stored copy, trace headers stripped) to the transport.

@@ -22,6 +22,8 @@ use serde::Deserialize;
 
 /// Mails handed to a transport at the same time (the SMTP pool keeps as many connections).
 pub const SEND_LANES: usize = 8;
+/// The outbox's group (`Transport::group`) unless a transport says otherwise.
+pub const GROUP: usize = 256;
 
 pub use maildir::MaildirTransport;
 pub use sendmail::SendmailTransport;
@@ -61,6 +63,14 @@ pub trait Transport: Send + Sync {
     /// crash between the two may send again.
     fn handover(&self) -> usize {
         SEND_LANES
+    }
+    /// How many mails the outbox takes from the queue at a time, up to 8 MiB of them: handed
+    /// over `handover` at a time, each handover put in the journal, recorded in the index
+    /// whenever its write lock is free and at the latest at the group's end, where the outbox
+    /// waits for the lock. While intake files, that wait lasts about one of its batches, so the
+    /// group is about what the outbox sends per batch of intake.
+    fn group(&self) -> usize {
+        GROUP
     }
     /// One line for the log at start-up, without secrets: "smtp mail.example.org:587 (starttls)".
     fn describe(&self) -> String;
