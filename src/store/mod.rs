@@ -501,3 +501,28 @@ impl Tree {
         scan::files(&self.roots.open.join(Folder::quarantine().dir_name()))
     }
 }
+
+#[cfg(test)]
+mod sync_mark_tests {
+    use super::*;
+
+    /// What was written before a mark is durable once a sync that began after the mark has
+    /// completed, and not by a sync before it.
+    #[test]
+    fn a_mark_is_covered_by_a_later_sync_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path(), true, tmp.path().join("dovecot"), "a").unwrap();
+        let first = store.sync_mark();
+        assert!(!store.is_synced(first));
+        store.sync().unwrap();
+        assert!(store.is_synced(first));
+        let second = store.sync_mark();
+        assert!(!store.is_synced(second), "a sync before the mark does not count");
+        store.sync().unwrap();
+        assert!(store.is_synced(second) && store.is_synced(first));
+        // A store that is not durable needs no sync.
+        let other = tmp.path().join("other");
+        let loose = Store::open(&other, false, other.join("dovecot"), "a").unwrap();
+        assert!(loose.is_synced(loose.sync_mark()));
+    }
+}
