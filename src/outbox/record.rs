@@ -1,8 +1,8 @@
 //! What became of the handovers' mails: recorded in the index in one commit, then their
 //! event-log lines appended to the tickets' logs and, once a sync of the store has made them
-//! durable, forgotten by the index in a later record. A write transaction of the outbox waits for intake's batch to commit, so
-//! handovers are recorded when the lock is free and at the end of a group; the journal holds
-//! them meanwhile. The journals are recorded before a sender sends anything (`replay`). And when
+//! durable, forgotten by the index in a later record. A write transaction of the outbox waits
+//! for intake's batch to commit, so handovers are recorded when the lock is free and at the end
+//! of a group; the journal holds them meanwhile. The journals are recorded before a sender sends anything (`replay`). And when
 //! the transport's outages begin and end, for the log.
 
 use super::{pending, HistoryLine, Queued, Sender, SenderError, Try};
@@ -173,7 +173,7 @@ impl Sender {
     /// The index forgets them in the first group's record after a sync of the store has covered
     /// them (one write transaction a group, not two: each waits for intake's batch to commit),
     /// or at the end of `send_due`. While intake files, its syncs cover them; otherwise every
-    /// other group syncs (a syncfs a group was a fifth of the outbox's waits).
+    /// other group syncs, not every group.
     pub(super) fn append_lines(&mut self) -> Result<(), SenderError> {
         let appended: std::collections::HashSet<i64> = self.appended.iter().map(|a| a.id).collect();
         let ours = |id: i64, l: &HistoryLine| {
