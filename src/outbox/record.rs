@@ -39,8 +39,8 @@ impl Sender {
         };
         // The lines earlier groups appended that a sync has made durable in the tree since,
         // forgotten in this commit; the others wait for a later one.
-        let (durable, waiting): (Vec<Appended>, Vec<Appended>) = (self.appended.iter())
-            .partition(|a| self.store.is_synced(a.mark));
+        let (durable, waiting): (Vec<Appended>, Vec<Appended>) =
+            (self.appended.iter()).partition(|a| self.store.is_synced(a.mark));
         let durable: Vec<i64> = durable.iter().map(|a| a.id).collect();
         tx.clear_pending_lines(&durable)?;
         let sent: Vec<i64> = (tried.iter())

@@ -517,7 +517,10 @@ mod sync_mark_tests {
         store.sync().unwrap();
         assert!(store.is_synced(first));
         let second = store.sync_mark();
-        assert!(!store.is_synced(second), "a sync before the mark does not count");
+        assert!(
+            !store.is_synced(second),
+            "a sync before the mark does not count"
+        );
         store.sync().unwrap();
         assert!(store.is_synced(second) && store.is_synced(first));
         // A store that is not durable needs no sync.
