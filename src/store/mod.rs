@@ -32,6 +32,7 @@ mod scan;
 pub mod spliced;
 pub mod spool;
 mod staging;
+mod sync_marks;
 pub mod trace;
 
 pub use archive::{month_now, Found, Roots, ARCHIVE_DIR};
@@ -103,11 +104,8 @@ pub struct Store {
     listed: listed_lock::ListedLock,
     /// Whose month a ticket closed now is archived under.
     clock: std::sync::Arc<dyn crate::clock::Clock>,
-    /// `sync`s begun, and the highest of (its number + 1) over those that completed: what was
-    /// written before `sync_mark` returned m is durable once a sync numbered m or later has
-    /// completed (`is_synced`), whichever thread of the process ran it.
-    syncs_begun: std::sync::atomic::AtomicU64,
-    syncs_done: std::sync::atomic::AtomicU64,
+    /// Which writes a completed `sync` has covered (`sync_mark`, `is_synced`).
+    syncs: sync_marks::SyncMarks,
 }
 
 impl Store {
@@ -137,8 +135,7 @@ impl Store {
             dovecot: Companions::at(dovecot_dir),
             listed: listed_lock::ListedLock::open(data_dir)?,
             clock: crate::clock::system(),
-            syncs_begun: Default::default(),
-            syncs_done: Default::default(),
+            syncs: Default::default(),
         };
         store.ensure_folder(&Folder::quarantine())?;
         Ok(store)
@@ -196,25 +193,24 @@ impl Store {
     /// staged files' data and every rename and mkdir done before it (the archive is on the same
     /// file system, checked at open). A no-op when not durable.
     pub fn sync(&self) -> io::Result<()> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let n = self.syncs_begun.fetch_add(1, SeqCst);
+        let n = self.syncs.begin();
         if self.durable {
             durable::syncfs(&self.roots.open)?;
         }
-        self.syncs_done.fetch_max(n + 1, SeqCst);
+        self.syncs.end(n);
         Ok(())
     }
 
     /// A mark for everything written to the store until now (the writes returned): durable
     /// once `is_synced(mark)`.
     pub fn sync_mark(&self) -> u64 {
-        self.syncs_begun.load(std::sync::atomic::Ordering::SeqCst)
+        self.syncs.mark()
     }
 
     /// Whether a `sync` that began after `mark` was taken has completed (always, for a store
     /// that is not durable).
     pub fn is_synced(&self, mark: u64) -> bool {
-        !self.durable || self.syncs_done.load(std::sync::atomic::Ordering::SeqCst) > mark
+        !self.durable || self.syncs.covers(mark)
     }
 
     /// Where a folder is on disk (a closed ticket: its month in the archive), or where it goes.
@@ -499,33 +495,5 @@ impl Tree {
     /// Every file in the quarantine folder.
     pub fn quarantine(&self) -> io::Result<Vec<ArticleFile>> {
         scan::files(&self.roots.open.join(Folder::quarantine().dir_name()))
-    }
-}
-
-#[cfg(test)]
-mod sync_mark_tests {
-    use super::*;
-
-    /// What was written before a mark is durable once a sync that began after the mark has
-    /// completed, and not by a sync before it.
-    #[test]
-    fn a_mark_is_covered_by_a_later_sync_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path(), true, tmp.path().join("dovecot"), "a").unwrap();
-        let first = store.sync_mark();
-        assert!(!store.is_synced(first));
-        store.sync().unwrap();
-        assert!(store.is_synced(first));
-        let second = store.sync_mark();
-        assert!(
-            !store.is_synced(second),
-            "a sync before the mark does not count"
-        );
-        store.sync().unwrap();
-        assert!(store.is_synced(second) && store.is_synced(first));
-        // A store that is not durable needs no sync.
-        let other = tmp.path().join("other");
-        let loose = Store::open(&other, false, other.join("dovecot"), "a").unwrap();
-        assert!(loose.is_synced(loose.sync_mark()));
     }
 }
